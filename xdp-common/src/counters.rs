@@ -1,0 +1,77 @@
+//! Indices into the per-CPU `COUNTERS` array. Generic frame counters first, then one block
+//! of `Reason`s per family.
+
+use crate::maps::Family;
+
+/// What the program saw, before any DHCP decision.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    Frames = 0,
+    VlanTagged = 1,
+    Ipv4 = 2,
+    Ipv6 = 3,
+    Udp = 4,
+    /// Not IPv4/IPv6 (ARP, LLDP, ...), or more VLAN tags than we look through.
+    Other = 5,
+}
+pub const SEEN_COUNT: u32 = 6;
+pub const SEEN_NAMES: [&str; SEEN_COUNT as usize] =
+    ["frames", "vlan_tagged", "ipv4", "ipv6", "udp", "other"];
+
+/// The outcome of a DHCP request of one family. `Received` counts every UDP datagram to
+/// the server port; exactly one other reason is counted for each.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    Received = 0,
+    Answered = 1,
+    /// Not an information-only request (DISCOVER, SOLICIT, a reply, ...): the normal server's.
+    NotInfoRequest = 2,
+    /// No PRL/ORO, or it names no LwM2M option we serve.
+    NoLwm2m = 3,
+    /// `complete` policy and a requested code the fast path cannot serve.
+    Unservable = 4,
+    /// DHCPv4: ciaddr = giaddr = 0, so there is nowhere to send the ACK.
+    NoDestination = 5,
+    /// Not addressed to us: foreign destination or Server Identifier, IA options,
+    /// relayed DHCPv6, an interface/VLAN without an address of that family.
+    NotForUs = 6,
+    /// The reply would exceed 576 / option 57 / the MTU.
+    TooBig = 7,
+    /// The family is disabled in the config, or no config is loaded.
+    Disabled = 8,
+    /// Truncated, inconsistent lengths, bad checksums, IP options or fragments.
+    Malformed = 9,
+    /// The driver gave no room to grow the frame (bpf_xdp_adjust_tail failed).
+    NoTailroom = 10,
+    /// Dropped by the per-client rate limit.
+    RateLimited = 11,
+}
+pub const REASON_COUNT: u32 = 12;
+pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
+    "received",
+    "answered",
+    "passed_not_info_request",
+    "passed_no_lwm2m",
+    "passed_unservable",
+    "passed_no_destination",
+    "passed_not_for_us",
+    "passed_too_big",
+    "passed_disabled",
+    "malformed",
+    "no_tailroom",
+    "rate_limited",
+];
+
+pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;
+
+#[inline(always)]
+pub const fn seen_index(what: Seen) -> u32 {
+    what as u32
+}
+
+#[inline(always)]
+pub const fn reason_index(family: Family, reason: Reason) -> u32 {
+    SEEN_COUNT + family as u32 * REASON_COUNT + reason as u32
+}

@@ -1,0 +1,177 @@
+//! BPF map layouts. The loader fills these; the kernel program only reads them (and the
+//! counters). Every value type is `#[repr(C)]` with explicit padding so both sides agree.
+
+/// Map names, as the kernel object defines them and the loader looks them up.
+pub const MAP_IFACES: &str = "IFACES";
+pub const MAP_SLOTS: &str = "SLOTS";
+pub const MAP_ACTIVE: &str = "ACTIVE";
+pub const MAP_BLOCKS: &str = "BLOCKS";
+pub const MAP_COUNTERS: &str = "COUNTERS";
+pub const MAP_RATE: &str = "RATE";
+/// The XDP program's name in the object.
+pub const PROGRAM_NAME: &str = "lwm2m_xdp";
+
+/// Interfaces (and VLANs on them) the program may answer on.
+pub const MAX_IFACES: u32 = 1024;
+/// Clients tracked by the per-MAC rate limit (LRU: the oldest are forgotten).
+pub const MAX_RATE_CLIENTS: u32 = 65536;
+
+/// Options the fast path can serve per family: the two LwM2M options plus extra options.
+/// A request's served set is a bit mask over them, and every mask has its own pre-encoded
+/// block, so the kernel copies exactly one block per reply.
+pub const MAX_SERVED_OPTIONS: usize = 8;
+pub const MASKS_PER_FAMILY: u32 = 1 << MAX_SERVED_OPTIONS;
+/// Bit of the URI and certificate options in a served-set mask.
+pub const BIT_URI: u8 = 0;
+pub const BIT_CERTIFICATE: u8 = 1;
+
+/// Config generations: the loader writes the inactive one, then flips `ACTIVE`.
+pub const SLOTS: u32 = 2;
+
+/// Largest pre-encoded option block (the requested options of one reply).
+pub const MAX_BLOCK_LEN: usize = 2040;
+/// Server Identifier option of a DHCPv6 reply: code(2) len(2) DUID.
+pub const MAX_SERVER_ID_OPT_LEN: usize = 4 + crate::wire::dhcpv6::MAX_DUID_LEN;
+
+/// `code_action` / `actions` values other than a bit index.
+/// The fast path cannot serve this code: `complete` passes the request.
+pub const ACTION_UNSERVABLE: u8 = 0xFF;
+/// The reply may leave this code out without being incomplete.
+pub const ACTION_IGNORE: u8 = 0xFE;
+
+/// Request policy (protocol.md, "Request policy").
+pub const POLICY_COMPLETE: u8 = 0;
+pub const POLICY_LWM2M_ONLY: u8 = 1;
+
+/// DHCPv6 option codes the v6 policy table can hold.
+pub const MAX_V6_CODES: usize = 16;
+
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4 = 0,
+    V6 = 1,
+}
+
+/// Index of the block for `mask` of `family` in config generation `slot`.
+#[inline(always)]
+pub const fn block_index(slot: u32, family: Family, mask: u32) -> u32 {
+    (slot * 2 + family as u32) * MASKS_PER_FAMILY + (mask & (MASKS_PER_FAMILY - 1))
+}
+pub const BLOCKS_LEN: u32 = SLOTS * 2 * MASKS_PER_FAMILY;
+
+/// `IFACES` key: the receiving interface and the VLAN ids of the frame (0 = no tag).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IfaceKey {
+    pub ifindex: u32,
+    pub outer_vlan: u16,
+    pub inner_vlan: u16,
+}
+
+/// Addresses the replies on one interface / VLAN come from.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct IfaceConfig {
+    pub mac: [u8; 6],
+    /// Largest IP datagram the interface sends.
+    pub mtu: u16,
+    /// DHCPv4 server identifier and reply source; 0.0.0.0: no DHCPv4 answers here.
+    pub ipv4: [u8; 4],
+    /// DHCPv6 reply source; all zero: no DHCPv6 answers here.
+    pub ipv6_link_local: [u8; 16],
+    /// Length of `server_id_opt` (0: no DHCPv6 answers here).
+    pub server_id_len: u16,
+    pub _pad: u16,
+    /// Checksum partial sum of `server_id_opt` (see `BlockCsum`).
+    pub server_id_csum: u32,
+    /// The DHCPv6 Server Identifier option, encoded: code(2) len(2) DUID.
+    pub server_id_opt: [u8; MAX_SERVER_ID_OPT_LEN],
+}
+
+/// DHCPv4 request policy of one config generation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct V4Policy {
+    /// Per option code: a bit index (< MAX_SERVED_OPTIONS), ACTION_IGNORE or ACTION_UNSERVABLE.
+    pub code_action: [u8; 256],
+    /// Bits that are LwM2M options (a request must ask for one of them).
+    pub lwm2m_mask: u8,
+    pub policy: u8,
+    pub enabled: u8,
+    pub _pad: u8,
+}
+
+/// DHCPv6 request policy of one config generation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct V6Policy {
+    /// Codes with an action other than ACTION_UNSERVABLE; the rest are unservable.
+    pub codes: [u16; MAX_V6_CODES],
+    pub actions: [u8; MAX_V6_CODES],
+    pub n_codes: u32,
+    pub lwm2m_mask: u8,
+    pub policy: u8,
+    pub enabled: u8,
+    pub _pad: u8,
+}
+
+/// Per-client-MAC token bucket parameters; `per_second == 0` means unlimited.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// `SLOTS` value: everything one config generation decides.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SlotConfig {
+    pub v4: V4Policy,
+    pub v6: V6Policy,
+    pub rate: RateLimit,
+}
+
+/// `BLOCKS` value: the pre-encoded options of one reply shape.
+///
+/// `csum` is the 16-bit one's-complement sum of `data[..len]` read as big-endian words from
+/// an even offset (a trailing odd byte is the high half of a word), folded, in the low 16
+/// bits. The kernel swaps its bytes when it places the block at an odd offset.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct OptionBlock {
+    pub len: u16,
+    pub _pad: u16,
+    pub csum: u32,
+    pub data: [u8; MAX_BLOCK_LEN],
+}
+
+/// `RATE` key: a client MAC, padded.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientKey {
+    pub mac: [u8; 6],
+    pub _pad: u16,
+}
+
+/// `RATE` value: a token bucket, in nanoseconds of credit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokenBucket {
+    pub last_ns: u64,
+    pub credit_ns: u64,
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    use super::*;
+    // SAFETY: all of these are repr(C), made of integers and byte arrays, with explicit
+    // padding fields, so every bit pattern is valid and there are no implicit holes.
+    unsafe impl aya::Pod for IfaceKey {}
+    unsafe impl aya::Pod for IfaceConfig {}
+    unsafe impl aya::Pod for SlotConfig {}
+    unsafe impl aya::Pod for OptionBlock {}
+    unsafe impl aya::Pod for ClientKey {}
+    unsafe impl aya::Pod for TokenBucket {}
+}
