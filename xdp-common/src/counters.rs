@@ -47,8 +47,11 @@ pub enum Reason {
     NoTailroom = 10,
     /// Dropped by the per-client rate limit.
     RateLimited = 11,
+    /// A reply under construction could not be finished (a helper failed after the frame
+    /// was changed): XDP_ABORTED, never a half-built reply. Should stay 0.
+    Aborted = 12,
 }
-pub const REASON_COUNT: u32 = 12;
+pub const REASON_COUNT: u32 = 13;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "received",
     "answered",
@@ -62,6 +65,7 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "malformed",
     "no_tailroom",
     "rate_limited",
+    "aborted",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

@@ -28,8 +28,9 @@ pub const BIT_CERTIFICATE: u8 = 1;
 /// Config generations: the loader writes the inactive one, then flips `ACTIVE`.
 pub const SLOTS: u32 = 2;
 
-/// Largest pre-encoded option block (the requested options of one reply).
-pub const MAX_BLOCK_LEN: usize = 2040;
+/// Largest pre-encoded option block (the requested options of one reply). A power of two:
+/// the kernel masks lengths with `MAX_BLOCK_LEN - 1` so the verifier sees the bound.
+pub const MAX_BLOCK_LEN: usize = 2048;
 /// Server Identifier option of a DHCPv6 reply: code(2) len(2) DUID.
 pub const MAX_SERVER_ID_OPT_LEN: usize = 4 + crate::wire::dhcpv6::MAX_DUID_LEN;
 

@@ -1,11 +1,44 @@
+//! lwm2m-xdp: answers DHCPINFORM and DHCPv6 INFORMATION-REQUEST asking for the LwM2M
+//! bootstrap options with XDP_TX, from replies pre-encoded in maps; passes everything else.
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+mod csum;
+mod dhcpv4;
+mod dhcpv6;
+mod loops;
+mod maps;
+mod packet;
+mod reply;
+mod request;
+
+use aya_ebpf::{macros::xdp, programs::XdpContext};
+use xdp_common::{counters::Seen, wire::eth};
 
 #[xdp]
-pub fn lwm2m_xdp(_ctx: XdpContext) -> u32 {
-    xdp_action::XDP_PASS
+pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
+    maps::count_seen(Seen::Frames);
+    let Some(l2) = packet::parse_l2(&ctx) else {
+        maps::count_seen(Seen::Other);
+        return reply::PASS;
+    };
+    if l2.tagged() {
+        maps::count_seen(Seen::VlanTagged);
+    }
+    match l2.ethertype {
+        eth::ETHERTYPE_IPV4 => {
+            maps::count_seen(Seen::Ipv4);
+            dhcpv4::handle(&ctx, &l2)
+        }
+        eth::ETHERTYPE_IPV6 => {
+            maps::count_seen(Seen::Ipv6);
+            dhcpv6::handle(&ctx, &l2)
+        }
+        _ => {
+            maps::count_seen(Seen::Other);
+            reply::PASS
+        }
+    }
 }
 
 #[cfg(not(test))]

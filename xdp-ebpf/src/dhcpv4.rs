@@ -1,0 +1,611 @@
+//! DHCPINFORM -> DHCPACK (protocol.md; RFC 2131 §4.3.5, RFC 2132, RFC 6842, RFC 3046).
+//!
+//! The request's UDP payload is copied to the per-CPU scratch buffer and parsed there; the
+//! ACK is then built in place: headers rewritten, the pre-encoded block for the requested
+//! set of options copied in, options 61 and 82 echoed from the saved request.
+
+use core::ffi::c_void;
+
+use aya_ebpf::programs::XdpContext;
+use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
+use xdp_common::{
+    counters::{Reason, Seen},
+    maps::{
+        block_index, Family, IfaceConfig, IfaceKey, SlotConfig, ACTION_UNSERVABLE,
+        MASKS_PER_FAMILY, MAX_SERVED_OPTIONS, POLICY_COMPLETE,
+    },
+    wire::{dhcpv4 as dhcp, ipv4, udp},
+};
+
+use crate::{
+    csum,
+    loops::{self, be16, byte},
+    maps::{self, ReqBuf, Scratch, BLOCKS, IFACES, REQ_MAX, SCRATCH, SLOTS},
+    packet::{self, ptr_at, L2},
+    reply::{self, Stop},
+};
+
+/// Option instances the parser walks before it gives up (PAD counts as one).
+const MAX_OPTIONS: u32 = 96;
+const MAX_PRL: u32 = 255;
+const BROADCAST: [u8; 4] = [255; 4];
+
+/// What the fast path needs from an INFORM's options. Offsets index the saved request.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Options {
+    msg_type: u8,
+    prl_off: usize,
+    prl_len: usize,
+    max_message_size: usize,
+    /// Whole option (code and length included) to echo: client identifier, relay info.
+    client_id_off: usize,
+    client_id_len: usize,
+    relay_off: usize,
+    relay_len: usize,
+    has_server_id: u8,
+    server_id: [u8; 4],
+}
+
+/// Entry for IPv4 frames: XDP_TX with the ACK, or XDP_PASS with the frame untouched.
+#[inline(always)]
+pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
+    let ip_off = l2.l3_off;
+    let Some(ip) = ptr_at::<Ipv4Hdr>(ctx, ip_off) else {
+        return reply::PASS;
+    };
+    // SAFETY: bounds checked by ptr_at; Ipv4Hdr has alignment 1.
+    let ip = unsafe { &*ip };
+    let frag = u16::from_be_bytes(ip.frags);
+    let ihl = (ip.vihl & 0x0f) as usize * 4;
+    // A non-first fragment has no UDP header to look at.
+    if ip.proto != ipv4::PROTO_UDP || frag & 0x1fff != 0 || ihl < ipv4::HDR_LEN {
+        return reply::PASS;
+    }
+    let Some(udp) = ptr_at::<UdpHdr>(ctx, ip_off + ihl) else {
+        return reply::PASS;
+    };
+    maps::count_seen(Seen::Udp);
+    // SAFETY: bounds checked by ptr_at.
+    if u16::from_be_bytes(unsafe { (*udp).dst }) != dhcp::SERVER_PORT {
+        return reply::PASS;
+    }
+    reply::finish(Family::V4, answer(ctx, l2))
+}
+
+/// Everything `build` needs, decided before the frame is touched. Kept in the scratch map:
+/// the stack is too small to hold it under three frames.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Plan {
+    slot: u32,
+    mask: u32,
+    l3_off: usize,
+    msg_len: usize,
+    used_len: usize,
+    udp_len: usize,
+    ip_len: usize,
+    dst: [u8; 4],
+    dst_port: u16,
+    iface_key: IfaceKey,
+    opts: Options,
+}
+
+#[inline(always)]
+fn answer(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
+    decide(ctx, l2)?;
+    build(ctx)
+}
+
+/// Every check of protocol.md, and the reply's shape; the frame is not changed.
+#[inline(never)]
+fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
+    let (slot, config) = maps::active_slot().ok_or(Reason::Disabled)?;
+    if config.v4.enabled == 0 {
+        return Err(Reason::Disabled.into());
+    }
+    let key = IfaceKey {
+        ifindex: ctx.ingress_ifindex() as u32,
+        outer_vlan: l2.outer_vlan,
+        inner_vlan: l2.inner_vlan,
+    };
+    // SAFETY: IFACES has no preallocation, so an entry is never recycled under us.
+    let iface = unsafe { IFACES.get(&key) }.ok_or(Reason::NotForUs)?;
+    if iface.ipv4 == [0; 4] {
+        return Err(Reason::NotForUs.into());
+    }
+    let scratch = SCRATCH.get_ptr_mut(0).ok_or(Stop::Abort)?;
+    // SAFETY: per-CPU value, used by this program run only.
+    let scratch = unsafe { &mut *scratch };
+    let request = load_request(ctx, l2.l3_off, scratch)?;
+    let opts = parse_options(request.payload_len)?;
+    if opts.msg_type != dhcp::MSG_INFORM {
+        return Err(Reason::NotInfoRequest.into());
+    }
+    if request.dst != BROADCAST && request.dst != iface.ipv4 {
+        return Err(Reason::NotForUs.into());
+    }
+    if opts.has_server_id != 0 && opts.server_id != iface.ipv4 {
+        return Err(Reason::NotForUs.into());
+    }
+    let mask = served_mask(slot, config, &opts)?;
+    let (dst, dst_port) = destination(&scratch.req)?;
+    let block = BLOCKS
+        .get(block_index(slot, Family::V4, mask))
+        .ok_or(Reason::TooBig)?;
+    let block_len = block.len as usize;
+    if block_len == 0 {
+        return Err(Reason::TooBig.into());
+    }
+
+    // Sizes (protocol.md "Size"): 53 + 54 (9 octets), the block, the echoes, End, padding.
+    let echo_len = opts.client_id_len + opts.relay_len;
+    let used_len = dhcp::OFF_OPTIONS + 9 + block_len + echo_len + 1;
+    let msg_len = if used_len < dhcp::MIN_MESSAGE_LEN {
+        dhcp::MIN_MESSAGE_LEN
+    } else {
+        used_len
+    };
+    let udp_len = udp::HDR_LEN + msg_len;
+    let ip_len = ipv4::HDR_LEN + udp_len;
+    let mut limit = ipv4::MIN_MAX_DATAGRAM;
+    if opts.max_message_size > limit {
+        limit = opts.max_message_size;
+    }
+    if limit > iface.mtu as usize {
+        limit = iface.mtu as usize;
+    }
+    if ip_len > limit {
+        return Err(Reason::TooBig.into());
+    }
+    if !reply::within_rate(&config.rate, request.src_mac) {
+        return Err(Stop::Drop(Reason::RateLimited));
+    }
+    loops::scratch().ok_or(Stop::Abort)?.v4_plan = Plan {
+        slot,
+        mask,
+        l3_off: l2.l3_off,
+        msg_len,
+        used_len,
+        udp_len,
+        ip_len,
+        dst,
+        dst_port,
+        iface_key: key,
+        opts,
+    };
+    Ok(())
+}
+
+/// Turn the frame into the ACK `plan` describes.
+#[inline(never)]
+fn build(ctx: &XdpContext) -> Result<(), Stop> {
+    let plan = &loops::scratch().ok_or(Stop::Abort)?.v4_plan;
+    // SAFETY: as in `decide`; looked up again so this frame holds no pointers across calls.
+    let iface = unsafe { IFACES.get(&plan.iface_key) }.ok_or(Stop::Pass(Reason::NotForUs))?;
+    let block = BLOCKS
+        .get(block_index(plan.slot, Family::V4, plan.mask))
+        .ok_or(Stop::Pass(Reason::TooBig))?;
+    let scratch = SCRATCH.get(0).ok_or(Stop::Abort)?;
+    let block_len = block.len as usize;
+    let sums = checksums(plan, block.csum, block_len).ok_or(Stop::Abort)?;
+    let l3_off = packet::bound_l3_off(plan.l3_off);
+    reply::resize(ctx, l3_off + plan.ip_len)?;
+    // From here on the frame is the reply under construction: any failure aborts.
+    write_headers(ctx, l3_off, plan, iface, &sums)?;
+    let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
+    reply::zero(ctx, scratch, bootp_off + dhcp::OFF_SNAME, dhcp::SNAME_FILE_LEN)?;
+    let mut off = bootp_off + dhcp::OFF_OPTIONS;
+    let a = iface.ipv4;
+    let head = [
+        dhcp::OPT_MESSAGE_TYPE,
+        1,
+        dhcp::MSG_ACK,
+        dhcp::OPT_SERVER_ID,
+        4,
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+    ];
+    reply::store_const(ctx, off, &head)?;
+    off += head.len();
+    reply::store(ctx, off, block.data.as_ptr(), block_len)?;
+    off += block_len;
+    let opts = &plan.opts;
+    reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
+    off += opts.client_id_len;
+    reply::store_from_request(ctx, scratch, off, opts.relay_off, opts.relay_len)?;
+    off += opts.relay_len;
+    reply::store_const(ctx, off, &[dhcp::OPT_END])?;
+    off += 1;
+    reply::zero(ctx, scratch, off, plan.msg_len - plan.used_len)?;
+    reply::swap_macs(ctx, &iface.mac)
+}
+
+/// What the checks need from the IPv4/UDP headers once the payload is saved.
+struct Request {
+    payload_len: usize,
+    dst: [u8; 4],
+    src_mac: [u8; 6],
+}
+
+/// Validate the IPv4 and UDP headers and copy the UDP payload to scratch.
+#[inline(always)]
+fn load_request(ctx: &XdpContext, ip_off: usize, scratch: &mut Scratch) -> Result<Request, Stop> {
+    let malformed = Stop::Pass(Reason::Malformed);
+    let hdrs = ptr_at::<[u8; ipv4::HDR_LEN + udp::HDR_LEN]>(ctx, ip_off).ok_or(Reason::Malformed)?;
+    // SAFETY: bounds checked by ptr_at.
+    let h = unsafe { &*hdrs };
+    // No IP options, no fragments (More Fragments or an offset).
+    if h[0] != 0x45 || (h[6] & 0x3f) != 0 || h[7] != 0 {
+        return Err(malformed);
+    }
+    let mut ip_sum = 0;
+    let mut i = 0;
+    while i < ipv4::HDR_LEN {
+        ip_sum += csum::word(h[i], h[i + 1]);
+        i += 2;
+    }
+    if csum::fold(ip_sum) != 0xffff {
+        return Err(malformed);
+    }
+    let total_len = u16::from_be_bytes([h[2], h[3]]) as usize;
+    let udp_len = u16::from_be_bytes([h[24], h[25]]) as usize;
+    let frame_len = ctx.data_end() - ctx.data();
+    if ip_off + total_len > frame_len || udp_len + ipv4::HDR_LEN != total_len {
+        return Err(malformed);
+    }
+    if udp_len < udp::HDR_LEN + dhcp::OFF_OPTIONS + 1 {
+        return Err(malformed);
+    }
+    let payload_len = udp_len - udp::HDR_LEN;
+    if payload_len > REQ_MAX {
+        return Err(Reason::TooBig.into());
+    }
+    let src = [h[12], h[13], h[14], h[15]];
+    let dst = [h[16], h[17], h[18], h[19]];
+    let udp_csum = [h[26], h[27]];
+    let pseudo_and_header = csum::words4(&src)
+        + csum::words4(&dst)
+        + ipv4::PROTO_UDP as u64
+        + udp_len as u64 * 2
+        + csum::word(h[20], h[21])
+        + csum::word(h[22], h[23])
+        + csum::word(h[26], h[27]);
+    crate::request::copy_payload(ctx, ip_off + ipv4::HDR_LEN + udp::HDR_LEN, payload_len, scratch)?;
+    // A zero UDP checksum over IPv4 means "none" (RFC 768).
+    if udp_csum != [0, 0] {
+        let payload = csum::sum_request(&scratch.req, payload_len).ok_or(Stop::Abort)?;
+        if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
+            return Err(malformed);
+        }
+    }
+    let mac = ptr_at::<[u8; 12]>(ctx, 0).ok_or(Reason::Malformed)?;
+    // SAFETY: bounds checked by ptr_at.
+    let mac = unsafe { &*mac };
+    Ok(Request {
+        payload_len,
+        dst,
+        src_mac: [mac[6], mac[7], mac[8], mac[9], mac[10], mac[11]],
+    })
+}
+
+/// Walker status values.
+const WALKING: u64 = 0;
+const ENDED: u64 = 1;
+const MALFORMED: u64 = 2;
+const UNSERVABLE: u64 = 3;
+
+#[repr(C)]
+#[derive(Default)]
+pub struct Walk {
+    i: usize,
+    len: usize,
+    status: u64,
+    opts: Options,
+}
+
+/// One BOOTP option (RFC 2132 §2) of the saved request per call.
+extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
+    let Some(scratch) = loops::scratch() else {
+        return 1;
+    };
+    let req = &scratch.req;
+    let w = &mut scratch.v4_walk;
+    let i = w.i;
+    if i >= w.len {
+        return 1; // ran out before End
+    }
+    let code = byte(req, i);
+    if code == dhcp::OPT_PAD {
+        w.i = i + 1;
+        return 0;
+    }
+    if code == dhcp::OPT_END {
+        w.status = ENDED;
+        return 1;
+    }
+    if i + 2 > w.len {
+        w.status = MALFORMED;
+        return 1;
+    }
+    let opt_len = byte(req, i + 1) as usize;
+    let data = i + 2;
+    if data + opt_len > w.len {
+        w.status = MALFORMED;
+        return 1;
+    }
+    let o = &mut w.opts;
+    let status = match code {
+        dhcp::OPT_MESSAGE_TYPE if opt_len != 1 || o.msg_type != 0 => MALFORMED,
+        dhcp::OPT_MESSAGE_TYPE => {
+            o.msg_type = byte(req, data);
+            WALKING
+        }
+        // A second instance would be concatenated (RFC 3396): not the fast path's job.
+        dhcp::OPT_PARAMETER_REQUEST_LIST if o.prl_len != 0 => UNSERVABLE,
+        dhcp::OPT_PARAMETER_REQUEST_LIST => {
+            o.prl_off = data;
+            o.prl_len = opt_len;
+            WALKING
+        }
+        dhcp::OPT_MAX_MESSAGE_SIZE if opt_len != 2 => MALFORMED,
+        dhcp::OPT_MAX_MESSAGE_SIZE => {
+            o.max_message_size = be16(req, data) as usize;
+            WALKING
+        }
+        dhcp::OPT_CLIENT_ID if o.client_id_len != 0 => UNSERVABLE,
+        dhcp::OPT_CLIENT_ID => {
+            o.client_id_off = i;
+            o.client_id_len = opt_len + 2;
+            WALKING
+        }
+        dhcp::OPT_RELAY_AGENT_INFO if o.relay_len != 0 => UNSERVABLE,
+        dhcp::OPT_RELAY_AGENT_INFO => {
+            o.relay_off = i;
+            o.relay_len = opt_len + 2;
+            WALKING
+        }
+        dhcp::OPT_SERVER_ID if opt_len != 4 => MALFORMED,
+        dhcp::OPT_SERVER_ID => {
+            o.has_server_id = 1;
+            o.server_id = [
+                byte(req, data),
+                byte(req, data + 1),
+                byte(req, data + 2),
+                byte(req, data + 3),
+            ];
+            WALKING
+        }
+        // Options in sname/file: the fast path does not look there.
+        dhcp::OPT_OVERLOAD => UNSERVABLE,
+        _ => WALKING,
+    };
+    w.status = status;
+    w.i = data + opt_len;
+    if status == WALKING {
+        0
+    } else {
+        1
+    }
+}
+
+/// Walk the options of the saved request (`len` bytes of UDP payload).
+#[inline(always)]
+fn parse_options(len: usize) -> Result<Options, Stop> {
+    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let req = &scratch.req;
+    // op = BOOTREQUEST and the magic cookie, or this is not a DHCP request at all.
+    if req[dhcp::OFF_OP] != dhcp::OP_BOOTREQUEST
+        || req[dhcp::OFF_COOKIE..dhcp::OFF_OPTIONS] != dhcp::MAGIC_COOKIE
+    {
+        return Err(Reason::NotInfoRequest.into());
+    }
+    scratch.v4_walk = Walk {
+        i: dhcp::OFF_OPTIONS,
+        len,
+        ..Default::default()
+    };
+    loops::run(MAX_OPTIONS, walk_option);
+    let walk = &loops::scratch().ok_or(Stop::Abort)?.v4_walk;
+    match walk.status {
+        ENDED => Ok(walk.opts),
+        UNSERVABLE => Err(Reason::Unservable.into()),
+        _ => Err(Reason::Malformed.into()),
+    }
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct PrlScan {
+    slot: u32,
+    unservable: u32,
+    mask: u32,
+    off: usize,
+    len: usize,
+}
+
+extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
+    let Some(scratch) = loops::scratch() else {
+        return 1;
+    };
+    let s = &mut scratch.v4_prl;
+    let k = index as usize;
+    if k >= s.len {
+        return 1;
+    }
+    let Some(config) = SLOTS.get(s.slot) else {
+        s.unservable = 1;
+        return 1;
+    };
+    let action = config.v4.code_action[byte(&scratch.req, s.off + k) as usize];
+    if action == ACTION_UNSERVABLE {
+        s.unservable = 1;
+    } else if (action as usize) < MAX_SERVED_OPTIONS {
+        s.mask |= 1 << action;
+    }
+    0
+}
+
+/// The served-set mask for the PRL, after the request policy.
+#[inline(always)]
+fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
+    loops::scratch().ok_or(Stop::Abort)?.v4_prl = PrlScan {
+        slot,
+        off: opts.prl_off,
+        len: opts.prl_len,
+        ..Default::default()
+    };
+    loops::run(MAX_PRL, scan_code);
+    let scan = &loops::scratch().ok_or(Stop::Abort)?.v4_prl;
+    let mask = scan.mask & (MASKS_PER_FAMILY - 1);
+    if mask & config.v4.lwm2m_mask as u32 == 0 {
+        return Err(Reason::NoLwm2m.into());
+    }
+    if scan.unservable != 0 && config.v4.policy == POLICY_COMPLETE {
+        return Err(Reason::Unservable.into());
+    }
+    Ok(mask)
+}
+
+/// giaddr:67 for a relayed request, else ciaddr:68; neither: not the fast path's to answer.
+#[inline(always)]
+fn destination(req: &ReqBuf) -> Result<([u8; 4], u16), Stop> {
+    let giaddr = [req[dhcp::OFF_GIADDR], req[dhcp::OFF_GIADDR + 1], req[dhcp::OFF_GIADDR + 2], req[dhcp::OFF_GIADDR + 3]];
+    if giaddr != [0; 4] {
+        return Ok((giaddr, dhcp::SERVER_PORT));
+    }
+    let ciaddr = [req[dhcp::OFF_CIADDR], req[dhcp::OFF_CIADDR + 1], req[dhcp::OFF_CIADDR + 2], req[dhcp::OFF_CIADDR + 3]];
+    if ciaddr != [0; 4] {
+        return Ok((ciaddr, dhcp::CLIENT_PORT));
+    }
+    Err(Reason::NoDestination.into())
+}
+
+/// The reply's IPv4 header and UDP checksums, computed before the frame is touched.
+struct Checksums {
+    ip: [u8; 2],
+    udp: [u8; 2],
+}
+
+/// A subprogram of its own: its temporaries must not share a stack frame with `build`'s.
+#[inline(never)]
+fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums> {
+    // SAFETY: as in `decide`.
+    let iface = unsafe { IFACES.get(&plan.iface_key) }?;
+    let req = &SCRATCH.get(0)?.req;
+    let block_sum = block_sum as u16;
+    let src = iface.ipv4;
+    let dst = plan.dst;
+    let ip = csum::word(0x45, 0)
+        + plan.ip_len as u64
+        + csum::word(ipv4::DEFAULT_TTL, ipv4::PROTO_UDP)
+        + csum::words4(&src)
+        + csum::words4(&dst);
+    // Pseudo-header, UDP header.
+    let mut sum = csum::words4(&src)
+        + csum::words4(&dst)
+        + ipv4::PROTO_UDP as u64
+        + plan.udp_len as u64 * 2
+        + dhcp::SERVER_PORT as u64
+        + plan.dst_port as u64;
+    // BOOTP head as the reply has it: op 2, hops/secs/yiaddr/siaddr 0, the rest copied.
+    sum += csum::word(dhcp::OP_BOOTREPLY, req[dhcp::OFF_HTYPE])
+        + csum::word(req[dhcp::OFF_HLEN], 0);
+    sum += csum::word(req[dhcp::OFF_XID], req[dhcp::OFF_XID + 1])
+        + csum::word(req[dhcp::OFF_XID + 2], req[dhcp::OFF_XID + 3]);
+    sum += csum::word(req[dhcp::OFF_FLAGS], req[dhcp::OFF_FLAGS + 1]);
+    sum += csum::word(req[dhcp::OFF_CIADDR], req[dhcp::OFF_CIADDR + 1])
+        + csum::word(req[dhcp::OFF_CIADDR + 2], req[dhcp::OFF_CIADDR + 3]);
+    let mut i = dhcp::OFF_GIADDR;
+    while i < dhcp::OFF_SNAME {
+        sum += csum::word(req[i], req[i + 1]);
+        i += 2;
+    }
+    sum += csum::words4(&dhcp::MAGIC_COOKIE);
+    // 53 = ACK and 54 = server id: 9 octets at the (even) start of the options.
+    let a = iface.ipv4;
+    sum += csum::word(dhcp::OPT_MESSAGE_TYPE, 1)
+        + csum::word(dhcp::MSG_ACK, dhcp::OPT_SERVER_ID)
+        + csum::word(4, a[0])
+        + csum::word(a[1], a[2])
+        + csum::word(a[3], 0);
+    let opts = &plan.opts;
+    let mut off = dhcp::OFF_OPTIONS + 9;
+    sum += csum::at_offset(block_sum, off);
+    off += block_len;
+    sum += csum::at_offset(loops::sum_range(opts.client_id_off, opts.client_id_len), off);
+    off += opts.client_id_len;
+    sum += csum::at_offset(loops::sum_range(opts.relay_off, opts.relay_len), off);
+    off += opts.relay_len;
+    sum += csum::at_offset(csum::word(dhcp::OPT_END, 0) as u16, off);
+    Some(Checksums {
+        ip: (!csum::fold(ip)).to_be_bytes(),
+        udp: csum::finish_udp(sum),
+    })
+}
+
+#[inline(always)]
+fn write_headers(
+    ctx: &XdpContext,
+    l3_off: usize,
+    plan: &Plan,
+    iface: &IfaceConfig,
+    sums: &Checksums,
+) -> Result<(), Stop> {
+    const LEN: usize = ipv4::HDR_LEN + udp::HDR_LEN + dhcp::HEAD_LEN;
+    let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
+    // SAFETY: bounds checked by ptr_at.
+    let h = unsafe { &mut *h };
+    let ip_len = (plan.ip_len as u16).to_be_bytes();
+    let src = iface.ipv4;
+    let dst = plan.dst;
+    h[..ipv4::HDR_LEN].copy_from_slice(&[
+        0x45,
+        0,
+        ip_len[0],
+        ip_len[1],
+        0,
+        0,
+        0,
+        0,
+        ipv4::DEFAULT_TTL,
+        ipv4::PROTO_UDP,
+        sums.ip[0],
+        sums.ip[1],
+        src[0],
+        src[1],
+        src[2],
+        src[3],
+        dst[0],
+        dst[1],
+        dst[2],
+        dst[3],
+    ]);
+    let sport = dhcp::SERVER_PORT.to_be_bytes();
+    let dport = plan.dst_port.to_be_bytes();
+    let ulen = (plan.udp_len as u16).to_be_bytes();
+    let u = ipv4::HDR_LEN;
+    h[u..u + udp::HDR_LEN].copy_from_slice(&[
+        sport[0],
+        sport[1],
+        dport[0],
+        dport[1],
+        ulen[0],
+        ulen[1],
+        sums.udp[0],
+        sums.udp[1],
+    ]);
+    let b = u + udp::HDR_LEN;
+    h[b + dhcp::OFF_OP] = dhcp::OP_BOOTREPLY;
+    h[b + dhcp::OFF_HOPS] = 0;
+    h[b + dhcp::OFF_SECS] = 0;
+    h[b + dhcp::OFF_SECS + 1] = 0;
+    let mut i = dhcp::OFF_YIADDR;
+    while i < dhcp::OFF_GIADDR {
+        h[b + i] = 0;
+        i += 1;
+    }
+    Ok(())
+}

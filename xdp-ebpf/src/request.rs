@@ -1,0 +1,41 @@
+//! Copying a request's UDP payload out of the frame into the per-CPU scratch buffer.
+
+use aya_ebpf::{helpers::bpf_xdp_load_bytes, programs::XdpContext, EbpfContext};
+use xdp_common::counters::Reason;
+
+use crate::{
+    maps::{Scratch, REQ_MAX},
+    reply::Stop,
+};
+
+/// Copy `len` (1..=REQ_MAX) payload bytes at frame offset `off` to `scratch.req`, followed
+/// by zeros up to the next multiple of 4 for the checksum.
+#[inline(always)]
+pub fn copy_payload(
+    ctx: &XdpContext,
+    off: usize,
+    len: usize,
+    scratch: &mut Scratch,
+) -> Result<(), Stop> {
+    if len == 0 || len > REQ_MAX {
+        return Err(Stop::Pass(Reason::Malformed));
+    }
+    let n = ((len - 1) & (REQ_MAX - 1)) + 1;
+    // SAFETY: n <= REQ_MAX fits `req`; the helper checks the frame bounds.
+    let rc = unsafe {
+        bpf_xdp_load_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            scratch.req.as_mut_ptr() as *mut _,
+            n as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(Stop::Pass(Reason::Malformed));
+    }
+    let tail = len & (REQ_MAX - 1);
+    scratch.req[tail] = 0;
+    scratch.req[tail + 1] = 0;
+    scratch.req[tail + 2] = 0;
+    Ok(())
+}

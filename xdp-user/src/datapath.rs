@@ -1,0 +1,135 @@
+//! The kernel program and its maps, loaded: what the loader, the tests and the benchmarks
+//! drive. Knows map names and layouts (xdp-common), not the config or the wire formats.
+
+use anyhow::{bail, Context as _, Result};
+use aya::{
+    maps::{Array, HashMap, MapData, PerCpuArray},
+    programs::Xdp,
+    Ebpf, EbpfLoader,
+};
+use xdp_common::{
+    counters::COUNTERS_LEN,
+    maps::{
+        block_index, Family, IfaceConfig, IfaceKey, OptionBlock, SlotConfig, MAP_ACTIVE,
+        MAP_BLOCKS, MAP_COUNTERS, MAP_IFACES, MAP_SLOTS, MASKS_PER_FAMILY, PROGRAM_NAME,
+    },
+};
+
+/// The kernel object, compiled by build.rs from xdp-ebpf.
+pub static EBPF_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-ebpf"));
+
+/// One config generation, ready to be written to the maps.
+pub struct Generation<'a> {
+    pub slot: SlotConfig,
+    /// Blocks for every mask, per family (index = mask).
+    pub blocks: [&'a [OptionBlock]; 2],
+}
+
+pub struct Datapath {
+    ebpf: Ebpf,
+}
+
+impl Datapath {
+    /// Load the object and the XDP program into the kernel (runs the verifier).
+    pub fn load() -> Result<Self> {
+        let mut ebpf = EbpfLoader::new()
+            .load(EBPF_OBJECT)
+            .context("loading the BPF object (needs root or CAP_BPF)")?;
+        let program: &mut Xdp = ebpf
+            .program_mut(PROGRAM_NAME)
+            .context("no XDP program in the object")?
+            .try_into()?;
+        program.load().context("the kernel rejected the XDP program")?;
+        Ok(Datapath { ebpf })
+    }
+
+    pub fn program(&mut self) -> &mut Xdp {
+        self.ebpf
+            .program_mut(PROGRAM_NAME)
+            .and_then(|p| p.try_into().ok())
+            .expect("loaded in Datapath::load")
+    }
+
+    pub fn ebpf(&mut self) -> &mut Ebpf {
+        &mut self.ebpf
+    }
+
+    fn map_mut(&mut self, name: &str) -> Result<&mut aya::maps::Map> {
+        self.ebpf
+            .map_mut(name)
+            .with_context(|| format!("map {name} missing from the object"))
+    }
+
+    /// The generation in force (0 or 1).
+    pub fn active_slot(&mut self) -> Result<u32> {
+        let active: Array<_, u32> = Array::try_from(self.map_mut(MAP_ACTIVE)?)?;
+        Ok(active.get(&0, 0)? & 1)
+    }
+
+    /// Write `generation` into the slot not in force, then make it the one in force with a
+    /// single 4-byte map write: the kernel sees the old config or the new, never a mix.
+    pub fn install_generation(&mut self, generation: &Generation) -> Result<u32> {
+        let slot = 1 - self.active_slot()?;
+        {
+            let mut blocks: Array<_, OptionBlock> = Array::try_from(self.map_mut(MAP_BLOCKS)?)?;
+            for (family, list) in [Family::V4, Family::V6].into_iter().zip(generation.blocks) {
+                if list.len() != MASKS_PER_FAMILY as usize {
+                    bail!("{} blocks for {family:?}, expected {MASKS_PER_FAMILY}", list.len());
+                }
+                for (mask, block) in list.iter().enumerate() {
+                    blocks.set(block_index(slot, family, mask as u32), block, 0)?;
+                }
+            }
+        }
+        {
+            let mut slots: Array<_, SlotConfig> = Array::try_from(self.map_mut(MAP_SLOTS)?)?;
+            slots.set(slot, generation.slot, 0)?;
+        }
+        let mut active: Array<_, u32> = Array::try_from(self.map_mut(MAP_ACTIVE)?)?;
+        active.set(0, slot, 0)?;
+        Ok(slot)
+    }
+
+    /// Make the interface table exactly `entries`: insert or replace each (atomic per entry),
+    /// then remove the keys no longer wanted.
+    pub fn set_interfaces(&mut self, entries: &[(IfaceKey, IfaceConfig)]) -> Result<()> {
+        let mut ifaces: HashMap<_, IfaceKey, IfaceConfig> =
+            HashMap::try_from(self.map_mut(MAP_IFACES)?)?;
+        for (key, value) in entries {
+            ifaces.insert(key, value, 0)?;
+        }
+        let stale: Vec<IfaceKey> = ifaces
+            .keys()
+            .filter_map(|k| k.ok())
+            .filter(|k| !entries.iter().any(|(e, _)| e == k))
+            .collect();
+        for key in stale {
+            ifaces.remove(&key)?;
+        }
+        Ok(())
+    }
+
+    /// Counters summed over CPUs, indexed as xdp_common::counters says.
+    pub fn counters(&mut self) -> Result<Vec<u64>> {
+        read_counters(self.map_mut(MAP_COUNTERS)?)
+    }
+
+    /// Zero every counter (tests and benchmarks).
+    pub fn reset_counters(&mut self) -> Result<()> {
+        let mut counters: PerCpuArray<_, u64> = PerCpuArray::try_from(self.map_mut(MAP_COUNTERS)?)?;
+        let cpus = aya::util::nr_cpus().map_err(|(_, e)| e)?;
+        for i in 0..COUNTERS_LEN {
+            counters.set(i, aya::maps::PerCpuValues::try_from(vec![0u64; cpus])?, 0)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sum the per-CPU counters of a COUNTERS map (ours, or one opened from its pin).
+pub fn read_counters(map: &mut aya::maps::Map) -> Result<Vec<u64>> {
+    let counters: PerCpuArray<&mut MapData, u64> = PerCpuArray::try_from(map)?;
+    (0..COUNTERS_LEN)
+        .map(|i| Ok(counters.get(&i, 0)?.iter().sum()))
+        .collect()
+}
