@@ -33,6 +33,9 @@ pub const SLOTS: u32 = 2;
 pub const MAX_BLOCK_LEN: usize = 2048;
 /// Server Identifier option of a DHCPv6 reply: code(2) len(2) DUID.
 pub const MAX_SERVER_ID_OPT_LEN: usize = 4 + crate::wire::dhcpv6::MAX_DUID_LEN;
+/// Room for it in `IfaceConfig`: a power of two, so the kernel can bound a copy's length
+/// with a mask and the verifier sees the source stay inside the value.
+pub const SERVER_ID_OPT_CAP: usize = 256;
 
 /// `code_action` / `actions` values other than a bit index.
 /// The fast path cannot serve this code: `complete` passes the request.
@@ -87,7 +90,7 @@ pub struct IfaceConfig {
     /// Checksum partial sum of `server_id_opt` (see `BlockCsum`).
     pub server_id_csum: u32,
     /// The DHCPv6 Server Identifier option, encoded: code(2) len(2) DUID.
-    pub server_id_opt: [u8; MAX_SERVER_ID_OPT_LEN],
+    pub server_id_opt: [u8; SERVER_ID_OPT_CAP],
 }
 
 /// DHCPv4 request policy of one config generation.

@@ -56,6 +56,12 @@ pub struct Scratch {
     pub v4_prl: crate::dhcpv4::PrlScan,
     pub v4_plan: crate::dhcpv4::Plan,
     pub sum: crate::loops::SumState,
+    pub v6_walk: crate::dhcpv6::Walk,
+    pub oro: crate::dhcpv6::OroScan,
+    pub compare: crate::dhcpv6::Compare,
+    pub v6_plan: crate::dhcpv6::Plan,
+    /// Our Server Identifier option, copied here to compare with the request's.
+    pub our_server_id: [u8; xdp_common::maps::SERVER_ID_OPT_CAP],
 }
 
 #[map]

@@ -214,3 +214,31 @@ pub fn store_const<const N: usize>(ctx: &XdpContext, off: usize, src: &[u8; N]) 
     }
     Ok(())
 }
+
+/// Copy the interface's Server Identifier option (`len` <= SERVER_ID_OPT_CAP) to `off`.
+#[inline(always)]
+pub fn store_server_id(
+    ctx: &XdpContext,
+    off: usize,
+    iface: &xdp_common::maps::IfaceConfig,
+    len: usize,
+) -> Result<(), Stop> {
+    use xdp_common::maps::SERVER_ID_OPT_CAP;
+    if len == 0 {
+        return Err(Stop::Abort);
+    }
+    let len = ((len - 1) & (SERVER_ID_OPT_CAP - 1)) + 1;
+    // SAFETY: as in `store`; the option array is SERVER_ID_OPT_CAP bytes long.
+    let rc = unsafe {
+        bpf_xdp_store_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            iface.server_id_opt.as_ptr() as *mut _,
+            len as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(Stop::Abort);
+    }
+    Ok(())
+}
