@@ -34,13 +34,6 @@ pub fn scratch() -> Option<&'static mut Scratch> {
     SCRATCH.get_ptr_mut(0).map(|p| unsafe { &mut *p })
 }
 
-/// The saved request (per-CPU scratch), from inside a callback.
-#[inline(always)]
-pub fn request() -> Option<&'static ReqBuf> {
-    // SAFETY: per-CPU value, written only before the loops that read it.
-    SCRATCH.get(0).map(|s| &s.req)
-}
-
 /// A byte of the saved request; indices are masked so the verifier sees them in bounds.
 #[inline(always)]
 pub fn byte(req: &ReqBuf, i: usize) -> u8 {

@@ -190,6 +190,7 @@ pub const PASS: u32 = xdp_action::XDP_PASS;
 /// Count the outcome of one request and turn it into the XDP verdict.
 #[inline(always)]
 pub fn finish(family: xdp_common::maps::Family, outcome: Result<(), Stop>) -> u32 {
+    crate::maps::count(family, Reason::Received);
     match outcome {
         Ok(()) => {
             crate::maps::count(family, Reason::Answered);

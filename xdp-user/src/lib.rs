@@ -1,2 +1,14 @@
-/// The kernel program, compiled by build.rs.
-pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-ebpf"));
+//! lwm2m-xdp userspace: config, encoders, the loader of the kernel program, and the client.
+
+pub mod client;
+pub mod config;
+pub mod csum;
+pub mod datapath;
+pub mod detach;
+pub mod encode;
+pub mod ifaces;
+pub mod instance;
+pub mod kea;
+pub mod loader;
+pub mod probe;
+pub mod stats;

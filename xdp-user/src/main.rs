@@ -1,1 +1,197 @@
-fn main() {}
+//! `lwm2m-xdp`: the command line (design.md, "CLI: the contract").
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use lwm2m_xdp::{
+    config::{self, Config, WireFormat},
+    encode, instance, loader,
+    probe::{self, ProbeOptions},
+    stats,
+};
+use xdp_common::wire::{dhcpv4, dhcpv6};
+
+#[derive(Parser)]
+#[command(name = "lwm2m-xdp", version, about = "XDP responder for the LwM2M bootstrap DHCP/DHCPv6 options")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which running instance a command talks to.
+#[derive(clap::Args, Clone)]
+struct InstanceArgs {
+    /// Name of the instance (its state file is /run/lwm2m-xdp/NAME.json).
+    #[arg(long, default_value = instance::DEFAULT_INSTANCE)]
+    instance: String,
+    /// Pin the maps under this bpffs directory; its last component names the instance.
+    #[arg(long)]
+    pin_dir: Option<PathBuf>,
+}
+
+impl InstanceArgs {
+    fn name(&self) -> String {
+        instance::name(&self.instance, self.pin_dir.as_deref())
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate, load, attach, fill the maps, and serve until SIGINT/SIGTERM (SIGHUP reloads).
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        #[command(flatten)]
+        instance: InstanceArgs,
+        /// Serve Prometheus text on this address (e.g. 127.0.0.1:9417).
+        #[arg(long)]
+        metrics: Option<SocketAddr>,
+    },
+    /// Validate the config and print what would be served.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print the pre-encoded options as annotated hex.
+    Encode {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print the running instance's counters.
+    Stats {
+        #[arg(long)]
+        json: bool,
+        /// Prometheus exposition text.
+        #[arg(long, conflicts_with = "json")]
+        prometheus: bool,
+        #[command(flatten)]
+        instance: InstanceArgs,
+    },
+    /// Act as an LwM2M device: ask for the options, print the URI and the certificate.
+    Probe {
+        #[arg(long)]
+        interface: String,
+        /// DHCPv6 INFORMATION-REQUEST instead of DHCPINFORM.
+        #[arg(long)]
+        v6: bool,
+        /// Take the option codes and wire format from this config.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
+    /// Print Kea option-def / option-data serving the same options on the slow path.
+    KeaConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Ask the running instance to re-read its config (SIGHUP).
+    Reload {
+        #[command(flatten)]
+        instance: InstanceArgs,
+    },
+    /// Remove every program, link, map and pin this tool left behind.
+    Detach {
+        #[command(flatten)]
+        instance: InstanceArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp(None)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lwm2m-xdp: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { config, instance, metrics } => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(loader::run(loader::RunOptions {
+                config,
+                instance: instance.name(),
+                pin_dir: instance.pin_dir,
+                metrics,
+            }))
+        }
+        Command::Check { config } => {
+            let cfg = Config::load(&config)?;
+            config::check_interfaces(&cfg)?;
+            let compiled = encode::compile(&cfg)?;
+            print!("{}", compiled.summary());
+            println!("{}: ok", config.display());
+            Ok(())
+        }
+        Command::Encode { config } => {
+            let compiled = encode::compile(&Config::load(&config)?)?;
+            print!("{}", compiled.annotated_hex());
+            Ok(())
+        }
+        Command::Stats { json, prometheus, instance } => {
+            let state = instance::read_state(&instance.name())?;
+            let values = stats::read_by_id(state.counters_map_id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats::to_json(&values))?);
+            } else if prometheus {
+                print!("{}", stats::to_prometheus(&values));
+            } else {
+                print!("{}", stats::to_text(&values));
+            }
+            Ok(())
+        }
+        Command::Probe { interface, v6, config, timeout } => {
+            let (format, v4_codes, v6_codes) = match config {
+                Some(path) => {
+                    let cfg = Config::load(&path)?;
+                    (
+                        cfg.lwm2m.wire_format,
+                        [cfg.dhcpv4.uri_option, cfg.dhcpv4.certificate_option],
+                        [cfg.dhcpv6.uri_option, cfg.dhcpv6.certificate_option],
+                    )
+                }
+                None => (
+                    WireFormat::Draft00,
+                    [dhcpv4::DEFAULT_URI_OPTION, dhcpv4::DEFAULT_CERTIFICATE_OPTION],
+                    [dhcpv6::DEFAULT_URI_OPTION, dhcpv6::DEFAULT_CERTIFICATE_OPTION],
+                ),
+            };
+            let opts = ProbeOptions {
+                interface,
+                v6,
+                format,
+                v4_codes,
+                v6_codes,
+                timeout: Duration::from_secs(timeout),
+            };
+            let result = if v6 { probe::probe_v6(&opts)? } else { probe::probe_v4(&opts)? };
+            print!("{}", probe::describe(&result, v6));
+            Ok(())
+        }
+        Command::KeaConfig { config } => {
+            let _ = config;
+            anyhow::bail!("kea-config: being written");
+            #[allow(unreachable_code)]
+            Ok(())
+        }
+        Command::Reload { instance } => {
+            let name = instance.name();
+            let state = instance::read_state(&name)?;
+            // SAFETY: sending a signal to a pid we just found alive.
+            if unsafe { libc::kill(state.pid as i32, libc::SIGHUP) } != 0 {
+                return Err(std::io::Error::last_os_error()).context("sending SIGHUP");
+            }
+            println!("asked instance {name:?} (pid {}) to reload {}", state.pid, state.config.display());
+            Ok(())
+        }
+        Command::Detach { instance } => lwm2m_xdp::detach::detach(&instance.name(), instance.pin_dir.as_deref()),
+    }
+}

@@ -1,0 +1,187 @@
+//! What the kernel program needs to know about each interface it answers on: index, MAC,
+//! MTU and addresses, read from the system and the config, as `IFACES` entries.
+
+use std::{
+    ffi::CString,
+    fs,
+    net::{Ipv4Addr, Ipv6Addr},
+};
+
+use anyhow::{bail, Context as _, Result};
+use xdp_common::{
+    maps::{IfaceConfig, IfaceKey, SERVER_ID_OPT_CAP},
+    wire::dhcpv6,
+};
+
+use crate::{config::Config, csum};
+
+/// One interface as the system reports it.
+#[derive(Clone, Debug)]
+pub struct SystemInterface {
+    pub name: String,
+    pub ifindex: u32,
+    pub mac: [u8; 6],
+    pub mtu: u16,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6_link_local: Option<Ipv6Addr>,
+}
+
+pub fn ifindex(name: &str) -> Result<u32> {
+    let c = CString::new(name).context("interface name with a NUL byte")?;
+    // SAFETY: a valid C string.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        bail!("interface {name:?} does not exist");
+    }
+    Ok(index)
+}
+
+fn sysfs(name: &str, file: &str) -> Result<String> {
+    let path = format!("/sys/class/net/{name}/{file}");
+    Ok(fs::read_to_string(&path)
+        .with_context(|| format!("reading {path}"))?
+        .trim()
+        .to_string())
+}
+
+pub fn parse_mac(text: &str) -> Result<[u8; 6]> {
+    let bytes: Vec<u8> = text
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("not a MAC address: {text:?}"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("not a 6-octet MAC address: {text:?}"))
+}
+
+/// First IPv4 address and first IPv6 link-local address of `name` (getifaddrs).
+fn addresses(name: &str) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let mut v4 = None;
+    let mut v6 = None;
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("getifaddrs");
+    }
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: a node of the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_addr.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string.
+        let ifa_name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+        if ifa_name.to_bytes() != name.as_bytes() {
+            continue;
+        }
+        // SAFETY: sa_family tells which sockaddr type ifa_addr points to.
+        match unsafe { (*ifa.ifa_addr).sa_family } as i32 {
+            libc::AF_INET if v4.is_none() => {
+                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+                v4 = Some(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+            }
+            libc::AF_INET6 if v6.is_none() => {
+                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                let addr = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                if addr.segments()[0] & 0xffc0 == 0xfe80 {
+                    v6 = Some(addr);
+                }
+            }
+            _ => {}
+        }
+    }
+    // SAFETY: the list from getifaddrs above.
+    unsafe { libc::freeifaddrs(head) };
+    Ok((v4, v6))
+}
+
+pub fn system_interface(name: &str) -> Result<SystemInterface> {
+    let (ipv4, ipv6_link_local) = addresses(name)?;
+    Ok(SystemInterface {
+        name: name.to_string(),
+        ifindex: ifindex(name)?,
+        mac: parse_mac(&sysfs(name, "address")?)?,
+        mtu: sysfs(name, "mtu")?
+            .parse()
+            .with_context(|| format!("MTU of {name}"))?,
+        ipv4,
+        ipv6_link_local,
+    })
+}
+
+/// DUID-LL (RFC 8415 §11.4): type 3, hardware type 1 (Ethernet), the MAC.
+pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
+    let mut duid = Vec::with_capacity(10);
+    duid.extend(dhcpv6::DUID_TYPE_LL.to_be_bytes());
+    duid.extend(dhcpv6::HW_TYPE_ETHERNET.to_be_bytes());
+    duid.extend(mac);
+    duid
+}
+
+/// The interface table for `cfg`: one entry per interface (untagged) and per configured VLAN.
+/// `lookup` reads an interface from the system (tests pass a fake).
+pub fn entries(
+    cfg: &Config,
+    lookup: impl Fn(&str) -> Result<SystemInterface>,
+) -> Result<(Vec<(IfaceKey, IfaceConfig)>, Vec<SystemInterface>)> {
+    let systems: Vec<SystemInterface> = cfg
+        .interfaces
+        .iter()
+        .map(|i| lookup(&i.name))
+        .collect::<Result<_>>()?;
+    let duid = match (&cfg.dhcpv6.server_duid, systems.first()) {
+        (Some(duid), _) => duid.clone(),
+        (None, Some(first)) => duid_ll(first.mac),
+        (None, None) => bail!("no [[interface]] to take a DUID from"),
+    };
+    let mut out = Vec::new();
+    for (iface, sys) in cfg.interfaces.iter().zip(&systems) {
+        let ipv4 = iface.server_id.or(cfg.dhcpv4.server_id).or(sys.ipv4);
+        out.push((
+            IfaceKey {
+                ifindex: sys.ifindex,
+                outer_vlan: 0,
+                inner_vlan: 0,
+            },
+            iface_config(sys, ipv4, sys.ipv6_link_local, &duid),
+        ));
+        for vlan in &iface.vlans {
+            out.push((
+                IfaceKey {
+                    ifindex: sys.ifindex,
+                    outer_vlan: vlan.id,
+                    inner_vlan: vlan.inner_id.unwrap_or(0),
+                },
+                iface_config(sys, vlan.ipv4, vlan.ipv6_link_local, &duid),
+            ));
+        }
+    }
+    Ok((out, systems))
+}
+
+fn iface_config(
+    sys: &SystemInterface,
+    ipv4: Option<Ipv4Addr>,
+    ipv6: Option<Ipv6Addr>,
+    duid: &[u8],
+) -> IfaceConfig {
+    let mut server_id_opt = [0u8; SERVER_ID_OPT_CAP];
+    let opt_len = dhcpv6::OPT_HDR_LEN + duid.len();
+    server_id_opt[..2].copy_from_slice(&dhcpv6::OPT_SERVERID.to_be_bytes());
+    server_id_opt[2..4].copy_from_slice(&(duid.len() as u16).to_be_bytes());
+    server_id_opt[4..opt_len].copy_from_slice(duid);
+    let has_v6 = ipv6.is_some();
+    IfaceConfig {
+        mac: sys.mac,
+        mtu: sys.mtu,
+        ipv4: ipv4.map_or([0; 4], |a| a.octets()),
+        ipv6_link_local: ipv6.map_or([0; 16], |a| a.octets()),
+        server_id_len: if has_v6 { opt_len as u16 } else { 0 },
+        _pad: 0,
+        server_id_csum: csum::sum_be(&server_id_opt[..opt_len]) as u32,
+        server_id_opt,
+    }
+}
