@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use lwm2m_xdp::{
     config::{self, Config, WireFormat},
-    encode, instance, loader,
+    encode, instance, kea, loader,
     probe::{self, ProbeOptions},
     stats,
 };
@@ -81,6 +81,10 @@ enum Command {
         /// Seconds to wait for the answer.
         #[arg(long, default_value_t = 3)]
         timeout: u64,
+        /// DHCPv6: add a Vendor Class option with this many octets of data (veth tailroom;
+        /// see ARCHITECTURE.md).
+        #[arg(long, default_value_t = 0)]
+        pad: u16,
     },
     /// Print Kea option-def / option-data serving the same options on the slow path.
     KeaConfig {
@@ -148,7 +152,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Probe { interface, v6, config, timeout } => {
+        Command::Probe { interface, v6, config, timeout, pad } => {
             let (format, v4_codes, v6_codes) = match config {
                 Some(path) => {
                     let cfg = Config::load(&path)?;
@@ -171,15 +175,14 @@ fn run(cli: Cli) -> Result<()> {
                 v4_codes,
                 v6_codes,
                 timeout: Duration::from_secs(timeout),
+                v6_pad: pad,
             };
             let result = if v6 { probe::probe_v6(&opts)? } else { probe::probe_v4(&opts)? };
             print!("{}", probe::describe(&result, v6));
             Ok(())
         }
         Command::KeaConfig { config } => {
-            let _ = config;
-            anyhow::bail!("kea-config: being written");
-            #[allow(unreachable_code)]
+            println!("{}", kea::kea_config(&Config::load(&config)?));
             Ok(())
         }
         Command::Reload { instance } => {

@@ -24,7 +24,15 @@ pub struct ProbeOptions {
     pub v4_codes: [u8; 2],
     pub v6_codes: [u16; 2],
     pub timeout: Duration,
+    /// Octets of Vendor Class (16) data to add to a DHCPv6 request (0: none). On veth the
+    /// reply can only grow into the request's own buffer slack (toolchain.md, ARCHITECTURE.md):
+    /// a bare 60-octet INFORMATION-REQUEST leaves too little room for a 1 KB REPLY.
+    pub v6_pad: u16,
 }
+
+/// Enterprise number 32473, reserved for documentation (RFC 5612).
+const EXAMPLE_ENTERPRISE: u32 = 32473;
+const OPT_VENDOR_CLASS: u16 = 16;
 
 /// A decoded answer, ready to print.
 pub struct ProbeResult {
@@ -119,7 +127,16 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     let xid_full = random_u32().to_be_bytes();
     let xid = [xid_full[1], xid_full[2], xid_full[3]];
     let duid = ifaces::duid_ll(sys.mac);
-    let request = client::build_information_request(xid, &duid, &opts.v6_codes);
+    let mut request = client::build_information_request(xid, &duid, &opts.v6_codes);
+    if opts.v6_pad > 0 {
+        // vendor-class-data: one opaque item (len(2) + data) after the enterprise number.
+        let data_len = opts.v6_pad;
+        request.extend(OPT_VENDOR_CLASS.to_be_bytes());
+        request.extend((4 + 2 + data_len).to_be_bytes());
+        request.extend(EXAMPLE_ENTERPRISE.to_be_bytes());
+        request.extend(data_len.to_be_bytes());
+        request.extend(std::iter::repeat_n(b'-', data_len as usize));
+    }
     let dst = SocketAddr::V6(SocketAddrV6::new(
         Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
         dhcpv6::SERVER_PORT,
