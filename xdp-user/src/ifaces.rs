@@ -121,12 +121,12 @@ pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
     duid
 }
 
+/// `IFACES` entries and the interfaces they came from.
+pub type Entries = (Vec<(IfaceKey, IfaceConfig)>, Vec<SystemInterface>);
+
 /// The interface table for `cfg`: one entry per interface (untagged) and per configured VLAN.
 /// `lookup` reads an interface from the system (tests pass a fake).
-pub fn entries(
-    cfg: &Config,
-    lookup: impl Fn(&str) -> Result<SystemInterface>,
-) -> Result<(Vec<(IfaceKey, IfaceConfig)>, Vec<SystemInterface>)> {
+pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -> Result<Entries> {
     let systems: Vec<SystemInterface> = cfg
         .interfaces
         .iter()
