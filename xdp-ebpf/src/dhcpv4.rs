@@ -194,7 +194,12 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
     // From here on the frame is the reply under construction: any failure aborts.
     write_headers(ctx, l3_off, plan, iface, &sums)?;
     let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
-    reply::zero(ctx, scratch, bootp_off + dhcp::OFF_SNAME, dhcp::SNAME_FILE_LEN)?;
+    reply::zero(
+        ctx,
+        scratch,
+        bootp_off + dhcp::OFF_SNAME,
+        dhcp::SNAME_FILE_LEN,
+    )?;
     let mut off = bootp_off + dhcp::OFF_OPTIONS;
     let a = iface.ipv4;
     let head = [
@@ -234,7 +239,8 @@ struct Request {
 #[inline(always)]
 fn load_request(ctx: &XdpContext, ip_off: usize, scratch: &mut Scratch) -> Result<Request, Stop> {
     let malformed = Stop::Pass(Reason::Malformed);
-    let hdrs = ptr_at::<[u8; ipv4::HDR_LEN + udp::HDR_LEN]>(ctx, ip_off).ok_or(Reason::Malformed)?;
+    let hdrs =
+        ptr_at::<[u8; ipv4::HDR_LEN + udp::HDR_LEN]>(ctx, ip_off).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &*hdrs };
     // No IP options, no fragments (More Fragments or an offset).
@@ -273,7 +279,12 @@ fn load_request(ctx: &XdpContext, ip_off: usize, scratch: &mut Scratch) -> Resul
         + csum::word(h[20], h[21])
         + csum::word(h[22], h[23])
         + csum::word(h[26], h[27]);
-    crate::request::copy_payload(ctx, ip_off + ipv4::HDR_LEN + udp::HDR_LEN, payload_len, scratch)?;
+    crate::request::copy_payload(
+        ctx,
+        ip_off + ipv4::HDR_LEN + udp::HDR_LEN,
+        payload_len,
+        scratch,
+    )?;
     // A zero UDP checksum over IPv4 means "none" (RFC 768).
     if udp_csum != [0, 0] {
         let payload = csum::sum_request(&scratch.req, payload_len).ok_or(Stop::Abort)?;
@@ -472,11 +483,21 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
 /// giaddr:67 for a relayed request, else ciaddr:68; neither: not the fast path's to answer.
 #[inline(always)]
 fn destination(req: &ReqBuf) -> Result<([u8; 4], u16), Stop> {
-    let giaddr = [req[dhcp::OFF_GIADDR], req[dhcp::OFF_GIADDR + 1], req[dhcp::OFF_GIADDR + 2], req[dhcp::OFF_GIADDR + 3]];
+    let giaddr = [
+        req[dhcp::OFF_GIADDR],
+        req[dhcp::OFF_GIADDR + 1],
+        req[dhcp::OFF_GIADDR + 2],
+        req[dhcp::OFF_GIADDR + 3],
+    ];
     if giaddr != [0; 4] {
         return Ok((giaddr, dhcp::SERVER_PORT));
     }
-    let ciaddr = [req[dhcp::OFF_CIADDR], req[dhcp::OFF_CIADDR + 1], req[dhcp::OFF_CIADDR + 2], req[dhcp::OFF_CIADDR + 3]];
+    let ciaddr = [
+        req[dhcp::OFF_CIADDR],
+        req[dhcp::OFF_CIADDR + 1],
+        req[dhcp::OFF_CIADDR + 2],
+        req[dhcp::OFF_CIADDR + 3],
+    ];
     if ciaddr != [0; 4] {
         return Ok((ciaddr, dhcp::CLIENT_PORT));
     }
@@ -511,8 +532,8 @@ fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums>
         + dhcp::SERVER_PORT as u64
         + plan.dst_port as u64;
     // BOOTP head as the reply has it: op 2, hops/secs/yiaddr/siaddr 0, the rest copied.
-    sum += csum::word(dhcp::OP_BOOTREPLY, req[dhcp::OFF_HTYPE])
-        + csum::word(req[dhcp::OFF_HLEN], 0);
+    sum +=
+        csum::word(dhcp::OP_BOOTREPLY, req[dhcp::OFF_HTYPE]) + csum::word(req[dhcp::OFF_HLEN], 0);
     sum += csum::word(req[dhcp::OFF_XID], req[dhcp::OFF_XID + 1])
         + csum::word(req[dhcp::OFF_XID + 2], req[dhcp::OFF_XID + 3]);
     sum += csum::word(req[dhcp::OFF_FLAGS], req[dhcp::OFF_FLAGS + 1]);
@@ -535,7 +556,10 @@ fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums>
     let mut off = dhcp::OFF_OPTIONS + 9;
     sum += csum::at_offset(block_sum, off);
     off += block_len;
-    sum += csum::at_offset(loops::sum_range(opts.client_id_off, opts.client_id_len), off);
+    sum += csum::at_offset(
+        loops::sum_range(opts.client_id_off, opts.client_id_len),
+        off,
+    );
     off += opts.client_id_len;
     sum += csum::at_offset(loops::sum_range(opts.relay_off, opts.relay_len), off);
     off += opts.relay_len;

@@ -10,8 +10,8 @@ use network_types::ip::Ipv6Hdr;
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        block_index, Family, IfaceKey, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
-        MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE,
+        block_index, Family, IfaceKey, ACTION_UNSERVABLE, MASKS_PER_FAMILY, MAX_SERVED_OPTIONS,
+        MAX_V6_CODES, POLICY_COMPLETE,
     },
     wire::{dhcpv6 as dhcp, ipv6, udp},
 };
@@ -430,12 +430,23 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &mut *h };
     let len = (udp_len as u16).to_be_bytes();
-    h[..8].copy_from_slice(&[0x60, 0, 0, 0, len[0], len[1], ipv6::NEXT_HDR_UDP, ipv6::HOP_LIMIT]);
+    h[..8].copy_from_slice(&[
+        0x60,
+        0,
+        0,
+        0,
+        len[0],
+        len[1],
+        ipv6::NEXT_HDR_UDP,
+        ipv6::HOP_LIMIT,
+    ]);
     h[8..24].copy_from_slice(&iface.ipv6_link_local);
     h[24..40].copy_from_slice(&plan.peer);
     let sport = dhcp::SERVER_PORT.to_be_bytes();
     let dport = dhcp::CLIENT_PORT.to_be_bytes();
-    h[40..48].copy_from_slice(&[sport[0], sport[1], dport[0], dport[1], len[0], len[1], udp_sum[0], udp_sum[1]]);
+    h[40..48].copy_from_slice(&[
+        sport[0], sport[1], dport[0], dport[1], len[0], len[1], udp_sum[0], udp_sum[1],
+    ]);
     // msg-type REPLY; the transaction-id stays in place.
     h[48] = dhcp::MSG_REPLY;
     let mut off = l3_off + LEN;
@@ -476,6 +487,9 @@ fn checksum(block_sum: u32, block_len: usize) -> u32 {
     sum += csum::at_offset(block_sum as u16, off);
     off += block_len;
     let opts = plan.opts;
-    sum += csum::at_offset(loops::sum_range(opts.client_id_off, opts.client_id_len), off);
+    sum += csum::at_offset(
+        loops::sum_range(opts.client_id_off, opts.client_id_len),
+        off,
+    );
     0x1_0000 | u16::from_be_bytes(csum::finish_udp(sum)) as u32
 }

@@ -8,8 +8,8 @@ use aya_ebpf::{
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, COUNTERS_LEN},
     maps::{
-        ClientKey, Family, IfaceConfig, IfaceKey, OptionBlock, SlotConfig, TokenBucket,
-        BLOCKS_LEN, MAX_IFACES, MAX_RATE_CLIENTS, SLOTS as SLOT_COUNT,
+        ClientKey, Family, IfaceConfig, IfaceKey, OptionBlock, SlotConfig, TokenBucket, BLOCKS_LEN,
+        MAX_IFACES, MAX_RATE_CLIENTS, SLOTS as SLOT_COUNT,
     },
 };
 

@@ -118,7 +118,12 @@ pub fn store(ctx: &XdpContext, off: usize, src: *const u8, len: usize) -> Result
     let len = ((len - 1) & (MAX_BLOCK_LEN - 1)) + 1;
     // SAFETY: the helper checks the frame bounds; the caller owns `src` for len bytes.
     let rc = unsafe {
-        bpf_xdp_store_bytes(ctx.as_ptr() as *mut _, off as u32, src as *mut _, len as u32)
+        bpf_xdp_store_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            src as *mut _,
+            len as u32,
+        )
     };
     if rc != 0 {
         return Err(Stop::Abort);
@@ -142,7 +147,12 @@ pub fn store_from_request(
     let src = scratch.req.as_ptr().wrapping_add(req_off & (REQ_MAX - 1));
     // SAFETY: as in `store`; req_off < REQ_MAX and len <= 512 stay inside `scratch.req`.
     let rc = unsafe {
-        bpf_xdp_store_bytes(ctx.as_ptr() as *mut _, off as u32, src as *mut _, len as u32)
+        bpf_xdp_store_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            src as *mut _,
+            len as u32,
+        )
     };
     if rc != 0 {
         return Err(Stop::Abort);
@@ -205,10 +215,19 @@ pub fn finish(family: xdp_common::maps::Family, outcome: Result<(), Stop>) -> u3
 
 /// Copy a small constant-size array into the frame at `off`.
 #[inline(always)]
-pub fn store_const<const N: usize>(ctx: &XdpContext, off: usize, src: &[u8; N]) -> Result<(), Stop> {
+pub fn store_const<const N: usize>(
+    ctx: &XdpContext,
+    off: usize,
+    src: &[u8; N],
+) -> Result<(), Stop> {
     // SAFETY: the helper checks the frame bounds; src is N bytes.
     let rc = unsafe {
-        bpf_xdp_store_bytes(ctx.as_ptr() as *mut _, off as u32, src.as_ptr() as *mut _, N as u32)
+        bpf_xdp_store_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            src.as_ptr() as *mut _,
+            N as u32,
+        )
     };
     if rc != 0 {
         return Err(Stop::Abort);

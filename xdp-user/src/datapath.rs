@@ -40,7 +40,9 @@ impl Datapath {
             .program_mut(PROGRAM_NAME)
             .context("no XDP program in the object")?
             .try_into()?;
-        program.load().context("the kernel rejected the XDP program")?;
+        program
+            .load()
+            .context("the kernel rejected the XDP program")?;
         Ok(Datapath { ebpf })
     }
 
@@ -75,7 +77,10 @@ impl Datapath {
             let mut blocks: Array<_, OptionBlock> = Array::try_from(self.map_mut(MAP_BLOCKS)?)?;
             for (family, list) in [Family::V4, Family::V6].into_iter().zip(generation.blocks) {
                 if list.len() != MASKS_PER_FAMILY as usize {
-                    bail!("{} blocks for {family:?}, expected {MASKS_PER_FAMILY}", list.len());
+                    bail!(
+                        "{} blocks for {family:?}, expected {MASKS_PER_FAMILY}",
+                        list.len()
+                    );
                 }
                 for (mask, block) in list.iter().enumerate() {
                     blocks.set(block_index(slot, family, mask as u32), block, 0)?;

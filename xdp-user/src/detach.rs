@@ -1,6 +1,10 @@
 //! `lwm2m-xdp detach`: clean up after an instance, running or crashed.
 
-use std::{path::Path, process::Command, time::{Duration, Instant}};
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context as _, Result};
 use log::{info, warn};
@@ -24,7 +28,9 @@ pub fn detach(name: &str, pin_dir: Option<&Path>) -> Result<()> {
     }
     for iface in interfaces_with_our_program()? {
         for mode in ["xdpgeneric", "xdpdrv"] {
-            let _ = Command::new("ip").args(["link", "set", "dev", &iface, mode, "off"]).status();
+            let _ = Command::new("ip")
+                .args(["link", "set", "dev", &iface, mode, "off"])
+                .status();
         }
         info!("{iface}: removed a left-over {PROGRAM_NAME} program");
     }
@@ -39,7 +45,10 @@ pub fn detach(name: &str, pin_dir: Option<&Path>) -> Result<()> {
 
 /// Interfaces of this network namespace with an XDP program named ours attached.
 fn interfaces_with_our_program() -> Result<Vec<String>> {
-    let out = Command::new("ip").args(["-details", "-json", "link", "show"]).output().context("running ip")?;
+    let out = Command::new("ip")
+        .args(["-details", "-json", "link", "show"])
+        .output()
+        .context("running ip")?;
     let links: serde_json::Value = match serde_json::from_slice(&out.stdout) {
         Ok(v) => v,
         Err(e) => {

@@ -50,12 +50,19 @@ pub fn write_state(name: &str, state: &State) -> Result<()> {
 pub fn read_state(name: &str) -> Result<State> {
     let path = state_path(name);
     let text = fs::read(&path).with_context(|| {
-        format!("no running instance {name:?} ({} not found; is `lwm2m-xdp run` running?)", path.display())
+        format!(
+            "no running instance {name:?} ({} not found; is `lwm2m-xdp run` running?)",
+            path.display()
+        )
     })?;
     let state: State = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not an lwm2m-xdp state file", path.display()))?;
     if !alive(state.pid) {
-        anyhow::bail!("instance {name:?} is not running (pid {} has exited; stale {})", state.pid, path.display());
+        anyhow::bail!(
+            "instance {name:?} is not running (pid {} has exited; stale {})",
+            state.pid,
+            path.display()
+        );
     }
     Ok(state)
 }
@@ -73,14 +80,23 @@ pub fn alive(pid: u32) -> bool {
 /// these machines).
 pub fn ensure_bpffs() -> Result<()> {
     let mounts = fs::read_to_string("/proc/mounts").context("reading /proc/mounts")?;
-    if mounts.lines().any(|l| l.split(' ').nth(1) == Some(BPFFS) && l.split(' ').nth(2) == Some("bpf")) {
+    if mounts
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some(BPFFS) && l.split(' ').nth(2) == Some("bpf"))
+    {
         return Ok(());
     }
     let src = std::ffi::CString::new("bpf").unwrap();
     let dst = std::ffi::CString::new(BPFFS).unwrap();
     // SAFETY: valid C strings; a plain mount without data.
     let rc = unsafe {
-        libc::mount(src.as_ptr(), dst.as_ptr(), src.as_ptr(), 0, std::ptr::null())
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            src.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
     };
     if rc != 0 {
         return Err(std::io::Error::last_os_error()).context("mount -t bpf bpf /sys/fs/bpf");

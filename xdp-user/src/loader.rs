@@ -28,7 +28,9 @@ use crate::{
 
 /// Every block of one family, index = mask.
 fn blocks(compiled: &Compiled, family: Family) -> Vec<OptionBlock> {
-    (0..MASKS_PER_FAMILY).map(|mask| compiled.block(family, mask)).collect()
+    (0..MASKS_PER_FAMILY)
+        .map(|mask| compiled.block(family, mask))
+        .collect()
 }
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
@@ -42,14 +44,25 @@ pub fn prepare(path: &Path) -> Result<(Config, Compiled)> {
 
 /// Write a prepared config into the maps: interfaces, then the new generation, flipped in
 /// with one write. Returns the interfaces as the system reports them.
-pub fn install(dp: &mut Datapath, cfg: &Config, compiled: &Compiled) -> Result<Vec<SystemInterface>> {
+pub fn install(
+    dp: &mut Datapath,
+    cfg: &Config,
+    compiled: &Compiled,
+) -> Result<Vec<SystemInterface>> {
     let (entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
     for sys in &systems {
-        if cfg.dhcpv4.enabled && sys.ipv4.is_none() && !cfg.interfaces.iter().any(|i| i.server_id.is_some()) && cfg.dhcpv4.server_id.is_none() {
+        if cfg.dhcpv4.enabled
+            && sys.ipv4.is_none()
+            && !cfg.interfaces.iter().any(|i| i.server_id.is_some())
+            && cfg.dhcpv4.server_id.is_none()
+        {
             warn!("{}: no IPv4 address and no server_id: DHCPv4 requests on it go to the normal server", sys.name);
         }
         if cfg.dhcpv6.enabled && sys.ipv6_link_local.is_none() {
-            warn!("{}: no IPv6 link-local address: DHCPv6 requests on it go to the normal server", sys.name);
+            warn!(
+                "{}: no IPv6 link-local address: DHCPv6 requests on it go to the normal server",
+                sys.name
+            );
         }
     }
     let v4 = blocks(compiled, Family::V4);
@@ -84,19 +97,34 @@ fn attach(dp: &mut Datapath, name: &str, mode: AttachMode) -> Result<Attached> {
     let group = join_dhcpv6_group(name)
         .map_err(|e| warn!("{name}: could not join ff02::1:2 ({e:#}); DHCPv6 may not arrive"))
         .ok();
-    Ok(Attached { link, mode, _group: group })
+    Ok(Attached {
+        link,
+        mode,
+        _group: group,
+    })
 }
 
 fn join_dhcpv6_group(name: &str) -> Result<UdpSocket> {
     let socket = UdpSocket::bind("[::]:0").context("UDP socket")?;
-    socket.join_multicast_v6(&Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS), ifaces::ifindex(name)?)?;
+    socket.join_multicast_v6(
+        &Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
+        ifaces::ifindex(name)?,
+    )?;
     Ok(socket)
 }
 
 /// Attach to interfaces newly in the config, detach from those no longer in it.
-fn sync_attachments(dp: &mut Datapath, cfg: &Config, attached: &mut HashMap<String, Attached>) -> Result<()> {
+fn sync_attachments(
+    dp: &mut Datapath,
+    cfg: &Config,
+    attached: &mut HashMap<String, Attached>,
+) -> Result<()> {
     let wanted: Vec<&str> = cfg.interfaces.iter().map(|i| i.name.as_str()).collect();
-    let gone: Vec<String> = attached.keys().filter(|n| !wanted.contains(&n.as_str())).cloned().collect();
+    let gone: Vec<String> = attached
+        .keys()
+        .filter(|n| !wanted.contains(&n.as_str()))
+        .cloned()
+        .collect();
     for name in gone {
         if let Some(a) = attached.remove(&name) {
             dp.program().detach(a.link)?;
@@ -131,7 +159,11 @@ pub struct RunOptions {
 
 pub async fn run(opts: RunOptions) -> Result<()> {
     if let Ok(state) = instance::read_state(&opts.instance) {
-        anyhow::bail!("instance {:?} is already running (pid {}); stop it or pick another --instance", opts.instance, state.pid);
+        anyhow::bail!(
+            "instance {:?} is already running (pid {}); stop it or pick another --instance",
+            opts.instance,
+            state.pid
+        );
     }
     let (cfg, compiled) = prepare(&opts.config)?;
     let mut dp = Datapath::load()?;
@@ -226,7 +258,8 @@ fn pin_maps(dp: &mut Datapath, dir: &Path) -> Result<()> {
     for (name, map) in dp.ebpf().maps() {
         let path = dir.join(name);
         let _ = std::fs::remove_file(&path);
-        map.pin(&path).with_context(|| format!("pinning {name} at {}", path.display()))?;
+        map.pin(&path)
+            .with_context(|| format!("pinning {name} at {}", path.display()))?;
     }
     Ok(())
 }
@@ -240,7 +273,9 @@ async fn serve_metrics(addr: std::net::SocketAddr, counters_map_id: u32) {
     };
     info!("metrics on http://{addr}/metrics");
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
         let mut buf = [0u8; 1024];
         let _ = stream.read(&mut buf).await;
         let body = match stats::read_by_id(counters_map_id) {

@@ -13,7 +13,11 @@ use lwm2m_xdp::{
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
 #[derive(Parser)]
-#[command(name = "lwm2m-xdp", version, about = "XDP responder for the LwM2M bootstrap DHCP/DHCPv6 options")]
+#[command(
+    name = "lwm2m-xdp",
+    version,
+    about = "XDP responder for the LwM2M bootstrap DHCP/DHCPv6 options"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,8 +122,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { config, instance, metrics } => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Command::Run {
+            config,
+            instance,
+            metrics,
+        } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(loader::run(loader::RunOptions {
                 config,
                 instance: instance.name(),
@@ -140,11 +150,18 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", compiled.annotated_hex());
             Ok(())
         }
-        Command::Stats { json, prometheus, instance } => {
+        Command::Stats {
+            json,
+            prometheus,
+            instance,
+        } => {
             let state = instance::read_state(&instance.name())?;
             let values = stats::read_by_id(state.counters_map_id)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&stats::to_json(&values))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&stats::to_json(&values))?
+                );
             } else if prometheus {
                 print!("{}", stats::to_prometheus(&values));
             } else {
@@ -152,7 +169,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Probe { interface, v6, config, timeout, pad } => {
+        Command::Probe {
+            interface,
+            v6,
+            config,
+            timeout,
+            pad,
+        } => {
             let (format, v4_codes, v6_codes) = match config {
                 Some(path) => {
                     let cfg = Config::load(&path)?;
@@ -164,8 +187,14 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 None => (
                     WireFormat::Draft00,
-                    [dhcpv4::DEFAULT_URI_OPTION, dhcpv4::DEFAULT_CERTIFICATE_OPTION],
-                    [dhcpv6::DEFAULT_URI_OPTION, dhcpv6::DEFAULT_CERTIFICATE_OPTION],
+                    [
+                        dhcpv4::DEFAULT_URI_OPTION,
+                        dhcpv4::DEFAULT_CERTIFICATE_OPTION,
+                    ],
+                    [
+                        dhcpv6::DEFAULT_URI_OPTION,
+                        dhcpv6::DEFAULT_CERTIFICATE_OPTION,
+                    ],
                 ),
             };
             let opts = ProbeOptions {
@@ -177,7 +206,11 @@ fn run(cli: Cli) -> Result<()> {
                 timeout: Duration::from_secs(timeout),
                 v6_pad: pad,
             };
-            let result = if v6 { probe::probe_v6(&opts)? } else { probe::probe_v4(&opts)? };
+            let result = if v6 {
+                probe::probe_v6(&opts)?
+            } else {
+                probe::probe_v4(&opts)?
+            };
             print!("{}", probe::describe(&result, v6));
             Ok(())
         }
@@ -192,9 +225,15 @@ fn run(cli: Cli) -> Result<()> {
             if unsafe { libc::kill(state.pid as i32, libc::SIGHUP) } != 0 {
                 return Err(std::io::Error::last_os_error()).context("sending SIGHUP");
             }
-            println!("asked instance {name:?} (pid {}) to reload {}", state.pid, state.config.display());
+            println!(
+                "asked instance {name:?} (pid {}) to reload {}",
+                state.pid,
+                state.config.display()
+            );
             Ok(())
         }
-        Command::Detach { instance } => lwm2m_xdp::detach::detach(&instance.name(), instance.pin_dir.as_deref()),
+        Command::Detach { instance } => {
+            lwm2m_xdp::detach::detach(&instance.name(), instance.pin_dir.as_deref())
+        }
     }
 }

@@ -65,7 +65,11 @@ fn random_u32() -> u32 {
 }
 
 /// Receive until a datagram decodes as our answer or the deadline passes.
-fn receive<T>(socket: &UdpSocket, timeout: Duration, mut decode: impl FnMut(&[u8]) -> Option<T>) -> Result<T> {
+fn receive<T>(
+    socket: &UdpSocket,
+    timeout: Duration,
+    mut decode: impl FnMut(&[u8]) -> Option<T>,
+) -> Result<T> {
     let deadline = Instant::now() + timeout;
     let mut buf = vec![0u8; 65536];
     loop {
@@ -80,7 +84,12 @@ fn receive<T>(socket: &UdpSocket, timeout: Duration, mut decode: impl FnMut(&[u8
                     return Ok(v);
                 }
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 bail!("no answer within {timeout:?}")
             }
             Err(e) => return Err(e).context("recv"),
@@ -92,26 +101,39 @@ fn receive<T>(socket: &UdpSocket, timeout: Duration, mut decode: impl FnMut(&[u8
 /// back unicast to ciaddr:68.
 pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
     let sys = ifaces::system_interface(&opts.interface)?;
-    let ciaddr = sys.ipv4.with_context(|| format!("{} has no IPv4 address to put in ciaddr", opts.interface))?;
-    let socket = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, dhcpv4::CLIENT_PORT))
-        .context("binding UDP port 68 (is a DHCP client running?)")?;
+    let ciaddr = sys
+        .ipv4
+        .with_context(|| format!("{} has no IPv4 address to put in ciaddr", opts.interface))?;
+    let socket = UdpSocket::bind(SocketAddrV4::new(
+        Ipv4Addr::UNSPECIFIED,
+        dhcpv4::CLIENT_PORT,
+    ))
+    .context("binding UDP port 68 (is a DHCP client running?)")?;
     bind_to_device(&socket, &opts.interface)?;
     socket.set_broadcast(true)?;
     let xid = random_u32();
     // Option 57: the certificate does not fit the default 576 octets.
     let request = client::build_inform(xid, sys.mac, ciaddr, &opts.v4_codes, Some(sys.mtu));
-    socket.send_to(&request, SocketAddrV4::new(Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT))?;
+    socket.send_to(
+        &request,
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT),
+    )?;
     let [uri, cert] = opts.v4_codes;
     let mut last_error = None;
-    let result = receive(&socket, opts.timeout, |bytes| {
-        match client::decode_v4_reply(opts.format, uri, cert, bytes, xid) {
-            Ok((info, bootstrap)) => Some(ProbeResult { server: info.server_id.to_string(), bootstrap }),
+    let result = receive(
+        &socket,
+        opts.timeout,
+        |bytes| match client::decode_v4_reply(opts.format, uri, cert, bytes, xid) {
+            Ok((info, bootstrap)) => Some(ProbeResult {
+                server: info.server_id.to_string(),
+                bootstrap,
+            }),
             Err(e) => {
                 last_error = Some(e);
                 None
             }
-        }
-    });
+        },
+    );
     result.map_err(|e| match last_error {
         Some(decode) => e.context(format!("a reply came but did not decode: {decode}")),
         None => e,
@@ -121,8 +143,13 @@ pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
 /// INFORMATION-REQUEST from the link-local address to ff02::1:2.
 pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     let sys = ifaces::system_interface(&opts.interface)?;
-    let socket = UdpSocket::bind(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, dhcpv6::CLIENT_PORT, 0, 0))
-        .context("binding UDP port 546 (is a DHCPv6 client running?)")?;
+    let socket = UdpSocket::bind(SocketAddrV6::new(
+        Ipv6Addr::UNSPECIFIED,
+        dhcpv6::CLIENT_PORT,
+        0,
+        0,
+    ))
+    .context("binding UDP port 546 (is a DHCPv6 client running?)")?;
     bind_to_device(&socket, &opts.interface)?;
     let xid_full = random_u32().to_be_bytes();
     let xid = [xid_full[1], xid_full[2], xid_full[3]];
@@ -146,15 +173,20 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     socket.send_to(&request, dst)?;
     let [uri, cert] = opts.v6_codes;
     let mut last_error = None;
-    let result = receive(&socket, opts.timeout, |bytes| {
-        match client::decode_v6_reply(opts.format, uri, cert, bytes, xid) {
-            Ok((info, bootstrap)) => Some(ProbeResult { server: hex(&info.server_duid), bootstrap }),
+    let result = receive(
+        &socket,
+        opts.timeout,
+        |bytes| match client::decode_v6_reply(opts.format, uri, cert, bytes, xid) {
+            Ok((info, bootstrap)) => Some(ProbeResult {
+                server: hex(&info.server_duid),
+                bootstrap,
+            }),
             Err(e) => {
                 last_error = Some(e);
                 None
             }
-        }
-    });
+        },
+    );
     result.map_err(|e| match last_error {
         Some(decode) => e.context(format!("a reply came but did not decode: {decode}")),
         None => e,
@@ -167,9 +199,16 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The lines `probe` prints.
 pub fn describe(result: &ProbeResult, v6: bool) -> String {
-    let mut out = format!("server:           {}{}\n", if v6 { "DUID " } else { "" }, result.server);
+    let mut out = format!(
+        "server:           {}{}\n",
+        if v6 { "DUID " } else { "" },
+        result.server
+    );
     let b = &result.bootstrap;
-    out += &format!("bootstrap URI:    {}\n", b.uri.as_deref().unwrap_or("(not sent)"));
+    out += &format!(
+        "bootstrap URI:    {}\n",
+        b.uri.as_deref().unwrap_or("(not sent)")
+    );
     match &b.certificate {
         Some(der) => {
             let subject = x509_parser::parse_x509_certificate(der)
