@@ -1,0 +1,83 @@
+//! Commands and waits that cannot hang a test run.
+
+use std::ffi::OsStr;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// Grace between the TERM that `timeout` sends at the limit and its KILL.
+const KILL_AFTER: &str = "--kill-after=5";
+
+/// `program args...` under coreutils `timeout`: killed after `limit` (exit status 124 then).
+pub fn bounded<P: AsRef<OsStr>, A: AsRef<OsStr>>(
+    limit: Duration,
+    program: P,
+    args: &[A],
+) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.arg(KILL_AFTER)
+        .arg(format!("{}s", limit.as_secs().max(1)))
+        .arg(program)
+        .args(args);
+    cmd
+}
+
+/// Polls `ready` every `every` until it returns true or `limit` has passed; whether it did.
+pub fn wait_until(limit: Duration, every: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if ready() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Waits at most `limit` for `child` to exit; `None` if it is still running then.
+pub fn wait_child(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_kills_a_hung_command() {
+        let started = Instant::now();
+        let out = bounded(Duration::from_secs(1), "sleep", &["30"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(124));
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn wait_until_gives_up() {
+        assert!(!wait_until(
+            Duration::from_millis(50),
+            Duration::from_millis(10),
+            || false
+        ));
+        let mut calls = 0;
+        assert!(wait_until(
+            Duration::from_secs(1),
+            Duration::from_millis(1),
+            || {
+                calls += 1;
+                calls == 3
+            }
+        ));
+    }
+}

@@ -1,0 +1,578 @@
+//! Two hosts in network namespaces joined by a veth pair: the server side runs lwm2m-xdp,
+//! the client side runs DHCP clients, scapy, ping.
+//!
+//! A trap this module hides: `ip netns exec` mounts a fresh sysfs over /sys (so that
+//! /sys/class/net shows the namespace's links), and that hides the host's bpffs at
+//! /sys/fs/bpf. A program pinned "inside" would then fail, or land in a private bpffs that
+//! `stats` run by another `ip netns exec` cannot see. So [`NetnsPair::exec`] and
+//! [`NetnsPair::spawn`] bind the host's bpffs back over /sys/fs/bpf before running the
+//! command: pins made inside a namespace are the host's pins.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::MetadataExt;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::bounded::{bounded, wait_until};
+use crate::files::{cleanup_stale_dirs, owner_is_dead, sanitize, PREFIX};
+use crate::privilege::{ensure_bpffs, BPFFS};
+
+/// A second mount of the host's bpffs outside /sys, which `ip netns exec` leaves visible.
+const HOST_BPFFS_BIND: &str = "/run/lwm2m-xdp-tests/bpffs";
+/// `ip` on a quiet machine answers in milliseconds; a limit only catches a hang.
+const IP_LIMIT: Duration = Duration::from_secs(10);
+/// Default bound for [`NetnsPair::exec`].
+const EXEC_LIMIT: Duration = Duration::from_secs(60);
+/// Link-local addresses appear when the link gets carrier (DAD is off, see `build`).
+const LINK_LOCAL_LIMIT: Duration = Duration::from_secs(5);
+/// 198.18.0.0/15 holds 512 /24 subnets: one per pair, for readable captures.
+const SUBNETS: u32 = 512;
+
+/// Pair numbers within this process (threads of one test binary share it).
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Which end of a [`NetnsPair`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The device end: DHCP clients, probes, traffic generators.
+    Client,
+    /// The router end: lwm2m-xdp and the normal DHCP server.
+    Server,
+}
+
+/// Two namespaces joined by veth, addressed and up; removed on drop (also on panic).
+#[derive(Debug)]
+pub struct NetnsPair {
+    pub client_ns: String,
+    pub server_ns: String,
+    pub client_if: String,
+    pub server_if: String,
+    /// Which /24 of 198.18.0.0/15 and which 2001:db8:<subnet>::/64 this pair uses.
+    pub subnet: u16,
+    client: Link,
+    server: Link,
+}
+
+/// What the kernel chose for one veth end, read once the pair is up.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    ifindex: u32,
+    mac: [u8; 6],
+    link_local: Ipv6Addr,
+}
+
+impl Link {
+    const UNKNOWN: Link = Link {
+        ifindex: 0,
+        mac: [0; 6],
+        link_local: Ipv6Addr::UNSPECIFIED,
+    };
+}
+
+impl NetnsPair {
+    /// Makes the pair: namespaces `lwx-<pid>-<n>-{c,s}-<tag>`, veth `lwx<pid>-<n>{c,s}`,
+    /// lo and veth up, server 198.18.x.1/24 + 2001:db8:x::1/64, client .2 and ::2, link-local
+    /// addresses ready, GRO on the client end. Needs root ([`crate::require_root`]).
+    pub fn new(tag: &str) -> Result<NetnsPair> {
+        static CLEANUP: Once = Once::new();
+        CLEANUP.call_once(cleanup_stale);
+        ensure_host_bpffs_bind()?;
+
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let tag = sanitize(tag);
+        // Link names are at most 15 bytes: "lwx" + 7-digit pid + "-" + 3 digits + side.
+        let short = n % 1000;
+        let mut pair = NetnsPair {
+            client_ns: format!("{PREFIX}{pid}-{n}-c-{tag}"),
+            server_ns: format!("{PREFIX}{pid}-{n}-s-{tag}"),
+            client_if: format!("lwx{pid}-{short}c"),
+            server_if: format!("lwx{pid}-{short}s"),
+            subnet: u16::try_from(n % SUBNETS).expect("below 512"),
+            client: Link::UNKNOWN,
+            server: Link::UNKNOWN,
+        };
+        // From here on a failure returns early and Drop removes what was made.
+        pair.build()
+            .with_context(|| format!("making netns pair {}", pair.server_ns))?;
+        Ok(pair)
+    }
+
+    fn build(&mut self) -> Result<()> {
+        ip(&["netns", "add", &self.server_ns])?;
+        ip(&["netns", "add", &self.client_ns])?;
+        // Made inside the namespaces: the names never touch the host's links.
+        ip(&[
+            "-n",
+            &self.client_ns,
+            "link",
+            "add",
+            &self.client_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &self.server_if,
+            "netns",
+            &self.server_ns,
+        ])?;
+        for side in [Side::Server, Side::Client] {
+            let (ns, ifname) = (self.ns(side), self.ifname(side));
+            // Two hosts on one wire cannot collide; DAD would only make link-local
+            // addresses wait a second, tentative, before DHCPv6 can use them.
+            let accept_dad = format!("echo 0 > /proc/sys/net/ipv6/conf/{ifname}/accept_dad");
+            self.checked(side, &["sh", "-c", &accept_dad])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            ip(&["-n", ns, "link", "set", ifname, "up"])?;
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{}/24", self.ipv4(side)),
+                "dev",
+                ifname,
+            ])?;
+            let v6 = format!("{}/64", self.ipv6(side));
+            ip(&["-n", ns, "-6", "addr", "add", &v6, "dev", ifname, "nodad"])?;
+        }
+        // A frame sent with XDP_TX on a veth reaches its peer only when the peer runs NAPI
+        // (toolchain.md): GRO on the client end turns NAPI on for native-mode tests.
+        self.checked(
+            Side::Client,
+            &["ethtool", "-K", &self.client_if, "gro", "on"],
+        )?;
+        self.server = self.read_link(Side::Server)?;
+        self.client = self.read_link(Side::Client)?;
+        Ok(())
+    }
+
+    /// Index, MAC and (once no longer tentative) link-local address of one end.
+    fn read_link(&self, side: Side) -> Result<Link> {
+        let (ns, ifname) = (self.ns(side), self.ifname(side));
+        let mut link_local = None;
+        let ready = wait_until(LINK_LOCAL_LIMIT, Duration::from_millis(20), || {
+            link_local = ip_output(&[
+                "-n", ns, "-6", "-o", "addr", "show", "dev", ifname, "scope", "link",
+            ])
+            .ok()
+            .and_then(|out| parse_link_local(&out));
+            link_local.is_some()
+        });
+        if !ready {
+            bail!("{ifname} in {ns} has no usable link-local address after {LINK_LOCAL_LIMIT:?}");
+        }
+        let shown = ip_output(&["-n", ns, "-o", "link", "show", "dev", ifname])?;
+        let (ifindex, mac) = parse_link_show(&shown)
+            .with_context(|| format!("cannot read index and MAC from `ip link show`: {shown}"))?;
+        Ok(Link {
+            ifindex,
+            mac,
+            link_local: link_local.expect("ready"),
+        })
+    }
+
+    pub fn ns(&self, side: Side) -> &str {
+        match side {
+            Side::Client => &self.client_ns,
+            Side::Server => &self.server_ns,
+        }
+    }
+
+    pub fn ifname(&self, side: Side) -> &str {
+        match side {
+            Side::Client => &self.client_if,
+            Side::Server => &self.server_if,
+        }
+    }
+
+    /// 198.18.x.1 (server) or 198.18.x.2 (client), x from [`Self::subnet`]; prefix /24.
+    pub fn ipv4(&self, side: Side) -> Ipv4Addr {
+        let [hi, lo] = self.subnet.to_be_bytes();
+        Ipv4Addr::new(198, 18 + hi, lo, host_number(side))
+    }
+
+    /// 2001:db8:x::1 (server) or 2001:db8:x::2 (client); prefix /64.
+    pub fn ipv6(&self, side: Side) -> Ipv6Addr {
+        Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            self.subnet,
+            0,
+            0,
+            0,
+            0,
+            u16::from(host_number(side)),
+        )
+    }
+
+    /// The fe80::/64 address the kernel gave the veth end (what DHCPv6 uses).
+    pub fn ipv6_link_local(&self, side: Side) -> Ipv6Addr {
+        self.link(side).link_local
+    }
+
+    pub fn ifindex(&self, side: Side) -> u32 {
+        self.link(side).ifindex
+    }
+
+    pub fn mac(&self, side: Side) -> [u8; 6] {
+        self.link(side).mac
+    }
+
+    fn link(&self, side: Side) -> &Link {
+        match side {
+            Side::Client => &self.client,
+            Side::Server => &self.server,
+        }
+    }
+
+    /// `ip netns exec <ns> <cmd...>` with the host's bpffs visible (module doc); not yet run,
+    /// so the caller can set stdio and environment. Not bounded: for long-lived peers, which
+    /// Drop stops.
+    pub fn command(&self, side: Side, cmd: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(self.exec_args(side, cmd));
+        c
+    }
+
+    /// `netns exec NS /bin/sh -c SCRIPT lwx-exec CMD...`: the wrapper shell restores the
+    /// host's bpffs, then execs the command (so the pid stays the command's).
+    fn exec_args(&self, side: Side, cmd: &[&str]) -> Vec<String> {
+        let script = format!("mount --bind {HOST_BPFFS_BIND} {BPFFS} && exec \"$@\"");
+        let mut args: Vec<String> = [
+            "netns",
+            "exec",
+            self.ns(side),
+            "/bin/sh",
+            "-c",
+            &script,
+            "lwx-exec",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(cmd.iter().map(|s| (*s).to_owned()));
+        args
+    }
+
+    /// Runs `cmd` inside one namespace, output captured, killed after 60 s.
+    /// Panics only when `timeout`/`ip` themselves cannot be started.
+    pub fn exec(&self, side: Side, cmd: &[&str]) -> Output {
+        self.exec_within(side, EXEC_LIMIT, cmd)
+    }
+
+    /// [`Self::exec`] with another time limit (exit status 124 when it was hit).
+    pub fn exec_within(&self, side: Side, limit: Duration, cmd: &[&str]) -> Output {
+        bounded(limit, "ip", &self.exec_args(side, cmd))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot start `timeout ip netns exec`: {e}"))
+    }
+
+    /// Starts `cmd` inside one namespace in the background: stdin null, stdout and stderr
+    /// inherited. The child's pid is the command's own (`ip netns exec` and the wrapper shell
+    /// both exec), so signals reach it. Drop stops it if the test did not.
+    pub fn spawn(&self, side: Side, cmd: &[&str]) -> Child {
+        self.command(side, cmd)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start `ip netns exec {} {cmd:?}`: {e}",
+                    self.ns(side)
+                )
+            })
+    }
+
+    /// `exec` that must exit 0 within `IP_LIMIT`, for building the pair.
+    fn checked(&self, side: Side, cmd: &[&str]) -> Result<Output> {
+        let out = self.exec_within(side, IP_LIMIT, cmd);
+        if !out.status.success() {
+            bail!(
+                "`{}` in {} failed ({}): {}",
+                cmd.join(" "),
+                self.ns(side),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for NetnsPair {
+    /// Best effort and never panics (it also runs while a failed test unwinds): stop what
+    /// still runs inside, then delete both namespaces, which deletes the veth pair.
+    fn drop(&mut self) {
+        remove_netns(&self.client_ns);
+        remove_netns(&self.server_ns);
+    }
+}
+
+/// Deletes what earlier runs left behind when they crashed or were killed (their Drop never
+/// ran): `lwx-<pid>-...` namespaces, scratch dirs and pin dirs whose owning pid is no longer
+/// alive. Live runs' are untouched, so parallel test binaries are safe.
+/// [`NetnsPair::new`] calls this once per process.
+pub fn cleanup_stale() {
+    for ns in netns_names() {
+        if owner_is_dead(&ns) {
+            remove_netns(&ns);
+        }
+    }
+    cleanup_stale_dirs();
+}
+
+fn host_number(side: Side) -> u8 {
+    match side {
+        Side::Server => 1,
+        Side::Client => 2,
+    }
+}
+
+/// Serialises the check-and-mount among this process's threads.
+fn ensure_host_bpffs_bind() -> Result<()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    ensure_bpffs().map_err(anyhow::Error::msg)?;
+    let dev = |p: &str| std::fs::metadata(p).map(|m| m.dev()).ok();
+    // Same device: the bind shows the current bpffs. Not mounted, or bound to a bpffs that
+    // was since unmounted and mounted anew: (re)bind on top.
+    if dev(HOST_BPFFS_BIND).is_some() && dev(HOST_BPFFS_BIND) == dev(BPFFS) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(HOST_BPFFS_BIND).with_context(|| format!("mkdir {HOST_BPFFS_BIND}"))?;
+    let out = bounded(IP_LIMIT, "mount", &["--bind", BPFFS, HOST_BPFFS_BIND]).output()?;
+    if !out.status.success() {
+        bail!(
+            "mount --bind {BPFFS} {HOST_BPFFS_BIND} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    ip_output(args).map(drop)
+}
+
+fn ip_output(args: &[&str]) -> Result<String> {
+    let out = bounded(IP_LIMIT, "ip", args)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run `timeout ip` (coreutils, iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "`ip {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Names from `ip netns list` ("name (id: 3)" lines).
+fn netns_names() -> Vec<String> {
+    ip_output(&["netns", "list"])
+        .map(|out| {
+            out.lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Stops every process inside `ns` (TERM, then KILL), then deletes it. Never panics.
+fn remove_netns(ns: &str) {
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        let pids = netns_pids(ns);
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            // SAFETY: kill has no memory-safety preconditions; these pids were just listed
+            // as members of a namespace this harness made.
+            unsafe { libc::kill(pid, signal) };
+        }
+        wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+            netns_pids(ns).is_empty()
+        });
+    }
+    let _ = bounded(IP_LIMIT, "ip", &["netns", "del", ns])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Live processes in `ns` (exited-but-unreaped ones are not listed: their ns link is gone).
+fn netns_pids(ns: &str) -> Vec<libc::pid_t> {
+    ip_output(&["netns", "pids", ns])
+        .map(|out| {
+            out.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// From `ip -6 -o addr show scope link`: the fe80 address, if it is not tentative.
+fn parse_link_local(out: &str) -> Option<Ipv6Addr> {
+    out.lines()
+        .filter(|l| !l.contains("tentative"))
+        .find_map(|line| {
+            let mut words = line.split_whitespace();
+            words.find(|w| *w == "inet6")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+}
+
+/// From `ip -o link show dev IF`: "7: name@if8: <...> ... link/ether aa:bb:cc:dd:ee:ff brd ...".
+fn parse_link_show(out: &str) -> Option<(u32, [u8; 6])> {
+    let ifindex = out.split(':').next()?.trim().parse().ok()?;
+    let mut words = out.split_whitespace();
+    words.find(|w| *w == "link/ether")?;
+    let mut mac = [0u8; 6];
+    let mut octets = words.next()?.split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(octets.next()?, 16).ok()?;
+    }
+    Some((ifindex, mac))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{require_root, wait_child};
+
+    #[test]
+    fn parses_ip_output() {
+        let link =
+            "7: lwx1-0s@if8: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP \
+                    mode DEFAULT group default qlen 1000\\    link/ether 5e:0a:11:22:33:ff brd \
+                    ff:ff:ff:ff:ff:ff link-netns lwx-1-0-c-x";
+        assert_eq!(
+            parse_link_show(link),
+            Some((7, [0x5e, 0x0a, 0x11, 0x22, 0x33, 0xff]))
+        );
+        let ll = "7: lwx1-0s    inet6 fe80::5c0a:11ff:fe22:33ff/64 scope link \\       valid_lft forever";
+        assert_eq!(
+            parse_link_local(ll),
+            Some("fe80::5c0a:11ff:fe22:33ff".parse().unwrap())
+        );
+        assert_eq!(
+            parse_link_local(&ll.replace("scope link", "scope link tentative")),
+            None
+        );
+    }
+
+    #[test]
+    fn link_names_fit_ifnamsiz() {
+        // The largest pid (pid_max is at most 2^22) with pair number 999.
+        assert!("lwx4194304-999c".len() <= 15);
+    }
+
+    /// The pair carries IPv4, IPv6 and link-local traffic, shows the host's bpffs inside, and
+    /// leaves nothing behind.
+    #[test]
+    fn pair_pings_and_drops_cleanly() {
+        if !require_root("netns::pair_pings_and_drops_cleanly") {
+            return;
+        }
+        let pair = NetnsPair::new("selftest").unwrap();
+        let ping = |dst: &str| {
+            let out = pair.exec(Side::Client, &["ping", "-c", "1", "-W", "2", dst]);
+            assert!(
+                out.status.success(),
+                "ping {dst}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        };
+        ping(&pair.ipv4(Side::Server).to_string());
+        ping(&pair.ipv6(Side::Server).to_string());
+        ping(&format!(
+            "{}%{}",
+            pair.ipv6_link_local(Side::Server),
+            pair.client_if
+        ));
+        assert_ne!(pair.ifindex(Side::Server), 0);
+        assert_ne!(pair.mac(Side::Client), [0; 6]);
+        assert_ne!(pair.mac(Side::Client), pair.mac(Side::Server));
+
+        let fs = pair.exec(Side::Server, &["stat", "-f", "-c", "%T", BPFFS]);
+        assert_eq!(
+            String::from_utf8_lossy(&fs.stdout).trim(),
+            "bpf_fs",
+            "host bpffs inside the ns"
+        );
+
+        let names = [pair.client_ns.clone(), pair.server_ns.clone()];
+        drop(pair);
+        let left = netns_names();
+        assert!(
+            names.iter().all(|n| !left.contains(n)),
+            "{names:?} still in {left:?}"
+        );
+    }
+
+    /// Signals sent to a spawned child reach the command itself, and Drop stops what a test
+    /// left running inside.
+    #[test]
+    fn spawn_gives_the_command_pid_and_drop_stops_it() {
+        if !require_root("netns::spawn_gives_the_command_pid_and_drop_stops_it") {
+            return;
+        }
+        let pair = NetnsPair::new("spawn").unwrap();
+        let mut child = pair.spawn(Side::Server, &["sleep", "60"]);
+        let comm =
+            || std::fs::read_to_string(format!("/proc/{}/comm", child.id())).unwrap_or_default();
+        assert!(wait_until(
+            Duration::from_secs(5),
+            Duration::from_millis(20),
+            || comm().trim() == "sleep"
+        ));
+        drop(pair);
+        let status = wait_child(&mut child, Duration::from_secs(5)).unwrap();
+        assert!(
+            status.is_some(),
+            "sleep still running after the pair was dropped"
+        );
+    }
+
+    /// Drop runs while a failing test unwinds: a panic leaves no namespace behind.
+    #[test]
+    fn pair_is_removed_when_a_test_panics() {
+        if !require_root("netns::pair_is_removed_when_a_test_panics") {
+            return;
+        }
+        let mut names = Vec::new();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let pair = NetnsPair::new("panics").unwrap();
+            names = vec![pair.client_ns.clone(), pair.server_ns.clone()];
+            panic!("a failing assertion");
+        }));
+        assert!(result.is_err());
+        let left = netns_names();
+        assert!(
+            !names.is_empty() && names.iter().all(|n| !left.contains(n)),
+            "{names:?} in {left:?}"
+        );
+    }
+
+    #[test]
+    fn cleanup_stale_removes_dead_owners_only() {
+        if !require_root("netns::cleanup_stale_removes_dead_owners_only") {
+            return;
+        }
+        let stale = "lwx-999999999-0-c-stale";
+        ip(&["netns", "add", stale]).unwrap();
+        let live = NetnsPair::new("live").unwrap();
+        cleanup_stale();
+        let left = netns_names();
+        assert!(!left.iter().any(|n| n == stale), "stale namespace survived");
+        assert!(left.contains(&live.server_ns), "a live pair was removed");
+    }
+}
