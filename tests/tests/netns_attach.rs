@@ -44,7 +44,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-#[ignore = "needs the run/stats/detach CLI"]
+
 fn run_counts_udp_and_detaches_on_sigint() {
     if !require_root("netns_attach::run_counts_udp_and_detaches_on_sigint") {
         return;

@@ -256,6 +256,10 @@ fn pin_maps(dp: &mut Datapath, dir: &Path) -> Result<()> {
     instance::ensure_bpffs()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, map) in dp.ebpf().maps() {
+        // bpffs refuses names with a dot: skip the object's .rodata/.bss data maps.
+        if name.starts_with('.') {
+            continue;
+        }
         let path = dir.join(name);
         let _ = std::fs::remove_file(&path);
         map.pin(&path)
