@@ -29,11 +29,53 @@ pub fn run(cargo_test_args: &[String]) -> Result<()> {
     // The namespace tests run the real binary: build it first and tell them where it is.
     cmd::run(&mut cargo(&["build", "-p", "lwm2m-xdp"]))?;
     let bin = target_dir(&root).join("debug").join("lwm2m-xdp");
-    let mut test = cargo(&["test", "--workspace"]);
+    // Library, binary and integration tests (not the benches: `cargo xtask bench` runs those).
+    let mut test = cargo(&["test", "--workspace", "--lib", "--bins", "--tests"]);
     test.args(&excluded)
         .args(cargo_test_args)
         .env("LWM2M_XDP_BIN", &bin);
-    cmd::run(&mut test)
+    run_counting(&mut test)
+}
+
+/// Run `cargo test`, echoing its output, and close with one plain line totalling every test
+/// binary's "test result" line (CI reads the last line; cargo's own last line is whichever
+/// binary ran last).
+fn run_counting(test: &mut std::process::Command) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    println!("+ {}", cmd::display(test));
+    let mut child = test
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |word: &str| {
+                rest.split(';')
+                    .find_map(|part| {
+                        part.trim()
+                            .strip_suffix(word)?
+                            .trim()
+                            .rsplit(' ')
+                            .next()?
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+            };
+            passed += count(" passed");
+            failed += count(" failed");
+        }
+    }
+    let status = child.wait()?;
+    println!("tests: {passed} passed, {failed} failed");
+    anyhow::ensure!(
+        status.success() && failed == 0,
+        "cargo test failed ({status})"
+    );
+    Ok(())
 }
 
 /// `CARGO_TARGET_DIR` when set (relative to the workspace), else `<workspace>/target`.
