@@ -33,7 +33,12 @@ pub fn copy_payload(
     if rc != 0 {
         return Err(Stop::Pass(Reason::Malformed));
     }
-    let tail = len & (REQ_MAX - 1);
+    // len == REQ_MAX must not wrap to 0 (that would clear the message's first octets).
+    let tail = if len == REQ_MAX {
+        REQ_MAX
+    } else {
+        len & (REQ_MAX - 1)
+    };
     scratch.req[tail] = 0;
     scratch.req[tail + 1] = 0;
     scratch.req[tail + 2] = 0;

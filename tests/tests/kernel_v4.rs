@@ -1,0 +1,1435 @@
+//! DHCPINFORM -> DHCPACK, run in the kernel with BPF_PROG_TEST_RUN (protocol.md, issue 3
+//! "Must show"). Every reply is checked field by field by `check_ack`, which derives what a
+//! correct ACK looks like from the request frame alone; every request the fast path must not
+//! answer comes back XDP_PASS, byte for byte unchanged, counted under the right reason.
+
+#[macro_use]
+mod kernel_common;
+
+use std::net::Ipv4Addr;
+
+use dhcproto::{v4 as d4, Decodable, Decoder};
+use kernel_common::*;
+use lwm2m_xdp::{client, config::WireFormat, csum};
+use proptest::{prelude::*, test_runner::TestCaseError};
+use xdp_common::{
+    counters::{Reason, Seen},
+    maps::Family,
+    wire::{dhcpv4 as dhcp, eth, ipv4},
+};
+
+const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);
+const RELAY_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 5, 1);
+const RELAY_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x05, 0x01];
+const XID: u32 = 0x1a2b_3c4d;
+/// A device asks for both LwM2M options and the extra option the config serves.
+const PRL: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
+const SIZES: [usize; 3] = [300, 1000, 1400];
+/// Option 82 as a relay adds it: circuit id "eth7", remote id 02:00:00:00:05:01.
+const RELAY_AGENT_INFO: [u8; 16] = [
+    82, 14, 1, 4, b'e', b't', b'h', b'7', 2, 6, 0x02, 0, 0, 0, 0x05, 0x01,
+];
+
+/// `[[dhcpv4.extra_option]]` data: 198.18.0.53.
+const V4_EXTRA_DATA: [u8; 4] = [198, 18, 0, 53];
+
+/// An IPv4 packet (no options, DF clear, TTL 64) holding one UDP datagram, both checksums
+/// computed (lwm2m_xdp::csum: building requests may use the project's helpers).
+fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let udp_len = 8 + payload.len();
+    let total = 20 + udp_len;
+    let mut p = vec![0u8; total];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+    p[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
+    p[8] = 64;
+    p[9] = 17;
+    p[12..16].copy_from_slice(&src.octets());
+    p[16..20].copy_from_slice(&dst.octets());
+    p[20..22].copy_from_slice(&sport.to_be_bytes());
+    p[22..24].copy_from_slice(&dport.to_be_bytes());
+    p[24..26].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    p[28..].copy_from_slice(payload);
+    refresh_ipv4_checksums(&mut p);
+    p
+}
+
+/// Recompute the IPv4 header checksum and (when the header and UDP length allow) the UDP
+/// checksum of `packet` as it now stands.
+fn refresh_ipv4_checksums(packet: &mut [u8]) {
+    if packet.len() < 20 {
+        return;
+    }
+    let ihl = usize::from(packet[0] & 0x0f) * 4;
+    if ihl < 20 || packet.len() < ihl {
+        return;
+    }
+    packet[10..12].fill(0);
+    let ip_sum = csum::ipv4_header_checksum(&packet[..ihl]);
+    packet[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+    if packet.len() < ihl + 8 || packet[9] != 17 {
+        return;
+    }
+    let udp_len = usize::from(u16::from_be_bytes([packet[ihl + 4], packet[ihl + 5]]));
+    if udp_len < 8 || packet.len() < ihl + udp_len {
+        return;
+    }
+    let src: [u8; 4] = packet[12..16].try_into().expect("4");
+    let dst: [u8; 4] = packet[16..20].try_into().expect("4");
+    let seg = &mut packet[ihl..ihl + udp_len];
+    seg[6..8].fill(0);
+    let sum = csum::ipv4_udp_checksum(src, dst, seg);
+    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// An IPv4 header whose checksum is right sums to 0xffff.
+fn ipv4_header_checksum_ok(header: &[u8]) -> bool {
+    rfc1071_sum(&[header]) == 0xffff
+}
+
+/// UDP over IPv4: pseudo-header (src, dst, 0, 17, UDP length) + segment sums to 0xffff.
+fn udp4_checksum_ok(src: [u8; 4], dst: [u8; 4], segment: &[u8]) -> bool {
+    let len = (segment.len() as u16).to_be_bytes();
+    let pseudo = [&src[..], &dst[..], &[0, 17], &len[..]].concat();
+    rfc1071_sum(&[&pseudo, segment]) == 0xffff
+}
+
+// ---- Requests ---------------------------------------------------------------------------
+
+/// A DHCPINFORM and the frame around it.
+#[derive(Clone)]
+struct Inform {
+    l2: L2,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    bootp: Vec<u8>,
+}
+
+impl Inform {
+    /// Broadcast by the client at CLIENT_V4, asking for `prl`, with option 57 = `max_size`.
+    fn new(prl: &[u8], max_size: Option<u16>) -> Inform {
+        Inform {
+            l2: L2::new([0xff; 6], CLIENT_MAC),
+            src: CLIENT_V4,
+            dst: Ipv4Addr::BROADCAST,
+            sport: dhcp::CLIENT_PORT,
+            bootp: client::build_inform(XID, CLIENT_MAC, CLIENT_V4, prl, max_size),
+        }
+    }
+
+    /// The usual request: PRL, option 57 = 1500.
+    fn standard() -> Inform {
+        Inform::new(&PRL, Some(1500))
+    }
+
+    /// As a relay agent forwards it (RFC 3046): giaddr, hops 1, option 82 last, unicast from
+    /// the relay's address and port 67 to the untagged server address.
+    fn relayed(self) -> Inform {
+        self.relayed_to(SERVER_V4)
+    }
+
+    fn relayed_to(mut self, server: Ipv4Addr) -> Inform {
+        self.bootp[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4].copy_from_slice(&RELAY_V4.octets());
+        self.bootp[dhcp::OFF_HOPS] = 1;
+        insert_before_end(&mut self.bootp, &RELAY_AGENT_INFO);
+        self.l2 = L2::new(SERVER_MAC, RELAY_MAC);
+        self.src = RELAY_V4;
+        self.dst = server;
+        self.sport = dhcp::SERVER_PORT;
+        self
+    }
+
+    fn tagged(mut self, tags: &[Tag]) -> Inform {
+        self.l2 = self.l2.tagged(tags);
+        self
+    }
+
+    fn packet(&self) -> Vec<u8> {
+        ipv4_udp(
+            self.src,
+            self.dst,
+            self.sport,
+            dhcp::SERVER_PORT,
+            &self.bootp,
+        )
+    }
+
+    fn frame(&self) -> Vec<u8> {
+        self.l2.frame(eth::ETHERTYPE_IPV4, &self.packet())
+    }
+
+    /// The frame with the IPv4 packet changed by `edit` (checksums left as `edit` leaves them).
+    fn frame_with_packet(&self, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut packet = self.packet();
+        edit(&mut packet);
+        self.l2.frame(eth::ETHERTYPE_IPV4, &packet)
+    }
+}
+
+/// One DHCPv4 option instance: where it starts in the options field, its code and data.
+struct V4Option<'a> {
+    at: usize,
+    code: u8,
+    data: &'a [u8],
+}
+
+/// Every option instance of a BOOTP options field up to End, pads left out, and the offset
+/// of End. Independent of the program's parser and of lwm2m_xdp::client.
+fn walk_options(options: &[u8]) -> Result<(Vec<V4Option<'_>>, usize), String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        match options.get(at) {
+            None => return Err("no End option".into()),
+            Some(&dhcp::OPT_END) => return Ok((out, at)),
+            Some(&dhcp::OPT_PAD) => at += 1,
+            Some(&code) => {
+                let len = usize::from(*options.get(at + 1).ok_or("no length octet")?);
+                let data = options
+                    .get(at + 2..at + 2 + len)
+                    .ok_or_else(|| format!("option {code} (len {len}) runs past the end"))?;
+                out.push(V4Option { at, code, data });
+                at += 2 + len;
+            }
+        }
+    }
+}
+
+fn insert_before_end(bootp: &mut Vec<u8>, option: &[u8]) {
+    let (_, end) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).expect("well-formed options");
+    let at = dhcp::OFF_OPTIONS + end;
+    bootp.splice(at..at, option.iter().copied());
+}
+
+/// Remove every instance of `code` (the message stays padded to 300 octets).
+fn remove_option(bootp: &mut Vec<u8>, code: u8) {
+    let (options, _) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).expect("well-formed options");
+    let cuts: Vec<(usize, usize)> = options
+        .iter()
+        .filter(|o| o.code == code)
+        .map(|o| (dhcp::OFF_OPTIONS + o.at, 2 + o.data.len()))
+        .collect();
+    for (at, len) in cuts.into_iter().rev() {
+        bootp.drain(at..at + len);
+    }
+    bootp.resize(bootp.len().max(dhcp::MIN_MESSAGE_LEN), dhcp::OPT_PAD);
+}
+
+/// Set the data of the first instance of `code` (same length).
+fn set_option(bootp: &mut [u8], code: u8, data: &[u8]) {
+    let (options, _) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).expect("well-formed options");
+    let o = options
+        .iter()
+        .find(|o| o.code == code)
+        .expect("option present");
+    assert_eq!(o.data.len(), data.len());
+    let at = dhcp::OFF_OPTIONS + o.at + 2;
+    bootp[at..at + data.len()].copy_from_slice(data);
+}
+
+// ---- What a correct ACK is ----------------------------------------------------------------
+
+/// Octets of the certificate option(s) for a `len`-octet certificate, and how many
+/// instances: the minimum number of fragments (protocol.md, "Wire formats").
+fn certificate_encoding(format: WireFormat, len: usize) -> (usize, usize) {
+    match format {
+        WireFormat::Draft00 => {
+            let n = len.div_ceil(253);
+            (len + 4 * n, n)
+        }
+        WireFormat::Rfc3396 => {
+            let n = len.div_ceil(255);
+            (len + 2 * n, n)
+        }
+        WireFormat::Ietf00 => {
+            let n = (len + 1).div_ceil(255);
+            (len + 1 + 2 * n, n)
+        }
+    }
+}
+
+/// IP datagram length of the ACK to `Inform::standard()` (PRL = URI, certificate, extra;
+/// option 61 of 7 octets echoed), from the wire formats alone.
+fn standard_ack_ip_len(format: WireFormat, cert_len: usize) -> usize {
+    let uri = match format {
+        WireFormat::Draft00 => 2 + 2 + URI.len(),
+        WireFormat::Rfc3396 | WireFormat::Ietf00 => 2 + URI.len(),
+    };
+    let options = 3 + 6 + uri + certificate_encoding(format, cert_len).0 + 6 + 9 + 1;
+    20 + 8 + (dhcp::OFF_OPTIONS + options).max(dhcp::MIN_MESSAGE_LEN)
+}
+
+/// Codes a PRL may list without stopping a `complete` answer though the ACK leaves them out.
+const IGNORABLE: [u8; 7] = [0, 255, 53, 54, 51, 58, 59];
+const SERVED: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
+/// Never in an ACK to INFORM (protocol.md).
+const NEVER_IN_ACK: [u8; 5] = [50, 51, 52, 55, 57];
+
+/// Checks that `reply` is the ACK protocol.md prescribes for `request` under `setup`, and
+/// that `request` was one the fast path may answer at all. Returns the reply's options.
+fn check_ack(
+    setup: &Setup,
+    cert: &[u8],
+    request: &[u8],
+    reply: &[u8],
+) -> Result<Vec<(u8, Vec<u8>)>, String> {
+    // The request, taken apart independently of the program.
+    let req = parse_l2(request).ok_or("request: short frame")?;
+    ensure!(
+        req.ethertype == eth::ETHERTYPE_IPV4,
+        "answered a non-IPv4 frame"
+    );
+    ensure!(
+        req.l2.tags.len() <= eth::MAX_VLAN_TAGS,
+        "answered a frame with {} tags",
+        req.l2.tags.len()
+    );
+    let rip = req.l3;
+    ensure!(
+        rip.len() >= 28 && rip[0] == 0x45,
+        "answered a request with IP options"
+    );
+    ensure!(
+        ipv4_header_checksum_ok(&rip[..20]),
+        "answered a request with a bad IP checksum"
+    );
+    ensure!(rip[6] & 0x3f == 0 && rip[7] == 0, "answered an IP fragment");
+    ensure!(rip[9] == 17, "answered a non-UDP packet");
+    let total = usize::from(u16::from_be_bytes([rip[2], rip[3]]));
+    let udp_len = usize::from(u16::from_be_bytes([rip[24], rip[25]]));
+    ensure!(
+        total <= rip.len() && udp_len + 20 == total,
+        "answered inconsistent lengths"
+    );
+    ensure!(
+        udp_len > 8 + dhcp::OFF_OPTIONS,
+        "answered a short BOOTP message"
+    );
+    let rsrc: [u8; 4] = rip[12..16].try_into().unwrap();
+    let rdst: [u8; 4] = rip[16..20].try_into().unwrap();
+    let seg = &rip[20..total];
+    ensure!(
+        seg[6..8] == [0, 0] || udp4_checksum_ok(rsrc, rdst, seg),
+        "answered a request with a bad UDP checksum"
+    );
+    ensure!(
+        seg[2..4] == dhcp::SERVER_PORT.to_be_bytes(),
+        "answered a datagram not to port 67"
+    );
+    let rb = &seg[8..];
+    ensure!(
+        rb[dhcp::OFF_OP] == dhcp::OP_BOOTREQUEST,
+        "answered op {}",
+        rb[0]
+    );
+    ensure!(
+        rb[dhcp::OFF_COOKIE..dhcp::OFF_OPTIONS] == dhcp::MAGIC_COOKIE,
+        "answered without the cookie"
+    );
+    let (req_opts, _) = walk_options(&rb[dhcp::OFF_OPTIONS..])
+        .map_err(|e| format!("answered malformed options: {e}"))?;
+    let instances = |code: u8| req_opts.iter().filter(move |o| o.code == code);
+    let single = |code: u8| -> Result<Option<&V4Option>, String> {
+        let all: Vec<&V4Option> = instances(code).collect();
+        ensure!(
+            all.len() <= 1,
+            "answered a request with {} instances of option {code}",
+            all.len()
+        );
+        Ok(all.first().copied())
+    };
+    let msg_type = single(dhcp::OPT_MESSAGE_TYPE)?.ok_or("answered without option 53")?;
+    ensure!(
+        msg_type.data == [dhcp::MSG_INFORM],
+        "answered message type {:?}",
+        msg_type.data
+    );
+    ensure!(
+        instances(dhcp::OPT_OVERLOAD).next().is_none(),
+        "answered a request with option 52"
+    );
+    let (outer, inner) = req.l2.vlan_ids();
+    let (server_v4, _) =
+        server_addresses(outer, inner).ok_or("answered on an unconfigured VLAN")?;
+    ensure!(
+        rdst == [255; 4] || rdst == server_v4.octets(),
+        "answered a request to {rdst:?}, neither broadcast nor {server_v4}"
+    );
+    if let Some(sid) = single(dhcp::OPT_SERVER_ID)? {
+        ensure!(
+            sid.data == server_v4.octets(),
+            "answered a request for server {:?}",
+            sid.data
+        );
+    }
+    let prl: &[u8] = single(dhcp::OPT_PARAMETER_REQUEST_LIST)?.map_or(&[], |o| o.data);
+    ensure!(
+        prl.contains(&V4_URI_CODE) || prl.contains(&V4_CERT_CODE),
+        "answered a PRL without LwM2M codes: {prl:?}"
+    );
+    if setup.policy == "complete" {
+        let unservable: Vec<u8> = prl
+            .iter()
+            .copied()
+            .filter(|c| !SERVED.contains(c) && !IGNORABLE.contains(c))
+            .collect();
+        ensure!(
+            unservable.is_empty(),
+            "complete policy answered a PRL with unservable codes {unservable:?}"
+        );
+    }
+    let max_size = match single(dhcp::OPT_MAX_MESSAGE_SIZE)? {
+        Some(o) => {
+            ensure!(
+                o.data.len() == 2,
+                "answered a request whose option 57 has {} octets",
+                o.data.len()
+            );
+            usize::from(u16::from_be_bytes([o.data[0], o.data[1]]))
+        }
+        None => 0,
+    };
+    let raw_option = |o: Option<&V4Option>| {
+        o.map(|o| {
+            rb[dhcp::OFF_OPTIONS + o.at..dhcp::OFF_OPTIONS + o.at + 2 + o.data.len()].to_vec()
+        })
+    };
+    let client_id = raw_option(single(dhcp::OPT_CLIENT_ID)?);
+    let relay_info = raw_option(single(dhcp::OPT_RELAY_AGENT_INFO)?);
+    let ciaddr: [u8; 4] = rb[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4]
+        .try_into()
+        .unwrap();
+    let giaddr: [u8; 4] = rb[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4]
+        .try_into()
+        .unwrap();
+    let (to, to_port) = match (giaddr, ciaddr) {
+        (g, _) if g != [0; 4] => (g, dhcp::SERVER_PORT),
+        (_, c) if c != [0; 4] => (c, dhcp::CLIENT_PORT),
+        _ => return Err("answered with ciaddr = giaddr = 0".into()),
+    };
+
+    // Layer 2: to the request's source, from our MAC, the same tags.
+    let rep = parse_l2(reply).ok_or("reply: short frame")?;
+    ensure!(
+        rep.l2.dst == req.l2.src,
+        "reply to MAC {:02x?}, request came from {:02x?}",
+        rep.l2.dst,
+        req.l2.src
+    );
+    ensure!(
+        rep.l2.src == SERVER_MAC,
+        "reply from MAC {:02x?}",
+        rep.l2.src
+    );
+    ensure!(
+        rep.l2.tags == req.l2.tags,
+        "tags {:04x?} became {:04x?}",
+        req.l2.tags,
+        rep.l2.tags
+    );
+    ensure!(
+        rep.ethertype == eth::ETHERTYPE_IPV4,
+        "reply ethertype {:#06x}",
+        rep.ethertype
+    );
+
+    // IPv4 and UDP headers.
+    let ip = rep.l3;
+    ensure!(ip.len() >= 28, "reply of {} octets", ip.len());
+    ensure!(ip[0] == 0x45, "reply version/IHL {:#04x}", ip[0]);
+    let ip_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    ensure!(
+        ip_len == ip.len(),
+        "IP total length {ip_len}, frame carries {}",
+        ip.len()
+    );
+    ensure!(ip[6] & 0x3f == 0 && ip[7] == 0, "reply is a fragment");
+    ensure!(ip[8] > 0 && ip[9] == 17, "TTL {} protocol {}", ip[8], ip[9]);
+    ensure!(
+        ipv4_header_checksum_ok(&ip[..20]),
+        "reply IPv4 header checksum wrong"
+    );
+    ensure!(
+        ip[12..16] == server_v4.octets(),
+        "reply from {:?}, expected {server_v4}",
+        &ip[12..16]
+    );
+    ensure!(
+        ip[16..20] == to,
+        "reply to {:?}, expected {to:?}",
+        &ip[16..20]
+    );
+    let udp = &ip[20..];
+    ensure!(
+        udp[0..2] == dhcp::SERVER_PORT.to_be_bytes(),
+        "reply source port"
+    );
+    ensure!(
+        udp[2..4] == to_port.to_be_bytes(),
+        "reply to port {}, expected {to_port}",
+        u16::from_be_bytes([udp[2], udp[3]])
+    );
+    ensure!(
+        usize::from(u16::from_be_bytes([udp[4], udp[5]])) == udp.len(),
+        "UDP length"
+    );
+    ensure!(udp[6..8] != [0, 0], "reply UDP checksum not computed");
+    let ip_src: [u8; 4] = ip[12..16].try_into().unwrap();
+    ensure!(
+        udp4_checksum_ok(ip_src, to, udp),
+        "reply UDP checksum wrong"
+    );
+    let limit = max_size
+        .max(ipv4::MIN_MAX_DATAGRAM)
+        .min(usize::from(setup.mtu));
+    ensure!(
+        ip_len <= limit,
+        "reply of {ip_len} octets exceeds {limit} (576 / option 57 {max_size} / MTU)"
+    );
+
+    // The BOOTP header, through dhcproto and then raw.
+    let bootp = &udp[8..];
+    ensure!(
+        bootp.len() >= dhcp::MIN_MESSAGE_LEN,
+        "BOOTP message of {} octets",
+        bootp.len()
+    );
+    let msg =
+        d4::Message::decode(&mut Decoder::new(bootp)).map_err(|e| format!("dhcproto: {e}"))?;
+    ensure!(
+        msg.opcode() == d4::Opcode::BootReply,
+        "op {:?}",
+        msg.opcode()
+    );
+    ensure!(u8::from(msg.htype()) == rb[dhcp::OFF_HTYPE], "htype");
+    ensure!(msg.hlen() == rb[dhcp::OFF_HLEN], "hlen");
+    ensure!(msg.hops() == 0, "hops {}", msg.hops());
+    ensure!(
+        msg.xid().to_be_bytes() == rb[dhcp::OFF_XID..dhcp::OFF_XID + 4],
+        "xid"
+    );
+    ensure!(msg.secs() == 0, "secs {}", msg.secs());
+    ensure!(
+        u16::from(msg.flags()).to_be_bytes() == rb[dhcp::OFF_FLAGS..dhcp::OFF_FLAGS + 2],
+        "flags"
+    );
+    ensure!(msg.ciaddr().octets() == ciaddr, "ciaddr");
+    ensure!(
+        msg.yiaddr().is_unspecified() && msg.siaddr().is_unspecified(),
+        "yiaddr/siaddr not 0"
+    );
+    ensure!(msg.giaddr().octets() == giaddr, "giaddr");
+    ensure!(
+        bootp[dhcp::OFF_CHADDR..dhcp::OFF_SNAME] == rb[dhcp::OFF_CHADDR..dhcp::OFF_SNAME],
+        "chaddr"
+    );
+    if msg.hlen() <= 16 {
+        // (dhcproto slices chaddr by hlen: only when that is in range.)
+        let hlen = usize::from(msg.hlen());
+        ensure!(
+            msg.chaddr() == &rb[dhcp::OFF_CHADDR..dhcp::OFF_CHADDR + hlen],
+            "dhcproto: chaddr"
+        );
+    }
+    ensure!(
+        bootp[dhcp::OFF_SNAME..dhcp::OFF_COOKIE]
+            .iter()
+            .all(|&b| b == 0),
+        "sname/file not zero"
+    );
+    ensure!(
+        bootp[dhcp::OFF_COOKIE..dhcp::OFF_OPTIONS] == dhcp::MAGIC_COOKIE,
+        "magic cookie"
+    );
+    ensure!(
+        msg.opts().msg_type() == Some(d4::MessageType::Ack),
+        "dhcproto: message type {:?}",
+        msg.opts().msg_type()
+    );
+    ensure!(
+        matches!(msg.opts().get(d4::OptionCode::ServerIdentifier), Some(d4::DhcpOption::ServerIdentifier(a)) if *a == server_v4),
+        "dhcproto: server identifier {:?}",
+        msg.opts().get(d4::OptionCode::ServerIdentifier)
+    );
+    if let Some(id) = &client_id {
+        ensure!(
+            matches!(msg.opts().get(d4::OptionCode::ClientIdentifier), Some(d4::DhcpOption::ClientIdentifier(c)) if c[..] == id[2..]),
+            "dhcproto: client identifier"
+        );
+    }
+
+    // The options, raw: 53 = 5 first, 54, requested, 61, 82 last, End, zero padding.
+    let (opts, end) =
+        walk_options(&bootp[dhcp::OFF_OPTIONS..]).map_err(|e| format!("reply options: {e}"))?;
+    ensure!(
+        bootp[dhcp::OFF_OPTIONS + end + 1..].iter().all(|&b| b == 0),
+        "non-zero octets after End"
+    );
+    ensure!(opts.len() >= 2, "reply has {} options", opts.len());
+    ensure!(
+        opts[0].code == 53 && opts[0].data == [dhcp::MSG_ACK],
+        "first option {} {:?}",
+        opts[0].code,
+        opts[0].data
+    );
+    ensure!(
+        opts[1].code == 54 && opts[1].data == server_v4.octets(),
+        "second option {} {:?}",
+        opts[1].code,
+        opts[1].data
+    );
+    let count = |code: u8| opts.iter().filter(|o| o.code == code).count();
+    ensure!(count(53) == 1 && count(54) == 1, "53/54 repeated");
+    for o in &opts {
+        ensure!(
+            !NEVER_IN_ACK.contains(&o.code),
+            "reply carries option {}",
+            o.code
+        );
+        ensure!(
+            [53, 54, 61, 82].contains(&o.code) || SERVED.contains(&o.code),
+            "reply carries option {} nobody configured",
+            o.code
+        );
+    }
+    let raw_reply = |o: &V4Option| {
+        bootp[dhcp::OFF_OPTIONS + o.at..dhcp::OFF_OPTIONS + o.at + 2 + o.data.len()].to_vec()
+    };
+    match &client_id {
+        Some(id) => {
+            let echoed: Vec<Vec<u8>> = opts
+                .iter()
+                .filter(|o| o.code == 61)
+                .map(raw_reply)
+                .collect();
+            ensure!(
+                echoed == [id.clone()],
+                "option 61 {echoed:02x?}, request had {id:02x?}"
+            );
+        }
+        None => ensure!(count(61) == 0, "option 61 the request did not have"),
+    }
+    match &relay_info {
+        Some(info) => {
+            let last = opts.last().expect("two at least");
+            ensure!(count(82) == 1 && last.code == 82, "option 82 not last");
+            ensure!(raw_reply(last) == *info, "option 82 altered");
+        }
+        None => ensure!(count(82) == 0, "option 82 the request did not have"),
+    }
+    for code in SERVED {
+        let asked = prl.contains(&code);
+        ensure!(
+            asked == (count(code) > 0),
+            "option {code}: requested {asked}, present {}",
+            count(code)
+        );
+    }
+    let positions: Vec<usize> = opts
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.code == V4_CERT_CODE)
+        .map(|(i, _)| i)
+        .collect();
+    if let (Some(first), Some(last)) = (positions.first(), positions.last()) {
+        ensure!(
+            last - first + 1 == positions.len(),
+            "certificate fragments not consecutive"
+        );
+        let (_, fragments) = certificate_encoding(setup.format, cert.len());
+        ensure!(
+            positions.len() == fragments,
+            "{} certificate options, the minimum is {fragments}",
+            positions.len()
+        );
+        if setup.format == WireFormat::Draft00 {
+            for (seq, &i) in positions.iter().enumerate() {
+                ensure!(
+                    opts[i].data[..2] == (seq as u16).to_be_bytes(),
+                    "fragment {seq} has seq {:?}",
+                    &opts[i].data[..2]
+                );
+            }
+        } else {
+            // dhcproto concatenates RFC 3396 splits itself: a second, independent decoder.
+            let expect = match setup.format {
+                WireFormat::Ietf00 => [&[4u8][..], cert].concat(),
+                _ => cert.to_vec(),
+            };
+            ensure!(
+                matches!(msg.opts().get(d4::OptionCode::Unknown(V4_CERT_CODE)), Some(d4::DhcpOption::Unknown(u)) if u.data() == expect),
+                "dhcproto: certificate option data differs"
+            );
+        }
+    }
+    let uris: Vec<&V4Option> = opts.iter().filter(|o| o.code == V4_URI_CODE).collect();
+    ensure!(uris.len() <= 1, "{} URI options", uris.len());
+    if let (Some(uri), WireFormat::Draft00) = (uris.first(), setup.format) {
+        ensure!(
+            uri.data.starts_with(&[0, 0]),
+            "draft-00 URI reserved field {:02x?}",
+            &uri.data[..2.min(uri.data.len())]
+        );
+    }
+    if let Some(extra) = opts.iter().find(|o| o.code == V4_EXTRA_CODE) {
+        ensure!(
+            extra.data == V4_EXTRA_DATA && count(V4_EXTRA_CODE) == 1,
+            "extra option {:?}",
+            extra.data
+        );
+    }
+    let xid = u32::from_be_bytes(rb[dhcp::OFF_XID..dhcp::OFF_XID + 4].try_into().unwrap());
+    let (_, bootstrap) =
+        client::decode_v4_reply(setup.format, V4_URI_CODE, V4_CERT_CODE, bootp, xid)
+            .map_err(|e| format!("decode_v4_reply: {e}"))?;
+    if prl.contains(&V4_CERT_CODE) {
+        ensure!(
+            bootstrap.certificate.as_deref() == Some(cert),
+            "reassembled certificate differs from the DER file"
+        );
+    }
+    if prl.contains(&V4_URI_CODE) {
+        ensure!(
+            bootstrap.uri.as_deref() == Some(URI),
+            "URI {:?}",
+            bootstrap.uri
+        );
+    }
+    Ok(opts.iter().map(|o| (o.code, o.data.to_vec())).collect())
+}
+
+/// Run `inform`, expect an ACK, check it, and return the reply frame.
+fn expect_ack(h: &mut Harness, inform: &Inform, what: &str) -> Vec<u8> {
+    let frame = inform.frame();
+    let run = h.run(&frame);
+    run.assert_answered(Family::V4, what);
+    if let Err(e) = check_ack(&h.setup, &h.cert, &frame, &run.out) {
+        panic!(
+            "{what}: {e}\nrequest {}\nreply   {}",
+            hex(&frame),
+            hex(&run.out)
+        );
+    }
+    run.out
+}
+
+/// Run `frame`, expect it passed unchanged and counted as one request passed for `reason`.
+fn expect_pass(h: &mut Harness, frame: &[u8], reason: Reason, what: &str) {
+    h.run(frame).assert_passed(frame, Family::V4, reason, what);
+}
+
+fn reply_ip(frame: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16) {
+    let p = parse_l2(frame).expect("reply");
+    let ip = p.l3;
+    let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+    (addr(12), addr(16), u16::from_be_bytes([ip[22], ip[23]]))
+}
+
+// ---- Answered ---------------------------------------------------------------------------
+
+#[test]
+fn inform_is_answered_in_every_wire_format_and_certificate_size() {
+    if !can_run("inform_is_answered_in_every_wire_format_and_certificate_size") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    for format in WireFormat::ALL {
+        for size in SIZES {
+            h.install(Setup::new(format, size));
+            let what = format!("{format}, {size}-octet certificate");
+            let ip_len = standard_ack_ip_len(format, size);
+            // Octets of a 1400-octet certificate alone plus IP/UDP/BOOTP headers exceed 1500
+            // in every format: those requests must go to the normal server.
+            assert_eq!(ip_len <= 1500, size != 1400, "{what}: {ip_len} octets");
+            if size == 1400 {
+                expect_pass(&mut h, &Inform::standard().frame(), Reason::TooBig, &what);
+                continue;
+            }
+            let reply = expect_ack(&mut h, &Inform::standard(), &what);
+            assert_eq!(
+                parse_l2(&reply).unwrap().l3.len(),
+                ip_len,
+                "{what}: reply size"
+            );
+            let (src, dst, port) = reply_ip(&reply);
+            assert_eq!(
+                (src, dst, port),
+                (SERVER_V4, CLIENT_V4, dhcp::CLIENT_PORT),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_1400_octet_certificate_is_answered_on_a_jumbo_link() {
+    if !can_run("a_1400_octet_certificate_is_answered_on_a_jumbo_link") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1400).mtu(9000));
+    for format in WireFormat::ALL {
+        h.install(Setup::new(format, 1400).mtu(9000));
+        let reply = expect_ack(
+            &mut h,
+            &Inform::new(&PRL, Some(9000)),
+            &format!("{format}, jumbo"),
+        );
+        assert_eq!(
+            parse_l2(&reply).unwrap().l3.len(),
+            standard_ack_ip_len(format, 1400)
+        );
+    }
+}
+
+#[test]
+fn unicast_inform_and_inform_with_ethernet_trailer_are_answered() {
+    if !can_run("unicast_inform_and_inform_with_ethernet_trailer_are_answered") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
+    let mut unicast = Inform::standard();
+    unicast.dst = SERVER_V4;
+    unicast.l2 = L2::new(SERVER_MAC, CLIENT_MAC);
+    expect_ack(&mut h, &unicast, "unicast to the server identifier");
+
+    // Octets after the IP datagram (Ethernet padding / trailer) are not part of it.
+    let mut frame = Inform::standard().frame();
+    frame.extend([0xee; 6]);
+    let run = h.run(&frame);
+    run.assert_answered(Family::V4, "trailer");
+    check_ack(&h.setup, &h.cert, &frame, &run.out).unwrap_or_else(|e| panic!("trailer: {e}"));
+}
+
+#[test]
+fn zero_udp_checksum_is_accepted_and_the_reply_has_one() {
+    if !can_run("zero_udp_checksum_is_accepted_and_the_reply_has_one") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Ietf00, 300));
+    // RFC 768: 0 means the sender computed none; the reply's is computed (check_ack).
+    let frame = Inform::standard().frame_with_packet(|p| p[26..28].fill(0));
+    let run = h.run(&frame);
+    run.assert_answered(Family::V4, "UDP checksum 0");
+    check_ack(&h.setup, &h.cert, &frame, &run.out).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
+    if !can_run("vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
+    // PCP 5 and DEI set on the tag: the VLAN id is the low 12 bits; the TCI comes back as is.
+    let cases: [(&str, Vec<Tag>, Ipv4Addr); 3] = [
+        ("802.1Q 42", vec![(eth::ETHERTYPE_VLAN, 42)], VLAN42_V4),
+        (
+            "802.1Q 42 with PCP/DEI",
+            vec![(eth::ETHERTYPE_VLAN, 0xb000 | 42)],
+            VLAN42_V4,
+        ),
+        (
+            "QinQ 100/42",
+            vec![(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)],
+            QINQ_V4,
+        ),
+    ];
+    for (what, tags, address) in cases {
+        let reply = expect_ack(&mut h, &Inform::standard().tagged(&tags), what);
+        let parsed = parse_l2(&reply).unwrap();
+        assert_eq!(parsed.l2.tags, tags, "{what}");
+        assert_eq!(reply_ip(&reply).0, address, "{what}");
+        let bootp = &parsed.l3[28..];
+        assert_eq!(
+            bootp[dhcp::OFF_OPTIONS + 3..dhcp::OFF_OPTIONS + 9],
+            [
+                54,
+                4,
+                address.octets()[0],
+                address.octets()[1],
+                address.octets()[2],
+                address.octets()[3]
+            ],
+            "{what}: option 54"
+        );
+    }
+    // The same relayed, through the QinQ VLAN.
+    let relayed = Inform::standard()
+        .relayed_to(QINQ_V4)
+        .tagged(&[(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)]);
+    let reply = expect_ack(&mut h, &relayed, "relayed on QinQ 100/42");
+    assert_eq!(reply_ip(&reply), (QINQ_V4, RELAY_V4, dhcp::SERVER_PORT));
+}
+
+#[test]
+fn frames_of_unconfigured_vlans_are_passed_untouched() {
+    if !can_run("frames_of_unconfigured_vlans_are_passed_untouched") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let cases: [(&str, Vec<Tag>); 4] = [
+        ("802.1Q 43", vec![(eth::ETHERTYPE_VLAN, 43)]),
+        (
+            "802.1Q 100 without the inner tag",
+            vec![(eth::ETHERTYPE_QINQ, 100)],
+        ),
+        (
+            "QinQ 100/43",
+            vec![(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 43)],
+        ),
+        (
+            "QinQ 42/100 (reversed)",
+            vec![(eth::ETHERTYPE_QINQ, 42), (eth::ETHERTYPE_VLAN, 100)],
+        ),
+    ];
+    for (what, tags) in cases {
+        expect_pass(
+            &mut h,
+            &Inform::standard().tagged(&tags).frame(),
+            Reason::NotForUs,
+            what,
+        );
+    }
+    // Three tags: more than the program looks through; not even seen as IPv4.
+    let three = Inform::standard()
+        .tagged(&[
+            (eth::ETHERTYPE_QINQ, 100),
+            (eth::ETHERTYPE_VLAN, 42),
+            (eth::ETHERTYPE_VLAN, 42),
+        ])
+        .frame();
+    let run = h.run(&three);
+    run.assert_passed_unchanged(&three, "three tags");
+    assert_eq!(run.seen(Seen::Other), 1, "three tags counted as other");
+    assert_eq!(run.reason(Family::V4, Reason::Received), 0, "three tags");
+}
+
+#[test]
+fn relayed_inform_goes_to_the_relay_with_option_82_echoed_last() {
+    if !can_run("relayed_inform_goes_to_the_relay_with_option_82_echoed_last") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
+    let relayed = Inform::standard().relayed();
+    let reply = expect_ack(&mut h, &relayed, "relayed");
+    assert_eq!(reply_ip(&reply), (SERVER_V4, RELAY_V4, dhcp::SERVER_PORT));
+    assert_eq!(parse_l2(&reply).unwrap().l2.dst, RELAY_MAC);
+    let bootp = &parse_l2(&reply).unwrap().l3[28..];
+    let (opts, end) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    let last = opts.last().unwrap();
+    assert_eq!(last.code, 82);
+    assert_eq!(
+        &bootp[dhcp::OFF_OPTIONS + last.at..dhcp::OFF_OPTIONS + end],
+        RELAY_AGENT_INFO
+    );
+    assert_eq!(bootp[dhcp::OFF_HOPS], 0, "hops");
+
+    // A relayed request without a ciaddr is answered the same way (giaddr decides).
+    let mut no_ciaddr = Inform::standard().relayed();
+    no_ciaddr.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].fill(0);
+    let reply = expect_ack(&mut h, &no_ciaddr, "relayed, ciaddr 0");
+    assert_eq!(reply_ip(&reply).1, RELAY_V4);
+}
+
+#[test]
+fn option_57_sets_the_size_limit_to_the_octet() {
+    if !can_run("option_57_sets_the_size_limit_to_the_octet") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
+    let ip_len = standard_ack_ip_len(WireFormat::Draft00, 1000) as u16;
+    expect_ack(
+        &mut h,
+        &Inform::new(&PRL, Some(ip_len)),
+        "option 57 = reply size",
+    );
+    expect_pass(
+        &mut h,
+        &Inform::new(&PRL, Some(ip_len - 1)).frame(),
+        Reason::TooBig,
+        "option 57 = reply size - 1",
+    );
+    // Without option 57 the limit is 576.
+    expect_pass(
+        &mut h,
+        &Inform::new(&PRL, None).frame(),
+        Reason::TooBig,
+        "no option 57, reply over 576",
+    );
+    // Only the URI fits 576: answered without option 57.
+    let reply = expect_ack(
+        &mut h,
+        &Inform::new(&[V4_URI_CODE], None),
+        "no option 57, reply under 576",
+    );
+    assert!(parse_l2(&reply).unwrap().l3.len() <= 576);
+    // Option 57 never raises the limit above the MTU.
+    h.install(Setup::new(WireFormat::Draft00, 1000).mtu(1300));
+    expect_pass(
+        &mut h,
+        &Inform::new(&PRL, Some(9000)).frame(),
+        Reason::TooBig,
+        "over the MTU",
+    );
+}
+
+#[test]
+fn largest_accepted_request_payload_is_answered() {
+    if !can_run("largest_accepted_request_payload_is_answered") {
+        return;
+    }
+    // The program takes UDP payloads up to 2048 octets (REQ_MAX) and passes longer ones as
+    // too big. An INFORM padded to exactly 2048 octets is a valid request (jumbo link).
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000).mtu(9000));
+    let mut largest = Inform::standard();
+    largest.bootp.resize(2048, dhcp::OPT_PAD);
+    expect_ack(&mut h, &largest, "INFORM of 2048 octets");
+    let mut over = Inform::standard();
+    over.bootp.resize(2049, dhcp::OPT_PAD);
+    expect_pass(
+        &mut h,
+        &over.frame(),
+        Reason::TooBig,
+        "INFORM of 2049 octets",
+    );
+}
+
+#[test]
+fn the_ack_checker_rejects_any_changed_octet_of_a_correct_ack() {
+    if !can_run("the_ack_checker_rejects_any_changed_octet_of_a_correct_ack") {
+        return;
+    }
+    // check_ack has teeth: change any one octet of the BOOTP message of a correct ACK (or a
+    // MAC / VLAN tag octet), fix the checksums, and it must say what is wrong.
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    for format in WireFormat::ALL {
+        h.install(Setup::new(format, 300));
+        let inform = Inform::standard()
+            .relayed_to(VLAN42_V4)
+            .tagged(&[(eth::ETHERTYPE_VLAN, 42)]);
+        let request = inform.frame();
+        let reply = expect_ack(&mut h, &inform, "relayed on VLAN 42");
+        let l3 = parse_l2(&reply).unwrap().l3_off;
+        for at in (0..l3).chain(l3 + 28..reply.len()) {
+            let mut changed = reply.clone();
+            changed[at] ^= 0x01;
+            refresh_ipv4_checksums(&mut changed[l3..]);
+            assert!(
+                check_ack(&h.setup, &h.cert, &request, &changed).is_err(),
+                "{format}: octet {at} changed, the checker did not notice"
+            );
+        }
+    }
+}
+
+// ---- Not answered -------------------------------------------------------------------------
+
+#[test]
+fn requests_that_are_not_informs_are_passed() {
+    if !can_run("requests_that_are_not_informs_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let mut discover = Inform::standard();
+    set_option(
+        &mut discover.bootp,
+        dhcp::OPT_MESSAGE_TYPE,
+        &[dhcp::MSG_DISCOVER],
+    );
+    expect_pass(
+        &mut h,
+        &discover.frame(),
+        Reason::NotInfoRequest,
+        "DISCOVER",
+    );
+    let mut no_type = Inform::standard();
+    remove_option(&mut no_type.bootp, dhcp::OPT_MESSAGE_TYPE);
+    expect_pass(
+        &mut h,
+        &no_type.frame(),
+        Reason::NotInfoRequest,
+        "no option 53",
+    );
+    let mut bad_cookie = Inform::standard();
+    bad_cookie.bootp[dhcp::OFF_COOKIE + 3] = 0x64;
+    expect_pass(
+        &mut h,
+        &bad_cookie.frame(),
+        Reason::NotInfoRequest,
+        "bad magic cookie",
+    );
+    let mut bootreply = Inform::standard();
+    bootreply.bootp[dhcp::OFF_OP] = dhcp::OP_BOOTREPLY;
+    expect_pass(
+        &mut h,
+        &bootreply.frame(),
+        Reason::NotInfoRequest,
+        "op BOOTREPLY",
+    );
+}
+
+#[test]
+fn requests_without_lwm2m_codes_are_passed() {
+    if !can_run("requests_without_lwm2m_codes_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    expect_pass(
+        &mut h,
+        &Inform::new(&[1, 3, 6], Some(1500)).frame(),
+        Reason::NoLwm2m,
+        "PRL without LwM2M codes",
+    );
+    let mut no_prl = Inform::standard();
+    remove_option(&mut no_prl.bootp, dhcp::OPT_PARAMETER_REQUEST_LIST);
+    expect_pass(&mut h, &no_prl.frame(), Reason::NoLwm2m, "no PRL");
+    expect_pass(
+        &mut h,
+        &Inform::new(&[], Some(1500)).frame(),
+        Reason::NoLwm2m,
+        "empty PRL",
+    );
+}
+
+#[test]
+fn inform_without_ciaddr_or_giaddr_is_passed() {
+    if !can_run("inform_without_ciaddr_or_giaddr_is_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let mut inform = Inform::standard();
+    inform.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].fill(0);
+    inform.src = Ipv4Addr::UNSPECIFIED;
+    expect_pass(
+        &mut h,
+        &inform.frame(),
+        Reason::NoDestination,
+        "ciaddr = giaddr = 0",
+    );
+}
+
+#[test]
+fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
+    if !can_run("request_policy_decides_about_codes_the_fast_path_cannot_serve") {
+        return;
+    }
+    let prl = [1, V4_URI_CODE, 3, V4_CERT_CODE, 51, 58, 59];
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
+    expect_pass(
+        &mut h,
+        &Inform::new(&prl, Some(1500)).frame(),
+        Reason::Unservable,
+        "complete, codes 1 and 3",
+    );
+    // 51/58/59 never go in an ACK to INFORM: asking for them does not stop a complete answer.
+    let opts = {
+        let reply = expect_ack(
+            &mut h,
+            &Inform::new(&[V4_CERT_CODE, 51, 58, 59], Some(1500)),
+            "complete, 51/58/59",
+        );
+        let bootp = parse_l2(&reply).unwrap().l3[28..].to_vec();
+        walk_options(&bootp[dhcp::OFF_OPTIONS..])
+            .unwrap()
+            .0
+            .iter()
+            .map(|o| o.code)
+            .collect::<Vec<u8>>()
+    };
+    assert!(
+        !opts.contains(&V4_URI_CODE),
+        "URI not requested, not sent: {opts:?}"
+    );
+
+    h.install(Setup::new(WireFormat::Draft00, 1000).policy("lwm2m-only"));
+    let reply = expect_ack(
+        &mut h,
+        &Inform::new(&prl, Some(1500)),
+        "lwm2m-only, codes 1 and 3",
+    );
+    let bootp = &parse_l2(&reply).unwrap().l3[28..];
+    let codes: Vec<u8> = walk_options(&bootp[dhcp::OFF_OPTIONS..])
+        .unwrap()
+        .0
+        .iter()
+        .map(|o| o.code)
+        .collect();
+    assert!(
+        !codes.contains(&1) && !codes.contains(&3),
+        "lwm2m-only left 1 and 3 out: {codes:?}"
+    );
+    expect_pass(
+        &mut h,
+        &Inform::new(&[1, 3], Some(1500)).frame(),
+        Reason::NoLwm2m,
+        "lwm2m-only, no LwM2M code",
+    );
+}
+
+#[test]
+fn requests_not_addressed_to_us_are_passed() {
+    if !can_run("requests_not_addressed_to_us_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let mut elsewhere = Inform::standard();
+    elsewhere.dst = Ipv4Addr::new(198, 18, 0, 2);
+    expect_pass(
+        &mut h,
+        &elsewhere.frame(),
+        Reason::NotForUs,
+        "to another server's address",
+    );
+    let mut subnet_broadcast = Inform::standard();
+    subnet_broadcast.dst = Ipv4Addr::new(198, 18, 0, 255);
+    expect_pass(
+        &mut h,
+        &subnet_broadcast.frame(),
+        Reason::NotForUs,
+        "to a subnet broadcast address",
+    );
+    let mut other_server = Inform::standard();
+    insert_before_end(&mut other_server.bootp, &[54, 4, 198, 18, 0, 2]);
+    expect_pass(
+        &mut h,
+        &other_server.frame(),
+        Reason::NotForUs,
+        "option 54 names another server",
+    );
+    // Option 54 naming us is fine.
+    let mut ours = Inform::standard();
+    insert_before_end(&mut ours.bootp, &[54, 4, 198, 18, 0, 1]);
+    expect_ack(&mut h, &ours, "option 54 names us");
+}
+
+#[test]
+fn malformed_ip_and_udp_are_passed() {
+    if !can_run("malformed_ip_and_udp_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let inform = Inform::standard();
+    let malformed: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "IP options (IHL 6)",
+            inform.frame_with_packet(|p| {
+                p.splice(20..20, [1, 1, 1, 0]); // NOP NOP NOP EOL
+                p[0] = 0x46;
+                let total = (p.len() as u16).to_be_bytes();
+                p[2..4].copy_from_slice(&total);
+                refresh_ipv4_checksums(p);
+            }),
+        ),
+        (
+            "More Fragments set",
+            inform.frame_with_packet(|p| {
+                p[6] |= 0x20;
+                refresh_ipv4_checksums(p);
+            }),
+        ),
+        (
+            "bad IPv4 header checksum",
+            inform.frame_with_packet(|p| p[10] ^= 0x01),
+        ),
+        (
+            "UDP length 1 short",
+            inform.frame_with_packet(|p| {
+                let l = u16::from_be_bytes([p[24], p[25]]) - 1;
+                p[24..26].copy_from_slice(&l.to_be_bytes());
+                refresh_ipv4_checksums(p);
+            }),
+        ),
+        (
+            "UDP length 1 long",
+            inform.frame_with_packet(|p| {
+                let l = u16::from_be_bytes([p[24], p[25]]) + 1;
+                p[24..26].copy_from_slice(&l.to_be_bytes());
+                p[10..12].fill(0);
+                let sum = csum::ipv4_header_checksum(&p[..20]);
+                p[10..12].copy_from_slice(&sum.to_be_bytes());
+            }),
+        ),
+        (
+            "IP total length past the frame",
+            inform.frame_with_packet(|p| {
+                let l = u16::from_be_bytes([p[2], p[3]]) + 4;
+                p[2..4].copy_from_slice(&l.to_be_bytes());
+                let u = u16::from_be_bytes([p[24], p[25]]) + 4;
+                p[24..26].copy_from_slice(&u.to_be_bytes());
+                p[10..12].fill(0);
+                let sum = csum::ipv4_header_checksum(&p[..20]);
+                p[10..12].copy_from_slice(&sum.to_be_bytes());
+            }),
+        ),
+        (
+            "bad UDP checksum",
+            inform.frame_with_packet(|p| p[27] ^= 0x01),
+        ),
+        (
+            "payload changed under the UDP checksum",
+            inform.frame_with_packet(|p| p[28 + dhcp::OFF_XID] ^= 0x80),
+        ),
+    ];
+    for (what, frame) in malformed {
+        expect_pass(&mut h, &frame, Reason::Malformed, what);
+    }
+}
+
+#[test]
+fn options_running_past_the_end_are_passed() {
+    if !can_run("options_running_past_the_end_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    // A hostname option claiming 200 octets where 10 remain, and no End.
+    let mut bootp = client::build_inform(XID, CLIENT_MAC, CLIENT_V4, &PRL, Some(1500));
+    let (_, end) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    bootp.truncate(dhcp::OFF_OPTIONS + end);
+    bootp.extend([12, 200]);
+    bootp.extend([b'x'; 10]);
+    let inform = Inform {
+        bootp,
+        ..Inform::standard()
+    };
+    expect_pass(
+        &mut h,
+        &inform.frame(),
+        Reason::Malformed,
+        "option length past the end",
+    );
+    // Options that stop without End.
+    let mut no_end = Inform::standard();
+    let (_, end) = walk_options(&no_end.bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    no_end.bootp.truncate(dhcp::OFF_OPTIONS + end);
+    expect_pass(&mut h, &no_end.frame(), Reason::Malformed, "no End option");
+    // The length octet of the last option missing.
+    let mut no_len = no_end.clone();
+    no_len.bootp.push(12);
+    expect_pass(
+        &mut h,
+        &no_len.frame(),
+        Reason::Malformed,
+        "no length octet",
+    );
+}
+
+#[test]
+fn every_truncation_of_an_inform_is_passed_untouched() {
+    if !can_run("every_truncation_of_an_inform_is_passed_untouched") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let qinq = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)];
+    for (what, inform) in [
+        ("plain", Inform::standard()),
+        (
+            "relayed on QinQ",
+            Inform::standard().relayed_to(QINQ_V4).tagged(&qinq),
+        ),
+    ] {
+        let frame = inform.frame();
+        // The whole frame is answered, so the cuts below are the only reason for passing.
+        expect_ack(&mut h, &inform, what);
+        // BPF_PROG_TEST_RUN itself refuses frames shorter than an Ethernet header.
+        for len in eth::HDR_LEN..frame.len() {
+            let cut = &frame[..len];
+            let run = h.run(cut);
+            run.assert_passed_unchanged(cut, &format!("{what} cut to {len} octets"));
+        }
+    }
+}
+
+// ---- Properties -----------------------------------------------------------------------------
+
+/// Frames the properties start from: answered as they are.
+fn property_bases() -> Vec<Vec<u8>> {
+    let qinq = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)];
+    vec![
+        Inform::standard().frame(),
+        Inform::standard().relayed_to(QINQ_V4).tagged(&qinq).frame(),
+        Inform::new(&[V4_CERT_CODE], Some(1500))
+            .tagged(&[(eth::ETHERTYPE_VLAN, 42)])
+            .frame(),
+    ]
+}
+
+/// Each result is PASS with the frame unchanged, or TX with a correct ACK to the frame as
+/// mutated (check_ack: dhcproto decodes it, checksums verify, the certificate reassembles).
+/// Returns whether it was answered.
+fn check_mutated(h: &mut Harness, frame: &[u8]) -> Result<bool, TestCaseError> {
+    let run = h.run(frame);
+    if run.verdict == XDP_PASS {
+        prop_assert!(run.out == frame, "passed frame changed");
+        return Ok(false);
+    }
+    check_ack(&h.setup, &h.cert, frame, &run.out).map_err(|e| {
+        TestCaseError::fail(format!(
+            "{e}\nrequest {}\nreply   {}",
+            hex(frame),
+            hex(&run.out)
+        ))
+    })?;
+    Ok(true)
+}
+
+#[test]
+fn random_mutations_are_passed_untouched_or_answered_correctly() {
+    if !can_run("random_mutations_are_passed_untouched_or_answered_correctly") {
+        return;
+    }
+    let h = std::cell::RefCell::new(Harness::new(Setup::new(WireFormat::Draft00, 1000)));
+    let bases = property_bases();
+    for base in &bases {
+        let run = h.borrow_mut().run(base);
+        run.assert_answered(Family::V4, "property base");
+    }
+    check_property(2000, (0..bases.len(), mutations()), |(which, changes)| {
+        let base = &bases[which];
+        let frame = mutate(base, 0..base.len(), &changes);
+        check_mutated(&mut h.borrow_mut(), &frame).map(drop)
+    });
+}
+
+#[test]
+fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correctly() {
+    if !can_run("random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correctly")
+    {
+        return;
+    }
+    let h = std::cell::RefCell::new(Harness::new(Setup::new(WireFormat::Rfc3396, 1000)));
+    let bases = property_bases();
+    let answered = std::cell::Cell::new(0u32);
+    // Mostly in the options, sometimes in the fixed BOOTP header, sometimes anywhere in the
+    // frame; the IPv4 and UDP checksums are then recomputed so the request gets past them.
+    let region = prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)];
+    check_property(
+        2000,
+        (0..bases.len(), region, mutations()),
+        |(which, region, changes)| {
+            let base = &bases[which];
+            let bootp = parse_l2(base).unwrap().l3_off + 28;
+            let range = match region {
+                0 => bootp + dhcp::OFF_OPTIONS..base.len(),
+                1 => bootp..bootp + dhcp::OFF_OPTIONS,
+                _ => 0..base.len(),
+            };
+            let mut frame = mutate(base, range, &changes);
+            if let Some(l3) = parse_l2(&frame)
+                .filter(|p| p.ethertype == eth::ETHERTYPE_IPV4)
+                .map(|p| p.l3_off)
+            {
+                refresh_ipv4_checksums(&mut frame[l3..]);
+            }
+            if check_mutated(&mut h.borrow_mut(), &frame)? {
+                answered.set(answered.get() + 1);
+            }
+            Ok(())
+        },
+    );
+    // The property must reach the answering path, not only the early exits.
+    let answered = answered.get();
+    assert!(
+        answered > 200,
+        "only {answered} mutated requests were answered"
+    );
+}
