@@ -33,6 +33,8 @@ const RELAY_AGENT_INFO: [u8; 16] = [
 /// `[[dhcpv4.extra_option]]` data: 198.18.0.53.
 const V4_EXTRA_DATA: [u8; 4] = [198, 18, 0, 53];
 
+// ---- IPv4 packets and checksums ----------------------------------------------------------
+
 /// An IPv4 packet (no options, DF clear, TTL 64) holding one UDP datagram, both checksums
 /// computed (lwm2m_xdp::csum: building requests may use the project's helpers).
 fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
@@ -783,8 +785,8 @@ fn a_1400_octet_certificate_is_answered_on_a_jumbo_link() {
 }
 
 #[test]
-fn unicast_inform_and_inform_with_ethernet_trailer_are_answered() {
-    if !can_run("unicast_inform_and_inform_with_ethernet_trailer_are_answered") {
+fn unicast_unpadded_and_trailer_carrying_informs_are_answered() {
+    if !can_run("unicast_unpadded_and_trailer_carrying_informs_are_answered") {
         return;
     }
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
@@ -792,6 +794,13 @@ fn unicast_inform_and_inform_with_ethernet_trailer_are_answered() {
     unicast.dst = SERVER_V4;
     unicast.l2 = L2::new(SERVER_MAC, CLIENT_MAC);
     expect_ack(&mut h, &unicast, "unicast to the server identifier");
+
+    // Not padded to 300 octets (RFC 1542 asks it of clients; the fast path need not insist).
+    let mut unpadded = Inform::standard();
+    let (_, end) = walk_options(&unpadded.bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    unpadded.bootp.truncate(dhcp::OFF_OPTIONS + end + 1);
+    assert!(unpadded.bootp.len() < dhcp::MIN_MESSAGE_LEN);
+    expect_ack(&mut h, &unpadded, "INFORM not padded to 300 octets");
 
     // Octets after the IP datagram (Ethernet padding / trailer) are not part of it.
     let mut frame = Inform::standard().frame();
@@ -974,6 +983,70 @@ fn option_57_sets_the_size_limit_to_the_octet() {
 }
 
 #[test]
+fn echoed_options_of_any_length_and_parity_come_back_unaltered() {
+    if !can_run("echoed_options_of_any_length_and_parity_come_back_unaltered") {
+        return;
+    }
+    // Options 61 and 82 are copied from the request and shift everything after them; their
+    // lengths decide whether what follows (and the checksum words) start at odd offsets.
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    let option = |code: u8, len: u8| -> Vec<u8> {
+        let mut o = vec![code, len];
+        o.extend((0..len).map(|i| i.wrapping_mul(37) ^ code));
+        o
+    };
+    for (id_len, relay_len) in [(0, 1), (1, 2), (254, 255), (255, 254), (255, 255), (16, 0)] {
+        let mut inform = Inform::standard().relayed();
+        remove_option(&mut inform.bootp, dhcp::OPT_CLIENT_ID);
+        remove_option(&mut inform.bootp, dhcp::OPT_RELAY_AGENT_INFO);
+        insert_before_end(&mut inform.bootp, &option(dhcp::OPT_CLIENT_ID, id_len));
+        if relay_len > 0 {
+            insert_before_end(
+                &mut inform.bootp,
+                &option(dhcp::OPT_RELAY_AGENT_INFO, relay_len),
+            );
+        }
+        let what = format!("option 61 of {id_len}, option 82 of {relay_len} octets");
+        let reply = expect_ack(&mut h, &inform, &what);
+        let bootp = &parse_l2(&reply).unwrap().l3[28..];
+        let (opts, _) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).unwrap();
+        let id = opts.iter().find(|o| o.code == dhcp::OPT_CLIENT_ID).unwrap();
+        assert_eq!(id.data, &option(dhcp::OPT_CLIENT_ID, id_len)[2..], "{what}");
+    }
+}
+
+#[test]
+fn inform_with_df_set_and_a_full_prl_is_answered() {
+    if !can_run("inform_with_df_set_and_a_full_prl_is_answered") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300).policy("lwm2m-only"));
+    // Don't Fragment (most clients set it) and a TOS octet are no reason to pass.
+    let inform = Inform::standard();
+    let frame = inform.frame_with_packet(|p| {
+        p[1] = 0x10;
+        p[6] |= 0x40;
+        refresh_ipv4_checksums(p);
+    });
+    let run = h.run(&frame);
+    run.assert_answered(Family::V4, "DF set");
+    check_ack(&h.setup, &h.cert, &frame, &run.out).unwrap_or_else(|e| panic!("DF set: {e}"));
+    // A PRL naming all 255 codes: lwm2m-only answers with everything it has.
+    let all: Vec<u8> = (1..=255).collect();
+    let reply = expect_ack(&mut h, &Inform::new(&all, Some(1500)), "PRL of 255 codes");
+    let bootp = &parse_l2(&reply).unwrap().l3[28..];
+    let codes: Vec<u8> = walk_options(&bootp[dhcp::OFF_OPTIONS..])
+        .unwrap()
+        .0
+        .iter()
+        .map(|o| o.code)
+        .collect();
+    for code in [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+}
+
+#[test]
 fn largest_accepted_request_payload_is_answered() {
     if !can_run("largest_accepted_request_payload_is_answered") {
         return;
@@ -1058,6 +1131,25 @@ fn requests_that_are_not_informs_are_passed() {
         Reason::NotInfoRequest,
         "bad magic cookie",
     );
+    // Not UDP to port 67 at all: not even counted as a request.
+    let tcp = Inform::standard().frame_with_packet(|p| {
+        p[9] = 6;
+        refresh_ipv4_checksums(p);
+    });
+    let run = h.run(&tcp);
+    run.assert_passed_unchanged(&tcp, "TCP to port 67");
+    assert_eq!(run.reason(Family::V4, Reason::Received), 0, "TCP");
+    let later_fragment = Inform::standard().frame_with_packet(|p| {
+        p[7] = 0x20; // fragment offset 32 octets
+        refresh_ipv4_checksums(p);
+    });
+    let run = h.run(&later_fragment);
+    run.assert_passed_unchanged(&later_fragment, "a later fragment");
+    assert_eq!(
+        run.reason(Family::V4, Reason::Received),
+        0,
+        "later fragment"
+    );
     let mut bootreply = Inform::standard();
     bootreply.bootp[dhcp::OFF_OP] = dhcp::OP_BOOTREPLY;
     expect_pass(
@@ -1139,6 +1231,26 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
     assert!(
         !opts.contains(&V4_URI_CODE),
         "URI not requested, not sent: {opts:?}"
+    );
+
+    let mut overload = Inform::standard();
+    insert_before_end(&mut overload.bootp, &[dhcp::OPT_OVERLOAD, 1, 3]);
+    expect_pass(
+        &mut h,
+        &overload.frame(),
+        Reason::Unservable,
+        "option 52 (overload)",
+    );
+    let mut two_prls = Inform::standard();
+    insert_before_end(
+        &mut two_prls.bootp,
+        &[dhcp::OPT_PARAMETER_REQUEST_LIST, 1, 1],
+    );
+    expect_pass(
+        &mut h,
+        &two_prls.frame(),
+        Reason::Unservable,
+        "PRL split in two (RFC 3396)",
     );
 
     h.install(Setup::new(WireFormat::Draft00, 1000).policy("lwm2m-only"));

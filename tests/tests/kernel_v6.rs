@@ -44,6 +44,8 @@ const V6_EXTRA_DATA: [u8; 16] = [
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
 ];
 
+// ---- IPv6 packets and checksums ----------------------------------------------------------
+
 /// An IPv6 packet (hop limit 1, as link-local DHCPv6 is sent) holding one UDP datagram
 /// with its checksum.
 fn ipv6_udp(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
@@ -688,6 +690,40 @@ fn server_identifier_naming_us_is_answered_and_any_other_is_passed() {
 }
 
 #[test]
+fn client_identifiers_of_any_length_come_back_unaltered() {
+    if !can_run("client_identifiers_of_any_length_come_back_unaltered") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
+    for len in [1usize, 2, 3, 127, 128, 255] {
+        let id: Vec<u8> = (0..len)
+            .map(|i| (i as u8).wrapping_mul(29) ^ 0xa5)
+            .collect();
+        let request = InfoRequest::standard()
+            .without_option(dhcp::OPT_CLIENTID)
+            .with_option(dhcp::OPT_CLIENTID, &id);
+        let reply = expect_reply(
+            &mut h,
+            &request,
+            &format!("Client Identifier of {len} octets"),
+        );
+        let ip = parse_l2(&reply).unwrap().l3;
+        assert!(
+            ip.ends_with(&id),
+            "{len}: the Client Identifier is the last option"
+        );
+    }
+    // Longer than any DUID (RFC 8415 §11.1 allows 128): passed on.
+    let long = InfoRequest::standard()
+        .without_option(dhcp::OPT_CLIENTID)
+        .with_option(dhcp::OPT_CLIENTID, &[7; 256])
+        .frame();
+    let run = h.run(&long);
+    run.assert_passed_unchanged(&long, "Client Identifier of 256 octets");
+    assert_eq!(run.reason(Family::V6, Reason::Received), 1);
+}
+
+#[test]
 fn largest_accepted_request_payload_is_answered() {
     if !can_run("largest_accepted_request_payload_is_answered") {
         return;
@@ -797,6 +833,16 @@ fn discard_rules_pass_the_request() {
         Reason::NotInfoRequest,
         "REPLY to port 547",
     );
+    // An extension header before UDP: not a request the fast path looks into.
+    let hop_by_hop = InfoRequest::standard().frame_with_packet(|p| {
+        p.splice(40..40, [17, 0, 1, 4, 0, 0, 0, 0]); // next header UDP, PadN
+        p[6] = 0;
+        let plen = (p.len() as u16 - 40).to_be_bytes();
+        p[4..6].copy_from_slice(&plen);
+    });
+    let run = h.run(&hop_by_hop);
+    run.assert_passed_unchanged(&hop_by_hop, "hop-by-hop options header");
+    assert_eq!(run.reason(Family::V6, Reason::Received), 0, "hop-by-hop");
 }
 
 #[test]
