@@ -11,8 +11,8 @@ use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        block_index, Family, IfaceConfig, IfaceKey, SlotConfig, ACTION_UNSERVABLE,
-        MASKS_PER_FAMILY, MAX_SERVED_OPTIONS, POLICY_COMPLETE,
+        block_index, Family, IfaceKey, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
+        MAX_SERVED_OPTIONS, POLICY_COMPLETE,
     },
     wire::{dhcpv4 as dhcp, ipv4, udp},
 };
@@ -87,7 +87,9 @@ pub struct Plan {
     ip_len: usize,
     dst: [u8; 4],
     dst_port: u16,
-    iface_key: IfaceKey,
+    /// The interface's (or VLAN's) address and MAC, copied so `build` needs no lookup.
+    server_ip: [u8; 4],
+    server_mac: [u8; 6],
     opts: Options,
 }
 
@@ -171,7 +173,8 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
         ip_len,
         dst,
         dst_port,
-        iface_key: key,
+        server_ip: iface.ipv4,
+        server_mac: iface.mac,
         opts,
     };
     Ok(())
@@ -181,8 +184,6 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
 #[inline(never)]
 fn build(ctx: &XdpContext) -> Result<(), Stop> {
     let plan = &loops::scratch().ok_or(Stop::Abort)?.v4_plan;
-    // SAFETY: as in `decide`; looked up again so this frame holds no pointers across calls.
-    let iface = unsafe { IFACES.get(&plan.iface_key) }.ok_or(Stop::Pass(Reason::NotForUs))?;
     let block = BLOCKS
         .get(block_index(plan.slot, Family::V4, plan.mask))
         .ok_or(Stop::Pass(Reason::TooBig))?;
@@ -192,7 +193,7 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
     let l3_off = packet::bound_l3_off(plan.l3_off);
     reply::resize(ctx, l3_off + plan.ip_len)?;
     // From here on the frame is the reply under construction: any failure aborts.
-    write_headers(ctx, l3_off, plan, iface, &sums)?;
+    write_headers(ctx, l3_off, plan, &sums)?;
     let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
     reply::zero(
         ctx,
@@ -201,7 +202,7 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
         dhcp::SNAME_FILE_LEN,
     )?;
     let mut off = bootp_off + dhcp::OFF_OPTIONS;
-    let a = iface.ipv4;
+    let a = plan.server_ip;
     let head = [
         dhcp::OPT_MESSAGE_TYPE,
         1,
@@ -225,7 +226,7 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
     reply::store_const(ctx, off, &[dhcp::OPT_END])?;
     off += 1;
     reply::zero(ctx, scratch, off, plan.msg_len - plan.used_len)?;
-    reply::swap_macs(ctx, &iface.mac)
+    reply::swap_macs(ctx, &plan.server_mac)
 }
 
 /// What the checks need from the IPv4/UDP headers once the payload is saved.
@@ -308,12 +309,23 @@ const ENDED: u64 = 1;
 const MALFORMED: u64 = 2;
 const UNSERVABLE: u64 = 3;
 
+/// Options seen by the walker (bits of `Walk::seen`).
+const SEEN_MSG_TYPE: u64 = 1;
+const SEEN_PRL: u64 = 2;
+const SEEN_MAX_SIZE: u64 = 4;
+const SEEN_CLIENT_ID: u64 = 8;
+const SEEN_RELAY: u64 = 16;
+const SEEN_SERVER_ID: u64 = 32;
+
+/// The walker's state. `opts` fields are valid only where `seen` says so: the walk starts by
+/// writing four words, not by zeroing the whole struct (LLVM turns that into a byte-loop
+/// memset call, a sizeable share of a reply's cost).
 #[repr(C)]
-#[derive(Default)]
 pub struct Walk {
     i: usize,
     len: usize,
     status: u64,
+    seen: u64,
     opts: Options,
 }
 
@@ -347,38 +359,39 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
         w.status = MALFORMED;
         return 1;
     }
+    let seen = w.seen;
     let o = &mut w.opts;
-    let status = match code {
-        dhcp::OPT_MESSAGE_TYPE if opt_len != 1 || o.msg_type != 0 => MALFORMED,
+    let (status, bit) = match code {
+        dhcp::OPT_MESSAGE_TYPE if opt_len != 1 || seen & SEEN_MSG_TYPE != 0 => (MALFORMED, 0),
         dhcp::OPT_MESSAGE_TYPE => {
             o.msg_type = byte(req, data);
-            WALKING
+            (WALKING, SEEN_MSG_TYPE)
         }
         // A second instance would be concatenated (RFC 3396): not the fast path's job.
-        dhcp::OPT_PARAMETER_REQUEST_LIST if o.prl_len != 0 => UNSERVABLE,
+        dhcp::OPT_PARAMETER_REQUEST_LIST if seen & SEEN_PRL != 0 => (UNSERVABLE, 0),
         dhcp::OPT_PARAMETER_REQUEST_LIST => {
             o.prl_off = data;
             o.prl_len = opt_len;
-            WALKING
+            (WALKING, SEEN_PRL)
         }
-        dhcp::OPT_MAX_MESSAGE_SIZE if opt_len != 2 => MALFORMED,
+        dhcp::OPT_MAX_MESSAGE_SIZE if opt_len != 2 => (MALFORMED, 0),
         dhcp::OPT_MAX_MESSAGE_SIZE => {
             o.max_message_size = be16(req, data) as usize;
-            WALKING
+            (WALKING, SEEN_MAX_SIZE)
         }
-        dhcp::OPT_CLIENT_ID if o.client_id_len != 0 => UNSERVABLE,
+        dhcp::OPT_CLIENT_ID if seen & SEEN_CLIENT_ID != 0 => (UNSERVABLE, 0),
         dhcp::OPT_CLIENT_ID => {
             o.client_id_off = i;
             o.client_id_len = opt_len + 2;
-            WALKING
+            (WALKING, SEEN_CLIENT_ID)
         }
-        dhcp::OPT_RELAY_AGENT_INFO if o.relay_len != 0 => UNSERVABLE,
+        dhcp::OPT_RELAY_AGENT_INFO if seen & SEEN_RELAY != 0 => (UNSERVABLE, 0),
         dhcp::OPT_RELAY_AGENT_INFO => {
             o.relay_off = i;
             o.relay_len = opt_len + 2;
-            WALKING
+            (WALKING, SEEN_RELAY)
         }
-        dhcp::OPT_SERVER_ID if opt_len != 4 => MALFORMED,
+        dhcp::OPT_SERVER_ID if opt_len != 4 => (MALFORMED, 0),
         dhcp::OPT_SERVER_ID => {
             o.has_server_id = 1;
             o.server_id = [
@@ -387,12 +400,13 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
                 byte(req, data + 2),
                 byte(req, data + 3),
             ];
-            WALKING
+            (WALKING, SEEN_SERVER_ID)
         }
         // Options in sname/file: the fast path does not look there.
-        dhcp::OPT_OVERLOAD => UNSERVABLE,
-        _ => WALKING,
+        dhcp::OPT_OVERLOAD => (UNSERVABLE, 0),
+        _ => (WALKING, 0),
     };
+    w.seen = seen | bit;
     w.status = status;
     w.i = data + opt_len;
     if status == WALKING {
@@ -413,18 +427,36 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     {
         return Err(Reason::NotInfoRequest.into());
     }
-    scratch.v4_walk = Walk {
-        i: dhcp::OFF_OPTIONS,
-        len,
-        ..Default::default()
-    };
+    let w = &mut scratch.v4_walk;
+    w.i = dhcp::OFF_OPTIONS;
+    w.len = len;
+    w.status = WALKING;
+    w.seen = 0;
     loops::run(MAX_OPTIONS, walk_option);
-    let walk = &loops::scratch().ok_or(Stop::Abort)?.v4_walk;
-    match walk.status {
-        ENDED => Ok(walk.opts),
-        UNSERVABLE => Err(Reason::Unservable.into()),
-        _ => Err(Reason::Malformed.into()),
+    let w = &loops::scratch().ok_or(Stop::Abort)?.v4_walk;
+    match w.status {
+        ENDED => {}
+        UNSERVABLE => return Err(Reason::Unservable.into()),
+        _ => return Err(Reason::Malformed.into()),
     }
+    let (seen, o) = (w.seen, &w.opts);
+    let when = |bit: u64, v: usize| if seen & bit != 0 { v } else { 0 };
+    Ok(Options {
+        msg_type: if seen & SEEN_MSG_TYPE != 0 {
+            o.msg_type
+        } else {
+            0
+        },
+        prl_off: when(SEEN_PRL, o.prl_off),
+        prl_len: when(SEEN_PRL, o.prl_len),
+        max_message_size: when(SEEN_MAX_SIZE, o.max_message_size),
+        client_id_off: when(SEEN_CLIENT_ID, o.client_id_off),
+        client_id_len: when(SEEN_CLIENT_ID, o.client_id_len),
+        relay_off: when(SEEN_RELAY, o.relay_off),
+        relay_len: when(SEEN_RELAY, o.relay_len),
+        has_server_id: if seen & SEEN_SERVER_ID != 0 { 1 } else { 0 },
+        server_id: o.server_id,
+    })
 }
 
 #[repr(C)]
@@ -513,11 +545,9 @@ struct Checksums {
 /// A subprogram of its own: its temporaries must not share a stack frame with `build`'s.
 #[inline(never)]
 fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums> {
-    // SAFETY: as in `decide`.
-    let iface = unsafe { IFACES.get(&plan.iface_key) }?;
     let req = &SCRATCH.get(0)?.req;
     let block_sum = block_sum as u16;
-    let src = iface.ipv4;
+    let src = plan.server_ip;
     let dst = plan.dst;
     let ip = csum::word(0x45, 0)
         + plan.ip_len as u64
@@ -546,7 +576,7 @@ fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums>
     }
     sum += csum::words4(&dhcp::MAGIC_COOKIE);
     // 53 = ACK and 54 = server id: 9 octets at the (even) start of the options.
-    let a = iface.ipv4;
+    let a = plan.server_ip;
     sum += csum::word(dhcp::OPT_MESSAGE_TYPE, 1)
         + csum::word(dhcp::MSG_ACK, dhcp::OPT_SERVER_ID)
         + csum::word(4, a[0])
@@ -575,7 +605,6 @@ fn write_headers(
     ctx: &XdpContext,
     l3_off: usize,
     plan: &Plan,
-    iface: &IfaceConfig,
     sums: &Checksums,
 ) -> Result<(), Stop> {
     const LEN: usize = ipv4::HDR_LEN + udp::HDR_LEN + dhcp::HEAD_LEN;
@@ -583,7 +612,7 @@ fn write_headers(
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &mut *h };
     let ip_len = (plan.ip_len as u16).to_be_bytes();
-    let src = iface.ipv4;
+    let src = plan.server_ip;
     let dst = plan.dst;
     h[..ipv4::HDR_LEN].copy_from_slice(&[
         0x45,

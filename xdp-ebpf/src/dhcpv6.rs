@@ -56,6 +56,10 @@ pub struct Plan {
     l3_off: usize,
     udp_len: usize,
     iface_key: IfaceKey,
+    /// Copied from the interface entry so `checksum` needs no lookup.
+    server_ll: [u8; 16],
+    server_id_len: usize,
+    server_id_csum: u32,
     /// The request's source: the reply's destination.
     peer: [u8; 16],
     opts: Options,
@@ -147,6 +151,9 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
         l3_off: l2.l3_off,
         udp_len,
         iface_key: key,
+        server_ll: iface.ipv6_link_local,
+        server_id_len: iface.server_id_len as usize,
+        server_id_csum: iface.server_id_csum,
         peer,
         opts,
     };
@@ -214,12 +221,17 @@ fn load_request(
     Ok((msg_len, src, [m[6], m[7], m[8], m[9], m[10], m[11]]))
 }
 
+const SEEN_CLIENT_ID: u64 = 1;
+const SEEN_SERVER_ID: u64 = 2;
+const SEEN_ORO: u64 = 4;
+
+/// The walker's state; `opts` fields are valid where `seen` says so (see dhcpv4::Walk).
 #[repr(C)]
-#[derive(Default)]
 pub struct Walk {
     i: usize,
     len: usize,
     status: u64,
+    seen: u64,
     opts: Options,
 }
 
@@ -246,30 +258,32 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
         w.status = MALFORMED;
         return 1;
     }
+    let seen = w.seen;
     let o = &mut w.opts;
-    let status = match code {
-        dhcp::OPT_IA_NA | dhcp::OPT_IA_TA | dhcp::OPT_IA_PD => NOT_FOR_US,
-        dhcp::OPT_CLIENTID if o.client_id_len != 0 || opt_len > 255 => UNSERVABLE,
+    let (status, bit) = match code {
+        dhcp::OPT_IA_NA | dhcp::OPT_IA_TA | dhcp::OPT_IA_PD => (NOT_FOR_US, 0),
+        dhcp::OPT_CLIENTID if seen & SEEN_CLIENT_ID != 0 || opt_len > 255 => (UNSERVABLE, 0),
         dhcp::OPT_CLIENTID => {
             o.client_id_off = i;
             o.client_id_len = opt_len + dhcp::OPT_HDR_LEN;
-            WALKING
+            (WALKING, SEEN_CLIENT_ID)
         }
-        dhcp::OPT_SERVERID if o.server_id_len != 0 || opt_len == 0 => MALFORMED,
+        dhcp::OPT_SERVERID if seen & SEEN_SERVER_ID != 0 || opt_len == 0 => (MALFORMED, 0),
         dhcp::OPT_SERVERID => {
             o.server_id_off = data;
             o.server_id_len = opt_len;
-            WALKING
+            (WALKING, SEEN_SERVER_ID)
         }
-        dhcp::OPT_ORO if opt_len & 1 != 0 => MALFORMED,
-        dhcp::OPT_ORO if o.oro_len != 0 => UNSERVABLE,
+        dhcp::OPT_ORO if opt_len & 1 != 0 => (MALFORMED, 0),
+        dhcp::OPT_ORO if seen & SEEN_ORO != 0 => (UNSERVABLE, 0),
         dhcp::OPT_ORO => {
             o.oro_off = data;
             o.oro_len = opt_len;
-            WALKING
+            (WALKING, SEEN_ORO)
         }
-        _ => WALKING,
+        _ => (WALKING, 0),
     };
+    w.seen = seen | bit;
     w.status = status;
     w.i = data + opt_len;
     if status == WALKING {
@@ -282,19 +296,29 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
 /// Walk the options after msg-type and transaction-id.
 #[inline(always)]
 fn parse_options(len: usize) -> Result<Options, Stop> {
-    loops::scratch().ok_or(Stop::Abort)?.v6_walk = Walk {
-        i: dhcp::HDR_LEN,
-        len,
-        ..Default::default()
-    };
+    let w = &mut loops::scratch().ok_or(Stop::Abort)?.v6_walk;
+    w.i = dhcp::HDR_LEN;
+    w.len = len;
+    w.status = WALKING;
+    w.seen = 0;
     loops::run(MAX_OPTIONS, walk_option);
-    let walk = &loops::scratch().ok_or(Stop::Abort)?.v6_walk;
-    match walk.status {
-        ENDED => Ok(walk.opts),
-        UNSERVABLE => Err(Reason::Unservable.into()),
-        NOT_FOR_US => Err(Reason::NotForUs.into()),
-        _ => Err(Reason::Malformed.into()),
+    let w = &loops::scratch().ok_or(Stop::Abort)?.v6_walk;
+    match w.status {
+        ENDED => {}
+        UNSERVABLE => return Err(Reason::Unservable.into()),
+        NOT_FOR_US => return Err(Reason::NotForUs.into()),
+        _ => return Err(Reason::Malformed.into()),
     }
+    let (seen, o) = (w.seen, &w.opts);
+    let when = |bit: u64, v: usize| if seen & bit != 0 { v } else { 0 };
+    Ok(Options {
+        client_id_off: when(SEEN_CLIENT_ID, o.client_id_off),
+        client_id_len: when(SEEN_CLIENT_ID, o.client_id_len),
+        server_id_off: when(SEEN_SERVER_ID, o.server_id_off),
+        server_id_len: when(SEEN_SERVER_ID, o.server_id_len),
+        oro_off: when(SEEN_ORO, o.oro_off),
+        oro_len: when(SEEN_ORO, o.oro_len),
+    })
 }
 
 #[repr(C)]
@@ -467,13 +491,9 @@ fn checksum(block_sum: u32, block_len: usize) -> u32 {
     let Some(scratch) = loops::scratch() else {
         return 0;
     };
-    let plan = scratch.v6_plan;
-    // SAFETY: as in `decide`.
-    let Some(iface) = (unsafe { IFACES.get(&plan.iface_key) }) else {
-        return 0;
-    };
+    let plan = &scratch.v6_plan;
     let req = &scratch.req;
-    let mut sum = csum::words16(&iface.ipv6_link_local)
+    let mut sum = csum::words16(&plan.server_ll)
         + csum::words16(&plan.peer)
         + plan.udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
@@ -482,8 +502,8 @@ fn checksum(block_sum: u32, block_len: usize) -> u32 {
     // msg-type and transaction-id.
     sum += csum::word(dhcp::MSG_REPLY, req[1]) + csum::word(req[2], req[3]);
     let mut off = udp::HDR_LEN + dhcp::HDR_LEN;
-    sum += csum::at_offset(iface.server_id_csum as u16, off);
-    off += iface.server_id_len as usize;
+    sum += csum::at_offset(plan.server_id_csum as u16, off);
+    off += plan.server_id_len;
     sum += csum::at_offset(block_sum as u16, off);
     off += block_len;
     let opts = plan.opts;

@@ -19,6 +19,10 @@ use xdp_common::{
 pub static EBPF_OBJECT: &[u8] =
     aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-ebpf"));
 
+/// The bench-only object (xdp-ebpf/src/bench_main.rs): harness, reflector, empty program.
+pub static BENCH_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-bench"));
+
 /// One config generation, ready to be written to the maps.
 pub struct Generation<'a> {
     pub slot: SlotConfig,

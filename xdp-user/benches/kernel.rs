@@ -1,0 +1,351 @@
+//! Kernel cost per packet through BPF_PROG_TEST_RUN (`cargo xtask bench` runs this).
+//!
+//! Measured in one run: the empty program (harness cost), a minimal XDP_TX MAC-swap reflector
+//! (the floor), the pass path for non-DHCP traffic, a DHCPINFORM answered with the URI only
+//! and with URI + a 1000-octet certificate (draft-00), and an INFORMATION-REQUEST answered with
+//! both.
+//!
+//! A reply rewrites its frame in place, and `repeat` reruns a program on the frame its last
+//! run left: it would time the pass path of our own reply. So every case runs under the
+//! bench harness (xdp-ebpf/src/bench_main.rs), which restores the request and tail-calls the
+//! program under test, with repeat = REPEAT; the kernel's mean per run is taken for ROUNDS
+//! rounds and the median reported. "net" subtracts the harness-with-empty-program time.
+
+use std::{
+    net::{Ipv4Addr, Ipv6Addr},
+    path::Path,
+};
+
+use anyhow::{ensure, Context as _, Result};
+use aya::programs::{ProgramFd, TestRun, TestRunOptions, Xdp};
+use lwm2m_xdp::{
+    client,
+    config::Config,
+    csum,
+    datapath::{Datapath, Generation},
+    encode,
+    ifaces::{self, SystemInterface},
+};
+use xdp_common::{
+    counters::{reason_index, Reason},
+    maps::{Family, MASKS_PER_FAMILY},
+};
+
+const ROUNDS: usize = 5;
+const REPEAT: u32 = 100_000;
+const MAC_SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+const MAC_CLIENT: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+
+fn config(cert: bool) -> String {
+    let certificate = if cert {
+        "certificate = \"certs/bootstrap-1000.der\"\n"
+    } else {
+        ""
+    };
+    format!(
+        "[lwm2m]\nbootstrap_uri = \"coaps://bootstrap.example.net:5684\"\n{certificate}\
+         [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n[[interface]]\nname = \"lo\"\n"
+    )
+}
+
+fn load(cert: bool) -> Result<Datapath> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/bench.toml");
+    let cfg = Config::parse(&config(cert), &root)?;
+    let compiled = encode::compile(&cfg)?;
+    // BPF_PROG_TEST_RUN delivers on the loopback device (ifindex 1).
+    let (entries, _) = ifaces::entries(&cfg, |name| {
+        Ok(SystemInterface {
+            name: name.to_string(),
+            ifindex: 1,
+            mac: MAC_SERVER,
+            mtu: 1500,
+            ipv4: Some(Ipv4Addr::new(198, 18, 0, 1)),
+            ipv6_link_local: Some("fe80::1".parse()?),
+        })
+    })?;
+    let mut dp = Datapath::load()?;
+    let v4: Vec<_> = (0..MASKS_PER_FAMILY)
+        .map(|m| compiled.block(Family::V4, m))
+        .collect();
+    let v6: Vec<_> = (0..MASKS_PER_FAMILY)
+        .map(|m| compiled.block(Family::V6, m))
+        .collect();
+    dp.set_interfaces(&entries)?;
+    dp.install_generation(&Generation {
+        slot: compiled.slot,
+        blocks: [&v4, &v6],
+    })?;
+    Ok(dp)
+}
+
+fn inform_frame(prl: &[u8]) -> Vec<u8> {
+    let src = [198, 18, 0, 2];
+    let dst = [255, 255, 255, 255];
+    let payload = client::build_inform(
+        0x1234_5678,
+        MAC_CLIENT,
+        Ipv4Addr::from(src),
+        prl,
+        Some(1500),
+    );
+    let mut udp = Vec::new();
+    udp.extend(68u16.to_be_bytes());
+    udp.extend(67u16.to_be_bytes());
+    udp.extend(((8 + payload.len()) as u16).to_be_bytes());
+    udp.extend([0, 0]);
+    udp.extend(&payload);
+    let c = csum::ipv4_udp_checksum(src, dst, &udp);
+    udp[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0];
+    ip[2..4].copy_from_slice(&((20 + udp.len()) as u16).to_be_bytes());
+    ip.extend(src);
+    ip.extend(dst);
+    let c = csum::ipv4_header_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![0xff; 6];
+    frame.extend(MAC_CLIENT);
+    frame.extend(0x0800u16.to_be_bytes());
+    frame.extend(ip);
+    frame.extend(udp);
+    frame
+}
+
+fn information_request_frame() -> Vec<u8> {
+    let src: Ipv6Addr = "fe80::2".parse().unwrap();
+    let dst: Ipv6Addr = "ff02::1:2".parse().unwrap();
+    let mut duid = vec![0, 3, 0, 1];
+    duid.extend(MAC_CLIENT);
+    let payload = client::build_information_request([1, 2, 3], &duid, &[65001, 65002]);
+    let mut udp = Vec::new();
+    udp.extend(546u16.to_be_bytes());
+    udp.extend(547u16.to_be_bytes());
+    udp.extend(((8 + payload.len()) as u16).to_be_bytes());
+    udp.extend([0, 0]);
+    udp.extend(&payload);
+    let c = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &udp);
+    udp[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![0x33, 0x33, 0, 1, 0, 2];
+    frame.extend(MAC_CLIENT);
+    frame.extend(0x86DDu16.to_be_bytes());
+    frame.extend([0x60, 0, 0, 0]);
+    frame.extend((udp.len() as u16).to_be_bytes());
+    frame.extend([17, 1]);
+    frame.extend(src.octets());
+    frame.extend(dst.octets());
+    frame.extend(udp);
+    frame
+}
+
+/// An INFORMATION-REQUEST whose ORO asks for 23 and 24 (DNS) instead of the LwM2M codes,
+/// checksum recomputed.
+fn information_request_without_lwm2m() -> Vec<u8> {
+    let mut frame = information_request_frame();
+    let payload = 14 + 40 + 8;
+    // msg(4) client id(4+10) ORO header(4): the two codes follow.
+    let oro = payload + 4 + 14 + 4;
+    frame[oro..oro + 4].copy_from_slice(&[0, 23, 0, 24]);
+    let src: [u8; 16] = frame[22..38].try_into().unwrap();
+    let dst: [u8; 16] = frame[38..54].try_into().unwrap();
+    frame[payload - 2..payload].copy_from_slice(&[0, 0]);
+    let c = csum::ipv6_udp_checksum(src, dst, &frame[payload - 8..]);
+    frame[payload - 2..payload].copy_from_slice(&c.to_be_bytes());
+    frame
+}
+
+/// A non-DHCP frame (UDP to port 53) for the pass path.
+fn other_frame() -> Vec<u8> {
+    let mut f = inform_frame(&[224]);
+    f[14 + 20 + 2..14 + 20 + 4].copy_from_slice(&53u16.to_be_bytes());
+    f
+}
+
+/// A case's time: the median over ROUNDS rounds of the kernel's mean ns per run.
+struct Timing {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+/// Layout of the harness's BENCH_FRAME value (bench_main.rs).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct BenchFrame {
+    len: u32,
+    data: [u8; 2048],
+}
+// SAFETY: repr(C), integers and bytes, no padding.
+unsafe impl aya::Pod for BenchFrame {}
+
+struct Harness {
+    ebpf: aya::Ebpf,
+}
+
+impl Harness {
+    fn load() -> Result<Harness> {
+        let mut ebpf = aya::EbpfLoader::new().load(lwm2m_xdp::datapath::BENCH_OBJECT)?;
+        for name in ["bench_harness", "bench_reflector", "bench_empty"] {
+            let p: &mut Xdp = ebpf.program_mut(name).context(name)?.try_into()?;
+            p.load()?;
+        }
+        Ok(Harness { ebpf })
+    }
+
+    fn own(&self, name: &str) -> Result<&Xdp> {
+        Ok(self
+            .ebpf
+            .program(name)
+            .context(name.to_string())?
+            .try_into()?)
+    }
+
+    /// Time the program `target` (a loaded XDP program's fd) on `frame`, checking its verdict.
+    fn time(
+        &mut self,
+        name: &str,
+        target: &ProgramFd,
+        frame: &[u8],
+        verdict: u32,
+    ) -> Result<Timing> {
+        let mut value = BenchFrame {
+            len: frame.len() as u32,
+            data: [0; 2048],
+        };
+        value.data[..frame.len()].copy_from_slice(frame);
+        let mut frames: aya::maps::Array<_, BenchFrame> =
+            aya::maps::Array::try_from(self.ebpf.map_mut("BENCH_FRAME").context("BENCH_FRAME")?)?;
+        frames.set(0, value, 0)?;
+        let mut targets = aya::maps::ProgramArray::try_from(
+            self.ebpf.map_mut("BENCH_TARGET").context("BENCH_TARGET")?,
+        )?;
+        targets.set(0, target, 0)?;
+        let harness = self.own("bench_harness")?;
+        let mut out = vec![0u8; 4096];
+        let mut rounds = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            let r = harness.test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                repeat: REPEAT,
+                ..TestRunOptions::new()
+            })?;
+            ensure!(
+                r.return_value == verdict,
+                "{name}: verdict {} where {verdict} was expected",
+                r.return_value
+            );
+            rounds.push(r.duration.as_nanos() as f64);
+        }
+        rounds.sort_by(f64::total_cmp);
+        Ok(Timing {
+            median: rounds[ROUNDS / 2],
+            min: rounds[0],
+            max: rounds[ROUNDS - 1],
+        })
+    }
+}
+
+fn main() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED kernel bench: needs root (CAP_BPF)");
+        return Ok(());
+    }
+    let mut uri_only = load(false)?;
+    let mut with_cert = load(true)?;
+    let mut harness = Harness::load()?;
+    let inform = inform_frame(&[224, 225]);
+    let inform_uri = inform_frame(&[224]);
+    let inforeq = information_request_frame();
+    let other = other_frame();
+
+    let fd = |p: &Xdp| -> Result<ProgramFd> { Ok(p.fd()?.try_clone()?) };
+    let empty_fd = fd(harness.own("bench_empty")?)?;
+    let reflector_fd = fd(harness.own("bench_reflector")?)?;
+    let uri_fd = fd(uri_only.program())?;
+    let cert_fd = fd(with_cert.program())?;
+    let rows: Vec<(&str, Timing)> = vec![
+        (
+            "empty program (harness cost)",
+            harness.time("empty", &empty_fd, &inform, 2)?,
+        ),
+        (
+            "reflector (XDP_TX MAC swap, the floor)",
+            harness.time("reflector", &reflector_fd, &inform, 3)?,
+        ),
+        (
+            "pass path, UDP to port 53",
+            harness.time("pass", &uri_fd, &other, 2)?,
+        ),
+        // Every check done, nothing built: where a reply's time goes (decide vs build).
+        (
+            "DHCPINFORM, PRL without LwM2M code -> pass",
+            harness.time("v4 no lwm2m", &uri_fd, &inform_frame(&[1]), 2)?,
+        ),
+        (
+            "INFORMATION-REQUEST, ORO without LwM2M -> pass",
+            harness.time(
+                "v6 no lwm2m",
+                &cert_fd,
+                &information_request_without_lwm2m(),
+                2,
+            )?,
+        ),
+        (
+            "DHCPINFORM -> ACK, URI only",
+            harness.time("v4 uri", &uri_fd, &inform_uri, 3)?,
+        ),
+        (
+            "DHCPINFORM -> ACK, URI + 1000 B cert (draft-00)",
+            harness.time("v4 cert", &cert_fd, &inform, 3)?,
+        ),
+        (
+            "INFORMATION-REQUEST -> REPLY, URI + 1000 B cert",
+            harness.time("v6 cert", &cert_fd, &inforeq, 3)?,
+        ),
+    ];
+    // Every answer above really was an answer: the responder counted it.
+    let answered = with_cert.counters()?;
+    let v4 = answered[reason_index(Family::V4, Reason::Answered) as usize];
+    let v6 = answered[reason_index(Family::V6, Reason::Answered) as usize];
+    ensure!(
+        v4 >= u64::from(REPEAT) * ROUNDS as u64 && v6 >= u64::from(REPEAT) * ROUNDS as u64,
+        "the responder counted {v4} DHCPv4 and {v6} DHCPv6 answers"
+    );
+
+    let overhead = rows[0].1.median;
+    let floor = rows[1].1.median;
+    let floor_net = (floor - overhead).max(0.1);
+    println!("kernel cost per packet: BPF_PROG_TEST_RUN, repeat = {REPEAT} under the restoring harness, median of {ROUNDS} rounds");
+    println!(
+        "{:<50} {:>7} {:>13} {:>8} {:>7} {:>9}",
+        "case", "ns", "rounds", "x floor", "net ns", "net x fl"
+    );
+    let mut json = Vec::new();
+    for (name, t) in &rows {
+        let net = t.median - overhead;
+        println!(
+            "{name:<50} {:>7.1} {:>6.1}-{:<6.1} {:>8.2} {:>7.1} {:>9.1}",
+            t.median,
+            t.min,
+            t.max,
+            t.median / floor,
+            net,
+            net / floor_net
+        );
+        json.push(serde_json::json!({
+            "case": name, "ns": t.median, "round_min": t.min, "round_max": t.max,
+            "ratio_to_reflector": t.median / floor, "net_ns": net, "net_ratio_to_reflector": net / floor_net,
+        }));
+    }
+    println!("x floor: time over the reflector's, both under the harness; net: minus the harness's own (empty program) time.");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("kernel.json"),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"repeat": REPEAT, "rounds": ROUNDS, "cases": json}),
+        )?,
+    )?;
+    println!("written: target/bench/kernel.json");
+    Ok(())
+}
