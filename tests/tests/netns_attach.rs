@@ -44,7 +44,6 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-
 fn run_counts_udp_and_detaches_on_sigint() {
     if !require_root("netns_attach::run_counts_udp_and_detaches_on_sigint") {
         return;
