@@ -1545,3 +1545,35 @@ fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correc
         "only {answered} mutated requests were answered"
     );
 }
+
+// ---- Rate limit -------------------------------------------------------------------------
+
+#[test]
+fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
+    if !can_run("the_rate_limit_drops_a_flooding_client_and_only_that_client") {
+        return;
+    }
+    // 1 answer per second, burst 3: a client sending 10 at once gets 3 answers; the other 7
+    // are dropped and counted (the only drop the fast path makes, protocol.md §8).
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 3));
+    let flood = Inform::standard().frame();
+    let verdicts: Vec<u32> = (0..10).map(|_| h.run(&flood).verdict).collect();
+    assert_eq!(
+        verdicts.iter().filter(|&&v| v == XDP_TX).count(),
+        3,
+        "answers within the burst: {verdicts:?}"
+    );
+    assert!(
+        verdicts[3..].iter().all(|&v| v == XDP_DROP),
+        "after the burst every request is dropped: {verdicts:?}"
+    );
+    // Another client (its own MAC) is not affected.
+    let mut other = Inform::standard();
+    other.l2 = L2::new([0xff; 6], [0x02, 0x99, 0, 0, 0, 1]);
+    other.bootp = client::build_inform(XID, [0x02, 0x99, 0, 0, 0, 1], CLIENT_V4, &PRL, Some(1500));
+    assert_eq!(
+        h.run(&other.frame()).verdict,
+        XDP_TX,
+        "a second client is answered"
+    );
+}

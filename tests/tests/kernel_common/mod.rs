@@ -94,6 +94,8 @@ pub struct Setup {
     pub policy: &'static str,
     /// MTU of the fake interface.
     pub mtu: u16,
+    /// `[rate_limit]` per_client_rate and burst; None: unlimited.
+    pub rate_limit: Option<(u32, u32)>,
 }
 
 impl Setup {
@@ -103,7 +105,13 @@ impl Setup {
             cert_size,
             policy: "complete",
             mtu: 1500,
+            rate_limit: None,
         }
+    }
+
+    pub fn rate_limit(mut self, per_client_rate: u32, burst: u32) -> Setup {
+        self.rate_limit = Some((per_client_rate, burst));
+        self
     }
 
     pub fn policy(mut self, policy: &'static str) -> Setup {
@@ -117,9 +125,15 @@ impl Setup {
     }
 
     /// Both families on, the URI and the certificate, one extra option each, an Information
-    /// Refresh Time, and two VLANs (one 802.1Q, one QinQ); no rate limit.
+    /// Refresh Time, two VLANs (one 802.1Q, one QinQ), and the rate limit if one is set.
     pub fn toml(&self) -> String {
-        format!(
+        let rate_limit = match self.rate_limit {
+            Some((rate, burst)) => {
+                format!("\n[rate_limit]\nper_client_rate = {rate}\nburst = {burst}\n")
+            }
+            None => String::new(),
+        };
+        let toml = format!(
             r#"
 [lwm2m]
 bootstrap_uri = "{URI}"
@@ -164,7 +178,8 @@ ipv6_link_local = "{QINQ_LL}"
             size = self.cert_size,
             format = self.format.name(),
             policy = self.policy,
-        )
+        );
+        toml + &rate_limit
     }
 }
 
@@ -270,7 +285,7 @@ impl Harness {
     }
 
     /// Run `frame` through the program once. Checks what holds for every run: the verdict
-    /// is PASS or TX (no rate limit is configured, and ABORTED means a half-built reply),
+    /// is PASS or TX, or DROP counted as rate_limited (ABORTED means a half-built reply),
     /// every request received is counted under exactly one outcome, and nothing aborted.
     pub fn run(&mut self, frame: &[u8]) -> Run {
         assert!(
@@ -296,9 +311,16 @@ impl Harness {
             out,
             counted,
         };
+        let rate_limited = run.reason(Family::V4, Reason::RateLimited)
+            + run.reason(Family::V6, Reason::RateLimited);
+        assert_eq!(
+            rate_limited,
+            u64::from(run.verdict == XDP_DROP),
+            "DROP if and only if rate limited"
+        );
         assert!(
-            run.verdict == XDP_PASS || run.verdict == XDP_TX,
-            "verdict {} (ABORTED = {XDP_ABORTED}, DROP = {XDP_DROP}) for frame {}",
+            run.verdict == XDP_PASS || run.verdict == XDP_TX || run.verdict == XDP_DROP,
+            "verdict {} (ABORTED = {XDP_ABORTED}) for frame {}",
             run.verdict,
             hex(frame)
         );
