@@ -1114,3 +1114,17 @@ fn random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correct
         "only {answered} mutated requests were answered"
     );
 }
+
+// ---- Rate limit -------------------------------------------------------------------------
+
+#[test]
+fn the_rate_limit_drops_a_flooding_client() {
+    if !can_run("the_rate_limit_drops_a_flooding_client") {
+        return;
+    }
+    // Burst 2 at 1 answer per second: the third of three back-to-back requests is dropped.
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 2));
+    let frame = InfoRequest::standard().frame();
+    let verdicts: Vec<u32> = (0..3).map(|_| h.run(&frame).verdict).collect();
+    assert_eq!(verdicts, [XDP_TX, XDP_TX, XDP_DROP]);
+}
