@@ -8,6 +8,7 @@ mod bin;
 mod bounded;
 mod files;
 pub mod netns;
+pub mod peers;
 mod privilege;
 
 pub use bin::lwm2m_xdp_bin;

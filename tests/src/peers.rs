@@ -1,0 +1,563 @@
+//! Peers on the client end of a [`NetnsPair`]: a raw-socket client that builds and reads
+//! whole Ethernet frames itself (so a test controls every octet, VLAN tags included), and
+//! dhcpcd run so that it leaves nothing on the host.
+//!
+//! Frames are built with `lwm2m_xdp::csum` and checked on the way back with the same
+//! functions used the other way round: a reply with a wrong IPv4 header or UDP checksum is
+//! rejected by [`parse_udp_frame`], not silently accepted.
+
+use std::fs::File;
+use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use lwm2m_xdp::csum;
+use xdp_common::wire::{eth, ipv4, ipv6, udp};
+
+use crate::netns::{NetnsPair, Side};
+
+/// Turns off TX checksum offload on the client end: otherwise UDP sent from a socket there
+/// leaves with a *partial* checksum, which the fast path verifies and passes as malformed
+/// (ARCHITECTURE.md, "Traps"). [`NetnsPair`] does not do this itself.
+pub fn client_tx_checksums_off(pair: &NetnsPair) -> Result<()> {
+    let out = pair.exec_within(
+        Side::Client,
+        Duration::from_secs(10),
+        &["ethtool", "-K", &pair.client_if, "tx", "off"],
+    );
+    ensure!(
+        out.status.success(),
+        "ethtool -K {} tx off: {}",
+        pair.client_if,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(())
+}
+
+/// The Ethernet part of a frame: addresses and 802.1Q tags (outermost first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ethernet {
+    pub dst: [u8; 6],
+    pub src: [u8; 6],
+    /// VLAN ids of 0x8100 tags, outermost first (priority bits zero on send).
+    pub vlans: Vec<u16>,
+}
+
+impl Ethernet {
+    pub const BROADCAST: [u8; 6] = [0xff; 6];
+
+    /// The MAC of an IPv6 multicast group (RFC 2464 §7).
+    pub fn ipv6_multicast(group: Ipv6Addr) -> [u8; 6] {
+        let o = group.octets();
+        [0x33, 0x33, o[12], o[13], o[14], o[15]]
+    }
+
+    fn header(&self, ethertype: u16) -> Vec<u8> {
+        let mut frame = Vec::with_capacity(eth::HDR_LEN + eth::VLAN_TAG_LEN * self.vlans.len());
+        frame.extend(self.dst);
+        frame.extend(self.src);
+        for vlan in &self.vlans {
+            frame.extend(eth::ETHERTYPE_VLAN.to_be_bytes());
+            frame.extend(vlan.to_be_bytes());
+        }
+        frame.extend(ethertype.to_be_bytes());
+        frame
+    }
+}
+
+fn udp_segment(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(udp::HDR_LEN + payload.len()).expect("datagram fits UDP");
+    let mut seg = Vec::with_capacity(usize::from(len));
+    seg.extend(src_port.to_be_bytes());
+    seg.extend(dst_port.to_be_bytes());
+    seg.extend(len.to_be_bytes());
+    seg.extend([0, 0]);
+    seg.extend(payload);
+    seg
+}
+
+/// Ethernet (+ tags) / IPv4 (TTL 64, no options, DF clear) / UDP, both checksums computed.
+pub fn ipv4_udp_frame(
+    l2: &Ethernet,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ports: (u16, u16),
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut seg = udp_segment(ports.0, ports.1, payload);
+    let sum = csum::ipv4_udp_checksum(src.octets(), dst.octets(), &seg);
+    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+    let total = u16::try_from(ipv4::HDR_LEN + seg.len()).expect("datagram fits IPv4");
+    let mut ip = vec![0x45, 0];
+    ip.extend(total.to_be_bytes());
+    ip.extend([0x4c, 0x57, 0, 0, ipv4::DEFAULT_TTL, ipv4::PROTO_UDP, 0, 0]);
+    ip.extend(src.octets());
+    ip.extend(dst.octets());
+    let sum = csum::ipv4_header_checksum(&ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut frame = l2.header(eth::ETHERTYPE_IPV4);
+    frame.extend(ip);
+    frame.extend(seg);
+    frame
+}
+
+/// Ethernet (+ tags) / IPv6 (no extension headers) / UDP, checksum computed.
+pub fn ipv6_udp_frame(
+    l2: &Ethernet,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    ports: (u16, u16),
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut seg = udp_segment(ports.0, ports.1, payload);
+    let sum = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &seg);
+    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+    let mut frame = l2.header(eth::ETHERTYPE_IPV6);
+    frame.extend([0x60, 0, 0, 0]);
+    frame.extend(u16::try_from(seg.len()).expect("fits").to_be_bytes());
+    frame.extend([ipv6::NEXT_HDR_UDP, hop_limit]);
+    frame.extend(src.octets());
+    frame.extend(dst.octets());
+    frame.extend(seg);
+    frame
+}
+
+/// A received UDP datagram with everything around it, checksums verified.
+#[derive(Clone, Debug)]
+pub struct UdpFrame {
+    pub l2: Ethernet,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// The UDP checksum field as sent (never 0 here: a zero checksum is rejected).
+    pub udp_checksum: u16,
+    pub payload: Vec<u8>,
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// Parses Ethernet (any number of 802.1Q / 802.1ad tags) / IPv4 or IPv6 / UDP. Rejects what
+/// a careful receiver would: truncation, inconsistent lengths, IPv4 options or fragments,
+/// IPv6 extension headers, a wrong IPv4 header checksum, a missing or wrong UDP checksum.
+pub fn parse_udp_frame(frame: &[u8]) -> Result<UdpFrame, String> {
+    if frame.len() < eth::HDR_LEN {
+        return Err(format!("{} octets: no Ethernet header", frame.len()));
+    }
+    let mut l2 = Ethernet {
+        dst: frame[0..6].try_into().expect("6"),
+        src: frame[6..12].try_into().expect("6"),
+        vlans: Vec::new(),
+    };
+    let mut at = 12;
+    let mut ethertype = be16(frame, at);
+    while ethertype == eth::ETHERTYPE_VLAN || ethertype == eth::ETHERTYPE_QINQ {
+        if frame.len() < at + 2 + eth::VLAN_TAG_LEN {
+            return Err("truncated VLAN tag".into());
+        }
+        l2.vlans.push(be16(frame, at + 2) & eth::VLAN_ID_MASK);
+        at += eth::VLAN_TAG_LEN;
+        ethertype = be16(frame, at);
+    }
+    let l3 = &frame[at + 2..];
+    let (src, dst, ttl, seg, pseudo_ok) = match ethertype {
+        eth::ETHERTYPE_IPV4 => {
+            if l3.len() < ipv4::HDR_LEN || l3[0] != 0x45 {
+                return Err(format!(
+                    "not a plain IPv4 header (first octet {:#x})",
+                    l3.first().copied().unwrap_or(0)
+                ));
+            }
+            let total = usize::from(be16(l3, 2));
+            if total < ipv4::HDR_LEN + udp::HDR_LEN || total > l3.len() {
+                return Err(format!("IPv4 total length {total}, {} octets", l3.len()));
+            }
+            if be16(l3, 6) & 0x3fff != 0 {
+                return Err("IPv4 fragment".into());
+            }
+            if l3[9] != ipv4::PROTO_UDP {
+                return Err(format!("IPv4 protocol {}", l3[9]));
+            }
+            if csum::ipv4_header_checksum(&l3[..ipv4::HDR_LEN]) != 0 {
+                return Err("bad IPv4 header checksum".into());
+            }
+            let src: [u8; 4] = l3[12..16].try_into().expect("4");
+            let dst: [u8; 4] = l3[16..20].try_into().expect("4");
+            let seg = &l3[ipv4::HDR_LEN..total];
+            let ok = csum::ipv4_udp_checksum(src, dst, seg) == 0xFFFF;
+            (IpAddr::from(src), IpAddr::from(dst), l3[8], seg, ok)
+        }
+        eth::ETHERTYPE_IPV6 => {
+            if l3.len() < ipv6::HDR_LEN || l3[0] >> 4 != 6 {
+                return Err("not an IPv6 header".into());
+            }
+            if l3[6] != ipv6::NEXT_HDR_UDP {
+                return Err(format!("IPv6 next header {}", l3[6]));
+            }
+            let payload_len = usize::from(be16(l3, 4));
+            if ipv6::HDR_LEN + payload_len > l3.len() {
+                return Err(format!(
+                    "IPv6 payload length {payload_len}, {} octets",
+                    l3.len()
+                ));
+            }
+            let src: [u8; 16] = l3[8..24].try_into().expect("16");
+            let dst: [u8; 16] = l3[24..40].try_into().expect("16");
+            let seg = &l3[ipv6::HDR_LEN..ipv6::HDR_LEN + payload_len];
+            let ok = seg.len() >= udp::HDR_LEN && csum::ipv6_udp_checksum(src, dst, seg) == 0xFFFF;
+            (IpAddr::from(src), IpAddr::from(dst), l3[7], seg, ok)
+        }
+        other => return Err(format!("ethertype {other:#06x}")),
+    };
+    if seg.len() < udp::HDR_LEN || usize::from(be16(seg, 4)) != seg.len() {
+        return Err(format!(
+            "UDP length field {} for a {}-octet segment",
+            if seg.len() >= 6 { be16(seg, 4) } else { 0 },
+            seg.len()
+        ));
+    }
+    let udp_checksum = be16(seg, 6);
+    if udp_checksum == 0 {
+        return Err("UDP checksum 0 (none)".into());
+    }
+    if !pseudo_ok {
+        return Err(format!("bad UDP checksum {udp_checksum:#06x}"));
+    }
+    Ok(UdpFrame {
+        l2,
+        src,
+        dst,
+        ttl,
+        src_port: be16(seg, 0),
+        dst_port: be16(seg, 2),
+        udp_checksum,
+        payload: seg[udp::HDR_LEN..].to_vec(),
+    })
+}
+
+/// Runs `f` on a thread that has entered the network namespace `ns` (`/run/netns/<ns>`);
+/// the calling thread stays where it is. Sockets made there stay in `ns` for their life.
+pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let path = format!("/run/netns/{ns}");
+    let file = File::open(&path).with_context(|| format!("open {path}"))?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: setns on this thread only (CLONE_NEWNET is allowed in a
+                // multi-threaded process); the fd is open for the call.
+                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                if rc != 0 {
+                    return Err(std::io::Error::last_os_error())
+                        .with_context(|| format!("setns into {ns}"));
+                }
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// `struct tpacket_auxdata` (linux/if_packet.h).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct AuxData {
+    tp_status: u32,
+    tp_len: u32,
+    tp_snaplen: u32,
+    tp_mac: u16,
+    tp_net: u16,
+    tp_vlan_tci: u16,
+    tp_vlan_tpid: u16,
+}
+const PACKET_AUXDATA: libc::c_int = 8;
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+const PACKET_OUTGOING: u8 = 4;
+
+/// An AF_PACKET socket bound to one interface of one namespace: sends whole frames, and
+/// receives whole frames with the VLAN tag the kernel took off put back in (PACKET_AUXDATA),
+/// so a test sees what was on the wire.
+#[derive(Debug)]
+pub struct RawSocket {
+    fd: OwnedFd,
+}
+
+impl RawSocket {
+    /// Opens the socket in `ns`, bound to `ifindex` (an index inside `ns`).
+    pub fn open(ns: &str, ifindex: u32) -> Result<RawSocket> {
+        in_netns(ns, || {
+            let proto = (libc::ETH_P_ALL as u16).to_be();
+            // SAFETY: plain socket(2); the fd is owned right below.
+            let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto)) };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error()).context("socket(AF_PACKET)");
+            }
+            // SAFETY: fd is a fresh descriptor nobody else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            let on: libc::c_int = 1;
+            // SAFETY: setsockopt with an int of the given size.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_PACKET,
+                    PACKET_AUXDATA,
+                    (&on as *const libc::c_int).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(std::io::Error::last_os_error()).context("PACKET_AUXDATA");
+            }
+            // SAFETY: an all-zero sockaddr_ll is valid; the fields are set below.
+            let mut addr: libc::sockaddr_ll = unsafe { zeroed() };
+            addr.sll_family = libc::AF_PACKET as u16;
+            addr.sll_protocol = proto;
+            addr.sll_ifindex = i32::try_from(ifindex).context("ifindex")?;
+            // SAFETY: bind with a sockaddr_ll of its size.
+            let rc = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&addr as *const libc::sockaddr_ll).cast(),
+                    size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(std::io::Error::last_os_error()).context("bind(AF_PACKET)");
+            }
+            Ok(RawSocket { fd })
+        })
+    }
+
+    /// Sends one whole frame out of the bound interface.
+    pub fn send(&self, frame: &[u8]) -> Result<()> {
+        // SAFETY: send from a live buffer of the given length.
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error()).context("send(AF_PACKET)");
+        }
+        ensure!(
+            n as usize == frame.len(),
+            "sent {n} of {} octets",
+            frame.len()
+        );
+        Ok(())
+    }
+
+    /// The next frame that arrives (not one this host sends) within `left`; `None` on timeout.
+    fn recv_one(&self, left: Duration) -> Result<Option<Vec<u8>>> {
+        let tv = libc::timeval {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_usec: libc::suseconds_t::from(left.subsec_micros().max(1000)),
+        };
+        // SAFETY: setsockopt with a timeval of its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error()).context("SO_RCVTIMEO");
+        }
+        let mut buf = vec![0u8; 65536];
+        let mut control = [0u64; 16];
+        // SAFETY: all-zero sockaddr_ll / msghdr are valid; pointers set below outlive the call.
+        let mut from: libc::sockaddr_ll = unsafe { zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut msg: libc::msghdr = unsafe { zeroed() };
+        msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
+        msg.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: msg points at live buffers of the lengths given.
+        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, 0) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            return match err.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Ok(None),
+                std::io::ErrorKind::Interrupted => Ok(Some(Vec::new())),
+                _ => Err(err).context("recvmsg(AF_PACKET)"),
+            };
+        }
+        if from.sll_pkttype == PACKET_OUTGOING {
+            return Ok(Some(Vec::new()));
+        }
+        buf.truncate(n as usize);
+        let mut aux = AuxData::default();
+        // SAFETY: walking the control buffer the kernel just filled, with the CMSG macros.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_PACKET && (*cmsg).cmsg_type == PACKET_AUXDATA {
+                    aux = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<AuxData>());
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+        }
+        if aux.tp_status & TP_STATUS_VLAN_VALID != 0 && buf.len() >= 12 {
+            let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                aux.tp_vlan_tpid
+            } else {
+                eth::ETHERTYPE_VLAN
+            };
+            let tag = [tpid.to_be_bytes(), aux.tp_vlan_tci.to_be_bytes()].concat();
+            buf.splice(12..12, tag);
+        }
+        Ok(Some(buf))
+    }
+
+    /// Receives frames for at most `limit` until `accept` returns `Some`; `None` when none
+    /// did. Frames this host sent are skipped. At most 10 000 frames are looked at.
+    pub fn receive<T>(
+        &self,
+        limit: Duration,
+        mut accept: impl FnMut(&[u8]) -> Option<T>,
+    ) -> Result<Option<T>> {
+        let deadline = Instant::now() + limit;
+        for _ in 0..10_000 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            match self.recv_one(left)? {
+                None => return Ok(None),
+                Some(frame) if frame.is_empty() => continue,
+                Some(frame) => {
+                    if let Some(found) = accept(&frame) {
+                        return Ok(Some(found));
+                    }
+                }
+            }
+        }
+        bail!("10 000 frames in {limit:?} and none was the one expected")
+    }
+}
+
+/// Where dhcpcd keeps its state: hidden behind tmpfs mounts for each run (see [`dhcpcd`]).
+const DHCPCD_DBDIR: &str = "/var/lib/dhcpcd";
+
+/// Runs `dhcpcd args...` in the client namespace, killed after `limit`, so that it leaves
+/// nothing behind and cannot collide with another dhcpcd on this host: even in test mode
+/// (`-T`) dhcpcd 9.4 writes and locks `/var/run/.pid` and writes its DUID to
+/// `/var/lib/dhcpcd/duid`. `ip netns exec` runs the command in a private mount namespace, so
+/// tmpfs mounted over `/run` and `/var/lib/dhcpcd` here are seen by this dhcpcd only.
+pub fn dhcpcd(pair: &NetnsPair, limit: Duration, args: &[&str]) -> Output {
+    let script = format!(
+        "mount -t tmpfs lwx-dhcpcd /run && mount -t tmpfs lwx-dhcpcd {DHCPCD_DBDIR} \
+         && exec \"$@\""
+    );
+    let mut cmd = vec!["sh", "-c", &script, "lwx-dhcpcd", "dhcpcd"];
+    cmd.extend(args);
+    pair.exec_within(Side::Client, limit, &cmd)
+}
+
+/// The `name='value'` lines dhcpcd's test hook (`-T`, reason TEST) prints, unquoted.
+pub fn dhcpcd_variables(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return None;
+            }
+            let value = value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(value);
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// A dhcpcd `array byte` value ("48 130 3 ...") as octets.
+pub fn decimal_octets(value: &str) -> Result<Vec<u8>> {
+    value
+        .split_whitespace()
+        .map(|n| {
+            n.parse::<u8>()
+                .with_context(|| format!("{n:?} is not an octet"))
+        })
+        .collect()
+}
+
+/// Lower-case hex, as dhcpcd prints `binhex` values and DUIDs.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
+    const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
+
+    #[test]
+    fn frames_round_trip_through_the_parser() {
+        let l2 = Ethernet {
+            dst: MAC_B,
+            src: MAC_A,
+            vlans: vec![42],
+        };
+        let src = Ipv4Addr::new(198, 18, 0, 2);
+        let frame = ipv4_udp_frame(&l2, src, Ipv4Addr::BROADCAST, (68, 67), b"hello");
+        let got = parse_udp_frame(&frame).unwrap();
+        assert_eq!(got.l2, l2);
+        assert_eq!((got.src, got.dst), (src.into(), Ipv4Addr::BROADCAST.into()));
+        assert_eq!((got.src_port, got.dst_port, got.ttl), (68, 67, 64));
+        assert_eq!(got.payload, b"hello");
+
+        let mut bad = frame.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert!(parse_udp_frame(&bad).unwrap_err().contains("UDP checksum"));
+        let mut bad = frame.clone();
+        bad[18 + 8] ^= 1; // TTL
+        assert!(parse_udp_frame(&bad)
+            .unwrap_err()
+            .contains("header checksum"));
+
+        let group: Ipv6Addr = "ff02::1:2".parse().unwrap();
+        let l2 = Ethernet {
+            dst: Ethernet::ipv6_multicast(group),
+            src: MAC_A,
+            vlans: vec![],
+        };
+        assert_eq!(l2.dst, [0x33, 0x33, 0, 1, 0, 2]);
+        let src: Ipv6Addr = "fe80::2".parse().unwrap();
+        let frame = ipv6_udp_frame(&l2, src, group, 1, (546, 547), b"odd");
+        let got = parse_udp_frame(&frame).unwrap();
+        assert_eq!((got.src, got.dst, got.ttl), (src.into(), group.into(), 1));
+        assert_eq!(got.payload, b"odd");
+        let mut bad = frame;
+        bad[14 + 8] ^= 1; // source address
+        assert!(parse_udp_frame(&bad).unwrap_err().contains("UDP checksum"));
+    }
+
+    #[test]
+    fn dhcpcd_output_is_read() {
+        let out = "interface='x'\nreason='TEST'\nnew_lwm2m_uri='coaps://a:1'\n\
+                   new_lwm2m_cert='48 130 3'\nxc: some log line\n";
+        let vars = dhcpcd_variables(out);
+        assert!(vars.contains(&("new_lwm2m_uri".into(), "coaps://a:1".into())));
+        let cert = &vars.iter().find(|(n, _)| n == "new_lwm2m_cert").unwrap().1;
+        assert_eq!(decimal_octets(cert).unwrap(), [48, 130, 3]);
+        assert!(decimal_octets("1 256").is_err());
+        assert_eq!(hex(&[0, 0xab]), "00ab");
+    }
+}
