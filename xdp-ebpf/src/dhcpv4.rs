@@ -29,6 +29,8 @@ use crate::{
 const MAX_OPTIONS: u32 = 96;
 const MAX_PRL: u32 = 255;
 const BROADCAST: [u8; 4] = [255; 4];
+/// Options 53 (DHCPACK) and 54 (server identifier) open every ACK: 3 + 6 octets.
+const OPTIONS_HEAD_LEN: usize = 9;
 
 /// What the fast path needs from an INFORM's options. Offsets index the saved request.
 #[repr(C)]
@@ -142,7 +144,7 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
 
     // Sizes (protocol.md "Size"): 53 + 54 (9 octets), the block, the echoes, End, padding.
     let echo_len = opts.client_id_len + opts.relay_len;
-    let used_len = dhcp::OFF_OPTIONS + 9 + block_len + echo_len + 1;
+    let used_len = dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN + block_len + echo_len + 1;
     let msg_len = if used_len < dhcp::MIN_MESSAGE_LEN {
         dhcp::MIN_MESSAGE_LEN
     } else {
@@ -201,21 +203,8 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
         bootp_off + dhcp::OFF_SNAME,
         dhcp::SNAME_FILE_LEN,
     )?;
-    let mut off = bootp_off + dhcp::OFF_OPTIONS;
-    let a = plan.server_ip;
-    let head = [
-        dhcp::OPT_MESSAGE_TYPE,
-        1,
-        dhcp::MSG_ACK,
-        dhcp::OPT_SERVER_ID,
-        4,
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-    ];
-    reply::store_const(ctx, off, &head)?;
-    off += head.len();
+    // write_headers wrote options 53 and 54 (9 octets) too.
+    let mut off = bootp_off + dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN;
     reply::store(ctx, off, block.data.as_ptr(), block_len)?;
     off += block_len;
     let opts = &plan.opts;
@@ -223,7 +212,7 @@ fn build(ctx: &XdpContext) -> Result<(), Stop> {
     off += opts.client_id_len;
     reply::store_from_request(ctx, scratch, off, opts.relay_off, opts.relay_len)?;
     off += opts.relay_len;
-    reply::store_const(ctx, off, &[dhcp::OPT_END])?;
+    reply::store_byte(ctx, off, dhcp::OPT_END)?;
     off += 1;
     reply::zero(ctx, scratch, off, plan.msg_len - plan.used_len)?;
     reply::swap_macs(ctx, &plan.server_mac)
@@ -583,7 +572,7 @@ fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums>
         + csum::word(a[1], a[2])
         + csum::word(a[3], 0);
     let opts = &plan.opts;
-    let mut off = dhcp::OFF_OPTIONS + 9;
+    let mut off = dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN;
     sum += csum::at_offset(block_sum, off);
     off += block_len;
     sum += csum::at_offset(
@@ -607,7 +596,9 @@ fn write_headers(
     plan: &Plan,
     sums: &Checksums,
 ) -> Result<(), Stop> {
-    const LEN: usize = ipv4::HDR_LEN + udp::HDR_LEN + dhcp::HEAD_LEN;
+    // Headers through the first options, written under one bounds check (sname/file, in
+    // between, are zeroed by the caller).
+    const LEN: usize = ipv4::HDR_LEN + udp::HDR_LEN + dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN;
     let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &mut *h };
@@ -660,5 +651,18 @@ fn write_headers(
         h[b + i] = 0;
         i += 1;
     }
+    let o = b + dhcp::OFF_OPTIONS;
+    let a = plan.server_ip;
+    h[o..o + OPTIONS_HEAD_LEN].copy_from_slice(&[
+        dhcp::OPT_MESSAGE_TYPE,
+        1,
+        dhcp::MSG_ACK,
+        dhcp::OPT_SERVER_ID,
+        4,
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+    ]);
     Ok(())
 }
