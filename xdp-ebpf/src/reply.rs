@@ -12,7 +12,7 @@ use xdp_common::{
 };
 
 use crate::{
-    maps::{Scratch, RATE, REQ_MAX},
+    maps::{Scratch, RATE, REQ_MAX, ZEROS_LEN},
     packet::ptr_at,
 };
 
@@ -108,15 +108,21 @@ pub fn resize(ctx: &XdpContext, new_len: usize) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Copy `len` (1..=MAX_BLOCK_LEN) bytes from `src` into the frame at `off`.
+/// Copy `len` octets from `src` into the frame at `off`; `len` must be at most CAP, a power of
+/// two, and `src` must own CAP octets. `(len - 1) & (CAP - 1) + 1` is what lets the verifier
+/// see the length within 1..=CAP at the helper call; 0 copies nothing.
 #[inline(always)]
-pub fn store(ctx: &XdpContext, off: usize, src: *const u8, len: usize) -> Result<(), Stop> {
+fn store_capped<const CAP: usize>(
+    ctx: &XdpContext,
+    off: usize,
+    src: *const u8,
+    len: usize,
+) -> Result<(), Stop> {
     if len == 0 {
         return Ok(());
     }
-    // (len - 1) & mask + 1 keeps the verifier's view of len within 1..=MAX_BLOCK_LEN.
-    let len = ((len - 1) & (MAX_BLOCK_LEN - 1)) + 1;
-    // SAFETY: the helper checks the frame bounds; the caller owns `src` for len bytes.
+    let len = ((len - 1) & (CAP - 1)) + 1;
+    // SAFETY: the helper checks the frame bounds; the caller owns CAP octets at `src`.
     let rc = unsafe {
         bpf_xdp_store_bytes(
             ctx.as_ptr() as *mut _,
@@ -131,7 +137,13 @@ pub fn store(ctx: &XdpContext, off: usize, src: *const u8, len: usize) -> Result
     Ok(())
 }
 
-/// Copy `len` (<= 257) bytes of the saved request at `req_off` into the frame at `off`.
+/// Copy `len` (<= MAX_BLOCK_LEN) octets of an option block into the frame at `off`.
+#[inline(always)]
+pub fn store(ctx: &XdpContext, off: usize, src: *const u8, len: usize) -> Result<(), Stop> {
+    store_capped::<MAX_BLOCK_LEN>(ctx, off, src, len)
+}
+
+/// Copy `len` (<= 512) octets of the saved request at `req_off` into the frame at `off`.
 #[inline(always)]
 pub fn store_from_request(
     ctx: &XdpContext,
@@ -140,46 +152,15 @@ pub fn store_from_request(
     req_off: usize,
     len: usize,
 ) -> Result<(), Stop> {
-    if len == 0 {
-        return Ok(());
-    }
-    let len = ((len - 1) & 0x1ff) + 1;
+    // req_off < REQ_MAX, and REQ_SLACK >= 512 follows the request in `scratch.req`.
     let src = scratch.req.as_ptr().wrapping_add(req_off & (REQ_MAX - 1));
-    // SAFETY: as in `store`; req_off < REQ_MAX and len <= 512 stay inside `scratch.req`.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            src as *mut _,
-            len as u32,
-        )
-    };
-    if rc != 0 {
-        return Err(Stop::Abort);
-    }
-    Ok(())
+    store_capped::<512>(ctx, off, src, len)
 }
 
-/// Zero `len` (<= 256) bytes of the frame at `off`.
+/// Zero `len` (<= ZEROS_LEN) octets of the frame at `off`.
 #[inline(always)]
 pub fn zero(ctx: &XdpContext, scratch: &Scratch, off: usize, len: usize) -> Result<(), Stop> {
-    if len == 0 {
-        return Ok(());
-    }
-    let len = ((len - 1) & 0xff) + 1;
-    // SAFETY: as in `store`; `zeros` is 256 bytes long.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            scratch.zeros.as_ptr() as *mut _,
-            len as u32,
-        )
-    };
-    if rc != 0 {
-        return Err(Stop::Abort);
-    }
-    Ok(())
+    store_capped::<ZEROS_LEN>(ctx, off, scratch.zeros.as_ptr(), len)
 }
 
 /// Reply from our MAC to the request's source MAC.
@@ -225,38 +206,13 @@ pub fn store_server_id(
     if len == 0 {
         return Err(Stop::Abort);
     }
-    let len = ((len - 1) & (SERVER_ID_OPT_CAP - 1)) + 1;
-    // SAFETY: as in `store`; the option array is SERVER_ID_OPT_CAP bytes long.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            iface.server_id_opt.as_ptr() as *mut _,
-            len as u32,
-        )
-    };
-    if rc != 0 {
-        return Err(Stop::Abort);
-    }
-    Ok(())
+    store_capped::<SERVER_ID_OPT_CAP>(ctx, off, iface.server_id_opt.as_ptr(), len)
 }
 
-/// Write one octet at `off` (bpf_xdp_store_bytes: a 1-octet direct write compiles to a
+/// Write one octet at `off` (through the helper: a 1-octet direct write compiles to a
 /// `pkt_end > p` test from which the verifier learns no range).
 #[inline(always)]
 pub fn store_byte(ctx: &XdpContext, off: usize, value: u8) -> Result<(), Stop> {
     let src = [value];
-    // SAFETY: the helper checks the frame bounds; src is one octet.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            src.as_ptr() as *mut _,
-            1,
-        )
-    };
-    if rc != 0 {
-        return Err(Stop::Abort);
-    }
-    Ok(())
+    store_capped::<1>(ctx, off, src.as_ptr(), 1)
 }

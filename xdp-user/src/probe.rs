@@ -119,24 +119,12 @@ pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
         SocketAddrV4::new(Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT),
     )?;
     let [uri, cert] = opts.v4_codes;
-    let mut last_error = None;
-    let result = receive(
-        &socket,
-        opts.timeout,
-        |bytes| match client::decode_v4_reply(opts.format, uri, cert, bytes, xid) {
-            Ok((info, bootstrap)) => Some(ProbeResult {
-                server: info.server_id.to_string(),
-                bootstrap,
-            }),
-            Err(e) => {
-                last_error = Some(e);
-                None
-            }
-        },
-    );
-    result.map_err(|e| match last_error {
-        Some(decode) => e.context(format!("a reply came but did not decode: {decode}")),
-        None => e,
+    receive_answer(&socket, opts.timeout, |bytes| {
+        let (info, bootstrap) = client::decode_v4_reply(opts.format, uri, cert, bytes, xid)?;
+        Ok(ProbeResult {
+            server: info.server_id.to_string(),
+            bootstrap,
+        })
     })
 }
 
@@ -172,21 +160,26 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     ));
     socket.send_to(&request, dst)?;
     let [uri, cert] = opts.v6_codes;
+    receive_answer(&socket, opts.timeout, |bytes| {
+        let (info, bootstrap) = client::decode_v6_reply(opts.format, uri, cert, bytes, xid)?;
+        Ok(ProbeResult {
+            server: hex(&info.server_duid),
+            bootstrap,
+        })
+    })
+}
+
+/// The first datagram that `decode` accepts; when none does in time, the error names the
+/// last decoding failure, if a reply came at all.
+fn receive_answer(
+    socket: &UdpSocket,
+    timeout: Duration,
+    mut decode: impl FnMut(&[u8]) -> Result<ProbeResult, client::ClientError>,
+) -> Result<ProbeResult> {
     let mut last_error = None;
-    let result = receive(
-        &socket,
-        opts.timeout,
-        |bytes| match client::decode_v6_reply(opts.format, uri, cert, bytes, xid) {
-            Ok((info, bootstrap)) => Some(ProbeResult {
-                server: hex(&info.server_duid),
-                bootstrap,
-            }),
-            Err(e) => {
-                last_error = Some(e);
-                None
-            }
-        },
-    );
+    let result = receive(socket, timeout, |bytes| {
+        decode(bytes).map_err(|e| last_error = Some(e)).ok()
+    });
     result.map_err(|e| match last_error {
         Some(decode) => e.context(format!("a reply came but did not decode: {decode}")),
         None => e,
