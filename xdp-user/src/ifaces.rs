@@ -124,6 +124,15 @@ pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
 /// `IFACES` entries and the interfaces they came from.
 pub type Entries = (Vec<(IfaceKey, IfaceConfig)>, Vec<SystemInterface>);
 
+/// The server DUID: configured, else DUID-LL of the first interface's MAC (design.md).
+pub fn server_duid(cfg: &Config, systems: &[SystemInterface]) -> Result<Vec<u8>> {
+    match (&cfg.dhcpv6.server_duid, systems.first()) {
+        (Some(duid), _) => Ok(duid.clone()),
+        (None, Some(first)) => Ok(duid_ll(first.mac)),
+        (None, None) => bail!("no [[interface]] to take a DUID from"),
+    }
+}
+
 /// The interface table for `cfg`: one entry per interface (untagged) and per configured VLAN.
 /// `lookup` reads an interface from the system (tests pass a fake).
 pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -> Result<Entries> {
@@ -132,11 +141,7 @@ pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -
         .iter()
         .map(|i| lookup(&i.name))
         .collect::<Result<_>>()?;
-    let duid = match (&cfg.dhcpv6.server_duid, systems.first()) {
-        (Some(duid), _) => duid.clone(),
-        (None, Some(first)) => duid_ll(first.mac),
-        (None, None) => bail!("no [[interface]] to take a DUID from"),
-    };
+    let duid = server_duid(cfg, &systems)?;
     let mut out = Vec::new();
     for (iface, sys) in cfg.interfaces.iter().zip(&systems) {
         let ipv4 = iface.server_id.or(cfg.dhcpv4.server_id).or(sys.ipv4);
@@ -162,7 +167,7 @@ pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -
     Ok((out, systems))
 }
 
-fn iface_config(
+pub fn iface_config(
     sys: &SystemInterface,
     ipv4: Option<Ipv4Addr>,
     ipv6: Option<Ipv6Addr>,

@@ -12,3 +12,4 @@ pub mod kea;
 pub mod loader;
 pub mod probe;
 pub mod stats;
+pub mod vlans;

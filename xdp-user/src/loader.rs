@@ -23,7 +23,7 @@ use crate::{
     encode::{self, Compiled},
     ifaces::{self, SystemInterface},
     instance::{self, State},
-    stats,
+    stats, vlans,
 };
 
 /// Every block of one family, index = mask.
@@ -49,7 +49,23 @@ pub fn install(
     cfg: &Config,
     compiled: &Compiled,
 ) -> Result<Vec<SystemInterface>> {
-    let (entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
+    let (mut entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
+    let stacked = vlans::discover()?;
+    let duid = ifaces::server_duid(cfg, &systems)?;
+    let extra = vlans::stacked_entries(
+        &stacked,
+        &systems,
+        &entries,
+        &duid,
+        ifaces::system_interface,
+    )?;
+    for (key, _) in &extra {
+        info!(
+            "VLAN {}/{} on ifindex {}: answered from its stacked interface",
+            key.outer_vlan, key.inner_vlan, key.ifindex
+        );
+    }
+    entries.extend(extra);
     for sys in &systems {
         if cfg.dhcpv4.enabled
             && sys.ipv4.is_none()
