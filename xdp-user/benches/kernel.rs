@@ -9,7 +9,8 @@
 //! run left: it would time the pass path of our own reply. So every case runs under the
 //! bench harness (xdp-ebpf/src/bench_main.rs), which restores the request and tail-calls the
 //! program under test, with repeat = REPEAT; the kernel's mean per run is taken for ROUNDS
-//! rounds and the median reported. "net" subtracts the harness-with-empty-program time.
+//! rounds (the cases interleaved within each round) and the median reported. "net" subtracts
+//! the harness-with-empty-program time.
 
 use std::{
     net::{Ipv4Addr, Ipv6Addr},
@@ -31,7 +32,7 @@ use xdp_common::{
     maps::{Family, MASKS_PER_FAMILY},
 };
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 const REPEAT: u32 = 100_000;
 const MAC_SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
 const MAC_CLIENT: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
@@ -198,14 +199,9 @@ impl Harness {
             .try_into()?)
     }
 
-    /// Time the program `target` (a loaded XDP program's fd) on `frame`, checking its verdict.
-    fn time(
-        &mut self,
-        name: &str,
-        target: &ProgramFd,
-        frame: &[u8],
-        verdict: u32,
-    ) -> Result<Timing> {
+    /// One round of `case`: the kernel's mean ns per run over REPEAT runs, verdict checked.
+    fn round(&mut self, case: &Case) -> Result<f64> {
+        let frame = &case.frame;
         let mut value = BenchFrame {
             len: frame.len() as u32,
             data: [0; 2048],
@@ -217,31 +213,55 @@ impl Harness {
         let mut targets = aya::maps::ProgramArray::try_from(
             self.ebpf.map_mut("BENCH_TARGET").context("BENCH_TARGET")?,
         )?;
-        targets.set(0, target, 0)?;
+        targets.set(0, &case.target, 0)?;
         let harness = self.own("bench_harness")?;
         let mut out = vec![0u8; 4096];
-        let mut rounds = Vec::with_capacity(ROUNDS);
-        for _ in 0..ROUNDS {
-            let r = harness.test_run(TestRunOptions {
-                data_in: Some(frame),
-                data_out: Some(&mut out),
-                repeat: REPEAT,
-                ..TestRunOptions::new()
-            })?;
-            ensure!(
-                r.return_value == verdict,
-                "{name}: verdict {} where {verdict} was expected",
-                r.return_value
-            );
-            rounds.push(r.duration.as_nanos() as f64);
-        }
-        rounds.sort_by(f64::total_cmp);
-        Ok(Timing {
-            median: rounds[ROUNDS / 2],
-            min: rounds[0],
-            max: rounds[ROUNDS - 1],
-        })
+        let r = harness.test_run(TestRunOptions {
+            data_in: Some(frame),
+            data_out: Some(&mut out),
+            repeat: REPEAT,
+            ..TestRunOptions::new()
+        })?;
+        ensure!(
+            r.return_value == case.verdict,
+            "{}: verdict {} where {} was expected",
+            case.name,
+            r.return_value,
+            case.verdict
+        );
+        Ok(r.duration.as_nanos() as f64)
     }
+
+    /// Every case for ROUNDS rounds, the cases interleaved within each round, so that a
+    /// burst of load on this shared machine falls on all of them alike, not on one case.
+    fn time_all(&mut self, cases: &[Case]) -> Result<Vec<Timing>> {
+        let mut rounds = vec![Vec::with_capacity(ROUNDS); cases.len()];
+        for _ in 0..ROUNDS {
+            for (case, times) in cases.iter().zip(&mut rounds) {
+                times.push(self.round(case)?);
+            }
+        }
+        Ok(rounds
+            .into_iter()
+            .map(|mut r| {
+                r.sort_by(f64::total_cmp);
+                Timing {
+                    median: r[ROUNDS / 2],
+                    min: r[0],
+                    max: r[ROUNDS - 1],
+                }
+            })
+            .collect())
+    }
+}
+
+/// A program under test on one frame, with the verdict it must return.
+struct Case {
+    label: &'static str,
+    name: &'static str,
+    target: ProgramFd,
+    frame: Vec<u8>,
+    verdict: u32,
 }
 
 fn main() -> Result<()> {
@@ -263,46 +283,70 @@ fn main() -> Result<()> {
     let reflector_fd = fd(harness.own("bench_reflector")?)?;
     let uri_fd = fd(uri_only.program())?;
     let cert_fd = fd(with_cert.program())?;
-    let rows: Vec<(&str, Timing)> = vec![
-        (
+    let case = |label, name, target: &ProgramFd, frame: &[u8], verdict| -> Result<Case> {
+        Ok(Case {
+            label,
+            name,
+            target: target.try_clone()?,
+            frame: frame.to_vec(),
+            verdict,
+        })
+    };
+    let cases = vec![
+        case(
             "empty program (harness cost)",
-            harness.time("empty", &empty_fd, &inform, 2)?,
-        ),
-        (
+            "empty",
+            &empty_fd,
+            &inform,
+            2,
+        )?,
+        case(
             "reflector (XDP_TX MAC swap, the floor)",
-            harness.time("reflector", &reflector_fd, &inform, 3)?,
-        ),
-        (
-            "pass path, UDP to port 53",
-            harness.time("pass", &uri_fd, &other, 2)?,
-        ),
+            "reflector",
+            &reflector_fd,
+            &inform,
+            3,
+        )?,
+        case("pass path, UDP to port 53", "pass", &uri_fd, &other, 2)?,
         // Every check done, nothing built: where a reply's time goes (decide vs build).
-        (
+        case(
             "DHCPINFORM, PRL without LwM2M code -> pass",
-            harness.time("v4 no lwm2m", &uri_fd, &inform_frame(&[1]), 2)?,
-        ),
-        (
+            "v4 no lwm2m",
+            &uri_fd,
+            &inform_frame(&[1]),
+            2,
+        )?,
+        case(
             "INFORMATION-REQUEST, ORO without LwM2M -> pass",
-            harness.time(
-                "v6 no lwm2m",
-                &cert_fd,
-                &information_request_without_lwm2m(),
-                2,
-            )?,
-        ),
-        (
+            "v6 no lwm2m",
+            &cert_fd,
+            &information_request_without_lwm2m(),
+            2,
+        )?,
+        case(
             "DHCPINFORM -> ACK, URI only",
-            harness.time("v4 uri", &uri_fd, &inform_uri, 3)?,
-        ),
-        (
+            "v4 uri",
+            &uri_fd,
+            &inform_uri,
+            3,
+        )?,
+        case(
             "DHCPINFORM -> ACK, URI + 1000 B cert (draft-00)",
-            harness.time("v4 cert", &cert_fd, &inform, 3)?,
-        ),
-        (
+            "v4 cert",
+            &cert_fd,
+            &inform,
+            3,
+        )?,
+        case(
             "INFORMATION-REQUEST -> REPLY, URI + 1000 B cert",
-            harness.time("v6 cert", &cert_fd, &inforeq, 3)?,
-        ),
+            "v6 cert",
+            &cert_fd,
+            &inforeq,
+            3,
+        )?,
     ];
+    let timings = harness.time_all(&cases)?;
+    let rows: Vec<(&str, Timing)> = cases.iter().map(|c| c.label).zip(timings).collect();
     // Every answer above really was an answer: the responder counted it.
     let answered = with_cert.counters()?;
     let v4 = answered[reason_index(Family::V4, Reason::Answered) as usize];
