@@ -1,0 +1,681 @@
+//! End to end over veth (`cargo xtask bench` runs this after the kernel bench).
+//!
+//! client ns [bench-cli] <------ veth ------> [bench-srv] server ns
+//! 198.18.100.2, fe80::                           198.18.100.1, fe80::
+//! generator: bench_gen, live frames (CPU 0)     reflector | `lwm2m-xdp run` (generic XDP)
+//! counter: bench_count (native XDP)             | kea-dhcp4 / kea-dhcp6 (pinned to CPU 1)
+//!
+//! For each server and family: the highest rate one CPU can push for RATE_TIME (replies/s,
+//! loss, CPU per reply), then latency at LATENCY_RATE/s through UDP sockets with every reply
+//! decoded and checked; then config-change times and memory. Everything the bench made is
+//! removed at the end, also on failure or Ctrl-C. Writes target/bench/e2e.json.
+
+mod cpu;
+mod frames;
+mod latency;
+mod reload;
+mod servers;
+mod topo;
+mod traffic;
+
+use std::{
+    path::Path,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _, Result};
+use frames::Family;
+use latency::{Expect, Latency};
+use lwm2m_xdp::{config::Config, instance, stats};
+use serde_json::{json, Value};
+use topo::{Topology, CLIENT_IF, SERVER_IF};
+use traffic::Traffic;
+
+const RATE_TIME: Duration = Duration::from_secs(5);
+const LATENCY_RATE: u32 = 1000;
+const LATENCY_TIME: Duration = Duration::from_secs(2);
+const GENERATOR_CPU: usize = 0;
+const SERVER_CPU: usize = 1;
+/// Replies still in flight when the generator stops (Kea's socket backlog) get this long.
+const DRAIN: Duration = Duration::from_millis(300);
+const SWITCHES_DIRECT: usize = 20;
+const SWITCHES_SIGHUP: usize = 10;
+const URI_A: &str = "coaps://bootstrap.example.net:5684";
+const URI_B: &str = "coaps://bootstrap-b.example.net:5684";
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn check_stop() -> Result<()> {
+    if STOP.load(Ordering::SeqCst) {
+        bail!("interrupted");
+    }
+    Ok(())
+}
+
+/// Who answers on the server end.
+enum Target {
+    Reflector {
+        prog_id: u32,
+    },
+    Run {
+        prog_id: u32,
+        counters_map_id: u32,
+        pid: u32,
+    },
+    Kea {
+        pid: u32,
+    },
+}
+
+impl Target {
+    fn name(&self) -> &'static str {
+        match self {
+            Target::Reflector { .. } => "reflector",
+            Target::Run { .. } => "lwm2m-xdp",
+            Target::Kea { .. } => "kea",
+        }
+    }
+
+    fn prog_id(&self) -> Option<u32> {
+        match self {
+            Target::Reflector { prog_id } | Target::Run { prog_id, .. } => Some(*prog_id),
+            Target::Kea { .. } => None,
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Target::Run { pid, .. } | Target::Kea { pid } => Some(*pid),
+            Target::Reflector { .. } => None,
+        }
+    }
+}
+
+/// One rate run, as printed and as stored.
+struct RateRow {
+    server: &'static str,
+    family: Family,
+    sent: u64,
+    replies: u64,
+    wall: f64,
+    reply_octets: f64,
+    /// Softirq seconds over all CPUs (the server path, the reply's way back, the counter).
+    softirq: f64,
+    /// The server process's utime + stime (Kea; `run` is idle in the data path).
+    process: Option<f64>,
+    /// The server's BPF program: total run time, runs.
+    bpf_server: Option<(f64, u64)>,
+    json: Value,
+}
+
+impl RateRow {
+    fn per_s(&self) -> f64 {
+        self.replies as f64 / self.wall
+    }
+
+    /// CPU-seconds per 1000 replies for the cost that compares: Kea's own process time;
+    /// for XDP, the softirq time of all CPUs (an upper bound: it also holds the veth
+    /// delivery both ways and the counter).
+    fn cpu_per_1000(&self) -> Option<f64> {
+        if self.replies == 0 {
+            return None;
+        }
+        let cost = match self.server {
+            "kea" => self.process?,
+            _ => self.softirq,
+        };
+        Some(cost / self.replies as f64 * 1000.0)
+    }
+}
+
+fn rate_run(
+    traffic: &mut Traffic,
+    topo: &Topology,
+    target: &Target,
+    family: Family,
+    gen_id: u32,
+    count_id: u32,
+) -> Result<RateRow> {
+    check_stop()?;
+    let frame = frames::frame(family, 0x00d0_0001, &topo.client);
+    traffic.set_pass(false)?;
+    let server_counters = |t: &Target| -> Option<Vec<u64>> {
+        match t {
+            Target::Run {
+                counters_map_id, ..
+            } => stats::read_by_id(*counters_map_id).ok(),
+            _ => None,
+        }
+    };
+    let prog = |id: Option<u32>| id.and_then(|id| cpu::prog_stats(id).ok());
+    let c0 = traffic.counts()?;
+    let s0 = cpu::proc_stat()?;
+    let p0 = target.pid().map(cpu::process_cpu).transpose()?;
+    let (b0, g0, k0) = (
+        prog(target.prog_id()),
+        prog(Some(gen_id)),
+        prog(Some(count_id)),
+    );
+    let n0 = server_counters(target);
+    let sent = traffic.generate(
+        &topo.client_ns,
+        topo.client.ifindex,
+        &frame,
+        RATE_TIME,
+        GENERATOR_CPU,
+        &STOP,
+    );
+    std::thread::sleep(DRAIN);
+    // Back to passing replies up the stack, for the socket clients.
+    traffic.set_pass(true)?;
+    let sent = sent?;
+    let c1 = traffic.counts()?;
+    let s1 = cpu::proc_stat()?;
+    let p1 = target.pid().map(cpu::process_cpu).transpose()?;
+    let (b1, g1, k1) = (
+        prog(target.prog_id()),
+        prog(Some(gen_id)),
+        prog(Some(count_id)),
+    );
+    let n1 = server_counters(target);
+
+    let idx = match (target, family) {
+        (Target::Reflector { .. }, Family::V4) => traffic::COUNT_V4_REFLECTED,
+        (Target::Reflector { .. }, Family::V6) => traffic::COUNT_V6_REFLECTED,
+        (_, Family::V4) => traffic::COUNT_V4_REPLY,
+        (_, Family::V6) => traffic::COUNT_V6_REPLY,
+    };
+    let replies = c1[idx] - c0[idx];
+    let reply_octets = match target {
+        Target::Reflector { .. } => frame.len() as f64,
+        _ => {
+            (c1[traffic::COUNT_REPLY_BYTES] - c0[traffic::COUNT_REPLY_BYTES]) as f64
+                / replies.max(1) as f64
+        }
+    };
+    let d = cpu::diff(&s1, &s0);
+    let all = d[0];
+    let gen_cpu = d.get(1 + GENERATOR_CPU).copied().unwrap_or_default();
+    let delta = |a: Option<(Duration, u64)>, b: Option<(Duration, u64)>| match (a, b) {
+        (Some(a), Some(b)) => Some(((b.0 - a.0).as_secs_f64(), b.1 - a.1)),
+        _ => None,
+    };
+    let bpf_server = delta(b0, b1);
+    let bpf_gen = delta(g0, g1);
+    let bpf_count = delta(k0, k1);
+    let per_run_ns = |x: Option<(f64, u64)>| x.map(|(t, n)| t * 1e9 / n.max(1) as f64);
+    let process = match (p0, p1) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let wall = sent.wall.as_secs_f64();
+    let per_1000 = |cost: f64| cost / replies.max(1) as f64 * 1000.0;
+    let counters = match (n0, n1) {
+        (Some(a), Some(b)) => {
+            let d: Vec<u64> = b.iter().zip(&a).map(|(b, a)| b - a).collect();
+            stats::to_json(&d)
+        }
+        _ => Value::Null,
+    };
+    let json = json!({
+        "server": target.name(),
+        "family": family.name(),
+        "request_octets": frame.len(),
+        "reply_octets": reply_octets,
+        "sent": sent.frames,
+        "replies": replies,
+        "loss": sent.frames.saturating_sub(replies),
+        "wall_s": wall,
+        "replies_per_s": replies as f64 / wall,
+        "other_dhcp_frames": c1[traffic::COUNT_OTHER_DHCP] - c0[traffic::COUNT_OTHER_DHCP],
+        "cpu": {
+            "softirq_all_cpus_s": all.softirq,
+            "system_all_cpus_s": all.system,
+            "user_all_cpus_s": all.user,
+            "busy_all_cpus_s": all.busy(),
+            "generator_cpu_busy_s": gen_cpu.busy(),
+            "generator_cpu_softirq_s": gen_cpu.softirq,
+            "generator_thread_s": sent.thread_cpu.as_secs_f64(),
+            "server_process_s": process,
+            "steal_all_cpus_s": all.steal,
+        },
+        "bpf": {
+            "server_ns_per_run": per_run_ns(bpf_server),
+            "server_runs": bpf_server.map(|x| x.1),
+            "server_run_time_s": bpf_server.map(|x| x.0),
+            "generator_ns_per_run": per_run_ns(bpf_gen),
+            "counter_ns_per_run": per_run_ns(bpf_count),
+        },
+        "cpu_s_per_1000_replies": {
+            "softirq": per_1000(all.softirq),
+            "bpf_program": bpf_server.map(|x| per_1000(x.0)),
+            "process": process.map(per_1000),
+            "process_plus_softirq": process.map(|p| per_1000(p + all.softirq)),
+        },
+        "server_counters": counters,
+    });
+    Ok(RateRow {
+        server: target.name(),
+        family,
+        sent: sent.frames,
+        replies,
+        wall,
+        reply_octets,
+        softirq: all.softirq,
+        process,
+        bpf_server,
+        json,
+    })
+}
+
+fn latency_run(
+    topo: &Topology,
+    server: &str,
+    family: Family,
+    expect: &Expect,
+) -> Result<(Latency, Value)> {
+    check_stop()?;
+    let l = latency::measure(
+        &topo.client_ns,
+        family,
+        &topo.client,
+        LATENCY_RATE,
+        LATENCY_TIME,
+        expect,
+        &STOP,
+    )?;
+    let json = json!({
+        "server": server,
+        "family": family.name(),
+        "rate_per_s": LATENCY_RATE,
+        "seconds": LATENCY_TIME.as_secs_f64(),
+        "sent": l.sent,
+        "received": l.received,
+        "valid": l.valid,
+        "p50_us": l.percentile(50.0),
+        "p90_us": l.percentile(90.0),
+        "p99_us": l.percentile(99.0),
+        "max_us": l.percentile(100.0),
+        "first_error": l.first_error,
+    });
+    Ok((l, json))
+}
+
+fn switches_json(s: &reload::Switches) -> Value {
+    let mut v = s.first_reply_ms.clone();
+    v.sort_by(f64::total_cmp);
+    let mut w = s.install_ms.clone();
+    w.sort_by(f64::total_cmp);
+    let median = |v: &[f64]| v.get(v.len() / 2).copied();
+    json!({
+        "switches": v.len() + s.lost,
+        "lost": s.lost,
+        "first_reply_ms_median": median(&v),
+        "first_reply_ms_max": v.last(),
+        "first_reply_ms_min": v.first(),
+        "first_reply_ms": s.first_reply_ms,
+        "install_ms_median": median(&w),
+        "install_ms_max": w.last(),
+        "polls": s.polls,
+    })
+}
+
+fn fmt_opt(v: Option<f64>, prec: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.prec$}"))
+}
+
+fn main() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED e2e bench: needs root (namespaces, BPF)");
+        return Ok(());
+    }
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?
+        .to_path_buf();
+    let scratch = servers::Scratch::new()?;
+    let text_a = servers::config_text(&root, URI_A)?;
+    let text_b = servers::config_text(&root, URI_B)?;
+    let cfg_path = scratch.path("lwm2m-xdp.toml");
+    std::fs::write(&cfg_path, &text_a)?;
+    let cfg_a = Config::parse(&text_a, &cfg_path)?;
+    let cfg_b = Config::parse(&text_b, &cfg_path)?;
+    let cert_path = root.join("examples/certs/bootstrap-1000.der");
+    let expect = Expect {
+        format: cfg_a.lwm2m.wire_format,
+        uri: URI_A.into(),
+        certificate: std::fs::read(&cert_path)
+            .with_context(|| format!("reading {}", cert_path.display()))?,
+    };
+
+    let topo = Topology::create()?;
+    println!(
+        "e2e: namespaces {} / {}, veth {SERVER_IF} / {CLIENT_IF}; generator on CPU {GENERATOR_CPU}, servers pinned to CPU {SERVER_CPU}",
+        topo.server_ns, topo.client_ns
+    );
+    let _bpf_stats = cpu::BpfStats::enable()?;
+    let mut traffic = Traffic::load()?;
+    traffic.set_pass(true)?;
+    traffic.attach_counter(&topo.client_ns, CLIENT_IF)?;
+    let gen_id = traffic.program_id("bench_gen")?;
+    let count_id = traffic.program_id("bench_count")?;
+    let mut rates: Vec<RateRow> = Vec::new();
+    let mut latencies: Vec<(String, Family, Latency, Value)> = Vec::new();
+    let mut kea_status = serde_json::Map::new();
+    let mut memory = json!({});
+
+    // 1. The floor of this path: a MAC-swap reflector in generic mode on the server end.
+    println!("e2e: reflector (generic XDP, MAC swap) ...");
+    traffic.attach_reflector(&topo.server_ns, SERVER_IF)?;
+    let reflector = Target::Reflector {
+        prog_id: traffic.program_id("bench_reflector")?,
+    };
+    for family in [Family::V4, Family::V6] {
+        rates.push(rate_run(
+            &mut traffic,
+            &topo,
+            &reflector,
+            family,
+            gen_id,
+            count_id,
+        )?);
+    }
+    traffic.detach_reflector()?;
+
+    // 2. lwm2m-xdp run.
+    println!("e2e: lwm2m-xdp run (generic XDP) ...");
+    let instance_name = format!("lwm2m-bench-{}", std::process::id());
+    let mut run = servers::start_run(
+        &topo.server_ns,
+        SERVER_CPU,
+        &cfg_path,
+        &instance_name,
+        scratch.path("run.log"),
+    )?;
+    for family in [Family::V4, Family::V6] {
+        latency::wait_for_answer(
+            &topo.client_ns,
+            family,
+            &topo.client,
+            &expect,
+            Duration::from_secs(15),
+        )
+        .with_context(|| format!("lwm2m-xdp run: {}", run.log_tail()))?;
+    }
+    let state = instance::read_state(&instance_name)?;
+    let target = Target::Run {
+        prog_id: state.program_id,
+        counters_map_id: state.counters_map_id,
+        pid: run.pid(),
+    };
+    for family in [Family::V4, Family::V6] {
+        rates.push(rate_run(
+            &mut traffic,
+            &topo,
+            &target,
+            family,
+            gen_id,
+            count_id,
+        )?);
+    }
+    for family in [Family::V4, Family::V6] {
+        let (l, j) = latency_run(&topo, "lwm2m-xdp", family, &expect)?;
+        latencies.push(("lwm2m-xdp".into(), family, l, j));
+    }
+    println!("e2e: config change through SIGHUP ...");
+    let sighup = reload::sighup(
+        &topo,
+        &reload::RunConfigs {
+            pid: run.pid(),
+            path: &cfg_path,
+            texts: [&text_a, &text_b],
+            uris: [URI_A, URI_B],
+            format: cfg_a.lwm2m.wire_format,
+        },
+        SWITCHES_SIGHUP,
+        &STOP,
+    )?;
+    let (rss, hwm) = cpu::rss_kib(run.pid())?;
+    let pm = cpu::program_memory(state.program_id)?;
+    let maps_total: u64 = pm.maps.iter().map(|(_, b)| b).sum();
+    memory["loader_rss_kib"] = json!(rss);
+    memory["loader_hwm_kib"] = json!(hwm);
+    memory["program_memlock"] = json!(pm.program_memlock);
+    memory["program_jited_octets"] = json!(pm.jited);
+    memory["program_verified_insns"] = json!(pm.verified_insns);
+    memory["maps_memlock_total"] = json!(maps_total);
+    memory["maps"] = pm
+        .maps
+        .iter()
+        .map(|(n, b)| json!({"name": n, "memlock": b}))
+        .collect();
+    run.stop();
+    drop(run);
+
+    // 3. Config change with the maps written directly.
+    println!("e2e: config change written directly into the maps ...");
+    let direct = reload::direct(
+        &topo,
+        [(&cfg_a, URI_A), (&cfg_b, URI_B)],
+        SWITCHES_DIRECT,
+        &STOP,
+    )?;
+
+    // 4. Kea, the same stream, nothing attached on the server end.
+    for family in [Family::V4, Family::V6] {
+        check_stop()?;
+        let key = family.name();
+        let Some(bin) = servers::kea_binary(family) else {
+            kea_status.insert(
+                key.into(),
+                json!({"status": "not run: kea-dhcp4/kea-dhcp6 not installed (cargo xtask setup installs them)"}),
+            );
+            continue;
+        };
+        println!("e2e: {} ...", bin.display());
+        let conf = scratch.path(&format!("kea-{key}.json"));
+        std::fs::write(&conf, servers::kea_config(family, &cfg_a, &scratch.0)?)?;
+        let mut kea = servers::start_kea(&topo.server_ns, SERVER_CPU, &bin, &conf, &scratch.0)?;
+        if let Err(e) = latency::wait_for_answer(
+            &topo.client_ns,
+            family,
+            &topo.client,
+            &expect,
+            Duration::from_secs(15),
+        ) {
+            let log = std::fs::read_to_string(scratch.path(&format!(
+                "kea-dhcp{}.log",
+                if family == Family::V4 { 4 } else { 6 }
+            )))
+            .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            let why = format!("{e:#}; its output: {}; log: {:?}", kea.log_tail(), tail);
+            println!("e2e: Kea ({key}) gave no valid answer: {why}");
+            kea_status.insert(key.into(), json!({"status": format!("no answer: {why}")}));
+            continue;
+        }
+        let target = Target::Kea { pid: kea.pid() };
+        rates.push(rate_run(
+            &mut traffic,
+            &topo,
+            &target,
+            family,
+            gen_id,
+            count_id,
+        )?);
+        let (l, j) = latency_run(&topo, "kea", family, &expect)?;
+        latencies.push(("kea".into(), family, l, j));
+        let (rss, _) = cpu::rss_kib(kea.pid()).unwrap_or((0, 0));
+        memory[format!("kea_{key}_rss_kib")] = json!(rss);
+        let log_octets = std::fs::metadata(scratch.path(&format!(
+            "kea-dhcp{}.log",
+            if family == Family::V4 { 4 } else { 6 }
+        )))
+        .map(|m| m.len())
+        .unwrap_or(0);
+        kea_status.insert(
+            key.into(),
+            json!({"status": "ok", "version": servers::kea_version(&bin), "log_octets": log_octets}),
+        );
+        kea.stop();
+    }
+    drop(traffic);
+    drop(topo);
+
+    // The tables.
+    println!();
+    println!(
+        "end to end over veth: {} s at the highest rate one CPU allows (live-frame generator, batch {})",
+        RATE_TIME.as_secs(),
+        traffic::BATCH
+    );
+    println!(
+        "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11} {:>6} {:>12} {:>12} {:>10}",
+        "server",
+        "fam",
+        "sent",
+        "replies",
+        "loss",
+        "replies/s",
+        "octets",
+        "cpu-s/1000",
+        "bpf-s/1000",
+        "bpf ns/run"
+    );
+    for r in &rates {
+        let bpf_per_1000 = r
+            .bpf_server
+            .map(|(t, _)| t / r.replies.max(1) as f64 * 1000.0);
+        let bpf_ns = r.bpf_server.map(|(t, n)| t * 1e9 / n.max(1) as f64);
+        println!(
+            "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11.0} {:>6.0} {:>12} {:>12} {:>10}",
+            r.server,
+            r.family.name(),
+            r.sent,
+            r.replies,
+            r.sent.saturating_sub(r.replies),
+            r.per_s(),
+            r.reply_octets,
+            fmt_opt(r.cpu_per_1000(), 6),
+            fmt_opt(bpf_per_1000, 6),
+            fmt_opt(bpf_ns, 0),
+        );
+    }
+    println!("cpu-s/1000: CPU-seconds per 1000 replies: for Kea its process's utime+stime; for XDP the softirq time of all CPUs (/proc/stat, tick-sampled), which holds the server path, the veth hops and the counter: an upper bound. bpf-s/1000: the server program's own run time (BPF_ENABLE_STATS).");
+    let mut comparison = Vec::new();
+    for family in [Family::V4, Family::V6] {
+        let find = |s: &str| rates.iter().find(|r| r.server == s && r.family == family);
+        if let (Some(x), Some(k)) = (find("lwm2m-xdp"), find("kea")) {
+            let rate_ratio = x.per_s() / k.per_s().max(1e-9);
+            let cpu_ratio = match (x.cpu_per_1000(), k.cpu_per_1000()) {
+                (Some(xc), Some(kc)) if xc > 0.0 => Some(kc / xc),
+                _ => None,
+            };
+            let bpf_ratio = match (x.bpf_server, k.cpu_per_1000()) {
+                (Some((t, _)), Some(kc)) if t > 0.0 => {
+                    Some(kc / (t / x.replies.max(1) as f64 * 1000.0))
+                }
+                _ => None,
+            };
+            println!(
+                "{}: lwm2m-xdp / Kea: {:.0}x the replies per second, {}x the replies per CPU-second (softirq vs Kea's process), {}x by the program's own run time",
+                family.name(),
+                rate_ratio,
+                fmt_opt(cpu_ratio, 0),
+                fmt_opt(bpf_ratio, 0)
+            );
+            comparison.push(json!({
+                "family": family.name(),
+                "replies_per_s_ratio": rate_ratio,
+                "replies_per_cpu_s_ratio": cpu_ratio,
+                "replies_per_cpu_s_ratio_bpf_program": bpf_ratio,
+            }));
+        }
+    }
+    println!();
+    println!(
+        "latency at {LATENCY_RATE}/s for {} s (UDP sockets, kernel receive timestamps; every reply decoded)",
+        LATENCY_TIME.as_secs()
+    );
+    println!(
+        "{:<10} {:<3} {:>6} {:>8} {:>6} {:>9} {:>9} {:>9}",
+        "server", "fam", "sent", "received", "valid", "p50 us", "p99 us", "max us"
+    );
+    for (server, family, l, _) in &latencies {
+        println!(
+            "{:<10} {:<3} {:>6} {:>8} {:>6} {:>9} {:>9} {:>9}",
+            server,
+            family.name(),
+            l.sent,
+            l.received,
+            l.valid,
+            fmt_opt(l.percentile(50.0), 0),
+            fmt_opt(l.percentile(99.0), 0),
+            fmt_opt(l.percentile(100.0), 0),
+        );
+        if let Some(e) = &l.first_error {
+            println!("  first bad reply: {e}");
+        }
+    }
+    let direct_json = switches_json(&direct);
+    let sighup_json = switches_json(&sighup);
+    println!();
+    println!(
+        "config change -> first reply with the new URI: maps written directly: median {} ms, max {} ms (writes {} ms) over {} switches; SIGHUP to run: median {} ms, max {} ms over {}",
+        fmt_opt(direct_json["first_reply_ms_median"].as_f64(), 3),
+        fmt_opt(direct_json["first_reply_ms_max"].as_f64(), 3),
+        fmt_opt(direct_json["install_ms_median"].as_f64(), 3),
+        SWITCHES_DIRECT,
+        fmt_opt(sighup_json["first_reply_ms_median"].as_f64(), 3),
+        fmt_opt(sighup_json["first_reply_ms_max"].as_f64(), 3),
+        SWITCHES_SIGHUP,
+    );
+    println!(
+        "memory: lwm2m-xdp run RSS {} KiB (peak {} KiB); maps {} KiB memlock; program {} KiB",
+        memory["loader_rss_kib"],
+        memory["loader_hwm_kib"],
+        maps_total / 1024,
+        pm.program_memlock / 1024
+    );
+
+    let report = json!({
+        "settings": {
+            "rate_seconds": RATE_TIME.as_secs_f64(),
+            "batch": traffic::BATCH,
+            "generator_cpu": GENERATOR_CPU,
+            "server_cpu": SERVER_CPU,
+            "latency_rate_per_s": LATENCY_RATE,
+            "latency_seconds": LATENCY_TIME.as_secs_f64(),
+            "wire_format": cfg_a.lwm2m.wire_format.to_string(),
+            "bpf_stats_enabled": true,
+        },
+        "rates": rates.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
+        "comparison": comparison,
+        "latency": latencies.iter().map(|l| l.3.clone()).collect::<Vec<_>>(),
+        "config_change": { "direct": direct_json, "sighup": sighup_json },
+        "memory": memory,
+        "kea": kea_status,
+    });
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("e2e.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("written: target/bench/e2e.json");
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Config change: from writing a new config into the maps to the first reply that carries it.
+//!
+//! `direct`: this process loads the responder (`Datapath::load`), writes the interface table
+//! and a generation exactly as `loader::install` does (set_interfaces + install_generation),
+//! attaches it in generic mode to the server veth, and times each switch between two configs
+//! that differ in their bootstrap URI against a client that asks in a tight loop.
+//! `sighup`: the same against `lwm2m-xdp run`: rewrite its config file, SIGHUP, and time to
+//! the first reply with the new URI (this includes reading, validating and compiling the file).
+
+use std::{
+    path::Path,
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _, Result};
+use aya::programs::XdpMode;
+use lwm2m_xdp::{
+    config::Config,
+    datapath::{Datapath, Generation},
+    encode,
+    ifaces::{self, SystemInterface},
+};
+use xdp_common::maps::{Family as MapFamily, OptionBlock, MASKS_PER_FAMILY};
+
+use crate::{
+    latency::Poller,
+    topo::{InNetns, Topology, SERVER_IF, SERVER_V4},
+};
+
+/// How long one switch may take before it counts as lost.
+const SWITCH_LIMIT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Default, Clone)]
+pub struct Switches {
+    /// Milliseconds from the first map write to the first reply with the new URI.
+    pub first_reply_ms: Vec<f64>,
+    /// Milliseconds the map writes themselves took (direct only).
+    pub install_ms: Vec<f64>,
+    pub lost: usize,
+    pub polls: u64,
+}
+
+fn blocks(compiled: &encode::Compiled, family: MapFamily) -> Vec<OptionBlock> {
+    (0..MASKS_PER_FAMILY)
+        .map(|m| compiled.block(family, m))
+        .collect()
+}
+
+pub fn direct(
+    topo: &Topology,
+    configs: [(&Config, &str); 2],
+    switches: usize,
+    stop: &AtomicBool,
+) -> Result<Switches> {
+    let server = topo.server;
+    let lookup = |name: &str| -> Result<SystemInterface> {
+        Ok(SystemInterface {
+            name: name.to_string(),
+            ifindex: server.ifindex,
+            mac: server.mac,
+            mtu: 1500,
+            ipv4: Some(SERVER_V4),
+            ipv6_link_local: Some(server.link_local),
+        })
+    };
+    let compiled = [
+        encode::compile(configs[0].0)?,
+        encode::compile(configs[1].0)?,
+    ];
+    let entries = [
+        ifaces::entries(configs[0].0, lookup)?.0,
+        ifaces::entries(configs[1].0, lookup)?.0,
+    ];
+    let all_blocks: Vec<[Vec<OptionBlock>; 2]> = compiled
+        .iter()
+        .map(|c| [blocks(c, MapFamily::V4), blocks(c, MapFamily::V6)])
+        .collect();
+    let generation = |i: usize| Generation {
+        slot: compiled[i].slot,
+        blocks: [&all_blocks[i][0], &all_blocks[i][1]],
+    };
+    let mut dp = Datapath::load()?;
+    dp.set_interfaces(&entries[0])?;
+    dp.install_generation(&generation(0))?;
+    let link = {
+        let _ns = InNetns::enter(&topo.server_ns)?;
+        dp.program()
+            .attach(SERVER_IF, XdpMode::Skb)
+            .context("attaching the bench's own datapath")?
+    };
+    let result = (|| {
+        let poller = Poller::start(&topo.client_ns, topo.client, configs[0].0.lwm2m.wire_format)?;
+        if poller
+            .first_reply_with(configs[0].1, Instant::now() - SWITCH_LIMIT, SWITCH_LIMIT)
+            .is_none()
+        {
+            bail!("the bench's own datapath does not answer");
+        }
+        let mut out = Switches::default();
+        for i in 0..switches {
+            if stop.load(Ordering::Relaxed) {
+                bail!("interrupted");
+            }
+            let to = (i + 1) % 2;
+            let t0 = Instant::now();
+            dp.set_interfaces(&entries[to])?;
+            dp.install_generation(&generation(to))?;
+            let t1 = Instant::now();
+            match poller.first_reply_with(configs[to].1, t0, SWITCH_LIMIT) {
+                Some(at) => {
+                    out.first_reply_ms.push(ms(at - t0));
+                    out.install_ms.push(ms(t1 - t0));
+                }
+                None => out.lost += 1,
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        out.polls = poller.polls();
+        Ok(out)
+    })();
+    let _ = dp.program().detach(link);
+    result
+}
+
+/// A running `lwm2m-xdp run` and two configs to switch it between.
+pub struct RunConfigs<'a> {
+    pub pid: u32,
+    /// The file it was started with; it runs `texts[0]` now.
+    pub path: &'a Path,
+    pub texts: [&'a str; 2],
+    /// The bootstrap URI of each text.
+    pub uris: [&'a str; 2],
+    pub format: lwm2m_xdp::config::WireFormat,
+}
+
+/// Switches `run` between its two configs by rewriting the file and sending SIGHUP.
+pub fn sighup(
+    topo: &Topology,
+    run: &RunConfigs,
+    switches: usize,
+    stop: &AtomicBool,
+) -> Result<Switches> {
+    let RunConfigs {
+        pid,
+        path,
+        texts,
+        uris,
+        format,
+    } = *run;
+    let poller = Poller::start(&topo.client_ns, topo.client, format)?;
+    if poller
+        .first_reply_with(uris[0], Instant::now() - SWITCH_LIMIT, SWITCH_LIMIT)
+        .is_none()
+    {
+        bail!("lwm2m-xdp run does not answer the poller");
+    }
+    let mut out = Switches::default();
+    for i in 0..switches {
+        if stop.load(Ordering::Relaxed) {
+            bail!("interrupted");
+        }
+        let to = (i + 1) % 2;
+        std::fs::write(path, texts[to])?;
+        let t0 = Instant::now();
+        // SAFETY: signalling the `run` child this bench started.
+        unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+        match poller.first_reply_with(uris[to], t0, SWITCH_LIMIT) {
+            Some(at) => out.first_reply_ms.push(ms(at - t0)),
+            None => out.lost += 1,
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Leave `run` on the config it started with.
+    if switches % 2 == 1 {
+        std::fs::write(path, texts[0])?;
+        // SAFETY: as above.
+        unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+        poller.first_reply_with(uris[0], Instant::now(), SWITCH_LIMIT);
+    }
+    out.polls = poller.polls();
+    Ok(out)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
