@@ -11,5 +11,6 @@ pub mod instance;
 pub mod kea;
 pub mod loader;
 pub mod probe;
+pub mod relay;
 pub mod stats;
 pub mod vlans;

@@ -186,6 +186,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     install(&mut dp, &cfg, &compiled)?;
     let mut attached = HashMap::new();
     sync_attachments(&mut dp, &cfg, &mut attached)?;
+    // The slow path's relay agent (relay.rs): idle unless slow_path.mode = "relay".
+    let mut relay = crate::relay::Relay::new();
+    relay.apply(&cfg);
     if let Some(dir) = &opts.pin_dir {
         pin_maps(&mut dp, dir)?;
     }
@@ -221,6 +224,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 match prepare(&opts.config).and_then(|(cfg, compiled)| {
                     install(&mut dp, &cfg, &compiled)?;
                     sync_attachments(&mut dp, &cfg, &mut attached)?;
+                    relay.apply(&cfg);
                     instance::write_state(&opts.instance, &state(&cfg))?;
                     Ok(())
                 }) {
@@ -244,6 +248,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         }
     };
+    relay.shutdown().await;
     for (name, a) in attached.drain() {
         if let Err(e) = dp.program().detach(a.link) {
             warn!("{name}: detach failed: {e}");

@@ -1,0 +1,231 @@
+//! Sockets and interface addresses for the relay: the few socket options std and tokio do
+//! not offer (SO_REUSEADDR before bind, SO_BINDTODEVICE, IPV6_MULTICAST_ALL), and the
+//! addresses a relay needs (IPv4 for giaddr, a global IPv6 for link-address).
+
+use std::{
+    ffi::CStr,
+    io,
+    mem::size_of,
+    net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+};
+
+use anyhow::{Context as _, Result};
+
+use crate::ifaces;
+
+/// linux/in6.h: deliver multicast only for groups this socket joined (0), not every group
+/// the host joined (1, the default). libc does not export it.
+const IPV6_MULTICAST_ALL: libc::c_int = 29;
+
+fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: setsockopt with an int of its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn bind_to_device(fd: RawFd, name: &str) -> io::Result<()> {
+    // SAFETY: setsockopt with a byte buffer of the given length.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn udp_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the fd is owned right below.
+    let fd = unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_UDP,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // A DHCP server on this host (or a second instance's relay) may hold the port too.
+    set_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    Ok(fd)
+}
+
+fn bind(fd: &OwnedFd, addr: *const libc::sockaddr, len: usize) -> io::Result<()> {
+    // SAFETY: `addr` points at a sockaddr of `len` octets that outlives the call.
+    let rc = unsafe { libc::bind(fd.as_raw_fd(), addr, len as libc::socklen_t) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn into_tokio(fd: OwnedFd) -> io::Result<tokio::net::UdpSocket> {
+    tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(fd))
+}
+
+/// A UDP socket on `addr`, SO_REUSEADDR, bound to `device` when given, SO_BROADCAST when
+/// asked. Needs a tokio runtime.
+pub fn udp_v4(
+    addr: SocketAddrV4,
+    device: Option<&str>,
+    broadcast: bool,
+) -> io::Result<tokio::net::UdpSocket> {
+    let fd = udp_socket(libc::AF_INET)?;
+    if let Some(name) = device {
+        bind_to_device(fd.as_raw_fd(), name)?;
+    }
+    if broadcast {
+        set_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_BROADCAST, 1)?;
+    }
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: addr.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*addr.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    bind(
+        &fd,
+        (&sin as *const libc::sockaddr_in).cast(),
+        size_of::<libc::sockaddr_in>(),
+    )?;
+    into_tokio(fd)
+}
+
+/// An IPv6-only UDP socket on `addr`, SO_REUSEADDR, bound to `device` when given; with
+/// `multicast_all` false it receives only groups it joined itself. Needs a tokio runtime.
+pub fn udp_v6(
+    addr: SocketAddrV6,
+    device: Option<&str>,
+    multicast_all: bool,
+) -> io::Result<tokio::net::UdpSocket> {
+    let fd = udp_socket(libc::AF_INET6)?;
+    set_int(fd.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+    if let Some(name) = device {
+        bind_to_device(fd.as_raw_fd(), name)?;
+    }
+    if !multicast_all {
+        set_int(fd.as_raw_fd(), libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)?;
+    }
+    // SAFETY: an all-zero sockaddr_in6 is valid; the fields are set below.
+    let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    sin6.sin6_port = addr.port().to_be();
+    sin6.sin6_addr.s6_addr = addr.ip().octets();
+    sin6.sin6_scope_id = addr.scope_id();
+    bind(
+        &fd,
+        (&sin6 as *const libc::sockaddr_in6).cast(),
+        size_of::<libc::sockaddr_in6>(),
+    )?;
+    into_tokio(fd)
+}
+
+/// One interface as the relay sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iface {
+    pub name: String,
+    pub ifindex: u32,
+    /// The first IPv4 address: giaddr, and where servers send BOOTREPLYs.
+    pub ipv4: Option<Ipv4Addr>,
+    /// The first global (GUA or ULA) IPv6 address: link-address of Relay-forwards.
+    pub ipv6_global: Option<Ipv6Addr>,
+}
+
+fn is_global_unicast(a: &Ipv6Addr) -> bool {
+    let first = a.segments()[0];
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || first & 0xffc0 == 0xfe80)
+}
+
+/// Reads `name`'s index and addresses (getifaddrs).
+pub fn iface(name: &str) -> Result<Iface> {
+    let ifindex = ifaces::ifindex(name)?;
+    let mut out = Iface {
+        name: name.to_owned(),
+        ifindex,
+        ipv4: None,
+        ipv6_global: None,
+    };
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list freed below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(io::Error::last_os_error()).context("getifaddrs");
+    }
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: a node of the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        // SAFETY: ifa_name is a NUL-terminated string.
+        if ifa.ifa_addr.is_null()
+            || unsafe { CStr::from_ptr(ifa.ifa_name) }.to_bytes() != name.as_bytes()
+        {
+            continue;
+        }
+        // SAFETY: sa_family says which sockaddr ifa_addr points at.
+        match i32::from(unsafe { (*ifa.ifa_addr).sa_family }) {
+            libc::AF_INET if out.ipv4.is_none() => {
+                // SAFETY: an AF_INET address is a sockaddr_in.
+                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+                out.ipv4 = Some(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+            }
+            libc::AF_INET6 if out.ipv6_global.is_none() => {
+                // SAFETY: an AF_INET6 address is a sockaddr_in6.
+                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                let addr = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                if is_global_unicast(&addr) {
+                    out.ipv6_global = Some(addr);
+                }
+            }
+            _ => {}
+        }
+    }
+    // SAFETY: the list from getifaddrs above.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_link_address_is_global() {
+        for (addr, global) in [
+            ("2001:db8::1", true),
+            ("fd00::1", true),
+            ("fe80::1", false),
+            ("febf::1", false),
+            ("ff02::1:2", false),
+            ("::1", false),
+            ("::", false),
+        ] {
+            assert_eq!(is_global_unicast(&addr.parse().unwrap()), global, "{addr}");
+        }
+    }
+}
