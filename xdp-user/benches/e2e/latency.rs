@@ -20,7 +20,7 @@ use lwm2m_xdp::{client, config::WireFormat};
 
 use crate::{
     frames::{self, Family, V4_CODES, V6_CODES},
-    topo::{End, InNetns, CLIENT_IF},
+    topo::{pin_thread, End, InNetns, CLIENT_IF},
 };
 
 /// What every reply must carry.
@@ -197,17 +197,28 @@ fn nanos_since_epoch(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
 }
 
-/// `rate` requests per second for `duration`, each a new transaction; every reply is decoded
-/// and checked against `expect`.
+/// How a latency run paces its requests, and where its threads run.
+pub struct Pace {
+    pub rate: u32,
+    pub duration: Duration,
+    pub cpu: usize,
+}
+
+/// `pace.rate` requests per second for `pace.duration`, each a new transaction; every reply
+/// is decoded and checked against `expect`.
 pub fn measure(
     ns: &str,
     family: Family,
     client: &End,
-    rate: u32,
-    duration: Duration,
+    pace: &Pace,
     expect: &Expect,
     stop: &AtomicBool,
 ) -> Result<Latency> {
+    let Pace {
+        rate,
+        duration,
+        cpu,
+    } = *pace;
     let sock = open(ns, family)?;
     sock.set_read_timeout(Some(Duration::from_millis(50)))?;
     let count = (u64::from(rate) * duration.as_millis() as u64 / 1000) as usize;
@@ -218,6 +229,7 @@ pub fn measure(
     let dst = destination(family, client);
     let result = std::thread::scope(|s| {
         let receiver = s.spawn(|| {
+            pin_thread(cpu);
             let mut out = Latency::default();
             let mut seen = vec![false; count];
             let mut buf = vec![0u8; 65536];
@@ -273,24 +285,29 @@ pub fn measure(
             }
             out
         });
-        let start = Instant::now();
-        let mut sent = 0u64;
-        for (seq, slot) in sent_at.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                break;
+        let sender = s.spawn(|| {
+            pin_thread(cpu);
+            let start = Instant::now();
+            let mut sent = 0u64;
+            for (seq, slot) in sent_at.iter().enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let due = start + period * seq as u32;
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let xid = xid_base + seq as u32;
+                let request = payload(family, xid, client);
+                slot.store(nanos_since_epoch(SystemTime::now()), Ordering::Release);
+                if sock.send_to(&request, dst).is_ok() {
+                    sent += 1;
+                }
             }
-            let due = start + period * seq as u32;
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let xid = xid_base + seq as u32;
-            let request = payload(family, xid, client);
-            slot.store(nanos_since_epoch(SystemTime::now()), Ordering::Release);
-            if sock.send_to(&request, dst).is_ok() {
-                sent += 1;
-            }
-        }
-        sending.store(false, Ordering::Relaxed);
+            sending.store(false, Ordering::Relaxed);
+            sent
+        });
+        let sent = sender.join().expect("latency sender");
         let mut out = receiver.join().expect("latency receiver");
         out.sent = sent;
         out
@@ -313,7 +330,8 @@ pub struct Poller {
 const POLLER_LIMIT: Duration = Duration::from_secs(120);
 
 impl Poller {
-    pub fn start(ns: &str, client: End, format: WireFormat) -> Result<Poller> {
+    /// Starts the poller on `cpu` (away from the server's CPU).
+    pub fn start(ns: &str, client: End, format: WireFormat, cpu: usize) -> Result<Poller> {
         let sock = open(ns, Family::V4)?;
         sock.set_read_timeout(Some(Duration::from_millis(5)))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -321,6 +339,7 @@ impl Poller {
         let polls = Arc::new(AtomicU64::new(0));
         let (s, c, p) = (stop.clone(), changes.clone(), polls.clone());
         let handle = std::thread::spawn(move || {
+            pin_thread(cpu);
             let dst = destination(Family::V4, &client);
             let mut buf = vec![0u8; 65536];
             let mut last: Option<String> = None;

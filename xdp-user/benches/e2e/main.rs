@@ -284,8 +284,11 @@ fn latency_run(
         &topo.client_ns,
         family,
         &topo.client,
-        LATENCY_RATE,
-        LATENCY_TIME,
+        &latency::Pace {
+            rate: LATENCY_RATE,
+            duration: LATENCY_TIME,
+            cpu: GENERATOR_CPU,
+        },
         expect,
         &STOP,
     )?;
@@ -398,6 +401,12 @@ fn main() -> Result<()> {
         )?);
     }
     traffic.detach_reflector()?;
+    if let Some(r) = rates.iter().find(|r| r.replies == 0) {
+        bail!(
+            "the reflector sent nothing back ({}): the generator's frames do not reach the server end (XDP_TX on a veth reaches its peer only when the peer runs NAPI: `ethtool -K {SERVER_IF} gro on`)",
+            r.family.name()
+        );
+    }
 
     // 2. lwm2m-xdp run.
     println!("e2e: lwm2m-xdp run (generic XDP) ...");
@@ -477,6 +486,8 @@ fn main() -> Result<()> {
         SWITCHES_DIRECT,
         &STOP,
     )?;
+
+    let prepare_ms = reload::prepare_ms(&cfg_path, 20)?;
 
     // 4. Kea, the same stream, nothing attached on the server end.
     for family in [Family::V4, Family::V6] {
@@ -635,10 +646,11 @@ fn main() -> Result<()> {
         }
     }
     let direct_json = switches_json(&direct);
-    let sighup_json = switches_json(&sighup);
+    let mut sighup_json = switches_json(&sighup);
+    sighup_json["prepare_ms_median"] = json!(prepare_ms);
     println!();
     println!(
-        "config change -> first reply with the new URI: maps written directly: median {} ms, max {} ms (writes {} ms) over {} switches; SIGHUP to run: median {} ms, max {} ms over {}",
+        "config change -> first reply with the new URI: maps written directly: median {} ms, max {} ms (writes {} ms) over {} switches; SIGHUP to run: median {} ms, max {} ms over {} (reading + compiling the file alone: {:.2} ms)",
         fmt_opt(direct_json["first_reply_ms_median"].as_f64(), 3),
         fmt_opt(direct_json["first_reply_ms_max"].as_f64(), 3),
         fmt_opt(direct_json["install_ms_median"].as_f64(), 3),
@@ -646,6 +658,7 @@ fn main() -> Result<()> {
         fmt_opt(sighup_json["first_reply_ms_median"].as_f64(), 3),
         fmt_opt(sighup_json["first_reply_ms_max"].as_f64(), 3),
         SWITCHES_SIGHUP,
+        prepare_ms,
     );
     println!(
         "memory: lwm2m-xdp run RSS {} KiB (peak {} KiB); maps {} KiB memlock; program {} KiB",

@@ -28,6 +28,8 @@ use crate::{
     topo::{InNetns, Topology, SERVER_IF, SERVER_V4},
 };
 
+/// The poller's CPU: not the one `run` is pinned to.
+const CLIENT_CPU: usize = crate::GENERATOR_CPU;
 /// How long one switch may take before it counts as lost.
 const SWITCH_LIMIT: Duration = Duration::from_secs(2);
 
@@ -90,7 +92,12 @@ pub fn direct(
             .context("attaching the bench's own datapath")?
     };
     let result = (|| {
-        let poller = Poller::start(&topo.client_ns, topo.client, configs[0].0.lwm2m.wire_format)?;
+        let poller = Poller::start(
+            &topo.client_ns,
+            topo.client,
+            configs[0].0.lwm2m.wire_format,
+            CLIENT_CPU,
+        )?;
         if poller
             .first_reply_with(configs[0].1, Instant::now() - SWITCH_LIMIT, SWITCH_LIMIT)
             .is_none()
@@ -148,7 +155,7 @@ pub fn sighup(
         uris,
         format,
     } = *run;
-    let poller = Poller::start(&topo.client_ns, topo.client, format)?;
+    let poller = Poller::start(&topo.client_ns, topo.client, format, CLIENT_CPU)?;
     if poller
         .first_reply_with(uris[0], Instant::now() - SWITCH_LIMIT, SWITCH_LIMIT)
         .is_none()
@@ -180,6 +187,26 @@ pub fn sighup(
     }
     out.polls = poller.polls();
     Ok(out)
+}
+
+/// What `run` does with a file before it writes any map (`loader::prepare` without its
+/// /sys/class/net check, then the blocks `loader::install` builds): read and validate it,
+/// read the certificate, encode, build all 2 x 256 blocks with their checksums.
+/// Median milliseconds over `n` rounds.
+pub fn prepare_ms(path: &Path, n: usize) -> Result<f64> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let cfg = Config::load(path)?;
+        let compiled = encode::compile(&cfg)?;
+        std::hint::black_box((
+            blocks(&compiled, MapFamily::V4),
+            blocks(&compiled, MapFamily::V6),
+        ));
+        times.push(ms(t0.elapsed()));
+    }
+    times.sort_by(f64::total_cmp);
+    times.get(n / 2).copied().context("no rounds")
 }
 
 fn ms(d: Duration) -> f64 {

@@ -302,6 +302,11 @@ pub fn markdown(all: &Value) -> String {
             opt(f(&v["install_ms_median"]), 2),
         );
     }
+    if let Some(p) = f(&cc["sighup"]["prepare_ms_median"]) {
+        s += &format!(
+            "\nOf a SIGHUP's time, reading, validating and compiling the file (what `run` does before it writes a map) takes {p:.2} ms (median, measured in the bench process).\n"
+        );
+    }
     let mem = &e2e["memory"];
     s += &format!(
         "\n### Memory\n\n`lwm2m-xdp run`: VmRSS {} KiB (VmHWM {} KiB). Program: {} octets JITed, {} verified instructions, {} KiB memlock. Maps: {} KiB memlock in all:",
