@@ -10,6 +10,7 @@ mod files;
 pub mod netns;
 pub mod peers;
 mod privilege;
+pub mod relay_topology;
 
 pub use bin::lwm2m_xdp_bin;
 pub use bounded::{bounded, wait_child, wait_until};

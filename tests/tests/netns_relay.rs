@@ -1,0 +1,898 @@
+//! The slow path's relay (`[slow_path] mode = "relay"`) between a client and a real Kea 2.2,
+//! across three namespaces (`relay_topology`): client <-veth-> relay (`lwm2m-xdp run`,
+//! generic XDP on the client link) <-veth-> upstream (kea-dhcp4 / kea-dhcp6).
+//!
+//! The client is the raw AF_PACKET socket of `peers`, so every octet it sends is the test's
+//! and every reply is checked on the wire (addresses, ports, checksums) and decoded with
+//! dhcproto. What the fast path does not answer (DISCOVER, REQUEST, SOLICIT) is passed by the
+//! XDP program (`passed_not_info_request`), reaches the relay's sockets, goes to Kea with
+//! giaddr / in a Relay-forward, and Kea's answer comes back through the relay; an INFORM that
+//! asks for the LwM2M options is still answered by XDP itself. `run` logs its relay counters
+//! when it stops; the tests read them there.
+//!
+//! What real Kea 2.2 needed: `dhcp-socket-type = "udp"` for relayed DHCPv4 (the default raw
+//! socket is for directly connected clients), a route back to giaddr's subnet (it answers
+//! giaddr:67), and for DHCPv6 `"<if>/<address>"` in `interfaces`, or it does not listen on
+//! the unicast address the relay sends to. It selects the subnet by giaddr and by the
+//! Relay-forward's link-address.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dhcproto::{v4 as d4, v6 as d6, Decodable, Decoder, Encodable};
+use lwm2m_xdp::client;
+use lwm2m_xdp::config::WireFormat;
+use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
+use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
+use lwm2m_xdp_tests::{
+    lwm2m_xdp_bin, require_root, wait_child, wait_until, PinDir, ScratchDir, Side,
+};
+use serde_json::{json, Value};
+use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
+
+/// From start to the first successful `stats`: loading, verifying and attaching.
+const ATTACH_LIMIT: Duration = Duration::from_secs(15);
+/// From SIGINT to exit.
+const EXIT_LIMIT: Duration = Duration::from_secs(10);
+/// Kea from start to "started".
+const KEA_LIMIT: Duration = Duration::from_secs(15);
+/// Client -> relay -> Kea -> relay -> client over veth takes milliseconds; this bounds a
+/// lost one.
+const REPLY_LIMIT: Duration = Duration::from_secs(3);
+/// Requests sent before giving up, each waiting [`REPLY_LIMIT`].
+const ATTEMPTS: usize = 3;
+/// Counters and log lines may lag a reply: poll this long.
+const COUNT_LIMIT: Duration = Duration::from_secs(5);
+
+const LWM2M_CODES: [u8; 2] = [
+    dhcpv4::DEFAULT_URI_OPTION,
+    dhcpv4::DEFAULT_CERTIFICATE_OPTION,
+];
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+fn certificate_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/certs/bootstrap-1000.der")
+        .canonicalize()
+        .expect("examples/certs/bootstrap-1000.der")
+}
+
+fn uri(topo: &RelayTopology) -> String {
+    format!("coaps://{}:5684", topo.pair.ipv4(Side::Server))
+}
+
+/// A transaction id that differs between runs and tests.
+fn xid(salt: u32) -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    nanos ^ std::process::id().rotate_left(12) ^ salt.rotate_left(24)
+}
+
+/// Both families served by the fast path on the relay's client end (generic mode), and the
+/// slow path relayed to `v4` / `v6`.
+fn relay_config(topo: &RelayTopology, v4: &[Ipv4Addr], v6: &[Ipv6Addr]) -> String {
+    let list = |addrs: Vec<String>| {
+        addrs
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "[lwm2m]\n\
+         bootstrap_uri = \"{uri}\"\n\
+         certificate = \"{cert}\"\n\
+         wire_format = \"draft-00\"\n\
+         policy = \"complete\"\n\
+         [dhcpv4]\n\
+         enabled = true\n\
+         [dhcpv6]\n\
+         enabled = true\n\
+         [[interface]]\n\
+         name = \"{iface}\"\n\
+         mode = \"generic\"\n\
+         [slow_path]\n\
+         mode = \"relay\"\n\
+         dhcpv4_servers = [{v4}]\n\
+         dhcpv6_servers = [{v6}]\n",
+        uri = uri(topo),
+        cert = certificate_path().display(),
+        iface = topo.pair.server_if,
+        v4 = list(v4.iter().map(ToString::to_string).collect()),
+        v6 = list(v6.iter().map(ToString::to_string).collect()),
+    )
+}
+
+fn kea_logger(name: &str, log: &Path) -> Value {
+    json!([{
+        "name": name,
+        "output_options": [{ "output": log.display().to_string() }],
+        "severity": "DEBUG",
+        "debuglevel": 40
+    }])
+}
+
+/// kea-dhcp4 on the upstream end: UDP sockets (relayed traffic only), in-memory leases, one
+/// subnet for the client link (giaddr's) with a pool of 51 addresses.
+fn kea4_config(topo: &RelayTopology, log: &Path) -> String {
+    let client_net = topo.pair.ipv4(Side::Client).octets();
+    let net = |host: u8| Ipv4Addr::new(client_net[0], client_net[1], client_net[2], host);
+    json!({ "Dhcp4": {
+        "interfaces-config": {
+            "interfaces": [topo.upstream_if],
+            "dhcp-socket-type": "udp"
+        },
+        "lease-database": { "type": "memfile", "persist": false },
+        "valid-lifetime": 600,
+        "renew-timer": 200,
+        "rebind-timer": 400,
+        "subnet4": [{
+            "id": 1,
+            "subnet": format!("{}/24", net(0)),
+            "pools": [{ "pool": format!("{} - {}", net(100), net(150)) }]
+        }],
+        "loggers": kea_logger("kea-dhcp4", log)
+    }})
+    .to_string()
+}
+
+/// The DHCPv4 pool [`kea4_config`] hands out from.
+fn in_v4_pool(topo: &RelayTopology, addr: Ipv4Addr) -> bool {
+    let (net, host) = (topo.pair.ipv4(Side::Client).octets(), addr.octets());
+    net[..3] == host[..3] && (100..=150).contains(&host[3])
+}
+
+/// kea-dhcp6 on the upstream end, listening on its global address (where the relay sends),
+/// one subnet for the client link (the Relay-forward's link-address) with a pool.
+fn kea6_config(topo: &RelayTopology, log: &Path) -> String {
+    let subnet = topo.pair.subnet;
+    json!({ "Dhcp6": {
+        "interfaces-config": {
+            "interfaces": [format!("{}/{}", topo.upstream_if, topo.upstream_ipv6())]
+        },
+        "server-id": { "type": "LLT", "persist": false },
+        "lease-database": { "type": "memfile", "persist": false },
+        "preferred-lifetime": 300,
+        "valid-lifetime": 600,
+        "renew-timer": 100,
+        "rebind-timer": 200,
+        "subnet6": [{
+            "id": 1,
+            "subnet": format!("2001:db8:{subnet:x}::/64"),
+            "pools": [{ "pool": format!("2001:db8:{subnet:x}::1000 - 2001:db8:{subnet:x}::1fff") }]
+        }],
+        "loggers": kea_logger("kea-dhcp6", log)
+    }})
+    .to_string()
+}
+
+fn in_v6_pool(topo: &RelayTopology, addr: Ipv6Addr) -> bool {
+    let s = addr.segments();
+    s[..3] == [0x2001, 0xdb8, topo.pair.subnet]
+        && s[3..7] == [0; 4]
+        && (0x1000..=0x1fff).contains(&s[7])
+}
+
+/// `lwm2m-xdp run` in the relay namespace, its stderr echoed and kept, relay logs at debug.
+struct Run<'a> {
+    topo: &'a RelayTopology,
+    bin: String,
+    pins: PinDir,
+    config: PathBuf,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl<'a> Run<'a> {
+    fn start(topo: &'a RelayTopology, config: PathBuf, tag: &str) -> Run<'a> {
+        let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+        let pins = PinDir::new(tag);
+        let config_arg = config.to_str().expect("UTF-8 path");
+        let mut child = topo
+            .pair
+            .command(
+                Side::Server,
+                &[&bin, "run", "--config", config_arg, "--pin-dir", pins.arg()],
+            )
+            .env("RUST_LOG", "info,lwm2m_xdp::relay=debug")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start lwm2m-xdp run");
+        let stderr = child.stderr.take().expect("piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        // Ends when `run` closes stderr (exits).
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[run] {line}");
+                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut run = Run {
+            topo,
+            bin,
+            pins,
+            config,
+            child,
+            log,
+        };
+        let mut last = None;
+        let attached = wait_until(ATTACH_LIMIT, Duration::from_millis(100), || {
+            if let Some(status) = run.child.try_wait().expect("try_wait") {
+                panic!("`lwm2m-xdp run` exited at start ({status}):\n{}", run.log());
+            }
+            let out = run.stats_output();
+            let ok = out.status.success();
+            last = Some(out);
+            ok
+        });
+        assert!(
+            attached,
+            "`stats --json` never succeeded within {ATTACH_LIMIT:?}: {}",
+            last.map(|o| text(&o.stderr)).unwrap_or_default()
+        );
+        // The relay binds its sockets in a task of its own, just after attaching.
+        run.wait_log("relay sockets bound", |log| {
+            log.contains("relay: DHCPv4 on") || log.contains("relay: DHCPv6 on")
+        });
+        run
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Polls the log until `ready` holds; panics after [`COUNT_LIMIT`].
+    fn wait_log(&self, what: &str, ready: impl Fn(&str) -> bool) {
+        let ok = wait_until(COUNT_LIMIT, Duration::from_millis(20), || {
+            ready(&self.log())
+        });
+        assert!(ok, "expected {what} in run's log:\n{}", self.log());
+    }
+
+    fn stats_output(&self) -> Output {
+        self.topo.pair.exec_within(
+            Side::Server,
+            Duration::from_secs(10),
+            &[&self.bin, "stats", "--json", "--pin-dir", self.pins.arg()],
+        )
+    }
+
+    fn stats(&self) -> Value {
+        let out = self.stats_output();
+        assert!(out.status.success(), "stats --json: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("stats --json is JSON")
+    }
+
+    fn wait_stats(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let mut seen = Value::Null;
+        let ok = wait_until(COUNT_LIMIT, Duration::from_millis(100), || {
+            seen = self.stats();
+            ready(&seen)
+        });
+        assert!(ok, "expected {what}; stats: {seen}");
+        seen
+    }
+
+    /// Writes a new config, SIGHUP, waits for "reloaded".
+    fn reload(&self, contents: &str) {
+        let before = self.log().matches("reloaded").count();
+        std::fs::write(&self.config, contents).expect("write the new config");
+        signal(&self.child, libc::SIGHUP);
+        self.wait_log("\"reloaded\" after SIGHUP", |log| {
+            log.matches("reloaded").count() > before
+        });
+    }
+
+    /// SIGINT; `run` must exit 0. Returns its whole log.
+    fn stop(mut self) -> String {
+        signal(&self.child, libc::SIGINT);
+        let status = wait_child(&mut self.child, EXIT_LIMIT).expect("wait for run");
+        let status =
+            status.unwrap_or_else(|| panic!("`run` still running {EXIT_LIMIT:?} after SIGINT"));
+        // The stderr thread may still be draining the last lines.
+        let exited = wait_until(COUNT_LIMIT, Duration::from_millis(20), || {
+            self.log().contains("detached, bye") || self.log().contains("relay: stopped")
+        });
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "`run` after SIGINT: {status}\n{}",
+            self.log()
+        );
+        assert!(exited, "no relay summary in run's log:\n{}", self.log());
+        self.log()
+    }
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            signal(&self.child, libc::SIGINT);
+            if !matches!(wait_child(&mut self.child, EXIT_LIMIT), Ok(Some(_))) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+}
+
+fn signal(child: &Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+    // SAFETY: no memory-safety preconditions; the pid is our own child's.
+    assert_eq!(
+        unsafe { libc::kill(pid, signal) },
+        0,
+        "signal {signal} to run"
+    );
+}
+
+fn count(stats: &Value, family: &str, name: &str) -> u64 {
+    stats
+        .get(family)
+        .and_then(|f| f.get(name))
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no numeric {family}.{name} in stats --json: {stats}"))
+}
+
+/// From run's closing line "relay: stopped; DHCPv4 forwarded 2, relayed 2, ...; DHCPv6 ...":
+/// the number after `name` in `family`'s part.
+fn relay_count(log: &str, family: &str, name: &str) -> u64 {
+    let line = log
+        .lines()
+        .find(|l| l.contains("relay: stopped;"))
+        .unwrap_or_else(|| panic!("no relay summary in run's log:\n{log}"));
+    let part = line
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix(family))
+        .unwrap_or_else(|| panic!("no {family} in {line:?}"));
+    part.split(',')
+        .find_map(|item| item.trim().strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} count in {part:?}"))
+}
+
+/// Three namespaces, client checksums off, a scratch directory.
+fn setup(tag: &str) -> (RelayTopology, ScratchDir) {
+    let topo = RelayTopology::new(tag).expect("relay topology");
+    peers::client_tx_checksums_off(&topo.pair).expect("client checksums");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    (topo, scratch)
+}
+
+fn start_kea(topo: &RelayTopology, scratch: &ScratchDir, family: KeaFamily) -> Kea {
+    let (name, config) = match family {
+        KeaFamily::V4 => ("kea4", kea4_config as fn(&RelayTopology, &Path) -> String),
+        KeaFamily::V6 => ("kea6", kea6_config as fn(&RelayTopology, &Path) -> String),
+    };
+    let log = scratch.path().join(format!("{name}.log"));
+    let file = scratch
+        .write(&format!("{name}.json"), &config(topo, &log))
+        .unwrap();
+    Kea::start(topo, family, &file, &log, scratch.path(), KEA_LIMIT)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// A UDP datagram to a DHCP client port, or `None` for other traffic; a broken UDP frame
+/// (checksum, lengths) is an error: the relay sent something wrong.
+fn to_client(bytes: &[u8]) -> Result<Option<UdpFrame>, String> {
+    match peers::parse_udp_frame(bytes) {
+        Ok(f) if f.dst_port == dhcpv4::CLIENT_PORT || f.dst_port == dhcpv6::CLIENT_PORT => {
+            Ok(Some(f))
+        }
+        Ok(_) => Ok(None),
+        Err(why) if why.contains("checksum") || why.contains("length") => Err(why),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Sends `frame` up to [`ATTEMPTS`] times until `decode` accepts a reply; panics with the
+/// last reason a reply was refused when none was.
+fn exchange<T>(
+    socket: &RawSocket,
+    frame: &[u8],
+    what: &str,
+    mut decode: impl FnMut(&UdpFrame) -> Result<T, String>,
+) -> (UdpFrame, T) {
+    let mut refused = None;
+    for _ in 0..ATTEMPTS {
+        socket.send(frame).expect("send the request");
+        let got = socket
+            .receive(REPLY_LIMIT, |bytes| {
+                let reply = match to_client(bytes) {
+                    Ok(reply) => reply?,
+                    Err(why) => {
+                        refused = Some(why);
+                        return None;
+                    }
+                };
+                match decode(&reply) {
+                    Ok(value) => Some((reply, value)),
+                    Err(why) => {
+                        refused = Some(why);
+                        None
+                    }
+                }
+            })
+            .expect("receive");
+        if let Some(found) = got {
+            return found;
+        }
+    }
+    panic!(
+        "no {what} after {ATTEMPTS} requests ({REPLY_LIMIT:?} each); last refused: {}",
+        refused.as_deref().unwrap_or("none came")
+    );
+}
+
+/// A client's BOOTREQUEST, padded to 300 octets (RFC 1542 §3.4), broadcast from 0.0.0.0.
+fn v4_frame(topo: &RelayTopology, msg: &d4::Message) -> Vec<u8> {
+    let mut bootp = msg.to_vec().expect("encode");
+    bootp.resize(bootp.len().max(dhcpv4::MIN_MESSAGE_LEN), 0);
+    peers::ipv4_udp_frame(
+        &Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: topo.pair.mac(Side::Client),
+            vlans: vec![],
+        },
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::BROADCAST,
+        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        &bootp,
+    )
+}
+
+fn client_message(topo: &RelayTopology, xid: u32, kind: d4::MessageType) -> d4::Message {
+    let mac = topo.pair.mac(Side::Client);
+    let zero = Ipv4Addr::UNSPECIFIED;
+    let mut msg = d4::Message::new_with_id(xid, zero, zero, zero, zero, &mac);
+    msg.opts_mut().insert(d4::DhcpOption::MessageType(kind));
+    msg.opts_mut().insert(d4::DhcpOption::ClientIdentifier(
+        [&[1u8][..], &mac].concat(),
+    ));
+    msg.opts_mut()
+        .insert(d4::DhcpOption::ParameterRequestList(vec![
+            d4::OptionCode::SubnetMask,
+            d4::OptionCode::Router,
+        ]));
+    msg
+}
+
+/// Accepts the BOOTREPLY of type `kind` for `xid`.
+fn bootreply(
+    xid: u32,
+    kind: d4::MessageType,
+) -> impl FnMut(&UdpFrame) -> Result<d4::Message, String> {
+    move |f| {
+        if f.dst_port != dhcpv4::CLIENT_PORT {
+            return Err(format!("to port {}", f.dst_port));
+        }
+        let msg = d4::Message::decode(&mut Decoder::new(&f.payload)).map_err(|e| e.to_string())?;
+        if msg.xid() != xid || msg.opcode() != d4::Opcode::BootReply {
+            return Err(format!("xid {:#x} op {:?}", msg.xid(), msg.opcode()));
+        }
+        match msg.opts().msg_type() {
+            Some(t) if t == kind => Ok(msg),
+            other => Err(format!("message type {other:?}, expected {kind:?}")),
+        }
+    }
+}
+
+/// How a relayed BOOTREPLY must look on the client's wire: from the relay's client end,
+/// port 67, broadcast (no ARP entry for yiaddr yet), giaddr the relay's, an address from
+/// Kea's pool, Kea's address as server identifier.
+fn check_relayed_v4(topo: &RelayTopology, frame: &UdpFrame, msg: &d4::Message) -> Ipv4Addr {
+    let relay = topo.pair.ipv4(Side::Server);
+    assert_eq!(
+        frame.l2.src,
+        topo.pair.mac(Side::Server),
+        "source MAC: the relay"
+    );
+    assert_eq!(frame.l2.dst, Ethernet::BROADCAST, "destination MAC");
+    assert_eq!(
+        frame.src,
+        IpAddr::V4(relay),
+        "source: the relay's client end"
+    );
+    assert_eq!(frame.dst, IpAddr::V4(Ipv4Addr::BROADCAST), "destination");
+    assert_eq!((frame.src_port, frame.dst_port), (67, 68));
+    assert_eq!(msg.giaddr(), relay, "giaddr: the relay's");
+    assert_eq!(msg.chaddr(), topo.pair.mac(Side::Client), "chaddr");
+    assert!(
+        in_v4_pool(topo, msg.yiaddr()),
+        "yiaddr {} not from Kea's pool",
+        msg.yiaddr()
+    );
+    match msg.opts().get(d4::OptionCode::ServerIdentifier) {
+        Some(d4::DhcpOption::ServerIdentifier(id)) => {
+            assert_eq!(*id, topo.upstream_ipv4(), "server identifier: Kea")
+        }
+        other => panic!("server identifier: {other:?}"),
+    }
+    msg.yiaddr()
+}
+
+/// DISCOVER -> OFFER and REQUEST -> ACK between the raw client and Kea through the relay,
+/// while an INFORM for the LwM2M options is answered by XDP on the relay itself; a
+/// truncated request and a BOOTREPLY forged by the client are counted, not relayed.
+#[test]
+fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
+    if !require_root("netns_relay::dhcpv4_is_relayed_to_kea_while_xdp_answers_inform") {
+        return;
+    }
+    let (topo, scratch) = setup("relay4");
+    let kea = start_kea(&topo, &scratch, KeaFamily::V4);
+    let config = scratch
+        .write(
+            "lwm2m-xdp.toml",
+            &relay_config(&topo, &[topo.upstream_ipv4()], &[]),
+        )
+        .unwrap();
+    let run = Run::start(&topo, config, "relay4");
+    let socket =
+        RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("raw socket");
+
+    // 1. DISCOVER -> OFFER.
+    let xid1 = xid(1);
+    let discover = client_message(&topo, xid1, d4::MessageType::Discover);
+    let (frame, offer) = exchange(
+        &socket,
+        &v4_frame(&topo, &discover),
+        "DHCPOFFER",
+        bootreply(xid1, d4::MessageType::Offer),
+    );
+    let offered = check_relayed_v4(&topo, &frame, &offer);
+
+    // 2. REQUEST (SELECTING) -> ACK for the offered address.
+    let xid2 = xid(2);
+    let mut request = client_message(&topo, xid2, d4::MessageType::Request);
+    request
+        .opts_mut()
+        .insert(d4::DhcpOption::RequestedIpAddress(offered));
+    request
+        .opts_mut()
+        .insert(d4::DhcpOption::ServerIdentifier(topo.upstream_ipv4()));
+    let (frame, ack) = exchange(
+        &socket,
+        &v4_frame(&topo, &request),
+        "DHCPACK",
+        bootreply(xid2, d4::MessageType::Ack),
+    );
+    assert_eq!(
+        check_relayed_v4(&topo, &frame, &ack),
+        offered,
+        "ACK for the offered address"
+    );
+    assert!(
+        kea.log_text().contains("DHCP4_LEASE_ALLOC"),
+        "Kea did not log the lease:\n{}",
+        kea.log_text()
+    );
+
+    // 3. The fast path still answers an INFORM for the LwM2M options, from the relay's
+    // address (not Kea's), unicast to ciaddr.
+    let xid3 = xid(3);
+    let ciaddr = topo.pair.ipv4(Side::Client);
+    let mac = topo.pair.mac(Side::Client);
+    let inform = peers::ipv4_udp_frame(
+        &Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: mac,
+            vlans: vec![],
+        },
+        ciaddr,
+        Ipv4Addr::BROADCAST,
+        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        &client::build_inform(xid3, mac, ciaddr, &LWM2M_CODES, Some(1500)),
+    );
+    let (frame, (info, got)) = exchange(&socket, &inform, "DHCPACK from XDP", |f| {
+        client::decode_v4_reply(
+            WireFormat::Draft00,
+            LWM2M_CODES[0],
+            LWM2M_CODES[1],
+            &f.payload,
+            xid3,
+        )
+        .map_err(|e| e.to_string())
+    });
+    assert_eq!(
+        info.server_id,
+        topo.pair.ipv4(Side::Server),
+        "option 54: the relay host"
+    );
+    assert_eq!(frame.dst, IpAddr::V4(ciaddr));
+    assert_eq!(got.uri.as_deref(), Some(uri(&topo).as_str()));
+    let stats = run.wait_stats("v4.answered >= 1 and 2 passed", |s| {
+        count(s, "v4", "answered") >= 1 && count(s, "v4", "passed_not_info_request") >= 2
+    });
+    assert_eq!(count(&stats, "v4", "malformed"), 0, "{stats}");
+
+    // 4. Not relayed: a request cut to 100 octets, and a BOOTREPLY from the client side.
+    let cut = peers::ipv4_udp_frame(
+        &Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: mac,
+            vlans: vec![],
+        },
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::BROADCAST,
+        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        &discover.to_vec().unwrap()[..100],
+    );
+    socket.send(&cut).expect("send the cut request");
+    run.wait_log("the cut request counted malformed", |log| {
+        log.contains("malformed from 0.0.0.0:68")
+    });
+    let mut forged = offer.clone();
+    forged.set_xid(xid(4));
+    let forged_frame = peers::ipv4_udp_frame(
+        &Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: mac,
+            vlans: vec![],
+        },
+        ciaddr,
+        Ipv4Addr::BROADCAST,
+        (dhcpv4::SERVER_PORT, dhcpv4::SERVER_PORT),
+        &forged.to_vec().unwrap(),
+    );
+    socket.send(&forged_frame).expect("send the forged reply");
+    run.wait_log("the forged BOOTREPLY dropped", |log| {
+        log.contains("BOOTREPLY not from a configured server")
+    });
+
+    let log = run.stop();
+    assert_eq!(
+        relay_count(&log, "DHCPv4", "forwarded"),
+        2,
+        "DISCOVER and REQUEST"
+    );
+    assert_eq!(relay_count(&log, "DHCPv4", "relayed"), 2, "OFFER and ACK");
+    assert_eq!(relay_count(&log, "DHCPv4", "malformed"), 1);
+    assert_eq!(relay_count(&log, "DHCPv4", "dropped"), 1);
+    assert_eq!(relay_count(&log, "DHCPv4", "send errors"), 0);
+    drop(kea);
+}
+
+/// A SIGHUP swaps the server list in place: DISCOVERs forwarded to an address where no
+/// server is get no OFFER; after the reload to Kea's address they do.
+#[test]
+fn sighup_points_the_relay_at_new_servers() {
+    if !require_root("netns_relay::sighup_points_the_relay_at_new_servers") {
+        return;
+    }
+    let (topo, scratch) = setup("relayhup");
+    let _kea = start_kea(&topo, &scratch, KeaFamily::V4);
+    let config = scratch
+        .write(
+            "lwm2m-xdp.toml",
+            &relay_config(&topo, &[topo.nobody_ipv4()], &[]),
+        )
+        .unwrap();
+    let run = Run::start(&topo, config, "relayhup");
+    let socket =
+        RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("raw socket");
+
+    let xid1 = xid(11);
+    let discover = client_message(&topo, xid1, d4::MessageType::Discover);
+    socket.send(&v4_frame(&topo, &discover)).expect("send");
+    run.wait_log("the DISCOVER forwarded to the dead address", |log| {
+        log.contains(&format!("xid {xid1:#010x}")) && log.contains(&topo.nobody_ipv4().to_string())
+    });
+    let answered = socket
+        .receive(Duration::from_secs(2), |bytes| {
+            to_client(bytes)
+                .ok()
+                .flatten()
+                .and_then(|f| bootreply(xid1, d4::MessageType::Offer)(&f).ok())
+        })
+        .expect("receive");
+    assert!(
+        answered.is_none(),
+        "an OFFER with no server configured: {answered:?}"
+    );
+
+    run.reload(&relay_config(&topo, &[topo.upstream_ipv4()], &[]));
+    let xid2 = xid(12);
+    let discover = client_message(&topo, xid2, d4::MessageType::Discover);
+    let (frame, offer) = exchange(
+        &socket,
+        &v4_frame(&topo, &discover),
+        "DHCPOFFER after the reload",
+        bootreply(xid2, d4::MessageType::Offer),
+    );
+    check_relayed_v4(&topo, &frame, &offer);
+    let log = run.stop();
+    assert!(relay_count(&log, "DHCPv4", "forwarded") >= 2);
+    assert!(relay_count(&log, "DHCPv4", "relayed") >= 1);
+}
+
+/// A DHCPv6 client message to ff02::1:2 from the client's link-local address.
+fn v6_frame(topo: &RelayTopology, msg: &d6::Message) -> Vec<u8> {
+    let group = ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
+    peers::ipv6_udp_frame(
+        &Ethernet {
+            dst: Ethernet::ipv6_multicast(group),
+            src: topo.pair.mac(Side::Client),
+            vlans: vec![],
+        },
+        topo.pair.ipv6_link_local(Side::Client),
+        group,
+        1,
+        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+        &msg.to_vec().expect("encode"),
+    )
+}
+
+fn v6_message(
+    topo: &RelayTopology,
+    kind: d6::MessageType,
+    xid: [u8; 3],
+    ia: d6::IANA,
+) -> d6::Message {
+    let mut msg = d6::Message::new_with_id(kind, xid);
+    let duid = lwm2m_xdp::ifaces::duid_ll(topo.pair.mac(Side::Client));
+    msg.opts_mut().insert(d6::DhcpOption::ClientId(duid));
+    msg.opts_mut().insert(d6::DhcpOption::ElapsedTime(0));
+    msg.opts_mut().insert(d6::DhcpOption::IANA(ia));
+    msg
+}
+
+/// Accepts the DHCPv6 message of type `kind` for `xid`.
+fn v6_reply(
+    xid: [u8; 3],
+    kind: d6::MessageType,
+) -> impl FnMut(&UdpFrame) -> Result<d6::Message, String> {
+    move |f| {
+        if f.dst_port != dhcpv6::CLIENT_PORT {
+            return Err(format!("to port {}", f.dst_port));
+        }
+        let msg = d6::Message::decode(&mut Decoder::new(&f.payload)).map_err(|e| e.to_string())?;
+        if msg.xid() != xid || msg.msg_type() != kind {
+            return Err(format!("{:?} xid {:?}", msg.msg_type(), msg.xid()));
+        }
+        Ok(msg)
+    }
+}
+
+/// The address in the first IA_NA, with Kea's Server Identifier.
+fn leased_v6(msg: &d6::Message) -> (Ipv6Addr, Vec<u8>) {
+    let server_id = match msg.opts().get(d6::OptionCode::ServerId) {
+        Some(d6::DhcpOption::ServerId(id)) => id.clone(),
+        other => panic!("Server Identifier: {other:?} in {msg:?}"),
+    };
+    let addr = match msg.opts().get(d6::OptionCode::IANA) {
+        Some(d6::DhcpOption::IANA(ia)) => match ia.opts.get(d6::OptionCode::IAAddr) {
+            Some(d6::DhcpOption::IAAddr(a)) => a.addr,
+            other => panic!("IA_NA without an address ({other:?}): {msg:?}"),
+        },
+        other => panic!("IA_NA: {other:?} in {msg:?}"),
+    };
+    (addr, server_id)
+}
+
+/// SOLICIT -> ADVERTISE and REQUEST -> REPLY between the raw client and kea-dhcp6 through the
+/// relay's Relay-forward / Relay-reply; the answers reach the client's link-local address
+/// from the relay's, ports 547 -> 546.
+#[test]
+fn dhcpv6_is_relayed_to_kea() {
+    if !require_root("netns_relay::dhcpv6_is_relayed_to_kea") {
+        return;
+    }
+    let (topo, scratch) = setup("relay6");
+    let kea = start_kea(&topo, &scratch, KeaFamily::V6);
+    let config = scratch
+        .write(
+            "lwm2m-xdp.toml",
+            &relay_config(&topo, &[], &[topo.upstream_ipv6()]),
+        )
+        .unwrap();
+    let run = Run::start(&topo, config, "relay6");
+    let socket =
+        RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("raw socket");
+    let ia = |opts: d6::DhcpOptions| d6::IANA {
+        id: 1,
+        t1: 0,
+        t2: 0,
+        opts,
+    };
+    let check_frame = |frame: &UdpFrame| {
+        assert_eq!(
+            frame.src,
+            IpAddr::V6(topo.pair.ipv6_link_local(Side::Server)),
+            "source: the relay's link-local address"
+        );
+        assert_eq!(
+            frame.dst,
+            IpAddr::V6(topo.pair.ipv6_link_local(Side::Client)),
+            "destination: the client's source address (peer-address)"
+        );
+        assert_eq!((frame.src_port, frame.dst_port), (547, 546));
+        assert_eq!(frame.l2.dst, topo.pair.mac(Side::Client));
+    };
+
+    let full = xid(21).to_be_bytes();
+    let xid1 = [full[1], full[2], full[3]];
+    let solicit = v6_message(
+        &topo,
+        d6::MessageType::Solicit,
+        xid1,
+        ia(d6::DhcpOptions::new()),
+    );
+    let (frame, advertise) = exchange(
+        &socket,
+        &v6_frame(&topo, &solicit),
+        "ADVERTISE",
+        v6_reply(xid1, d6::MessageType::Advertise),
+    );
+    check_frame(&frame);
+    let (offered, server_id) = leased_v6(&advertise);
+    assert!(
+        in_v6_pool(&topo, offered),
+        "{offered} is not from Kea's pool"
+    );
+
+    let full = xid(22).to_be_bytes();
+    let xid2 = [full[1], full[2], full[3]];
+    let mut addr = d6::DhcpOptions::new();
+    addr.insert(d6::DhcpOption::IAAddr(d6::IAAddr {
+        addr: offered,
+        preferred_life: 0,
+        valid_life: 0,
+        opts: d6::DhcpOptions::new(),
+    }));
+    let mut request = v6_message(&topo, d6::MessageType::Request, xid2, ia(addr));
+    request
+        .opts_mut()
+        .insert(d6::DhcpOption::ServerId(server_id.clone()));
+    let (frame, reply) = exchange(
+        &socket,
+        &v6_frame(&topo, &request),
+        "REPLY",
+        v6_reply(xid2, d6::MessageType::Reply),
+    );
+    check_frame(&frame);
+    assert_eq!(
+        leased_v6(&reply),
+        (offered, server_id),
+        "REPLY for the advertised address"
+    );
+    assert!(
+        kea.log_text().contains("DHCP6_LEASE_ALLOC"),
+        "Kea did not log the lease:\n{}",
+        kea.log_text()
+    );
+
+    let stats = run.wait_stats("v6.passed_not_info_request >= 2", |s| {
+        count(s, "v6", "passed_not_info_request") >= 2
+    });
+    assert_eq!(count(&stats, "v6", "answered"), 0, "{stats}");
+    let log = run.stop();
+    assert_eq!(
+        relay_count(&log, "DHCPv6", "forwarded"),
+        2,
+        "SOLICIT and REQUEST"
+    );
+    assert_eq!(
+        relay_count(&log, "DHCPv6", "relayed"),
+        2,
+        "ADVERTISE and REPLY"
+    );
+    assert_eq!(relay_count(&log, "DHCPv6", "malformed"), 0);
+    assert_eq!(
+        relay_count(&log, "DHCPv4", "forwarded"),
+        0,
+        "no DHCPv4 server: not relayed"
+    );
+}
