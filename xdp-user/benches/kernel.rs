@@ -270,6 +270,14 @@ fn main() -> Result<()> {
         eprintln!("SKIPPED kernel bench: needs root (CAP_BPF)");
         return Ok(());
     }
+    // Machine-wide BPF run statistics add two clock reads to every program run (the harness
+    // here): they raise every gross figure alike and leave the net ones as they are.
+    let stats_sysctl = std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled")
+        .map(|v| v.trim() != "0")
+        .ok();
+    if stats_sysctl == Some(true) {
+        println!("note: kernel.bpf_stats_enabled = 1: every run pays two clock reads (`cargo xtask bench` turns it off for its run)");
+    }
     let mut uri_only = load(false)?;
     let mut with_cert = load(true)?;
     let mut harness = Harness::load()?;
@@ -387,7 +395,7 @@ fn main() -> Result<()> {
     std::fs::write(
         dir.join("kernel.json"),
         serde_json::to_string_pretty(
-            &serde_json::json!({"repeat": REPEAT, "rounds": ROUNDS, "cases": json}),
+            &serde_json::json!({"repeat": REPEAT, "rounds": ROUNDS, "bpf_stats_sysctl": stats_sysctl, "cases": json}),
         )?,
     )?;
     println!("written: target/bench/kernel.json");

@@ -118,6 +118,13 @@ impl BpfStats {
     }
 }
 
+/// kernel.bpf_stats_enabled: whether BPF run statistics are on machine-wide.
+pub fn stats_sysctl() -> Option<bool> {
+    std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled")
+        .ok()
+        .map(|v| v.trim() != "0")
+}
+
 /// run_time and run_cnt of a loaded program, by id.
 pub fn prog_stats(id: u32) -> Result<(Duration, u64)> {
     for info in aya::programs::loaded_programs() {

@@ -33,6 +33,8 @@ use topo::{Topology, CLIENT_IF, SERVER_IF};
 use traffic::Traffic;
 
 const RATE_TIME: Duration = Duration::from_secs(5);
+/// The second, shorter run of an XDP server with BPF run statistics on.
+const STATS_TIME: Duration = Duration::from_secs(1);
 const LATENCY_RATE: u32 = 1000;
 const LATENCY_TIME: Duration = Duration::from_secs(2);
 const GENERATOR_CPU: usize = 0;
@@ -108,8 +110,8 @@ struct RateRow {
     softirq: f64,
     /// The server process's utime + stime (Kea; `run` is idle in the data path).
     process: Option<f64>,
-    /// The server's BPF program: total run time, runs.
-    bpf_server: Option<(f64, u64)>,
+    /// The server's BPF program: ns per run (one run per reply).
+    bpf_server_ns: Option<f64>,
     json: Value,
 }
 
@@ -152,15 +154,9 @@ fn rate_run(
             _ => None,
         }
     };
-    let prog = |id: Option<u32>| id.and_then(|id| cpu::prog_stats(id).ok());
     let c0 = traffic.counts()?;
     let s0 = cpu::proc_stat()?;
     let p0 = target.pid().map(cpu::process_cpu).transpose()?;
-    let (b0, g0, k0) = (
-        prog(target.prog_id()),
-        prog(Some(gen_id)),
-        prog(Some(count_id)),
-    );
     let n0 = server_counters(target);
     let sent = traffic.generate(
         &topo.client_ns,
@@ -177,12 +173,19 @@ fn rate_run(
     let c1 = traffic.counts()?;
     let s1 = cpu::proc_stat()?;
     let p1 = target.pid().map(cpu::process_cpu).transpose()?;
-    let (b1, g1, k1) = (
-        prog(target.prog_id()),
-        prog(Some(gen_id)),
-        prog(Some(count_id)),
-    );
     let n1 = server_counters(target);
+    // The program's own time per run, from a shorter second run with BPF run statistics on
+    // (they cost two clock reads per program run, so the main run goes without them).
+    let bpf = match target.prog_id() {
+        Some(id) => Some(program_times(
+            traffic,
+            topo,
+            &frame,
+            [id, gen_id, count_id],
+        )?),
+        None => None,
+    };
+    let bpf_server_ns = bpf.as_ref().map(|b| b.server_ns);
 
     let idx = match (target, family) {
         (Target::Reflector { .. }, Family::V4) => traffic::COUNT_V4_REFLECTED,
@@ -201,14 +204,6 @@ fn rate_run(
     let d = cpu::diff(&s1, &s0);
     let all = d[0];
     let gen_cpu = d.get(1 + GENERATOR_CPU).copied().unwrap_or_default();
-    let delta = |a: Option<(Duration, u64)>, b: Option<(Duration, u64)>| match (a, b) {
-        (Some(a), Some(b)) => Some(((b.0 - a.0).as_secs_f64(), b.1 - a.1)),
-        _ => None,
-    };
-    let bpf_server = delta(b0, b1);
-    let bpf_gen = delta(g0, g1);
-    let bpf_count = delta(k0, k1);
-    let per_run_ns = |x: Option<(f64, u64)>| x.map(|(t, n)| t * 1e9 / n.max(1) as f64);
     let process = match (p0, p1) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
@@ -244,16 +239,17 @@ fn rate_run(
             "server_process_s": process,
             "steal_all_cpus_s": all.steal,
         },
-        "bpf": {
-            "server_ns_per_run": per_run_ns(bpf_server),
-            "server_runs": bpf_server.map(|x| x.1),
-            "server_run_time_s": bpf_server.map(|x| x.0),
-            "generator_ns_per_run": per_run_ns(bpf_gen),
-            "counter_ns_per_run": per_run_ns(bpf_count),
-        },
+        "bpf": bpf.as_ref().map(|b| json!({
+            "seconds": STATS_TIME.as_secs_f64(),
+            "server_ns_per_run": b.server_ns,
+            "server_runs": b.server_runs,
+            "generator_ns_per_run": b.generator_ns,
+            "counter_ns_per_run": b.counter_ns,
+        })),
         "cpu_s_per_1000_replies": {
             "softirq": per_1000(all.softirq),
-            "bpf_program": bpf_server.map(|x| per_1000(x.0)),
+            // One program run per reply: ns per run = ns of program time per reply.
+            "bpf_program": bpf_server_ns.map(|ns| ns * 1e-6),
             "process": process.map(per_1000),
             "process_plus_softirq": process.map(|p| per_1000(p + all.softirq)),
         },
@@ -268,8 +264,61 @@ fn rate_run(
         reply_octets,
         softirq: all.softirq,
         process,
-        bpf_server,
+        bpf_server_ns,
         json,
+    })
+}
+
+/// Per-run times of the server program, the generator and the counter.
+struct ProgramTimes {
+    server_ns: f64,
+    server_runs: u64,
+    generator_ns: f64,
+    counter_ns: f64,
+}
+
+/// STATS_TIME of the same stream with BPF run statistics on; ns per run of `ids`
+/// ([server, generator, counter]).
+fn program_times(
+    traffic: &mut Traffic,
+    topo: &Topology,
+    frame: &[u8],
+    ids: [u32; 3],
+) -> Result<ProgramTimes> {
+    traffic.set_pass(false)?;
+    let stats = cpu::BpfStats::enable()?;
+    let before: Vec<(Duration, u64)> = ids
+        .iter()
+        .map(|&id| cpu::prog_stats(id))
+        .collect::<Result<_>>()?;
+    let sent = traffic.generate(
+        &topo.client_ns,
+        topo.client.ifindex,
+        frame,
+        STATS_TIME,
+        GENERATOR_CPU,
+        &STOP,
+    );
+    std::thread::sleep(DRAIN);
+    let after: Vec<(Duration, u64)> = ids
+        .iter()
+        .map(|&id| cpu::prog_stats(id))
+        .collect::<Result<_>>()?;
+    drop(stats);
+    traffic.set_pass(true)?;
+    sent?;
+    let ns = |i: usize| {
+        let runs = after[i].1 - before[i].1;
+        (
+            (after[i].0 - before[i].0).as_secs_f64() * 1e9 / runs.max(1) as f64,
+            runs,
+        )
+    };
+    Ok(ProgramTimes {
+        server_ns: ns(0).0,
+        server_runs: ns(0).1,
+        generator_ns: ns(1).0,
+        counter_ns: ns(2).0,
     })
 }
 
@@ -373,7 +422,10 @@ fn main() -> Result<()> {
         "e2e: namespaces {} / {}, veth {SERVER_IF} / {CLIENT_IF}; generator on CPU {GENERATOR_CPU}, servers pinned to CPU {SERVER_CPU}",
         topo.server_ns, topo.client_ns
     );
-    let _bpf_stats = cpu::BpfStats::enable()?;
+    let stats_sysctl = cpu::stats_sysctl();
+    if stats_sysctl == Some(true) {
+        println!("e2e: note: kernel.bpf_stats_enabled = 1 machine-wide: every BPF program run pays two clock reads (`cargo xtask bench` turns it off for its run)");
+    }
     let mut traffic = Traffic::load()?;
     traffic.set_pass(true)?;
     traffic.attach_counter(&topo.client_ns, CLIENT_IF)?;
@@ -571,10 +623,8 @@ fn main() -> Result<()> {
         "bpf ns/run"
     );
     for r in &rates {
-        let bpf_per_1000 = r
-            .bpf_server
-            .map(|(t, _)| t / r.replies.max(1) as f64 * 1000.0);
-        let bpf_ns = r.bpf_server.map(|(t, n)| t * 1e9 / n.max(1) as f64);
+        let bpf_per_1000 = r.bpf_server_ns.map(|ns| ns * 1e-6);
+        let bpf_ns = r.bpf_server_ns;
         println!(
             "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11.0} {:>6.0} {:>12} {:>12} {:>10}",
             r.server,
@@ -589,7 +639,7 @@ fn main() -> Result<()> {
             fmt_opt(bpf_ns, 0),
         );
     }
-    println!("cpu-s/1000: CPU-seconds per 1000 replies: for Kea its process's utime+stime; for XDP the softirq time of all CPUs (/proc/stat, tick-sampled), which holds the server path, the veth hops and the counter: an upper bound. bpf-s/1000: the server program's own run time (BPF_ENABLE_STATS).");
+    println!("cpu-s/1000: CPU-seconds per 1000 replies: for Kea its process's utime+stime; for XDP the softirq time of all CPUs (/proc/stat, tick-sampled), which holds the server path, the veth hops and the counter: an upper bound. bpf-s/1000: the server program's own run time (BPF_ENABLE_STATS, in a second {} s run: statistics cost two clock reads per program run).", STATS_TIME.as_secs());
     let mut comparison = Vec::new();
     for family in [Family::V4, Family::V6] {
         let find = |s: &str| rates.iter().find(|r| r.server == s && r.family == family);
@@ -599,10 +649,8 @@ fn main() -> Result<()> {
                 (Some(xc), Some(kc)) if xc > 0.0 => Some(kc / xc),
                 _ => None,
             };
-            let bpf_ratio = match (x.bpf_server, k.cpu_per_1000()) {
-                (Some((t, _)), Some(kc)) if t > 0.0 => {
-                    Some(kc / (t / x.replies.max(1) as f64 * 1000.0))
-                }
+            let bpf_ratio = match (x.bpf_server_ns, k.cpu_per_1000()) {
+                (Some(ns), Some(kc)) if ns > 0.0 => Some(kc / (ns * 1e-6)),
                 _ => None,
             };
             println!(
@@ -677,7 +725,8 @@ fn main() -> Result<()> {
             "latency_rate_per_s": LATENCY_RATE,
             "latency_seconds": LATENCY_TIME.as_secs_f64(),
             "wire_format": cfg_a.lwm2m.wire_format.to_string(),
-            "bpf_stats_enabled": true,
+            "bpf_stats_sysctl": stats_sysctl,
+            "bpf_stats_seconds": STATS_TIME.as_secs_f64(),
         },
         "rates": rates.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
         "comparison": comparison,
