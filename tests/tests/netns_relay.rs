@@ -665,8 +665,9 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     drop(kea);
 }
 
-/// A SIGHUP swaps the server list in place: DISCOVERs forwarded to an address where no
-/// server is get no OFFER; after the reload to Kea's address they do.
+/// SIGHUP: the server list is swapped in place (a DISCOVER forwarded to an address where
+/// no server is gets no OFFER; after the reload to Kea's address it does); a new family
+/// remakes the sockets and DHCPv4 still goes through; `mode = "local"` stops the relay.
 #[test]
 fn sighup_points_the_relay_at_new_servers() {
     if !require_root("netns_relay::sighup_points_the_relay_at_new_servers") {
@@ -713,9 +714,47 @@ fn sighup_points_the_relay_at_new_servers() {
         bootreply(xid2, d4::MessageType::Offer),
     );
     check_relayed_v4(&topo, &frame, &offer);
+
+    // A DHCPv6 server too: the sockets are made anew (the new ones bind after the old ones
+    // closed) and DHCPv4 still goes through.
+    let with_v6 = relay_config(&topo, &[topo.upstream_ipv4()], &[topo.upstream_ipv6()]);
+    run.reload(&with_v6);
+    run.wait_log("the sockets made anew", |log| {
+        log.matches("relay: DHCPv4 on").count() == 2 && log.contains("relay: DHCPv6 on")
+    });
+    let xid3 = xid(13);
+    let discover = client_message(&topo, xid3, d4::MessageType::Discover);
+    let (frame, offer) = exchange(
+        &socket,
+        &v4_frame(&topo, &discover),
+        "DHCPOFFER after the sockets were made anew",
+        bootreply(xid3, d4::MessageType::Offer),
+    );
+    check_relayed_v4(&topo, &frame, &offer);
+
+    // mode = "local": the relay stops; a DISCOVER is passed by XDP and nobody forwards it.
+    run.reload(&with_v6.replace("mode = \"relay\"", "mode = \"local\""));
+    run.wait_log("the relay stopping", |log| log.contains("relay: stopping"));
+    let xid4 = xid(14);
+    let discover = client_message(&topo, xid4, d4::MessageType::Discover);
+    socket.send(&v4_frame(&topo, &discover)).expect("send");
+    let answered = socket
+        .receive(Duration::from_secs(1), |bytes| {
+            to_client(bytes)
+                .ok()
+                .flatten()
+                .and_then(|f| bootreply(xid4, d4::MessageType::Offer)(&f).ok())
+        })
+        .expect("receive");
+    assert!(answered.is_none(), "an OFFER in mode local: {answered:?}");
+
     let log = run.stop();
-    assert!(relay_count(&log, "DHCPv4", "forwarded") >= 2);
-    assert!(relay_count(&log, "DHCPv4", "relayed") >= 1);
+    assert!(
+        !log.contains(&format!("xid {xid4:#010x}")),
+        "the DISCOVER was relayed in mode local:\n{log}"
+    );
+    assert_eq!(relay_count(&log, "DHCPv4", "forwarded"), 3);
+    assert_eq!(relay_count(&log, "DHCPv4", "relayed"), 2);
 }
 
 /// A DHCPv6 client message to ff02::1:2 from the client's link-local address.

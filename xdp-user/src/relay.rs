@@ -161,6 +161,8 @@ struct Running {
 pub struct Relay {
     shared: Arc<Shared>,
     running: Option<Running>,
+    /// It ran at some point: `shutdown` reports its counters.
+    started: bool,
 }
 
 impl Relay {
@@ -232,6 +234,7 @@ impl Relay {
             stopped,
         ));
         self.running = Some(Running { plan, stop, task });
+        self.started = true;
     }
 
     /// Counters since this relay was made: (DHCPv4, DHCPv6).
@@ -242,15 +245,17 @@ impl Relay {
 
     /// Closes every socket (waits for that, boundedly) and logs the counters.
     pub async fn shutdown(mut self) {
-        let Some(running) = self.running.take() else {
+        if let Some(running) = self.running.take() {
+            let _ = running.stop.send(());
+            if tokio::time::timeout(SHUTDOWN_LIMIT, running.task)
+                .await
+                .is_err()
+            {
+                warn!("relay: sockets still open {SHUTDOWN_LIMIT:?} after stop");
+            }
+        }
+        if !self.started {
             return;
-        };
-        let _ = running.stop.send(());
-        if tokio::time::timeout(SHUTDOWN_LIMIT, running.task)
-            .await
-            .is_err()
-        {
-            warn!("relay: sockets still open {SHUTDOWN_LIMIT:?} after stop");
         }
         let (v4, v6) = self.counters();
         info!("relay: stopped; DHCPv4 {v4}; DHCPv6 {v6}");
