@@ -45,6 +45,7 @@ pub fn aims(kernel: &Value, e2e: &Value) -> Value {
         let gross = case.and_then(|c| f(&c["ratio_to_reflector"]));
         let net = case.and_then(|c| f(&c["net_ratio_to_reflector"]));
         let net_ns = case.and_then(|c| f(&c["net_ns"]));
+        let reflector_net_ns = kernel_case(kernel, "reflector").and_then(|c| f(&c["net_ns"]));
         let path = |server: &str| {
             rate(e2e, server, family).and_then(|r| f(&r["cpu_s_per_1000_replies"]["softirq"]))
         };
@@ -67,6 +68,7 @@ pub fn aims(kernel: &Value, e2e: &Value) -> Value {
             "family": family,
             "kernel_net_ratio": net,
             "kernel_net_ns": net_ns,
+            "reflector_net_ns": reflector_net_ns,
             "kernel_gross_ratio": gross,
             "e2e_cpu_per_reply_ratio": path_ratio,
             "e2e_replies_per_s_ratio": rate_ratio,
@@ -150,10 +152,11 @@ pub fn summary(all: &Value) -> String {
     let aims = all["aims"].as_array().cloned().unwrap_or_default();
     for a in &aims[..2.min(aims.len())] {
         s += &format!(
-            "  {}:\n    kernel, net of the harness: {}x the reflector ({} ns vs the reflector's ~2 ns): {}\n    kernel, gross (both under the harness): {}x: {}\n    whole path over veth (CPU per reply, generic XDP): {}x the reflector's: {}\n",
+            "  {}:\n    kernel, net of the harness: {}x the reflector ({} ns vs {} ns): {}\n    kernel, gross (both under the harness): {}x: {}\n    whole path over veth (CPU per reply, generic XDP): {}x the reflector's: {}\n",
             a["aim"].as_str().unwrap_or(""),
             opt(f(&a["kernel_net_ratio"]), 0),
             opt(f(&a["kernel_net_ns"]), 0),
+            opt(f(&a["reflector_net_ns"]), 0),
             yes_no(&a["met"]["kernel_net"]),
             opt(f(&a["kernel_gross_ratio"]), 2),
             yes_no(&a["met"]["kernel_gross"]),
