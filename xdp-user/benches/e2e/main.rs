@@ -38,7 +38,13 @@ const STATS_TIME: Duration = Duration::from_secs(1);
 const LATENCY_RATE: u32 = 1000;
 const LATENCY_TIME: Duration = Duration::from_secs(2);
 const GENERATOR_CPU: usize = 0;
-const SERVER_CPU: usize = 1;
+/// Where the servers run: the other CPU (a one-CPU machine shares CPU 0).
+fn server_cpu() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(n) if n.get() >= 2 => 1,
+        _ => 0,
+    }
+}
 /// Replies still in flight when the generator stops (Kea's socket backlog) get this long.
 const DRAIN: Duration = Duration::from_millis(300);
 const SWITCHES_DIRECT: usize = 20;
@@ -419,8 +425,10 @@ fn main() -> Result<()> {
 
     let topo = Topology::create()?;
     println!(
-        "e2e: namespaces {} / {}, veth {SERVER_IF} / {CLIENT_IF}; generator on CPU {GENERATOR_CPU}, servers pinned to CPU {SERVER_CPU}",
-        topo.server_ns, topo.client_ns
+        "e2e: namespaces {} / {}, veth {SERVER_IF} / {CLIENT_IF}; generator on CPU {GENERATOR_CPU}, servers pinned to CPU {}",
+        topo.server_ns,
+        topo.client_ns,
+        server_cpu()
     );
     let stats_sysctl = cpu::stats_sysctl();
     if stats_sysctl == Some(true) {
@@ -465,7 +473,7 @@ fn main() -> Result<()> {
     let instance_name = format!("lwm2m-bench-{}", std::process::id());
     let mut run = servers::start_run(
         &topo.server_ns,
-        SERVER_CPU,
+        server_cpu(),
         &cfg_path,
         &instance_name,
         scratch.path("run.log"),
@@ -555,7 +563,7 @@ fn main() -> Result<()> {
         println!("e2e: {} ...", bin.display());
         let conf = scratch.path(&format!("kea-{key}.json"));
         std::fs::write(&conf, servers::kea_config(family, &cfg_a, &scratch.0)?)?;
-        let mut kea = servers::start_kea(&topo.server_ns, SERVER_CPU, &bin, &conf, &scratch.0)?;
+        let mut kea = servers::start_kea(&topo.server_ns, server_cpu(), &bin, &conf, &scratch.0)?;
         if let Err(e) = latency::wait_for_answer(
             &topo.client_ns,
             family,
@@ -721,7 +729,7 @@ fn main() -> Result<()> {
             "rate_seconds": RATE_TIME.as_secs_f64(),
             "batch": traffic::BATCH,
             "generator_cpu": GENERATOR_CPU,
-            "server_cpu": SERVER_CPU,
+            "server_cpu": server_cpu(),
             "latency_rate_per_s": LATENCY_RATE,
             "latency_seconds": LATENCY_TIME.as_secs_f64(),
             "wire_format": cfg_a.lwm2m.wire_format.to_string(),
