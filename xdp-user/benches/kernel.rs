@@ -29,7 +29,7 @@ use lwm2m_xdp::{
 };
 use xdp_common::{
     counters::{reason_index, Reason},
-    maps::{Family, MASKS_PER_FAMILY},
+    maps::Family,
 };
 
 const ROUNDS: usize = 7;
@@ -65,17 +65,8 @@ fn load(cert: bool) -> Result<Datapath> {
         })
     })?;
     let mut dp = Datapath::load()?;
-    let v4: Vec<_> = (0..MASKS_PER_FAMILY)
-        .map(|m| compiled.block(Family::V4, m))
-        .collect();
-    let v6: Vec<_> = (0..MASKS_PER_FAMILY)
-        .map(|m| compiled.block(Family::V6, m))
-        .collect();
     dp.set_interfaces(&entries)?;
-    dp.install_generation(&Generation {
-        slot: compiled.slot,
-        blocks: [&v4, &v6],
-    })?;
+    dp.install_generation(&Generation::from(&compiled))?;
     Ok(dp)
 }
 

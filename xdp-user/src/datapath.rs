@@ -1,6 +1,7 @@
 //! The kernel program and its maps, loaded: what the loader, the tests and the benchmarks
 //! drive. Knows map names and layouts (xdp-common), not the config or the wire formats.
 
+use crate::encode::Compiled;
 use anyhow::{bail, Context as _, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray},
@@ -24,10 +25,19 @@ pub static BENCH_OBJECT: &[u8] =
     aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-bench"));
 
 /// One config generation, ready to be written to the maps.
-pub struct Generation<'a> {
+pub struct Generation {
     pub slot: SlotConfig,
     /// Blocks for every mask, per family (index = mask).
-    pub blocks: [&'a [OptionBlock]; 2],
+    pub blocks: [Vec<OptionBlock>; 2],
+}
+
+impl From<&Compiled> for Generation {
+    fn from(compiled: &Compiled) -> Self {
+        Generation {
+            slot: compiled.slot,
+            blocks: [compiled.blocks(Family::V4), compiled.blocks(Family::V6)],
+        }
+    }
 }
 
 pub struct Datapath {
@@ -79,7 +89,7 @@ impl Datapath {
         let slot = 1 - self.active_slot()?;
         {
             let mut blocks: Array<_, OptionBlock> = Array::try_from(self.map_mut(MAP_BLOCKS)?)?;
-            for (family, list) in [Family::V4, Family::V6].into_iter().zip(generation.blocks) {
+            for (family, list) in [Family::V4, Family::V6].into_iter().zip(&generation.blocks) {
                 if list.len() != MASKS_PER_FAMILY as usize {
                     bail!(
                         "{} blocks for {family:?}, expected {MASKS_PER_FAMILY}",

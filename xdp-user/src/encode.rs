@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use xdp_common::{
     maps::{
         Family, OptionBlock, RateLimit as RateParams, SlotConfig, V4Policy, V6Policy,
-        ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, MAX_BLOCK_LEN,
-        MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE, POLICY_LWM2M_ONLY,
+        ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, MASKS_PER_FAMILY,
+        MAX_BLOCK_LEN, MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE, POLICY_LWM2M_ONLY,
     },
     wire::{dhcpv4 as v4, dhcpv6 as v6, ipv4, udp},
 };
@@ -523,6 +523,13 @@ impl Compiled {
         options
             .iter()
             .flat_map(|o| o.bytes.iter().copied())
+            .collect()
+    }
+
+    /// The blocks of every mask of `family` (index = mask): what one generation writes.
+    pub fn blocks(&self, family: Family) -> Vec<OptionBlock> {
+        (0..MASKS_PER_FAMILY)
+            .map(|mask| self.block(family, mask))
             .collect()
     }
 

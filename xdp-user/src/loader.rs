@@ -13,7 +13,7 @@ use log::{info, warn};
 use tokio::signal::unix::{signal, SignalKind};
 use xdp_common::{
     counters::{reason_index, Reason},
-    maps::{Family, OptionBlock, MAP_COUNTERS, MASKS_PER_FAMILY},
+    maps::{Family, MAP_COUNTERS},
     wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
 };
 
@@ -25,13 +25,6 @@ use crate::{
     instance::{self, State},
     stats, vlans,
 };
-
-/// Every block of one family, index = mask.
-fn blocks(compiled: &Compiled, family: Family) -> Vec<OptionBlock> {
-    (0..MASKS_PER_FAMILY)
-        .map(|mask| compiled.block(family, mask))
-        .collect()
-}
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
 /// never replaces a running config.
@@ -81,13 +74,8 @@ pub fn install(
             );
         }
     }
-    let v4 = blocks(compiled, Family::V4);
-    let v6 = blocks(compiled, Family::V6);
     dp.set_interfaces(&entries)?;
-    dp.install_generation(&Generation {
-        slot: compiled.slot,
-        blocks: [&v4, &v6],
-    })?;
+    dp.install_generation(&Generation::from(compiled))?;
     Ok(systems)
 }
 

@@ -24,7 +24,7 @@ use proptest::{
 };
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, REASON_COUNT},
-    maps::{Family, OptionBlock, MASKS_PER_FAMILY},
+    maps::Family,
     wire::eth,
 };
 
@@ -267,18 +267,9 @@ impl Harness {
             })
         })
         .expect("interface entries");
-        let blocks = |family| -> Vec<OptionBlock> {
-            (0..MASKS_PER_FAMILY)
-                .map(|mask| compiled.block(family, mask))
-                .collect()
-        };
-        let (v4, v6) = (blocks(Family::V4), blocks(Family::V6));
         self.dp.set_interfaces(&entries).expect("IFACES");
         self.dp
-            .install_generation(&Generation {
-                slot: compiled.slot,
-                blocks: [&v4, &v6],
-            })
+            .install_generation(&Generation::from(&compiled))
             .expect("config generation");
         self.cert = certificate(setup.cert_size);
         self.setup = setup;
