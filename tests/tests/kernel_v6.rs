@@ -733,11 +733,14 @@ fn largest_accepted_request_payload_is_answered() {
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
     let base = InfoRequest::standard();
     let filler = |total: usize| vec![0x5a; total - base.msg.len() - 4];
-    const OPT_VENDOR_CLASS: u16 = 16;
-    let largest = base.clone().with_option(OPT_VENDOR_CLASS, &filler(2048));
+    let largest = base
+        .clone()
+        .with_option(dhcp::OPT_VENDOR_CLASS, &filler(2048));
     assert_eq!(largest.msg.len(), 2048);
     expect_reply(&mut h, &largest, "request of 2048 octets");
-    let over = base.clone().with_option(OPT_VENDOR_CLASS, &filler(2049));
+    let over = base
+        .clone()
+        .with_option(dhcp::OPT_VENDOR_CLASS, &filler(2049));
     expect_pass(
         &mut h,
         &over.frame(),

@@ -61,8 +61,6 @@ const V4_CODES: [u8; 2] = [
     dhcpv4::DEFAULT_CERTIFICATE_OPTION,
 ];
 const V6_CODES: [u16; 2] = [65001, 65002];
-/// RFC 5612: the enterprise number for documentation.
-const EXAMPLE_ENTERPRISE: u32 = 32473;
 /// Vendor Class data that gives a DHCPv6 request enough buffer slack on veth (the demo's
 /// `probe --v6 --pad 256`).
 const V6_PAD: usize = 256;
@@ -600,14 +598,7 @@ fn dhcpcd_inform_gets_the_lwm2m_options() {
 /// Class data (0: none).
 fn information_request_frame(pair: &NetnsPair, xid: [u8; 3], duid: &[u8], pad: usize) -> Vec<u8> {
     let mut msg = client::build_information_request(xid, duid, &V6_CODES);
-    if pad > 0 {
-        let data_len = u16::try_from(pad).expect("pad fits");
-        msg.extend(16u16.to_be_bytes()); // OPTION_VENDOR_CLASS
-        msg.extend((4 + 2 + data_len).to_be_bytes());
-        msg.extend(EXAMPLE_ENTERPRISE.to_be_bytes());
-        msg.extend(data_len.to_be_bytes());
-        msg.extend(std::iter::repeat_n(b'-', pad));
-    }
+    client::pad_with_vendor_class(&mut msg, u16::try_from(pad).expect("pad fits"));
     let group = ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
     peers::ipv6_udp_frame(
         &Ethernet {
@@ -646,7 +637,8 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
         .write(
             "dhcpcd6-padded.conf",
             &format!(
-                "{base}vendclass {EXAMPLE_ENTERPRISE} \"{}\"\n",
+                "{base}vendclass {} \"{}\"\n",
+                client::EXAMPLE_ENTERPRISE,
                 "-".repeat(V6_PAD)
             ),
         )

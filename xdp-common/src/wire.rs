@@ -124,6 +124,7 @@ pub mod dhcpv6 {
     pub const OPT_IA_TA: u16 = 4;
     pub const OPT_ORO: u16 = 6;
     pub const OPT_ELAPSED_TIME: u16 = 8;
+    pub const OPT_VENDOR_CLASS: u16 = 16;
     pub const OPT_IA_PD: u16 = 25;
     pub const OPT_INFORMATION_REFRESH_TIME: u16 = 32;
     pub const OPT_SOL_MAX_RT: u16 = 82;

@@ -119,6 +119,23 @@ pub fn build_inform(
     msg
 }
 
+/// RFC 5612: the enterprise number reserved for documentation.
+pub const EXAMPLE_ENTERPRISE: u32 = 32473;
+
+/// Append a Vendor Class option (RFC 8415 §21.16) holding one `len`-octet item under the
+/// documentation enterprise number (nothing when `len` is 0). It pads a request: on veth a
+/// reply can only grow into the request's own buffer (ARCHITECTURE.md, "Traps").
+pub fn pad_with_vendor_class(msg: &mut Vec<u8>, len: u16) {
+    if len == 0 {
+        return;
+    }
+    msg.extend(v6::OPT_VENDOR_CLASS.to_be_bytes());
+    msg.extend((4 + 2 + len).to_be_bytes());
+    msg.extend(EXAMPLE_ENTERPRISE.to_be_bytes());
+    msg.extend(len.to_be_bytes());
+    msg.extend(std::iter::repeat_n(b'-', usize::from(len)));
+}
+
 /// A DHCPv6 INFORMATION-REQUEST: Client Identifier (`duid`), ORO (`oro`), Elapsed Time 0.
 ///
 /// # Panics

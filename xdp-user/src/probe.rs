@@ -30,10 +30,6 @@ pub struct ProbeOptions {
     pub v6_pad: u16,
 }
 
-/// Enterprise number 32473, reserved for documentation (RFC 5612).
-const EXAMPLE_ENTERPRISE: u32 = 32473;
-const OPT_VENDOR_CLASS: u16 = 16;
-
 /// A decoded answer, ready to print.
 pub struct ProbeResult {
     pub server: String,
@@ -143,15 +139,7 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     let xid = [xid_full[1], xid_full[2], xid_full[3]];
     let duid = ifaces::duid_ll(sys.mac);
     let mut request = client::build_information_request(xid, &duid, &opts.v6_codes);
-    if opts.v6_pad > 0 {
-        // vendor-class-data: one opaque item (len(2) + data) after the enterprise number.
-        let data_len = opts.v6_pad;
-        request.extend(OPT_VENDOR_CLASS.to_be_bytes());
-        request.extend((4 + 2 + data_len).to_be_bytes());
-        request.extend(EXAMPLE_ENTERPRISE.to_be_bytes());
-        request.extend(data_len.to_be_bytes());
-        request.extend(std::iter::repeat_n(b'-', data_len as usize));
-    }
+    client::pad_with_vendor_class(&mut request, opts.v6_pad);
     let dst = SocketAddr::V6(SocketAddrV6::new(
         Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
         dhcpv6::SERVER_PORT,

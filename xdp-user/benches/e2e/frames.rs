@@ -12,9 +12,6 @@ pub const V6_CODES: [u16; 2] = [65001, 65002];
 /// Vendor Class data octets added to INFORMATION-REQUEST: on veth a generic-mode reply can
 /// only grow into the request's skb slack (ARCHITECTURE.md), as `probe --v6 --pad 256`.
 pub const V6_PAD: u16 = 256;
-const OPT_VENDOR_CLASS: u16 = 16;
-/// RFC 5612: enterprise number for documentation.
-const EXAMPLE_ENTERPRISE: u32 = 32473;
 pub const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,11 +48,7 @@ pub fn information_request_payload(xid: u32, client: &End) -> Vec<u8> {
         &ifaces::duid_ll(client.mac),
         &V6_CODES,
     );
-    msg.extend(OPT_VENDOR_CLASS.to_be_bytes());
-    msg.extend((4 + 2 + V6_PAD).to_be_bytes());
-    msg.extend(EXAMPLE_ENTERPRISE.to_be_bytes());
-    msg.extend(V6_PAD.to_be_bytes());
-    msg.extend(std::iter::repeat_n(b'-', usize::from(V6_PAD)));
+    client::pad_with_vendor_class(&mut msg, V6_PAD);
     msg
 }
 
