@@ -2,13 +2,14 @@
 //! whole Ethernet frames itself (so a test controls every octet, VLAN tags included), and
 //! dhcpcd run so that it leaves nothing on the host.
 //!
-//! Frames are built with `lwm2m_xdp::csum` and checked on the way back with the same
+//! Frames are built with `lwm2m_xdp::frame` (re-exported here) and checked on the way back
+//! with `lwm2m_xdp::csum`, the same
 //! functions used the other way round: a reply with a wrong IPv4 header or UDP checksum is
 //! rejected by [`parse_udp_frame`], not silently accepted.
 
 use std::fs::File;
 use std::mem::{size_of, zeroed};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -37,94 +38,7 @@ pub fn client_tx_checksums_off(pair: &NetnsPair) -> Result<()> {
     Ok(())
 }
 
-/// The Ethernet part of a frame: addresses and 802.1Q tags (outermost first).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ethernet {
-    pub dst: [u8; 6],
-    pub src: [u8; 6],
-    /// VLAN ids of 0x8100 tags, outermost first (priority bits zero on send).
-    pub vlans: Vec<u16>,
-}
-
-impl Ethernet {
-    pub const BROADCAST: [u8; 6] = [0xff; 6];
-
-    /// The MAC of an IPv6 multicast group (RFC 2464 §7).
-    pub fn ipv6_multicast(group: Ipv6Addr) -> [u8; 6] {
-        let o = group.octets();
-        [0x33, 0x33, o[12], o[13], o[14], o[15]]
-    }
-
-    fn header(&self, ethertype: u16) -> Vec<u8> {
-        let mut frame = Vec::with_capacity(eth::HDR_LEN + eth::VLAN_TAG_LEN * self.vlans.len());
-        frame.extend(self.dst);
-        frame.extend(self.src);
-        for vlan in &self.vlans {
-            frame.extend(eth::ETHERTYPE_VLAN.to_be_bytes());
-            frame.extend(vlan.to_be_bytes());
-        }
-        frame.extend(ethertype.to_be_bytes());
-        frame
-    }
-}
-
-fn udp_segment(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(udp::HDR_LEN + payload.len()).expect("datagram fits UDP");
-    let mut seg = Vec::with_capacity(usize::from(len));
-    seg.extend(src_port.to_be_bytes());
-    seg.extend(dst_port.to_be_bytes());
-    seg.extend(len.to_be_bytes());
-    seg.extend([0, 0]);
-    seg.extend(payload);
-    seg
-}
-
-/// Ethernet (+ tags) / IPv4 (TTL 64, no options, DF clear) / UDP, both checksums computed.
-pub fn ipv4_udp_frame(
-    l2: &Ethernet,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    ports: (u16, u16),
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut seg = udp_segment(ports.0, ports.1, payload);
-    let sum = csum::ipv4_udp_checksum(src.octets(), dst.octets(), &seg);
-    seg[6..8].copy_from_slice(&sum.to_be_bytes());
-    let total = u16::try_from(ipv4::HDR_LEN + seg.len()).expect("datagram fits IPv4");
-    let mut ip = vec![0x45, 0];
-    ip.extend(total.to_be_bytes());
-    ip.extend([0x4c, 0x57, 0, 0, ipv4::DEFAULT_TTL, ipv4::PROTO_UDP, 0, 0]);
-    ip.extend(src.octets());
-    ip.extend(dst.octets());
-    let sum = csum::ipv4_header_checksum(&ip);
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
-    let mut frame = l2.header(eth::ETHERTYPE_IPV4);
-    frame.extend(ip);
-    frame.extend(seg);
-    frame
-}
-
-/// Ethernet (+ tags) / IPv6 (no extension headers) / UDP, checksum computed.
-pub fn ipv6_udp_frame(
-    l2: &Ethernet,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    hop_limit: u8,
-    ports: (u16, u16),
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut seg = udp_segment(ports.0, ports.1, payload);
-    let sum = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &seg);
-    seg[6..8].copy_from_slice(&sum.to_be_bytes());
-    let mut frame = l2.header(eth::ETHERTYPE_IPV6);
-    frame.extend([0x60, 0, 0, 0]);
-    frame.extend(u16::try_from(seg.len()).expect("fits").to_be_bytes());
-    frame.extend([ipv6::NEXT_HDR_UDP, hop_limit]);
-    frame.extend(src.octets());
-    frame.extend(dst.octets());
-    frame.extend(seg);
-    frame
-}
+pub use lwm2m_xdp::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
 
 /// A received UDP datagram with everything around it, checksums verified.
 #[derive(Clone, Debug)]
@@ -503,6 +417,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
     use super::*;
 
     const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];

@@ -22,14 +22,15 @@ use aya::programs::{ProgramFd, TestRun, TestRunOptions, Xdp};
 use lwm2m_xdp::{
     client,
     config::Config,
-    csum,
     datapath::{Datapath, Generation},
     encode,
+    frame::{self, Ethernet},
     ifaces::{self, SystemInterface},
 };
 use xdp_common::{
     counters::{reason_index, Reason},
     maps::Family,
+    wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
 };
 
 const ROUNDS: usize = 7;
@@ -70,85 +71,48 @@ fn load(cert: bool) -> Result<Datapath> {
     Ok(dp)
 }
 
+fn client_l2(dst: [u8; 6]) -> Ethernet {
+    Ethernet {
+        dst,
+        src: MAC_CLIENT,
+        vlans: vec![],
+    }
+}
+
+/// A broadcast DHCPINFORM from 198.18.0.2 asking for `prl`, option 57 = 1500.
 fn inform_frame(prl: &[u8]) -> Vec<u8> {
-    let src = [198, 18, 0, 2];
-    let dst = [255, 255, 255, 255];
-    let payload = client::build_inform(
-        0x1234_5678,
-        MAC_CLIENT,
-        Ipv4Addr::from(src),
-        prl,
-        Some(1500),
-    );
-    let mut udp = Vec::new();
-    udp.extend(68u16.to_be_bytes());
-    udp.extend(67u16.to_be_bytes());
-    udp.extend(((8 + payload.len()) as u16).to_be_bytes());
-    udp.extend([0, 0]);
-    udp.extend(&payload);
-    let c = csum::ipv4_udp_checksum(src, dst, &udp);
-    udp[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0];
-    ip[2..4].copy_from_slice(&((20 + udp.len()) as u16).to_be_bytes());
-    ip.extend(src);
-    ip.extend(dst);
-    let c = csum::ipv4_header_checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let mut frame = vec![0xff; 6];
-    frame.extend(MAC_CLIENT);
-    frame.extend(0x0800u16.to_be_bytes());
-    frame.extend(ip);
-    frame.extend(udp);
-    frame
-}
-
-fn information_request_frame() -> Vec<u8> {
-    let src: Ipv6Addr = "fe80::2".parse().unwrap();
-    let dst: Ipv6Addr = "ff02::1:2".parse().unwrap();
-    let mut duid = vec![0, 3, 0, 1];
-    duid.extend(MAC_CLIENT);
-    let payload = client::build_information_request([1, 2, 3], &duid, &[65001, 65002]);
-    let mut udp = Vec::new();
-    udp.extend(546u16.to_be_bytes());
-    udp.extend(547u16.to_be_bytes());
-    udp.extend(((8 + payload.len()) as u16).to_be_bytes());
-    udp.extend([0, 0]);
-    udp.extend(&payload);
-    let c = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &udp);
-    udp[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut frame = vec![0x33, 0x33, 0, 1, 0, 2];
-    frame.extend(MAC_CLIENT);
-    frame.extend(0x86DDu16.to_be_bytes());
-    frame.extend([0x60, 0, 0, 0]);
-    frame.extend((udp.len() as u16).to_be_bytes());
-    frame.extend([17, 1]);
-    frame.extend(src.octets());
-    frame.extend(dst.octets());
-    frame.extend(udp);
-    frame
-}
-
-/// An INFORMATION-REQUEST whose ORO asks for 23 and 24 (DNS) instead of the LwM2M codes,
-/// checksum recomputed.
-fn information_request_without_lwm2m() -> Vec<u8> {
-    let mut frame = information_request_frame();
-    let payload = 14 + 40 + 8;
-    // msg(4) client id(4+10) ORO header(4): the two codes follow.
-    let oro = payload + 4 + 14 + 4;
-    frame[oro..oro + 4].copy_from_slice(&[0, 23, 0, 24]);
-    let src: [u8; 16] = frame[22..38].try_into().unwrap();
-    let dst: [u8; 16] = frame[38..54].try_into().unwrap();
-    frame[payload - 2..payload].copy_from_slice(&[0, 0]);
-    let c = csum::ipv6_udp_checksum(src, dst, &frame[payload - 8..]);
-    frame[payload - 2..payload].copy_from_slice(&c.to_be_bytes());
-    frame
+    udp4_frame(prl, (68, 67))
 }
 
 /// A non-DHCP frame (UDP to port 53) for the pass path.
 fn other_frame() -> Vec<u8> {
-    let mut f = inform_frame(&[224]);
-    f[14 + 20 + 2..14 + 20 + 4].copy_from_slice(&53u16.to_be_bytes());
-    f
+    udp4_frame(&[224], (68, 53))
+}
+
+fn udp4_frame(prl: &[u8], ports: (u16, u16)) -> Vec<u8> {
+    let src = Ipv4Addr::new(198, 18, 0, 2);
+    let payload = client::build_inform(0x1234_5678, MAC_CLIENT, src, prl, Some(1500));
+    frame::ipv4_udp_frame(
+        &client_l2(Ethernet::BROADCAST),
+        src,
+        Ipv4Addr::BROADCAST,
+        ports,
+        &payload,
+    )
+}
+
+/// An INFORMATION-REQUEST from fe80::2 to ff02::1:2 asking for `oro`.
+fn information_request_frame(oro: &[u16]) -> Vec<u8> {
+    let dst = Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
+    let payload = client::build_information_request([1, 2, 3], &ifaces::duid_ll(MAC_CLIENT), oro);
+    frame::ipv6_udp_frame(
+        &client_l2(Ethernet::ipv6_multicast(dst)),
+        "fe80::2".parse().expect("an IPv6 address"),
+        dst,
+        1,
+        (546, 547),
+        &payload,
+    )
 }
 
 /// A case's time: the median over ROUNDS rounds of the kernel's mean ns per run.
@@ -274,7 +238,7 @@ fn main() -> Result<()> {
     let mut harness = Harness::load()?;
     let inform = inform_frame(&[224, 225]);
     let inform_uri = inform_frame(&[224]);
-    let inforeq = information_request_frame();
+    let inforeq = information_request_frame(&[65001, 65002]);
     let other = other_frame();
 
     let fd = |p: &Xdp| -> Result<ProgramFd> { Ok(p.fd()?.try_clone()?) };
@@ -319,7 +283,7 @@ fn main() -> Result<()> {
             "INFORMATION-REQUEST, ORO without LwM2M -> pass",
             "v6 no lwm2m",
             &cert_fd,
-            &information_request_without_lwm2m(),
+            &information_request_frame(&[23, 24]),
             2,
         )?,
         case(

@@ -6,6 +6,7 @@ pub mod csum;
 pub mod datapath;
 pub mod detach;
 pub mod encode;
+pub mod frame;
 pub mod ifaces;
 pub mod instance;
 pub mod kea;

@@ -3,7 +3,12 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use lwm2m_xdp::{client, csum, ifaces};
+use lwm2m_xdp::{
+    client,
+    frame::{self, Ethernet},
+    ifaces,
+};
+use xdp_common::wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
 
 use crate::topo::End;
 
@@ -12,7 +17,8 @@ pub const V6_CODES: [u16; 2] = [65001, 65002];
 /// Vendor Class data octets added to INFORMATION-REQUEST: on veth a generic-mode reply can
 /// only grow into the request's skb slack (ARCHITECTURE.md), as `probe --v6 --pad 256`.
 pub const V6_PAD: u16 = 256;
-pub const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+pub const ALL_DHCP_SERVERS: Ipv6Addr =
+    Ipv6Addr::from_bits(u128::from_be_bytes(ALL_DHCP_RELAY_AGENTS_AND_SERVERS));
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
@@ -52,54 +58,35 @@ pub fn information_request_payload(xid: u32, client: &End) -> Vec<u8> {
     msg
 }
 
-fn udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
-    let mut udp = Vec::with_capacity(8 + payload.len());
-    udp.extend(src_port.to_be_bytes());
-    udp.extend(dst_port.to_be_bytes());
-    udp.extend(((8 + payload.len()) as u16).to_be_bytes());
-    udp.extend([0, 0]);
-    udp.extend(payload);
-    udp
-}
-
 /// The whole DHCPINFORM frame: broadcast, from the client's MAC and address, both checksums.
 pub fn inform_frame(xid: u32, client: &End) -> Vec<u8> {
-    let src = crate::topo::CLIENT_V4.octets();
-    let dst = Ipv4Addr::BROADCAST.octets();
-    let mut udp = udp(68, 67, &inform_payload(xid, client));
-    let c = csum::ipv4_udp_checksum(src, dst, &udp);
-    udp[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0];
-    ip[2..4].copy_from_slice(&((20 + udp.len()) as u16).to_be_bytes());
-    ip.extend(src);
-    ip.extend(dst);
-    let c = csum::ipv4_header_checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let mut frame = vec![0xff; 6];
-    frame.extend(client.mac);
-    frame.extend(0x0800u16.to_be_bytes());
-    frame.extend(ip);
-    frame.extend(udp);
-    frame
+    frame::ipv4_udp_frame(
+        &Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: client.mac,
+            vlans: vec![],
+        },
+        crate::topo::CLIENT_V4,
+        Ipv4Addr::BROADCAST,
+        (68, 67),
+        &inform_payload(xid, client),
+    )
 }
 
 /// The whole INFORMATION-REQUEST frame: from the client's link-local address to ff02::1:2.
 pub fn information_request_frame(xid: u32, client: &End) -> Vec<u8> {
-    let src = client.link_local.octets();
-    let dst = ALL_DHCP_SERVERS.octets();
-    let mut udp = udp(546, 547, &information_request_payload(xid, client));
-    let c = csum::ipv6_udp_checksum(src, dst, &udp);
-    udp[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut frame = vec![0x33, 0x33, 0, 1, 0, 2];
-    frame.extend(client.mac);
-    frame.extend(0x86DDu16.to_be_bytes());
-    frame.extend([0x60, 0, 0, 0]);
-    frame.extend((udp.len() as u16).to_be_bytes());
-    frame.extend([17, 1]);
-    frame.extend(src);
-    frame.extend(dst);
-    frame.extend(udp);
-    frame
+    frame::ipv6_udp_frame(
+        &Ethernet {
+            dst: Ethernet::ipv6_multicast(ALL_DHCP_SERVERS),
+            src: client.mac,
+            vlans: vec![],
+        },
+        client.link_local,
+        ALL_DHCP_SERVERS,
+        1,
+        (546, 547),
+        &information_request_payload(xid, client),
+    )
 }
 
 pub fn frame(family: Family, xid: u32, client: &End) -> Vec<u8> {
