@@ -23,14 +23,7 @@ use aya_ebpf::{
     programs::XdpContext,
     EbpfContext,
 };
-
-pub const BENCH_FRAME_MAX: usize = 2048;
-
-#[repr(C)]
-pub struct BenchFrame {
-    pub len: u32,
-    pub data: [u8; BENCH_FRAME_MAX],
-}
+use xdp_common::bench::{BenchFrame, BENCH_FRAME_MAX};
 
 #[map]
 static BENCH_FRAME: Array<BenchFrame> = Array::with_max_entries(1, 0);

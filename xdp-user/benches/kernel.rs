@@ -22,12 +22,13 @@ use aya::programs::{ProgramFd, TestRun, TestRunOptions, Xdp};
 use lwm2m_xdp::{
     client,
     config::Config,
-    datapath::{Datapath, Generation},
+    datapath::{set_bench_frame, Datapath, Generation},
     encode,
     frame::{self, Ethernet},
     ifaces::{self, SystemInterface},
 };
 use xdp_common::{
+    bench::MAP_BENCH_TARGET,
     counters::{reason_index, Reason},
     maps::Family,
     wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
@@ -122,16 +123,6 @@ struct Timing {
     max: f64,
 }
 
-/// Layout of the harness's BENCH_FRAME value (bench_main.rs).
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct BenchFrame {
-    len: u32,
-    data: [u8; 2048],
-}
-// SAFETY: repr(C), integers and bytes, no padding.
-unsafe impl aya::Pod for BenchFrame {}
-
 struct Harness {
     ebpf: aya::Ebpf,
 }
@@ -157,16 +148,11 @@ impl Harness {
     /// One round of `case`: the kernel's mean ns per run over REPEAT runs, verdict checked.
     fn round(&mut self, case: &Case) -> Result<f64> {
         let frame = &case.frame;
-        let mut value = BenchFrame {
-            len: frame.len() as u32,
-            data: [0; 2048],
-        };
-        value.data[..frame.len()].copy_from_slice(frame);
-        let mut frames: aya::maps::Array<_, BenchFrame> =
-            aya::maps::Array::try_from(self.ebpf.map_mut("BENCH_FRAME").context("BENCH_FRAME")?)?;
-        frames.set(0, value, 0)?;
+        set_bench_frame(&mut self.ebpf, frame)?;
         let mut targets = aya::maps::ProgramArray::try_from(
-            self.ebpf.map_mut("BENCH_TARGET").context("BENCH_TARGET")?,
+            self.ebpf
+                .map_mut(MAP_BENCH_TARGET)
+                .context(MAP_BENCH_TARGET)?,
         )?;
         targets.set(0, &case.target, 0)?;
         let harness = self.own("bench_harness")?;

@@ -16,12 +16,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{ensure, Context as _, Result};
+use anyhow::{Context as _, Result};
 use aya::{
     maps::{Array, PerCpuArray},
     programs::{xdp::XdpLinkId, TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode},
     Ebpf,
 };
+
+use lwm2m_xdp::datapath::set_bench_frame;
 
 use crate::topo::{pin_thread, InNetns};
 
@@ -39,16 +41,6 @@ pub const COUNT_V6_REFLECTED: usize = 3;
 pub const COUNT_OTHER_DHCP: usize = 4;
 pub const COUNT_REPLY_BYTES: usize = 5;
 const COUNTS_LEN: usize = 8;
-
-/// Layout of BENCH_FRAME's value (bench_main.rs).
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct BenchFrame {
-    len: u32,
-    data: [u8; 2048],
-}
-// SAFETY: repr(C), integers and bytes, no padding.
-unsafe impl aya::Pod for BenchFrame {}
 
 pub struct Traffic {
     ebpf: Ebpf,
@@ -147,17 +139,7 @@ impl Traffic {
         cpu: usize,
         stop: &AtomicBool,
     ) -> Result<Sent> {
-        ensure!(frame.len() <= 2048, "frame too long for BENCH_FRAME");
-        let mut value = BenchFrame {
-            len: frame.len() as u32,
-            data: [0; 2048],
-        };
-        value.data[..frame.len()].copy_from_slice(frame);
-        {
-            let mut frames: Array<_, BenchFrame> =
-                Array::try_from(self.ebpf.map_mut("BENCH_FRAME").context("frame map")?)?;
-            frames.set(0, value, 0)?;
-        }
+        set_bench_frame(&mut self.ebpf, frame)?;
         let program: &Xdp = self
             .ebpf
             .program("bench_gen")
