@@ -5,6 +5,7 @@ use std::{
     ffi::CString,
     fs,
     net::{Ipv4Addr, Ipv6Addr},
+    os::fd::AsRawFd,
 };
 
 use anyhow::{bail, Context as _, Result};
@@ -24,6 +25,25 @@ pub struct SystemInterface {
     pub mtu: u16,
     pub ipv4: Option<Ipv4Addr>,
     pub ipv6_link_local: Option<Ipv6Addr>,
+}
+
+/// SO_BINDTODEVICE: `socket` sends and receives on interface `name` only.
+pub fn bind_to_device(socket: &impl AsRawFd, name: &str) -> std::io::Result<()> {
+    // SAFETY: setsockopt with a byte buffer of the given length.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 pub fn ifindex(name: &str) -> Result<u32> {

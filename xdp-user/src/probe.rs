@@ -2,7 +2,6 @@
 
 use std::{
     net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket},
-    os::fd::AsRawFd,
     time::{Duration, Instant},
 };
 
@@ -34,23 +33,6 @@ pub struct ProbeOptions {
 pub struct ProbeResult {
     pub server: String,
     pub bootstrap: Bootstrap,
-}
-
-fn bind_to_device(socket: &UdpSocket, name: &str) -> Result<()> {
-    // SAFETY: setsockopt with a byte buffer of the given length.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            name.as_ptr() as *const libc::c_void,
-            name.len() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("SO_BINDTODEVICE");
-    }
-    Ok(())
 }
 
 fn random_u32() -> u32 {
@@ -105,7 +87,7 @@ pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
         dhcpv4::CLIENT_PORT,
     ))
     .context("binding UDP port 68 (is a DHCP client running?)")?;
-    bind_to_device(&socket, &opts.interface)?;
+    ifaces::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
     socket.set_broadcast(true)?;
     let xid = random_u32();
     // Option 57: the certificate does not fit the default 576 octets.
@@ -134,7 +116,7 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
         0,
     ))
     .context("binding UDP port 546 (is a DHCPv6 client running?)")?;
-    bind_to_device(&socket, &opts.interface)?;
+    ifaces::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
     let xid_full = random_u32().to_be_bytes();
     let xid = [xid_full[1], xid_full[2], xid_full[3]];
     let duid = ifaces::duid_ll(sys.mac);

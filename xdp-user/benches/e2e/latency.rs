@@ -16,7 +16,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use lwm2m_xdp::{client, config::WireFormat};
+use lwm2m_xdp::{client, config::WireFormat, ifaces};
 
 use crate::{
     frames::{self, Family, V4_CODES, V6_CODES},
@@ -82,20 +82,7 @@ pub fn open(ns: &str, family: Family) -> Result<UdpSocket> {
         )),
     }
     .context("binding the DHCP client port in the client namespace")?;
-    let name = CLIENT_IF.as_bytes();
-    // SAFETY: the name's bytes, with their length.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            name.as_ptr() as *const libc::c_void,
-            name.len() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("SO_BINDTODEVICE");
-    }
+    ifaces::bind_to_device(&sock, CLIENT_IF).context("SO_BINDTODEVICE")?;
     let one: libc::c_int = 1;
     setsockopt(
         &sock,

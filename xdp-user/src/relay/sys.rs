@@ -36,24 +36,6 @@ fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int)
     }
 }
 
-fn bind_to_device(fd: RawFd, name: &str) -> io::Result<()> {
-    // SAFETY: setsockopt with a byte buffer of the given length.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            name.as_ptr().cast(),
-            name.len() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 fn udp_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2); the fd is owned right below.
     let fd = unsafe {
@@ -96,7 +78,7 @@ pub fn udp_v4(
 ) -> io::Result<tokio::net::UdpSocket> {
     let fd = udp_socket(libc::AF_INET)?;
     if let Some(name) = device {
-        bind_to_device(fd.as_raw_fd(), name)?;
+        ifaces::bind_to_device(&fd, name)?;
     }
     if broadcast {
         set_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_BROADCAST, 1)?;
@@ -127,7 +109,7 @@ pub fn udp_v6(
     let fd = udp_socket(libc::AF_INET6)?;
     set_int(fd.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
     if let Some(name) = device {
-        bind_to_device(fd.as_raw_fd(), name)?;
+        ifaces::bind_to_device(&fd, name)?;
     }
     if !multicast_all {
         set_int(fd.as_raw_fd(), libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)?;
