@@ -905,6 +905,23 @@ fn one_form(key: &str, forms: Vec<Form<'_>>) -> Result<Vec<u8>, ConfigError> {
     }
 }
 
+/// The `ipv4 = [...]` / `ipv6 = [...]` form: at least one address, each parsed by `parse`
+/// (which names `key[j]` in its errors), concatenated.
+fn address_list(
+    key: &str,
+    list: &[String],
+    parse: impl Fn(&str, &str) -> Result<Vec<u8>, ConfigError>,
+) -> Result<Vec<u8>, ConfigError> {
+    if list.is_empty() {
+        return Err(invalid(key, "[]", "give at least one address"));
+    }
+    let mut data = Vec::new();
+    for (j, a) in list.iter().enumerate() {
+        data.extend(parse(&format!("{key}[{j}]"), a)?);
+    }
+    Ok(data)
+}
+
 fn string_form(key: &str, s: &str) -> Result<Vec<u8>, ConfigError> {
     if s.is_empty() {
         return Err(invalid(
@@ -947,18 +964,9 @@ impl RawDhcpv4 {
             let code = dhcpv4_code(&format!("{key}.code"), raw.code)?;
             keyed.push((format!("{key}.code"), code));
             let ipv4 = raw.ipv4.map(|list| {
-                if list.is_empty() {
-                    return Err(invalid(
-                        format!("{key}.ipv4"),
-                        "[]",
-                        "give at least one address",
-                    ));
-                }
-                let mut data = Vec::new();
-                for (j, a) in list.iter().enumerate() {
-                    data.extend(unicast_ipv4(&format!("{key}.ipv4[{j}]"), a)?.octets());
-                }
-                Ok(data)
+                address_list(&format!("{key}.ipv4"), &list, |k, a| {
+                    Ok(unicast_ipv4(k, a)?.octets().to_vec())
+                })
             });
             let forms = vec![
                 ("ipv4", ipv4),
@@ -1059,18 +1067,9 @@ impl RawDhcpv6 {
             let code = dhcpv6_code(&format!("{key}.code"), raw.code)?;
             keyed.push((format!("{key}.code"), code));
             let ipv6s = raw.ipv6.map(|list| {
-                if list.is_empty() {
-                    return Err(invalid(
-                        format!("{key}.ipv6"),
-                        "[]",
-                        "give at least one address",
-                    ));
-                }
-                let mut data = Vec::new();
-                for (j, a) in list.iter().enumerate() {
-                    data.extend(ipv6(&format!("{key}.ipv6[{j}]"), a)?.octets());
-                }
-                Ok(data)
+                address_list(&format!("{key}.ipv6"), &list, |k, a| {
+                    Ok(ipv6(k, a)?.octets().to_vec())
+                })
             });
             let forms = vec![
                 ("ipv6", ipv6s),
