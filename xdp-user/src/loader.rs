@@ -59,15 +59,19 @@ pub fn install(
         );
     }
     entries.extend(extra);
-    for sys in &systems {
-        if cfg.dhcpv4.enabled
-            && sys.ipv4.is_none()
-            && !cfg.interfaces.iter().any(|i| i.server_id.is_some())
-            && cfg.dhcpv4.server_id.is_none()
-        {
+    // What the untagged entry of each interface will answer with (its own server_id, the
+    // [dhcpv4] one, or its address: ifaces::entries decided).
+    for (key, entry) in entries
+        .iter()
+        .filter(|(k, _)| k.outer_vlan == 0 && k.inner_vlan == 0)
+    {
+        let Some(sys) = systems.iter().find(|s| s.ifindex == key.ifindex) else {
+            continue;
+        };
+        if cfg.dhcpv4.enabled && entry.ipv4 == [0; 4] {
             warn!("{}: no IPv4 address and no server_id: DHCPv4 requests on it go to the normal server", sys.name);
         }
-        if cfg.dhcpv6.enabled && sys.ipv6_link_local.is_none() {
+        if cfg.dhcpv6.enabled && entry.ipv6_link_local == [0; 16] {
             warn!(
                 "{}: no IPv6 link-local address: DHCPv6 requests on it go to the normal server",
                 sys.name
