@@ -11,6 +11,7 @@ pub mod netns;
 pub mod peers;
 mod privilege;
 pub mod relay_topology;
+pub mod running;
 
 pub use bin::lwm2m_xdp_bin;
 pub use bounded::{bounded, wait_child, wait_until};

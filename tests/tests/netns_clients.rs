@@ -24,32 +24,22 @@
 //! - The kernel here has no 802.1Q module (CONFIG_VLAN_8021Q is not set), so the tagged
 //!   INFORM is sent from a raw socket; the tag of the ACK is read back from PACKET_AUXDATA.
 
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Output;
 use std::time::Duration;
 
 use lwm2m_xdp::client::{self, Bootstrap};
 use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
-use lwm2m_xdp_tests::{
-    lwm2m_xdp_bin, require_root, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
-};
-use serde_json::Value;
+use lwm2m_xdp_tests::running::{count, top, Running};
+use lwm2m_xdp_tests::{require_root, NetnsPair, ScratchDir, Side};
 use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 
-/// From start to the first successful `stats`: loading, verifying and attaching.
-const ATTACH_LIMIT: Duration = Duration::from_secs(15);
-/// From SIGINT to exit: detaching is a few syscalls.
-const EXIT_LIMIT: Duration = Duration::from_secs(10);
 /// A reply over veth comes back in well under a millisecond; this only bounds a lost one.
 const REPLY_LIMIT: Duration = Duration::from_secs(2);
 /// Requests a raw client sends before it gives up, each waiting [`REPLY_LIMIT`].
 const ATTEMPTS: usize = 3;
-/// Counters are read while frames may still be in flight: poll this long.
-const COUNT_LIMIT: Duration = Duration::from_secs(5);
 /// dhcpcd's own timeout (`-t`) when an answer is expected, and the hard limit around it.
 const DHCPCD_TIMEOUT: &str = "5";
 const DHCPCD_LIMIT: Duration = Duration::from_secs(20);
@@ -117,184 +107,6 @@ fn config(pair: &NetnsPair, format: &str, policy: &str, extra: &str) -> String {
         iface = pair.server_if,
         server = pair.ipv4(Side::Server),
     )
-}
-
-/// `lwm2m-xdp run` on the server end, its stderr echoed and kept (to see "reloaded").
-struct Responder<'a> {
-    pair: &'a NetnsPair,
-    bin: String,
-    pins: PinDir,
-    config: PathBuf,
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl<'a> Responder<'a> {
-    /// Starts `run` and waits until `stats` reads its counters (attached).
-    fn start(pair: &'a NetnsPair, config: PathBuf, tag: &str) -> Responder<'a> {
-        let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
-        let pins = PinDir::new(tag);
-        let config_arg = config.to_str().expect("UTF-8 path");
-        let mut child = pair
-            .command(
-                Side::Server,
-                &[&bin, "run", "--config", config_arg, "--pin-dir", pins.arg()],
-            )
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start lwm2m-xdp run");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        // Ends when `run` closes stderr (exits); bounded by the process's life.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[run] {line}");
-                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut responder = Responder {
-            pair,
-            bin,
-            pins,
-            config,
-            child,
-            log,
-        };
-        let mut last = None;
-        let attached = wait_until(ATTACH_LIMIT, Duration::from_millis(100), || {
-            if let Some(status) = responder.child.try_wait().expect("try_wait") {
-                panic!(
-                    "`lwm2m-xdp run` exited before attaching ({status}):\n{}",
-                    responder.log()
-                );
-            }
-            let out = responder.stats_output();
-            let ok = out.status.success();
-            last = Some(out);
-            ok
-        });
-        assert!(
-            attached,
-            "`stats --json` never succeeded within {ATTACH_LIMIT:?}: {}",
-            last.map(|o| text(&o.stderr)).unwrap_or_default()
-        );
-        responder
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn stats_output(&self) -> Output {
-        self.pair.exec_within(
-            Side::Server,
-            Duration::from_secs(10),
-            &[&self.bin, "stats", "--json", "--pin-dir", self.pins.arg()],
-        )
-    }
-
-    fn stats(&self) -> Value {
-        let out = self.stats_output();
-        assert!(
-            out.status.success(),
-            "stats --json failed: {}",
-            text(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("stats --json is not JSON ({e}): {}", text(&out.stdout)))
-    }
-
-    /// Polls the counters until `ready` holds (for at most [`COUNT_LIMIT`]); the last read.
-    fn wait_stats(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
-        let mut seen = Value::Null;
-        let ok = wait_until(COUNT_LIMIT, Duration::from_millis(100), || {
-            seen = self.stats();
-            ready(&seen)
-        });
-        assert!(ok, "expected {what}; stats: {seen}");
-        seen
-    }
-
-    /// Writes a new config, sends SIGHUP and waits for `run` to say it reloaded.
-    fn reload(&self, contents: &str) {
-        let before = self.log().matches("reloaded").count();
-        std::fs::write(&self.config, contents).expect("write the new config");
-        signal(&self.child, libc::SIGHUP);
-        let done = wait_until(COUNT_LIMIT, Duration::from_millis(20), || {
-            self.log().matches("reloaded").count() > before
-        });
-        assert!(
-            done,
-            "no \"reloaded\" from run after SIGHUP:\n{}",
-            self.log()
-        );
-    }
-
-    /// SIGINT; `run` must detach and exit 0.
-    fn stop(mut self) {
-        signal(&self.child, libc::SIGINT);
-        let status = wait_child(&mut self.child, EXIT_LIMIT).expect("wait for run");
-        let status =
-            status.unwrap_or_else(|| panic!("`run` still running {EXIT_LIMIT:?} after SIGINT"));
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "`run` after SIGINT: {status}\n{}",
-            self.log()
-        );
-        let link = self.pair.exec(
-            Side::Server,
-            &["ip", "link", "show", "dev", &self.pair.server_if],
-        );
-        assert!(
-            !text(&link.stdout).contains("xdp"),
-            "a program is still attached after exit: {}",
-            text(&link.stdout)
-        );
-    }
-}
-
-impl Drop for Responder<'_> {
-    /// A failed test still stops `run` (the pair's Drop would too, with TERM).
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            signal(&self.child, libc::SIGINT);
-            if !matches!(wait_child(&mut self.child, EXIT_LIMIT), Ok(Some(_))) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
-    }
-}
-
-fn signal(child: &Child, signal: libc::c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
-    assert_eq!(
-        unsafe { libc::kill(pid, signal) },
-        0,
-        "signal {signal} to run"
-    );
-}
-
-/// `stats["v4"]["answered"]` and the like.
-fn count(stats: &Value, family: &str, name: &str) -> u64 {
-    stats
-        .get(family)
-        .and_then(|f| f.get(name))
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no numeric {family}.{name} in stats --json: {stats}"))
-}
-
-fn top(stats: &Value, name: &str) -> u64 {
-    stats
-        .get(name)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no numeric {name} in stats --json: {stats}"))
 }
 
 /// The pair, scratch dir and checksum offload set up as every test here needs them.
@@ -457,7 +269,7 @@ fn raw_socket_client_gets_the_ack() {
     let config_file = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "draft-00", "complete", ""))
         .unwrap();
-    let responder = Responder::start(&pair, config_file, "raw4");
+    let responder = Running::start(&pair, config_file, "raw4", &[]);
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
 
     let xid = xid(4);
@@ -512,7 +324,7 @@ fn dhcpcd_inform_gets_the_lwm2m_options() {
     let config_file = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "rfc3396", "complete", ""))
         .unwrap();
-    let responder = Responder::start(&pair, config_file, "dhcpcd4");
+    let responder = Running::start(&pair, config_file, "dhcpcd4", &[]);
     // `string` prints through a 1 KB buffer: fine for the URI. `array byte` has no limit.
     let dhcpcd_conf = scratch
         .write(
@@ -627,7 +439,7 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
     let config_file = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "draft-00", "complete", ""))
         .unwrap();
-    let responder = Responder::start(&pair, config_file, "dhcpcd6");
+    let responder = Running::start(&pair, config_file, "dhcpcd6", &[]);
     let base = "noipv6rs\n\
                 define6 65001 string lwm2m_uri6\n\
                 define6 65002 array byte lwm2m_cert6\n\
@@ -802,7 +614,7 @@ fn tagged_inform_is_answered_on_its_vlan() {
             &config(&pair, "draft-00", "complete", &vlan),
         )
         .unwrap();
-    let responder = Responder::start(&pair, config_file, "vlan");
+    let responder = Running::start(&pair, config_file, "vlan", &[]);
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
 
     let xid42 = xid(42);

@@ -16,11 +16,8 @@
 //! the unicast address the relay sends to. It selects the subnet by giaddr and by the
 //! Relay-forward's link-address.
 
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dhcproto::{v4 as d4, v6 as d6, Decodable, Decoder, Encodable};
@@ -28,16 +25,11 @@ use lwm2m_xdp::client;
 use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
-use lwm2m_xdp_tests::{
-    lwm2m_xdp_bin, require_root, wait_child, wait_until, PinDir, ScratchDir, Side,
-};
+use lwm2m_xdp_tests::running::{count, Running};
+use lwm2m_xdp_tests::{require_root, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 
-/// From start to the first successful `stats`: loading, verifying and attaching.
-const ATTACH_LIMIT: Duration = Duration::from_secs(15);
-/// From SIGINT to exit.
-const EXIT_LIMIT: Duration = Duration::from_secs(10);
 /// Kea from start to "started".
 const KEA_LIMIT: Duration = Duration::from_secs(15);
 /// Client -> relay -> Kea -> relay -> client over veth takes milliseconds; this bounds a
@@ -45,17 +37,11 @@ const KEA_LIMIT: Duration = Duration::from_secs(15);
 const REPLY_LIMIT: Duration = Duration::from_secs(3);
 /// Requests sent before giving up, each waiting [`REPLY_LIMIT`].
 const ATTEMPTS: usize = 3;
-/// Counters and log lines may lag a reply: poll this long.
-const COUNT_LIMIT: Duration = Duration::from_secs(5);
 
 const LWM2M_CODES: [u8; 2] = [
     dhcpv4::DEFAULT_URI_OPTION,
     dhcpv4::DEFAULT_CERTIFICATE_OPTION,
 ];
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
 
 fn certificate_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -182,169 +168,30 @@ fn in_v6_pool(topo: &RelayTopology, addr: Ipv6Addr) -> bool {
         && (0x1000..=0x1fff).contains(&s[7])
 }
 
-/// `lwm2m-xdp run` in the relay namespace, its stderr echoed and kept, relay logs at debug.
-struct Run<'a> {
-    topo: &'a RelayTopology,
-    bin: String,
-    pins: PinDir,
-    config: PathBuf,
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl<'a> Run<'a> {
-    fn start(topo: &'a RelayTopology, config: PathBuf, tag: &str) -> Run<'a> {
-        let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
-        let pins = PinDir::new(tag);
-        let config_arg = config.to_str().expect("UTF-8 path");
-        let mut child = topo
-            .pair
-            .command(
-                Side::Server,
-                &[&bin, "run", "--config", config_arg, "--pin-dir", pins.arg()],
-            )
-            .env("RUST_LOG", "info,lwm2m_xdp::relay=debug")
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start lwm2m-xdp run");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        // Ends when `run` closes stderr (exits).
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[run] {line}");
-                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut run = Run {
-            topo,
-            bin,
-            pins,
-            config,
-            child,
-            log,
-        };
-        let mut last = None;
-        let attached = wait_until(ATTACH_LIMIT, Duration::from_millis(100), || {
-            if let Some(status) = run.child.try_wait().expect("try_wait") {
-                panic!("`lwm2m-xdp run` exited at start ({status}):\n{}", run.log());
-            }
-            let out = run.stats_output();
-            let ok = out.status.success();
-            last = Some(out);
-            ok
-        });
-        assert!(
-            attached,
-            "`stats --json` never succeeded within {ATTACH_LIMIT:?}: {}",
-            last.map(|o| text(&o.stderr)).unwrap_or_default()
-        );
-        // The relay binds its sockets in a task of its own, just after attaching.
-        run.wait_log("relay sockets bound", |log| {
-            log.contains("relay: DHCPv4 on") || log.contains("relay: DHCPv6 on")
-        });
-        run
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Polls the log until `ready` holds; panics after [`COUNT_LIMIT`].
-    fn wait_log(&self, what: &str, ready: impl Fn(&str) -> bool) {
-        let ok = wait_until(COUNT_LIMIT, Duration::from_millis(20), || {
-            ready(&self.log())
-        });
-        assert!(ok, "expected {what} in run's log:\n{}", self.log());
-    }
-
-    fn stats_output(&self) -> Output {
-        self.topo.pair.exec_within(
-            Side::Server,
-            Duration::from_secs(10),
-            &[&self.bin, "stats", "--json", "--pin-dir", self.pins.arg()],
-        )
-    }
-
-    fn stats(&self) -> Value {
-        let out = self.stats_output();
-        assert!(out.status.success(), "stats --json: {}", text(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("stats --json is JSON")
-    }
-
-    fn wait_stats(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
-        let mut seen = Value::Null;
-        let ok = wait_until(COUNT_LIMIT, Duration::from_millis(100), || {
-            seen = self.stats();
-            ready(&seen)
-        });
-        assert!(ok, "expected {what}; stats: {seen}");
-        seen
-    }
-
-    /// Writes a new config, SIGHUP, waits for "reloaded".
-    fn reload(&self, contents: &str) {
-        let before = self.log().matches("reloaded").count();
-        std::fs::write(&self.config, contents).expect("write the new config");
-        signal(&self.child, libc::SIGHUP);
-        self.wait_log("\"reloaded\" after SIGHUP", |log| {
-            log.matches("reloaded").count() > before
-        });
-    }
-
-    /// SIGINT; `run` must exit 0. Returns its whole log.
-    fn stop(mut self) -> String {
-        signal(&self.child, libc::SIGINT);
-        let status = wait_child(&mut self.child, EXIT_LIMIT).expect("wait for run");
-        let status =
-            status.unwrap_or_else(|| panic!("`run` still running {EXIT_LIMIT:?} after SIGINT"));
-        // The stderr thread may still be draining the last lines.
-        let exited = wait_until(COUNT_LIMIT, Duration::from_millis(20), || {
-            self.log().contains("detached, bye") || self.log().contains("relay: stopped")
-        });
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "`run` after SIGINT: {status}\n{}",
-            self.log()
-        );
-        assert!(exited, "no relay summary in run's log:\n{}", self.log());
-        self.log()
-    }
-}
-
-impl Drop for Run<'_> {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            signal(&self.child, libc::SIGINT);
-            if !matches!(wait_child(&mut self.child, EXIT_LIMIT), Ok(Some(_))) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
-    }
-}
-
-fn signal(child: &Child, signal: libc::c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: no memory-safety preconditions; the pid is our own child's.
-    assert_eq!(
-        unsafe { libc::kill(pid, signal) },
-        0,
-        "signal {signal} to run"
+/// `lwm2m-xdp run` in the relay namespace with the relay's logs at debug, once its relay
+/// sockets are bound (in a task of its own, just after attaching).
+fn start_relay<'a>(topo: &'a RelayTopology, config: PathBuf, tag: &str) -> Running<'a> {
+    let run = Running::start(
+        &topo.pair,
+        config,
+        tag,
+        &[("RUST_LOG", "info,lwm2m_xdp::relay=debug")],
     );
+    run.wait_log("relay sockets bound", |log| {
+        log.contains("relay: DHCPv4 on") || log.contains("relay: DHCPv6 on")
+    });
+    run
 }
 
-fn count(stats: &Value, family: &str, name: &str) -> u64 {
-    stats
-        .get(family)
-        .and_then(|f| f.get(name))
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no numeric {family}.{name} in stats --json: {stats}"))
+/// Stops `run` (exit 0, no program left); its whole log, which must end with the relay's
+/// summary.
+fn stop_relay(run: Running) -> String {
+    let log = run.stop();
+    assert!(
+        log.contains("relay: stopped"),
+        "no relay summary in run's log:\n{log}"
+    );
+    log
 }
 
 /// From run's closing line "relay: stopped; DHCPv4 forwarded 2, relayed 2, ...; DHCPv6 ...":
@@ -539,7 +386,7 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
             &relay_config(&topo, &[topo.upstream_ipv4()], &[]),
         )
         .unwrap();
-    let run = Run::start(&topo, config, "relay4");
+    let run = start_relay(&topo, config, "relay4");
     let socket =
         RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("raw socket");
 
@@ -652,7 +499,7 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
         log.contains("BOOTREPLY not from a configured server")
     });
 
-    let log = run.stop();
+    let log = stop_relay(run);
     assert_eq!(
         relay_count(&log, "DHCPv4", "forwarded"),
         2,
@@ -681,7 +528,7 @@ fn sighup_points_the_relay_at_new_servers() {
             &relay_config(&topo, &[topo.nobody_ipv4()], &[]),
         )
         .unwrap();
-    let run = Run::start(&topo, config, "relayhup");
+    let run = start_relay(&topo, config, "relayhup");
     let socket =
         RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("raw socket");
 
@@ -748,7 +595,7 @@ fn sighup_points_the_relay_at_new_servers() {
         .expect("receive");
     assert!(answered.is_none(), "an OFFER in mode local: {answered:?}");
 
-    let log = run.stop();
+    let log = stop_relay(run);
     assert!(
         !log.contains(&format!("xid {xid4:#010x}")),
         "the DISCOVER was relayed in mode local:\n{log}"
@@ -837,7 +684,7 @@ fn dhcpv6_is_relayed_to_kea() {
             &relay_config(&topo, &[], &[topo.upstream_ipv6()]),
         )
         .unwrap();
-    let run = Run::start(&topo, config, "relay6");
+    let run = start_relay(&topo, config, "relay6");
     let socket =
         RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("raw socket");
     let ia = |opts: d6::DhcpOptions| d6::IANA {
@@ -917,7 +764,7 @@ fn dhcpv6_is_relayed_to_kea() {
         count(s, "v6", "passed_not_info_request") >= 2
     });
     assert_eq!(count(&stats, "v6", "answered"), 0, "{stats}");
-    let log = run.stop();
+    let log = stop_relay(run);
     assert_eq!(
         relay_count(&log, "DHCPv6", "forwarded"),
         2,
