@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use lwm2m_xdp::csum;
-use xdp_common::wire::{eth, ipv4, ipv6, udp};
+use xdp_common::wire::{dhcpv4, dhcpv6, eth, ipv4, ipv6, udp};
 
 use crate::netns::{NetnsPair, Side};
 
@@ -360,6 +360,60 @@ impl RawSocket {
             }
         }
         bail!("10 000 frames in {limit:?} and none was the one expected")
+    }
+
+    /// Sends `frame` up to `attempts` times, each time waiting `each` for a reply to a DHCP
+    /// client port that `decode` accepts; panics with the last reason a reply was refused
+    /// when none was.
+    pub fn exchange<T>(
+        &self,
+        frame: &[u8],
+        what: &str,
+        (attempts, each): (usize, Duration),
+        mut decode: impl FnMut(&UdpFrame) -> Result<T, String>,
+    ) -> (UdpFrame, T) {
+        let mut refused = None;
+        for _ in 0..attempts {
+            self.send(frame).expect("send the request");
+            let got = self
+                .receive(each, |bytes| {
+                    let reply = match dhcp_client_reply(bytes) {
+                        Ok(reply) => reply?,
+                        Err(why) => {
+                            refused = Some(why);
+                            return None;
+                        }
+                    };
+                    match decode(&reply) {
+                        Ok(value) => Some((reply, value)),
+                        Err(why) => {
+                            refused = Some(why);
+                            None
+                        }
+                    }
+                })
+                .expect("receive");
+            if let Some(found) = got {
+                return found;
+            }
+        }
+        panic!(
+            "no {what} after {attempts} requests ({each:?} each); last refused: {}",
+            refused.as_deref().unwrap_or("none came")
+        );
+    }
+}
+
+/// A UDP datagram to a DHCP client port: `Ok(None)` for other traffic on the link, `Err`
+/// for a UDP frame that is broken (bad checksum, inconsistent lengths): a finding to report.
+pub fn dhcp_client_reply(bytes: &[u8]) -> Result<Option<UdpFrame>, String> {
+    match parse_udp_frame(bytes) {
+        Ok(f) if f.dst_port == dhcpv4::CLIENT_PORT || f.dst_port == dhcpv6::CLIENT_PORT => {
+            Ok(Some(f))
+        }
+        Ok(_) => Ok(None),
+        Err(why) if why.contains("checksum") || why.contains("length") => Err(why),
+        Err(_) => Ok(None),
     }
 }
 

@@ -117,56 +117,14 @@ fn setup(tag: &str) -> (NetnsPair, ScratchDir) {
     (pair, scratch)
 }
 
-/// Sends `frame` up to [`ATTEMPTS`] times until `decode` accepts a reply; panics with the
-/// last reason a reply was refused when none was.
+/// [`RawSocket::exchange`] with this file's patience.
 fn exchange<T>(
     socket: &RawSocket,
     frame: &[u8],
     what: &str,
-    mut decode: impl FnMut(&UdpFrame) -> Result<T, String>,
+    decode: impl FnMut(&UdpFrame) -> Result<T, String>,
 ) -> (UdpFrame, T) {
-    let mut refused = None;
-    for _ in 0..ATTEMPTS {
-        socket.send(frame).expect("send the request");
-        let got = socket
-            .receive(REPLY_LIMIT, |bytes| {
-                let reply = match parse_reply(bytes) {
-                    Ok(reply) => reply?,
-                    Err(why) => {
-                        refused = Some(why);
-                        return None;
-                    }
-                };
-                match decode(&reply) {
-                    Ok(value) => Some((reply, value)),
-                    Err(why) => {
-                        refused = Some(why);
-                        None
-                    }
-                }
-            })
-            .expect("receive");
-        if let Some(found) = got {
-            return found;
-        }
-    }
-    panic!(
-        "no {what} after {ATTEMPTS} requests ({REPLY_LIMIT:?} each); last refused: {}",
-        refused.as_deref().unwrap_or("none came")
-    );
-}
-
-/// A UDP datagram to a DHCP client port: `Ok(None)` for other traffic on the link, `Err`
-/// for a UDP frame that is broken (bad checksum, inconsistent lengths): a finding to report.
-fn parse_reply(bytes: &[u8]) -> Result<Option<UdpFrame>, String> {
-    match peers::parse_udp_frame(bytes) {
-        Ok(f) if f.dst_port == dhcpv4::CLIENT_PORT || f.dst_port == dhcpv6::CLIENT_PORT => {
-            Ok(Some(f))
-        }
-        Ok(_) => Ok(None),
-        Err(why) if why.contains("checksum") || why.contains("length") => Err(why),
-        Err(_) => Ok(None),
-    }
+    socket.exchange(frame, what, (ATTEMPTS, REPLY_LIMIT), decode)
 }
 
 /// A DHCPINFORM frame from the client end: broadcast (as dhcpcd sends it), ciaddr `ciaddr`,
@@ -641,7 +599,7 @@ fn tagged_inform_is_answered_on_its_vlan() {
     assert_eq!(count(&stats, "v4", "answered"), answered_42, "{stats}");
     let answered_43 = socket
         .receive(Duration::from_millis(300), |bytes| {
-            parse_reply(bytes).ok().flatten().filter(|f| {
+            peers::dhcp_client_reply(bytes).ok().flatten().filter(|f| {
                 client::decode_v4_reply(
                     WireFormat::Draft00,
                     V4_CODES[0],

@@ -231,56 +231,14 @@ fn start_kea(topo: &RelayTopology, scratch: &ScratchDir, family: KeaFamily) -> K
         .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-/// A UDP datagram to a DHCP client port, or `None` for other traffic; a broken UDP frame
-/// (checksum, lengths) is an error: the relay sent something wrong.
-fn to_client(bytes: &[u8]) -> Result<Option<UdpFrame>, String> {
-    match peers::parse_udp_frame(bytes) {
-        Ok(f) if f.dst_port == dhcpv4::CLIENT_PORT || f.dst_port == dhcpv6::CLIENT_PORT => {
-            Ok(Some(f))
-        }
-        Ok(_) => Ok(None),
-        Err(why) if why.contains("checksum") || why.contains("length") => Err(why),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Sends `frame` up to [`ATTEMPTS`] times until `decode` accepts a reply; panics with the
-/// last reason a reply was refused when none was.
+/// [`RawSocket::exchange`] with this file's patience.
 fn exchange<T>(
     socket: &RawSocket,
     frame: &[u8],
     what: &str,
-    mut decode: impl FnMut(&UdpFrame) -> Result<T, String>,
+    decode: impl FnMut(&UdpFrame) -> Result<T, String>,
 ) -> (UdpFrame, T) {
-    let mut refused = None;
-    for _ in 0..ATTEMPTS {
-        socket.send(frame).expect("send the request");
-        let got = socket
-            .receive(REPLY_LIMIT, |bytes| {
-                let reply = match to_client(bytes) {
-                    Ok(reply) => reply?,
-                    Err(why) => {
-                        refused = Some(why);
-                        return None;
-                    }
-                };
-                match decode(&reply) {
-                    Ok(value) => Some((reply, value)),
-                    Err(why) => {
-                        refused = Some(why);
-                        None
-                    }
-                }
-            })
-            .expect("receive");
-        if let Some(found) = got {
-            return found;
-        }
-    }
-    panic!(
-        "no {what} after {ATTEMPTS} requests ({REPLY_LIMIT:?} each); last refused: {}",
-        refused.as_deref().unwrap_or("none came")
-    );
+    socket.exchange(frame, what, (ATTEMPTS, REPLY_LIMIT), decode)
 }
 
 /// A client's BOOTREQUEST, padded to 300 octets (RFC 1542 §3.4), broadcast from 0.0.0.0.
@@ -540,7 +498,7 @@ fn sighup_points_the_relay_at_new_servers() {
     });
     let answered = socket
         .receive(Duration::from_secs(2), |bytes| {
-            to_client(bytes)
+            peers::dhcp_client_reply(bytes)
                 .ok()
                 .flatten()
                 .and_then(|f| bootreply(xid1, d4::MessageType::Offer)(&f).ok())
@@ -587,7 +545,7 @@ fn sighup_points_the_relay_at_new_servers() {
     socket.send(&v4_frame(&topo, &discover)).expect("send");
     let answered = socket
         .receive(Duration::from_secs(1), |bytes| {
-            to_client(bytes)
+            peers::dhcp_client_reply(bytes)
                 .ok()
                 .flatten()
                 .and_then(|f| bootreply(xid4, d4::MessageType::Offer)(&f).ok())
