@@ -1224,7 +1224,7 @@ fn validate_vlans(iface_key: &str, raw: Vec<RawVlan>) -> Result<Vec<Vlan>, Confi
             .map(|s| {
                 let k = format!("{key}.ipv6_link_local");
                 let addr = ipv6(&k, s)?;
-                if addr.segments()[0] & 0xffc0 != 0xfe80 {
+                if !crate::ifaces::is_link_local(&addr) {
                     return Err(invalid(
                         k,
                         quoted(s),

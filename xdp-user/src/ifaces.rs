@@ -4,7 +4,7 @@
 use std::{
     ffi::CString,
     fs,
-    net::{Ipv4Addr, Ipv6Addr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
     os::fd::AsRawFd,
 };
 
@@ -75,10 +75,9 @@ pub fn parse_mac(text: &str) -> Result<[u8; 6]> {
         .map_err(|_| anyhow::anyhow!("not a 6-octet MAC address: {text:?}"))
 }
 
-/// First IPv4 address and first IPv6 link-local address of `name` (getifaddrs).
-fn addresses(name: &str) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
-    let mut v4 = None;
-    let mut v6 = None;
+/// Every address of `name`, in the order getifaddrs lists them.
+pub fn addresses(name: &str) -> Result<Vec<IpAddr>> {
+    let mut found = Vec::new();
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list we free below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
@@ -99,27 +98,51 @@ fn addresses(name: &str) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
         }
         // SAFETY: sa_family tells which sockaddr type ifa_addr points to.
         match unsafe { (*ifa.ifa_addr).sa_family } as i32 {
-            libc::AF_INET if v4.is_none() => {
+            libc::AF_INET => {
+                // SAFETY: an AF_INET address is a sockaddr_in.
                 let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                v4 = Some(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+                found.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    sin.sin_addr.s_addr,
+                ))));
             }
-            libc::AF_INET6 if v6.is_none() => {
+            libc::AF_INET6 => {
+                // SAFETY: an AF_INET6 address is a sockaddr_in6.
                 let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
-                let addr = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-                if addr.segments()[0] & 0xffc0 == 0xfe80 {
-                    v6 = Some(addr);
-                }
+                found.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
             }
             _ => {}
         }
     }
     // SAFETY: the list from getifaddrs above.
     unsafe { libc::freeifaddrs(head) };
-    Ok((v4, v6))
+    Ok(found)
+}
+
+/// The first IPv4 address in `addresses`.
+pub fn first_ipv4(addresses: &[IpAddr]) -> Option<Ipv4Addr> {
+    addresses.iter().find_map(|a| match a {
+        IpAddr::V4(v4) => Some(*v4),
+        IpAddr::V6(_) => None,
+    })
+}
+
+/// The first IPv6 address in `addresses` that `wanted` accepts.
+pub fn first_ipv6(addresses: &[IpAddr], wanted: impl Fn(&Ipv6Addr) -> bool) -> Option<Ipv6Addr> {
+    addresses.iter().find_map(|a| match a {
+        IpAddr::V6(v6) if wanted(v6) => Some(*v6),
+        _ => None,
+    })
+}
+
+/// In fe80::/10.
+pub fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
 }
 
 pub fn system_interface(name: &str) -> Result<SystemInterface> {
-    let (ipv4, ipv6_link_local) = addresses(name)?;
+    let addresses = addresses(name)?;
+    let ipv4 = first_ipv4(&addresses);
+    let ipv6_link_local = first_ipv6(&addresses, is_link_local);
     Ok(SystemInterface {
         name: name.to_string(),
         ifindex: ifindex(name)?,

@@ -3,14 +3,13 @@
 //! addresses a relay needs (IPv4 for giaddr, a global IPv6 for link-address).
 
 use std::{
-    ffi::CStr,
     io,
     mem::size_of,
     net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6},
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
 };
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::ifaces;
 
@@ -140,56 +139,18 @@ pub struct Iface {
 }
 
 fn is_global_unicast(a: &Ipv6Addr) -> bool {
-    let first = a.segments()[0];
-    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || first & 0xffc0 == 0xfe80)
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || ifaces::is_link_local(a))
 }
 
 /// Reads `name`'s index and addresses (getifaddrs).
 pub fn iface(name: &str) -> Result<Iface> {
-    let ifindex = ifaces::ifindex(name)?;
-    let mut out = Iface {
+    let addresses = ifaces::addresses(name)?;
+    Ok(Iface {
         name: name.to_owned(),
-        ifindex,
-        ipv4: None,
-        ipv6_global: None,
-    };
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `head` with a list freed below.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(io::Error::last_os_error()).context("getifaddrs");
-    }
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: a node of the list getifaddrs returned.
-        let ifa = unsafe { &*cur };
-        cur = ifa.ifa_next;
-        // SAFETY: ifa_name is a NUL-terminated string.
-        if ifa.ifa_addr.is_null()
-            || unsafe { CStr::from_ptr(ifa.ifa_name) }.to_bytes() != name.as_bytes()
-        {
-            continue;
-        }
-        // SAFETY: sa_family says which sockaddr ifa_addr points at.
-        match i32::from(unsafe { (*ifa.ifa_addr).sa_family }) {
-            libc::AF_INET if out.ipv4.is_none() => {
-                // SAFETY: an AF_INET address is a sockaddr_in.
-                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                out.ipv4 = Some(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
-            }
-            libc::AF_INET6 if out.ipv6_global.is_none() => {
-                // SAFETY: an AF_INET6 address is a sockaddr_in6.
-                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
-                let addr = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-                if is_global_unicast(&addr) {
-                    out.ipv6_global = Some(addr);
-                }
-            }
-            _ => {}
-        }
-    }
-    // SAFETY: the list from getifaddrs above.
-    unsafe { libc::freeifaddrs(head) };
-    Ok(out)
+        ifindex: ifaces::ifindex(name)?,
+        ipv4: ifaces::first_ipv4(&addresses),
+        ipv6_global: ifaces::first_ipv6(&addresses, is_global_unicast),
+    })
 }
 
 #[cfg(test)]
