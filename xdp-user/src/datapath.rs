@@ -155,16 +155,6 @@ impl Datapath {
     pub fn counters(&mut self) -> Result<Vec<u64>> {
         read_counters(self.map_mut(MAP_COUNTERS)?)
     }
-
-    /// Zero every counter (tests and benchmarks).
-    pub fn reset_counters(&mut self) -> Result<()> {
-        let mut counters: PerCpuArray<_, u64> = PerCpuArray::try_from(self.map_mut(MAP_COUNTERS)?)?;
-        let cpus = aya::util::nr_cpus().map_err(|(_, e)| e)?;
-        for i in 0..COUNTERS_LEN {
-            counters.set(i, aya::maps::PerCpuValues::try_from(vec![0u64; cpus])?, 0)?;
-        }
-        Ok(())
-    }
 }
 
 /// Sum the per-CPU counters of a COUNTERS map (ours, or one opened from its pin).
