@@ -20,10 +20,9 @@ use std::{
 use anyhow::{ensure, Context as _, Result};
 use aya::programs::{ProgramFd, TestRun, TestRunOptions, Xdp};
 use lwm2m_xdp::{
-    client,
+    client, compile,
     config::Config,
     datapath::{set_bench_frame, Datapath, Generation},
-    encode,
     frame::{self, Ethernet},
     ifaces::{self, SystemInterface},
 };
@@ -54,7 +53,7 @@ fn config(cert: bool) -> String {
 fn load(cert: bool) -> Result<Datapath> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/bench.toml");
     let cfg = Config::parse(&config(cert), &root)?;
-    let compiled = encode::compile(&cfg)?;
+    let compiled = compile::compile(&cfg)?;
     // BPF_PROG_TEST_RUN delivers on the loopback device (ifindex 1).
     let (entries, _) = ifaces::entries(&cfg, |name| {
         Ok(SystemInterface {

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use xdp_common::wire::{dhcpv4 as v4, dhcpv6 as v6};
 
-use crate::{config::WireFormat, encode::CERT_ENCODING_X509_SIGNATURE};
+use crate::{compile::CERT_ENCODING_X509_SIGNATURE, config::WireFormat};
 
 /// What a reply said about LwM2M bootstrap.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -516,8 +516,8 @@ pub fn decode_v6_reply(
 mod tests {
     use super::*;
     use crate::{
+        compile::{self, tests::config},
         config::tests::certs_dir,
-        encode::{self, tests::config},
     };
     use dhcproto::{v4 as d4, v6 as d6, Decodable, Decoder};
     use xdp_common::maps::Family;
@@ -557,11 +557,11 @@ mod tests {
         m
     }
 
-    fn served(format: WireFormat, der: Vec<u8>) -> encode::Compiled {
-        encode::compile(&config(format, Some(URI), Some(der))).unwrap()
+    fn served(format: WireFormat, der: Vec<u8>) -> compile::Compiled {
+        compile::compile(&config(format, Some(URI), Some(der))).unwrap()
     }
 
-    fn block_bytes(compiled: &encode::Compiled, family: Family, mask: u32) -> Vec<u8> {
+    fn block_bytes(compiled: &compile::Compiled, family: Family, mask: u32) -> Vec<u8> {
         let block = compiled.block(family, mask);
         assert!(block.len > 0, "block fits");
         block.data[..usize::from(block.len)].to_vec()
@@ -697,7 +697,7 @@ mod tests {
                 let der = cert(size);
                 let mut cfg = config(format, Some(URI), Some(der.clone()));
                 cfg.dhcpv6.information_refresh_time = Some(3600);
-                let compiled = encode::compile(&cfg).unwrap();
+                let compiled = compile::compile(&cfg).unwrap();
                 let msg = reply(XID6, &block_bytes(&compiled, Family::V6, 0b111));
                 let (info, got) = decode_v6_reply(format, 65001, 65002, &msg, XID6).unwrap();
                 assert_eq!(got.uri.as_deref(), Some(URI));
@@ -774,7 +774,7 @@ mod tests {
 
     /// The draft-00 fragments (instance data) of a certificate, as encode.rs makes them.
     fn draft00_fragments(der: &[u8]) -> Vec<Vec<u8>> {
-        let bytes = encode::v4_certificate(WireFormat::Draft00, 225, der);
+        let bytes = compile::v4_certificate(WireFormat::Draft00, 225, der);
         let with_end = [&bytes[..], &[255]].concat();
         let options = walk_v4_options(&with_end).unwrap();
         options.into_iter().map(|(_, d)| d.to_vec()).collect()
@@ -833,7 +833,7 @@ mod tests {
         let mut broken = der.clone();
         broken[1] ^= 0x40; // the outer SEQUENCE length
         for format in [WireFormat::Draft00, WireFormat::Rfc3396] {
-            let bytes = encode::v4_certificate(format, 225, &broken);
+            let bytes = compile::v4_certificate(format, 225, &broken);
             let msg = ack(XID, &bytes);
             assert!(
                 matches!(
@@ -856,13 +856,13 @@ mod tests {
             Err(ClientError::CertificateEncoding(15))
         );
 
-        let mut v6 = encode::v6_certificate(WireFormat::Ietf00, 65002, &der).unwrap();
+        let mut v6 = compile::v6_certificate(WireFormat::Ietf00, 65002, &der).unwrap();
         v6[4] = 15;
         assert_eq!(
             decode_v6_reply(WireFormat::Ietf00, 65001, 65002, &reply(XID6, &v6), XID6).unwrap_err(),
             ClientError::CertificateEncoding(15)
         );
-        let v6_broken = encode::v6_certificate(WireFormat::Draft00, 65002, &broken).unwrap();
+        let v6_broken = compile::v6_certificate(WireFormat::Draft00, 65002, &broken).unwrap();
         assert!(matches!(
             decode_v6_reply(
                 WireFormat::Draft00,
@@ -907,7 +907,10 @@ mod tests {
 
     #[test]
     fn wrong_replies_are_rejected() {
-        let good = ack(XID, &encode::v4_uri(WireFormat::Draft00, 224, URI).unwrap());
+        let good = ack(
+            XID,
+            &compile::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
+        );
         let check = |msg: &[u8]| decode_v4_reply(WireFormat::Draft00, 224, 225, msg, XID);
         assert!(check(&good).is_ok());
         let mut request = good.clone();
@@ -940,8 +943,8 @@ mod tests {
         let two_uris = ack(
             XID,
             &[
-                encode::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
-                encode::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
+                compile::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
+                compile::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
             ]
             .concat(),
         );
@@ -955,7 +958,7 @@ mod tests {
         let not_utf8 = ack(XID, &[224, 4, 0, 0, 0xff, 0xfe]);
         assert!(matches!(check(&not_utf8), Err(ClientError::BadUri(_))));
 
-        let good6 = reply(XID6, &encode::v6_uri(65001, URI).unwrap());
+        let good6 = reply(XID6, &compile::v6_uri(65001, URI).unwrap());
         let check6 = |msg: &[u8]| decode_v6_reply(WireFormat::Draft00, 65001, 65002, msg, XID6);
         assert!(check6(&good6).is_ok());
         let mut advertise = good6.clone();
@@ -970,7 +973,7 @@ mod tests {
         );
         let no_server = [
             &[7, 0xab, 0xcd, 0xef][..],
-            &encode::v6_uri(65001, URI).unwrap(),
+            &compile::v6_uri(65001, URI).unwrap(),
         ]
         .concat();
         assert_eq!(
@@ -988,8 +991,8 @@ mod tests {
         let twice = reply(
             XID6,
             &[
-                encode::v6_uri(65001, URI).unwrap(),
-                encode::v6_uri(65001, URI).unwrap(),
+                compile::v6_uri(65001, URI).unwrap(),
+                compile::v6_uri(65001, URI).unwrap(),
             ]
             .concat(),
         );

@@ -1,7 +1,7 @@
 //! The kernel program and its maps, loaded: what the loader, the tests and the benchmarks
 //! drive. Knows map names and layouts (xdp-common), not the config or the wire formats.
 
-use crate::encode::Compiled;
+use crate::compile::Compiled;
 use anyhow::{bail, Context as _, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray},

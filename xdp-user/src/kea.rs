@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 use xdp_common::maps::Family;
 
 use crate::{
+    compile::{self, EncodedOption, NAME_CERTIFICATE, NAME_URI, V4_OPTION_MAX_DATA},
     config::{Config, WireFormat},
-    encode::{self, EncodedOption, NAME_CERTIFICATE, NAME_URI, V4_OPTION_MAX_DATA},
 };
 
 /// Kea option names for the LwM2M options (names must not clash with Kea's standard ones).
@@ -20,7 +20,7 @@ const KEA_NAME_CERTIFICATE: &str = "lwm2m-server-certificate";
 /// # Panics
 /// If `cfg` cannot be encoded, which `Config::parse` rules out.
 pub fn kea_config(cfg: &Config) -> String {
-    let compiled = encode::compile(cfg).expect("a validated config always encodes");
+    let compiled = compile::compile(cfg).expect("a validated config always encodes");
     let mut root = Map::new();
     if cfg.dhcpv4.enabled {
         root.insert(
@@ -127,7 +127,7 @@ fn family(family: Family, format: WireFormat, options: &[EncodedOption]) -> Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{config::ExtraOption, encode::tests::config};
+    use crate::{compile::tests::config, config::ExtraOption};
 
     const URI: &str = "coaps://bootstrap.example.net:5684";
 

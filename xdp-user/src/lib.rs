@@ -1,11 +1,11 @@
 //! lwm2m-xdp userspace: config, encoders, the loader of the kernel program, and the client.
 
 pub mod client;
+pub mod compile;
 pub mod config;
 pub mod csum;
 pub mod datapath;
 pub mod detach;
-pub mod encode;
 pub mod frame;
 pub mod ifaces;
 pub mod instance;

@@ -18,9 +18,9 @@ use xdp_common::{
 };
 
 use crate::{
+    compile::{self, Compiled},
     config::{self, AttachMode, Config},
     datapath::{Datapath, Generation},
-    encode::{self, Compiled},
     ifaces::{self, SystemInterface},
     instance::{self, State},
     stats, vlans,
@@ -31,7 +31,7 @@ use crate::{
 pub fn prepare(path: &Path) -> Result<(Config, Compiled)> {
     let cfg = Config::load(path)?;
     config::check_interfaces(&cfg)?;
-    let compiled = encode::compile(&cfg)?;
+    let compiled = compile::compile(&cfg)?;
     Ok((cfg, compiled))
 }
 

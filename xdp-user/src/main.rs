@@ -5,8 +5,9 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use lwm2m_xdp::{
+    compile,
     config::{self, Config, WireFormat},
-    encode, instance, kea, loader,
+    instance, kea, loader,
     probe::{self, ProbeOptions},
     stats,
 };
@@ -140,13 +141,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check { config } => {
             let cfg = Config::load(&config)?;
             config::check_interfaces(&cfg)?;
-            let compiled = encode::compile(&cfg)?;
+            let compiled = compile::compile(&cfg)?;
             print!("{}", compiled.summary());
             println!("{}: ok", config.display());
             Ok(())
         }
         Command::Encode { config } => {
-            let compiled = encode::compile(&Config::load(&config)?)?;
+            let compiled = compile::compile(&Config::load(&config)?)?;
             print!("{}", compiled.annotated_hex());
             Ok(())
         }

@@ -13,9 +13,9 @@ use std::{
 
 use aya::programs::{TestRun, TestRunOptions};
 use lwm2m_xdp::{
+    compile,
     config::{Config, WireFormat},
     datapath::{Datapath, Generation},
-    encode,
     ifaces::{self, SystemInterface},
 };
 use proptest::{
@@ -254,7 +254,7 @@ impl Harness {
     pub fn install(&mut self, setup: Setup) {
         let cfg = Config::parse(&setup.toml(), &examples_dir().join("kernel-test.toml"))
             .expect("test config");
-        let compiled = encode::compile(&cfg).expect("compiling the test config");
+        let compiled = compile::compile(&cfg).expect("compiling the test config");
         let mtu = setup.mtu;
         let (entries, _) = ifaces::entries(&cfg, |name| {
             Ok(SystemInterface {

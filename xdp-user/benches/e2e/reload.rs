@@ -16,9 +16,9 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use aya::programs::XdpMode;
 use lwm2m_xdp::{
+    compile,
     config::Config,
     datapath::{Datapath, Generation},
-    encode,
     ifaces::{self, SystemInterface},
 };
 
@@ -60,8 +60,8 @@ pub fn direct(
         })
     };
     let compiled = [
-        encode::compile(configs[0].0)?,
-        encode::compile(configs[1].0)?,
+        compile::compile(configs[0].0)?,
+        compile::compile(configs[1].0)?,
     ];
     let entries = [
         ifaces::entries(configs[0].0, lookup)?.0,
@@ -189,7 +189,7 @@ pub fn prepare_ms(path: &Path, n: usize) -> Result<f64> {
     for _ in 0..n {
         let t0 = Instant::now();
         let cfg = Config::load(path)?;
-        let compiled = encode::compile(&cfg)?;
+        let compiled = compile::compile(&cfg)?;
         std::hint::black_box(Generation::from(&compiled));
         times.push(ms(t0.elapsed()));
     }

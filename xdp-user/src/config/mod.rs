@@ -19,7 +19,7 @@ use xdp_common::{
     wire::{dhcpv4 as v4, dhcpv6 as v6},
 };
 
-use crate::encode;
+use crate::compile;
 
 /// A validated config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -460,7 +460,7 @@ impl RawConfig {
             check_uri_fits(uri, lwm2m.wire_format, dhcpv4.enabled, dhcpv6.enabled)?;
         }
         if let Some(cert) = &lwm2m.certificate {
-            let max = encode::v6_certificate_capacity(lwm2m.wire_format);
+            let max = compile::v6_certificate_capacity(lwm2m.wire_format);
             if dhcpv6.enabled && cert.der.len() > max {
                 return Err(invalid(
                     "lwm2m.certificate",
@@ -546,7 +546,7 @@ fn check_uri_fits(
     v4_on: bool,
     v6_on: bool,
 ) -> Result<(), ConfigError> {
-    let v4_max = encode::v4_uri_capacity(format);
+    let v4_max = compile::v4_uri_capacity(format);
     if v4_on && uri.len() > v4_max {
         return Err(invalid(
             "lwm2m.bootstrap_uri",
