@@ -1,12 +1,12 @@
 //! The LwM2M device's side (draft §6): build the information-only requests, check the
 //! replies, and reassemble the certificate. Used by `probe` and by tests; its option walkers
-//! are written apart from encode.rs so that they check it rather than mirror it.
+//! are written apart from options.rs so that they check it rather than mirror it.
 
 use std::net::Ipv4Addr;
 
 use xdp_common::wire::{dhcpv4 as v4, dhcpv6 as v6};
 
-use crate::{compile::CERT_ENCODING_X509_SIGNATURE, config::WireFormat};
+use crate::options::{WireFormat, CERT_ENCODING_X509_SIGNATURE};
 
 /// What a reply said about LwM2M bootstrap.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -516,8 +516,9 @@ pub fn decode_v6_reply(
 mod tests {
     use super::*;
     use crate::{
-        compile::{self, tests::config},
-        config::tests::certs_dir,
+        compile,
+        config::tests::{certs_dir, config},
+        options,
     };
     use dhcproto::{v4 as d4, v6 as d6, Decodable, Decoder};
     use xdp_common::maps::Family;
@@ -727,7 +728,7 @@ mod tests {
 
     #[test]
     fn dhcproto_concatenates_our_rfc3396_split() {
-        // An independent RFC 3396 reader agrees with encode.rs.
+        // An independent RFC 3396 reader agrees with options.rs.
         for format in [WireFormat::Rfc3396, WireFormat::Ietf00] {
             let der = cert(1000);
             let msg = ack(
@@ -772,9 +773,9 @@ mod tests {
         assert_eq!(data(65002), der);
     }
 
-    /// The draft-00 fragments (instance data) of a certificate, as encode.rs makes them.
+    /// The draft-00 fragments (instance data) of a certificate, as options.rs makes them.
     fn draft00_fragments(der: &[u8]) -> Vec<Vec<u8>> {
-        let bytes = compile::v4_certificate(WireFormat::Draft00, 225, der);
+        let bytes = options::v4_certificate(WireFormat::Draft00, 225, der);
         let with_end = [&bytes[..], &[255]].concat();
         let options = walk_v4_options(&with_end).unwrap();
         options.into_iter().map(|(_, d)| d.to_vec()).collect()
@@ -833,7 +834,7 @@ mod tests {
         let mut broken = der.clone();
         broken[1] ^= 0x40; // the outer SEQUENCE length
         for format in [WireFormat::Draft00, WireFormat::Rfc3396] {
-            let bytes = compile::v4_certificate(format, 225, &broken);
+            let bytes = options::v4_certificate(format, 225, &broken);
             let msg = ack(XID, &bytes);
             assert!(
                 matches!(
@@ -856,13 +857,13 @@ mod tests {
             Err(ClientError::CertificateEncoding(15))
         );
 
-        let mut v6 = compile::v6_certificate(WireFormat::Ietf00, 65002, &der).unwrap();
+        let mut v6 = options::v6_certificate(WireFormat::Ietf00, 65002, &der).unwrap();
         v6[4] = 15;
         assert_eq!(
             decode_v6_reply(WireFormat::Ietf00, 65001, 65002, &reply(XID6, &v6), XID6).unwrap_err(),
             ClientError::CertificateEncoding(15)
         );
-        let v6_broken = compile::v6_certificate(WireFormat::Draft00, 65002, &broken).unwrap();
+        let v6_broken = options::v6_certificate(WireFormat::Draft00, 65002, &broken).unwrap();
         assert!(matches!(
             decode_v6_reply(
                 WireFormat::Draft00,
@@ -909,7 +910,7 @@ mod tests {
     fn wrong_replies_are_rejected() {
         let good = ack(
             XID,
-            &compile::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
+            &options::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
         );
         let check = |msg: &[u8]| decode_v4_reply(WireFormat::Draft00, 224, 225, msg, XID);
         assert!(check(&good).is_ok());
@@ -943,8 +944,8 @@ mod tests {
         let two_uris = ack(
             XID,
             &[
-                compile::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
-                compile::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
+                options::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
+                options::v4_uri(WireFormat::Draft00, 224, URI).unwrap(),
             ]
             .concat(),
         );
@@ -958,7 +959,7 @@ mod tests {
         let not_utf8 = ack(XID, &[224, 4, 0, 0, 0xff, 0xfe]);
         assert!(matches!(check(&not_utf8), Err(ClientError::BadUri(_))));
 
-        let good6 = reply(XID6, &compile::v6_uri(65001, URI).unwrap());
+        let good6 = reply(XID6, &options::v6_uri(65001, URI).unwrap());
         let check6 = |msg: &[u8]| decode_v6_reply(WireFormat::Draft00, 65001, 65002, msg, XID6);
         assert!(check6(&good6).is_ok());
         let mut advertise = good6.clone();
@@ -973,7 +974,7 @@ mod tests {
         );
         let no_server = [
             &[7, 0xab, 0xcd, 0xef][..],
-            &compile::v6_uri(65001, URI).unwrap(),
+            &options::v6_uri(65001, URI).unwrap(),
         ]
         .concat();
         assert_eq!(
@@ -991,8 +992,8 @@ mod tests {
         let twice = reply(
             XID6,
             &[
-                compile::v6_uri(65001, URI).unwrap(),
-                compile::v6_uri(65001, URI).unwrap(),
+                options::v6_uri(65001, URI).unwrap(),
+                options::v6_uri(65001, URI).unwrap(),
             ]
             .concat(),
         );

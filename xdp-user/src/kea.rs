@@ -1,13 +1,14 @@
 //! `kea-config`: the Kea 2.2 `option-def` and `option-data` that make a Kea server, the slow
-//! path, serve the same option bytes as the fast path. The bytes come from encode.rs (the
-//! data of each encoded option), so the two cannot drift apart.
+//! path, serve the same option bytes as the fast path. The bytes come from compile.rs (the
+//! data of each encoded option, split by options.rs), so the two cannot drift apart.
 
 use serde_json::{json, Map, Value};
 use xdp_common::maps::Family;
 
 use crate::{
-    compile::{self, EncodedOption, NAME_CERTIFICATE, NAME_URI, V4_OPTION_MAX_DATA},
-    config::{Config, WireFormat},
+    compile::{self, EncodedOption},
+    config::Config,
+    options::{self, WireFormat, NAME_CERTIFICATE, NAME_URI, V4_OPTION_MAX_DATA},
 };
 
 /// Kea option names for the LwM2M options (names must not clash with Kea's standard ones).
@@ -39,18 +40,10 @@ pub fn kea_config(cfg: &Config) -> String {
 
 /// The data of each instance of an encoded option, in order.
 fn instances(family: Family, option: &EncodedOption) -> Vec<&[u8]> {
-    let (hdr, len_of): (usize, fn(&[u8]) -> usize) = match family {
-        Family::V4 => (2, |h| usize::from(h[1])),
-        Family::V6 => (4, |h| usize::from(u16::from_be_bytes([h[2], h[3]]))),
-    };
-    let mut out = Vec::new();
-    let mut rest = option.bytes.as_slice();
-    while rest.len() >= hdr {
-        let end = hdr + len_of(rest);
-        out.push(&rest[hdr..end]);
-        rest = &rest[end..];
-    }
-    out
+    options::instances(family, &option.bytes)
+        .into_iter()
+        .map(|instance| instance.data)
+        .collect()
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -127,7 +120,7 @@ fn family(family: Family, format: WireFormat, options: &[EncodedOption]) -> Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{compile::tests::config, config::ExtraOption};
+    use crate::config::{tests::config, ExtraOption};
 
     const URI: &str = "coaps://bootstrap.example.net:5684";
 

@@ -1,0 +1,473 @@
+//! The raw file -> [`Config`]: defaults, the rules that tie keys together, and the limits
+//! of what the fast path serves.
+
+use std::{collections::HashMap, path::Path};
+
+use xdp_common::{
+    maps::MAX_BLOCK_LEN,
+    wire::{dhcpv4 as v4, dhcpv6 as v6},
+};
+
+use super::{
+    certificate::load_certificate,
+    error::{invalid, quoted, rule, ConfigError},
+    model::*,
+    raw::*,
+    uri::check_absolute_uri,
+    values::*,
+};
+use crate::options;
+
+impl RawConfig {
+    pub(super) fn validate(self, base: &Path, source: &Path) -> Result<Config, ConfigError> {
+        let lwm2m = self.lwm2m.validate(base)?;
+        let dhcpv4 = self.dhcpv4.validate()?;
+        let dhcpv6 = self.dhcpv6.validate()?;
+        if let Some(uri) = &lwm2m.bootstrap_uri {
+            check_uri_fits(uri, lwm2m.wire_format, dhcpv4.enabled, dhcpv6.enabled)?;
+        }
+        if let Some(cert) = &lwm2m.certificate {
+            let max = options::v6_certificate_capacity(lwm2m.wire_format);
+            if dhcpv6.enabled && cert.der.len() > max {
+                return Err(invalid(
+                    "lwm2m.certificate",
+                    quoted(&cert.path.display().to_string()),
+                    format!(
+                        "{} octets; a DHCPv6 option in wire_format {} carries at most {max}",
+                        cert.der.len(),
+                        lwm2m.wire_format
+                    ),
+                ));
+            }
+        }
+        if self.interface.is_empty() {
+            return Err(rule(
+                "interface",
+                "at least one [[interface]] with a name is required",
+            ));
+        }
+        let interfaces = validate_interfaces(self.interface)?;
+        let slow_path = self.slow_path.validate(dhcpv4.enabled, dhcpv6.enabled)?;
+        let rate_limit = self.rate_limit.map(RawRateLimit::validate).transpose()?;
+        Ok(Config {
+            lwm2m,
+            dhcpv4,
+            dhcpv6,
+            interfaces,
+            slow_path,
+            rate_limit,
+            source: source.to_path_buf(),
+        })
+    }
+}
+
+impl RawLwm2m {
+    pub(super) fn validate(self, base: &Path) -> Result<Lwm2m, ConfigError> {
+        let wire_format = match self.wire_format.as_deref() {
+            None | Some("draft-00") => WireFormat::Draft00,
+            Some("rfc3396") => WireFormat::Rfc3396,
+            Some("ietf-00") => WireFormat::Ietf00,
+            Some(other) => {
+                return Err(invalid(
+                    "lwm2m.wire_format",
+                    quoted(other),
+                    "choose \"draft-00\", \"rfc3396\" or \"ietf-00\"",
+                ))
+            }
+        };
+        let policy = match self.policy.as_deref() {
+            None | Some("complete") => Policy::Complete,
+            Some("lwm2m-only") => Policy::Lwm2mOnly,
+            Some(other) => {
+                return Err(invalid(
+                    "lwm2m.policy",
+                    quoted(other),
+                    "choose \"complete\" or \"lwm2m-only\"",
+                ))
+            }
+        };
+        if let Some(uri) = &self.bootstrap_uri {
+            check_absolute_uri(uri)
+                .map_err(|why| invalid("lwm2m.bootstrap_uri", quoted(uri), why))?;
+        }
+        let certificate = self
+            .certificate
+            .map(|configured| {
+                load_certificate(&base.join(&configured))
+                    .map_err(|why| invalid("lwm2m.certificate", quoted(&configured), why))
+            })
+            .transpose()?;
+        Ok(Lwm2m {
+            bootstrap_uri: self.bootstrap_uri,
+            certificate,
+            wire_format,
+            policy,
+        })
+    }
+}
+
+/// The URI must fit one option of every enabled family.
+fn check_uri_fits(
+    uri: &str,
+    format: WireFormat,
+    v4_on: bool,
+    v6_on: bool,
+) -> Result<(), ConfigError> {
+    let v4_max = options::v4_uri_capacity(format);
+    if v4_on && uri.len() > v4_max {
+        return Err(invalid(
+            "lwm2m.bootstrap_uri",
+            quoted(uri),
+            format!(
+                "{} octets; a DHCPv4 option in wire_format {format} carries at most {v4_max} \
+                 (shorten the URI or set dhcpv4.enabled = false)",
+                uri.len()
+            ),
+        ));
+    }
+    let v6_max = MAX_BLOCK_LEN - v6::OPT_HDR_LEN;
+    if v6_on && uri.len() > v6_max {
+        return Err(invalid(
+            "lwm2m.bootstrap_uri",
+            quoted(uri),
+            format!(
+                "{} octets; a DHCPv6 reply block holds at most {v6_max}",
+                uri.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl RawDhcpv4 {
+    pub(super) fn validate(self) -> Result<Dhcpv4, ConfigError> {
+        let uri_option = dhcpv4_code(
+            "dhcpv4.uri_option",
+            self.uri_option.unwrap_or(v4::DEFAULT_URI_OPTION.into()),
+        )?;
+        let certificate_option = dhcpv4_code(
+            "dhcpv4.certificate_option",
+            self.certificate_option
+                .unwrap_or(v4::DEFAULT_CERTIFICATE_OPTION.into()),
+        )?;
+        let server_id = self
+            .server_id
+            .as_deref()
+            .map(|s| unicast_ipv4("dhcpv4.server_id", s))
+            .transpose()?;
+        check_served_count("dhcpv4", self.extra_option.len(), 2, "LwM2M")?;
+        let mut keyed = vec![
+            ("dhcpv4.uri_option".to_string(), uri_option),
+            ("dhcpv4.certificate_option".to_string(), certificate_option),
+        ];
+        let mut extra_options = Vec::new();
+        for (i, raw) in self.extra_option.into_iter().enumerate() {
+            let key = format!("dhcpv4.extra_option[{i}]");
+            let code = dhcpv4_code(&format!("{key}.code"), raw.code)?;
+            keyed.push((format!("{key}.code"), code));
+            let ipv4 = raw.ipv4.map(|list| {
+                address_list(&format!("{key}.ipv4"), &list, |k, a| {
+                    Ok(unicast_ipv4(k, a)?.octets().to_vec())
+                })
+            });
+            let forms = vec![
+                ("ipv4", ipv4),
+                (
+                    "string",
+                    raw.string
+                        .as_deref()
+                        .map(|s| string_form(&format!("{key}.string"), s)),
+                ),
+                (
+                    "hex",
+                    raw.hex
+                        .as_deref()
+                        .map(|s| hex_form(&format!("{key}.hex"), s)),
+                ),
+            ];
+            let data = one_form(&key, forms)?;
+            let max = u8::MAX as usize;
+            if data.len() > max {
+                return Err(invalid(
+                    key.as_str(),
+                    format!("[{} octets]", data.len()),
+                    format!("a DHCPv4 extra option carries at most {max} octets"),
+                ));
+            }
+            extra_options.push(ExtraOption { code, data });
+        }
+        check_distinct_codes(&keyed)?;
+        Ok(Dhcpv4 {
+            enabled: self.enabled.unwrap_or(true),
+            uri_option,
+            certificate_option,
+            server_id,
+            extra_options,
+        })
+    }
+}
+
+impl RawDhcpv6 {
+    pub(super) fn validate(self) -> Result<Dhcpv6, ConfigError> {
+        let uri_option = dhcpv6_code(
+            "dhcpv6.uri_option",
+            self.uri_option.unwrap_or(v6::DEFAULT_URI_OPTION.into()),
+        )?;
+        let certificate_option = dhcpv6_code(
+            "dhcpv6.certificate_option",
+            self.certificate_option
+                .unwrap_or(v6::DEFAULT_CERTIFICATE_OPTION.into()),
+        )?;
+        let information_refresh_time = self
+            .information_refresh_time
+            .map(|secs| match u32::try_from(secs) {
+                Ok(s) if s >= v6::MIN_INFORMATION_REFRESH_TIME => Ok(s),
+                _ => Err(invalid(
+                    "dhcpv6.information_refresh_time",
+                    secs,
+                    format!(
+                        "seconds, {}-{} (RFC 8415 IRT_MINIMUM; {} means infinity)",
+                        v6::MIN_INFORMATION_REFRESH_TIME,
+                        u32::MAX,
+                        u32::MAX
+                    ),
+                )),
+            })
+            .transpose()?;
+        let server_duid = self
+            .server_duid
+            .as_deref()
+            .map(|text| {
+                let key = "dhcpv6.server_duid";
+                let duid = parse_hex(text).map_err(|why| invalid(key, quoted(text), why))?;
+                if duid.is_empty() || duid.len() > v6::MAX_DUID_LEN {
+                    return Err(invalid(
+                        key,
+                        quoted(text),
+                        format!(
+                            "{} octets; a DUID has 1-{} (RFC 8415 §11.1)",
+                            duid.len(),
+                            v6::MAX_DUID_LEN
+                        ),
+                    ));
+                }
+                Ok(duid)
+            })
+            .transpose()?;
+        let (fixed, fixed_what) = match information_refresh_time {
+            Some(_) => (3, "LwM2M and information-refresh-time"),
+            None => (2, "LwM2M"),
+        };
+        check_served_count("dhcpv6", self.extra_option.len(), fixed, fixed_what)?;
+        let mut keyed = vec![
+            ("dhcpv6.uri_option".to_string(), uri_option),
+            ("dhcpv6.certificate_option".to_string(), certificate_option),
+        ];
+        let mut extra_options = Vec::new();
+        for (i, raw) in self.extra_option.into_iter().enumerate() {
+            let key = format!("dhcpv6.extra_option[{i}]");
+            let code = dhcpv6_code(&format!("{key}.code"), raw.code)?;
+            keyed.push((format!("{key}.code"), code));
+            let ipv6s = raw.ipv6.map(|list| {
+                address_list(&format!("{key}.ipv6"), &list, |k, a| {
+                    Ok(ipv6(k, a)?.octets().to_vec())
+                })
+            });
+            let forms = vec![
+                ("ipv6", ipv6s),
+                (
+                    "string",
+                    raw.string
+                        .as_deref()
+                        .map(|s| string_form(&format!("{key}.string"), s)),
+                ),
+                (
+                    "hex",
+                    raw.hex
+                        .as_deref()
+                        .map(|s| hex_form(&format!("{key}.hex"), s)),
+                ),
+                (
+                    "domains",
+                    raw.domains
+                        .as_deref()
+                        .map(|d| encode_domains(&format!("{key}.domains"), d)),
+                ),
+            ];
+            let data = one_form(&key, forms)?;
+            let max = MAX_BLOCK_LEN - v6::OPT_HDR_LEN;
+            if data.len() > max {
+                return Err(invalid(
+                    key.as_str(),
+                    format!("[{} octets]", data.len()),
+                    format!(
+                        "at most {max} octets: a reply block holds {MAX_BLOCK_LEN} with the header"
+                    ),
+                ));
+            }
+            extra_options.push(ExtraOption { code, data });
+        }
+        check_distinct_codes(&keyed)?;
+        Ok(Dhcpv6 {
+            enabled: self.enabled.unwrap_or(true),
+            uri_option,
+            certificate_option,
+            information_refresh_time,
+            server_duid,
+            extra_options,
+        })
+    }
+}
+
+fn validate_interfaces(raw: Vec<RawInterface>) -> Result<Vec<Interface>, ConfigError> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, iface) in raw.into_iter().enumerate() {
+        let key = format!("interface[{i}]");
+        check_interface_name(&format!("{key}.name"), &iface.name)?;
+        if let Some(first) = seen.insert(iface.name.clone(), i) {
+            return Err(invalid(
+                format!("{key}.name"),
+                quoted(&iface.name),
+                format!("already interface[{first}]; list each interface once"),
+            ));
+        }
+        let mode = match iface.mode.as_deref() {
+            None | Some("auto") => AttachMode::Auto,
+            Some("native") => AttachMode::Native,
+            Some("generic") => AttachMode::Generic,
+            Some(other) => {
+                return Err(invalid(
+                    format!("{key}.mode"),
+                    quoted(other),
+                    "choose \"auto\", \"native\" or \"generic\"",
+                ))
+            }
+        };
+        let server_id = iface
+            .server_id
+            .as_deref()
+            .map(|s| unicast_ipv4(&format!("{key}.server_id"), s))
+            .transpose()?;
+        let vlans = validate_vlans(&key, iface.vlan)?;
+        out.push(Interface {
+            name: iface.name,
+            mode,
+            server_id,
+            vlans,
+        });
+    }
+    Ok(out)
+}
+
+fn validate_vlans(iface_key: &str, raw: Vec<RawVlan>) -> Result<Vec<Vlan>, ConfigError> {
+    let mut seen: HashMap<(u16, Option<u16>), usize> = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (j, vlan) in raw.into_iter().enumerate() {
+        let key = format!("{iface_key}.vlan[{j}]");
+        let id = vlan_id(&format!("{key}.id"), vlan.id)?;
+        let inner_id = vlan
+            .inner_id
+            .map(|v| vlan_id(&format!("{key}.inner_id"), v))
+            .transpose()?;
+        if let Some(first) = seen.insert((id, inner_id), j) {
+            let (dup_key, value) = match inner_id {
+                Some(inner) => (
+                    format!("{key}.inner_id"),
+                    format!("{inner} (outer id {id})"),
+                ),
+                None => (format!("{key}.id"), id.to_string()),
+            };
+            return Err(invalid(
+                dup_key,
+                value,
+                format!("already {iface_key}.vlan[{first}]; configure each VLAN once"),
+            ));
+        }
+        let ipv4 = vlan
+            .ipv4
+            .as_deref()
+            .map(|s| unicast_ipv4(&format!("{key}.ipv4"), s))
+            .transpose()?;
+        let ipv6_link_local = vlan
+            .ipv6_link_local
+            .as_deref()
+            .map(|s| {
+                let k = format!("{key}.ipv6_link_local");
+                let addr = ipv6(&k, s)?;
+                if !addr.is_unicast_link_local() {
+                    return Err(invalid(
+                        k,
+                        quoted(s),
+                        "not link-local: DHCPv6 replies come from fe80::/10",
+                    ));
+                }
+                Ok(addr)
+            })
+            .transpose()?;
+        out.push(Vlan {
+            id,
+            inner_id,
+            ipv4,
+            ipv6_link_local,
+        });
+    }
+    Ok(out)
+}
+
+impl RawSlowPath {
+    pub(super) fn validate(self, v4_on: bool, v6_on: bool) -> Result<SlowPath, ConfigError> {
+        let mode = match self.mode.as_deref() {
+            None | Some("local") => SlowPathMode::Local,
+            Some("relay") => SlowPathMode::Relay,
+            Some(other) => {
+                return Err(invalid(
+                    "slow_path.mode",
+                    quoted(other),
+                    "choose \"local\" or \"relay\"",
+                ))
+            }
+        };
+        let dhcpv4_servers = self
+            .dhcpv4_servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| unicast_ipv4(&format!("slow_path.dhcpv4_servers[{i}]"), s))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Multicast is fine here: a relay may forward to All_DHCP_Servers (ff05::1:3).
+        let dhcpv6_servers = self
+            .dhcpv6_servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ipv6(&format!("slow_path.dhcpv6_servers[{i}]"), s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_server =
+            (v4_on && !dhcpv4_servers.is_empty()) || (v6_on && !dhcpv6_servers.is_empty());
+        if mode == SlowPathMode::Relay && !has_server {
+            return Err(invalid(
+                "slow_path.mode",
+                "\"relay\"",
+                "relay needs a server of an enabled family in slow_path.dhcpv4_servers or \
+                 slow_path.dhcpv6_servers",
+            ));
+        }
+        Ok(SlowPath {
+            mode,
+            dhcpv4_servers,
+            dhcpv6_servers,
+        })
+    }
+}
+
+impl RawRateLimit {
+    pub(super) fn validate(self) -> Result<RateLimit, ConfigError> {
+        let positive = |key: &str, v: i64| match u32::try_from(v) {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(invalid(key, v, format!("a whole number, 1-{}", u32::MAX))),
+        };
+        Ok(RateLimit {
+            per_client_rate: positive("rate_limit.per_client_rate", self.per_client_rate)?,
+            burst: positive("rate_limit.burst", self.burst)?,
+        })
+    }
+}
