@@ -1314,6 +1314,123 @@ fn requests_not_addressed_to_us_are_passed() {
     expect_ack(&mut h, &ours, "option 54 names us");
 }
 
+/// Group (multicast, broadcast) and all-zero source MACs: no client sends from them.
+const NOT_UNICAST_MACS: [[u8; 6]; 4] = [
+    [0xff; 6],
+    [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01],
+    [0x33, 0x33, 0x00, 0x01, 0x00, 0x02],
+    [0; 6],
+];
+
+#[test]
+fn requests_from_group_or_zero_source_macs_are_passed() {
+    if !can_run("requests_from_group_or_zero_source_macs_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    for mac in NOT_UNICAST_MACS {
+        for inform in [Inform::standard(), Inform::standard().relayed()] {
+            let mut inform = inform;
+            inform.l2.src = mac;
+            expect_pass(
+                &mut h,
+                &inform.frame(),
+                Reason::GroupSource,
+                &format!("source MAC {}", hex(&mac)),
+            );
+        }
+    }
+    // A locally administered unicast MAC is a client like any other.
+    let mut local = Inform::standard();
+    local.l2.src = [0x06, 0, 0, 0, 0, 1];
+    expect_ack(&mut h, &local, "locally administered unicast source");
+}
+
+/// Addresses an ACK may never be sent to (protocol.md, DHCPv4 "Destination").
+const NOT_UNICAST_V4: [Ipv4Addr; 7] = [
+    Ipv4Addr::BROADCAST,
+    Ipv4Addr::new(127, 0, 0, 1),
+    Ipv4Addr::new(127, 255, 0, 9),
+    Ipv4Addr::new(224, 0, 0, 1),
+    Ipv4Addr::new(239, 255, 255, 250),
+    Ipv4Addr::new(240, 0, 0, 1),
+    Ipv4Addr::new(0, 18, 0, 10),
+];
+
+#[test]
+fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
+    if !can_run("acks_go_only_to_a_unicast_giaddr_or_ciaddr") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    for addr in NOT_UNICAST_V4 {
+        let mut direct = Inform::standard();
+        direct.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].copy_from_slice(&addr.octets());
+        expect_pass(
+            &mut h,
+            &direct.frame(),
+            Reason::BadDestination,
+            &format!("ciaddr {addr}"),
+        );
+        let mut relayed = Inform::standard().relayed();
+        relayed.bootp[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4].copy_from_slice(&addr.octets());
+        expect_pass(
+            &mut h,
+            &relayed.frame(),
+            Reason::BadDestination,
+            &format!("giaddr {addr}"),
+        );
+    }
+    // With a unicast giaddr, ciaddr is not the destination: whatever it holds, the ACK goes
+    // to the relay.
+    let mut relayed = Inform::standard().relayed();
+    relayed.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].fill(255);
+    let reply = expect_ack(&mut h, &relayed, "giaddr unicast, ciaddr broadcast");
+    assert_eq!(reply_ip(&reply), (SERVER_V4, RELAY_V4, dhcp::SERVER_PORT));
+}
+
+/// `count` PAD octets inserted at `at` (an offset into the options field).
+fn with_pads(mut inform: Inform, at: usize, count: usize) -> Inform {
+    let at = dhcp::OFF_OPTIONS + at;
+    inform
+        .bootp
+        .splice(at..at, std::iter::repeat_n(dhcp::OPT_PAD, count));
+    inform
+}
+
+#[test]
+fn pads_anywhere_before_end_are_walked() {
+    if !can_run("pads_anywhere_before_end_are_walked") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
+    let standard = Inform::standard();
+    let (options, end) = walk_options(&standard.bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    // The whole options field may be PADs: up to 2048 octets of payload (REQ_MAX) in all.
+    let room = 2048 - standard.bootp.len();
+    for count in [1, 95, 96, 97, 255, 256, 1000, room] {
+        for (what, at) in [
+            ("first", 0),
+            ("after option 53", options[1].at),
+            ("before End", end),
+        ] {
+            let inform = with_pads(standard.clone(), at, count);
+            expect_ack(&mut h, &inform, &format!("{count} PADs {what}"));
+        }
+    }
+    // PADs between every option at once.
+    let mut everywhere = standard.clone();
+    for o in options.iter().rev() {
+        everywhere = with_pads(everywhere, o.at, 7);
+    }
+    expect_ack(&mut h, &everywhere, "7 PADs before every option");
+    // PADs are walked, not trusted: a PAD run that leaves no End is still malformed.
+    let mut no_end = standard.clone();
+    no_end.bootp.truncate(dhcp::OFF_OPTIONS + end);
+    let no_end = with_pads(no_end.clone(), end, room);
+    expect_pass(&mut h, &no_end.frame(), Reason::Malformed, "PADs, no End");
+}
+
 #[test]
 fn malformed_ip_and_udp_are_passed() {
     if !can_run("malformed_ip_and_udp_are_passed") {

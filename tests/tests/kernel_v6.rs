@@ -849,6 +849,96 @@ fn discard_rules_pass_the_request() {
 }
 
 #[test]
+fn requests_from_group_or_zero_source_macs_are_passed() {
+    if !can_run("requests_from_group_or_zero_source_macs_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    for mac in [
+        [0xff; 6],
+        MULTICAST_MAC,
+        [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01],
+        [0; 6],
+    ] {
+        let mut request = InfoRequest::standard();
+        request.l2.src = mac;
+        expect_pass(
+            &mut h,
+            &request.frame(),
+            Reason::GroupSource,
+            &format!("source MAC {}", hex(&mac)),
+        );
+    }
+}
+
+#[test]
+fn requests_from_where_no_client_can_be_are_passed() {
+    if !can_run("requests_from_where_no_client_can_be_are_passed") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    // A direct client asks from its link-local unicast address, nothing else.
+    for src in [
+        "ff02::1",
+        "ff02::1:2",
+        "::",
+        "::1",
+        "2001:db8::10",
+        "fec0::1",
+    ] {
+        let mut request = InfoRequest::standard();
+        request.src = src.parse().unwrap();
+        expect_pass(
+            &mut h,
+            &request.frame(),
+            Reason::BadSource,
+            &format!("direct from {src}"),
+        );
+    }
+    // A relay agent (port 547) asks from a unicast address: from a group or unspecified
+    // source the request is counted as such; from a unicast one it is the normal server's.
+    for src in ["ff02::1", "ff05::1:3", "::", "::1"] {
+        let mut relayed = InfoRequest::standard();
+        relayed.sport = dhcp::SERVER_PORT;
+        relayed.src = src.parse().unwrap();
+        expect_pass(
+            &mut h,
+            &relayed.frame(),
+            Reason::BadSource,
+            &format!("relayed from {src}"),
+        );
+    }
+    let mut relayed = InfoRequest::standard();
+    relayed.sport = dhcp::SERVER_PORT;
+    relayed.src = "2001:db8::5:1".parse().unwrap();
+    expect_pass(
+        &mut h,
+        &relayed.frame(),
+        Reason::NotForUs,
+        "relayed from a unicast address",
+    );
+    // Any link-local unicast source is a client (fe80::/10, not only fe80::/64).
+    let mut request = InfoRequest::standard();
+    request.src = "febf::1".parse().unwrap();
+    expect_reply(&mut h, &request, "from febf::1");
+}
+
+#[test]
+fn a_request_of_many_small_options_is_walked() {
+    if !can_run("a_request_of_many_small_options_is_walked") {
+        return;
+    }
+    // 200 empty options of an unassigned code: each is walked, and their number alone never
+    // makes a request malformed.
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
+    let mut request = InfoRequest::standard();
+    for _ in 0..200 {
+        request = request.with_option(65000, &[]);
+    }
+    expect_reply(&mut h, &request, "200 empty options");
+}
+
+#[test]
 fn requests_without_lwm2m_codes_are_passed() {
     if !can_run("requests_without_lwm2m_codes_are_passed") {
         return;

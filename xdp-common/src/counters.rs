@@ -50,8 +50,14 @@ pub enum Reason {
     /// A reply under construction could not be finished (a helper failed after the frame
     /// was changed): XDP_ABORTED, never a half-built reply. Should stay 0.
     Aborted = 12,
+    /// The Ethernet source is a group (multicast/broadcast) or all-zero MAC: no client.
+    GroupSource = 13,
+    /// DHCPv6: the IPv6 source is not link-local unicast (direct) or not unicast (relayed).
+    BadSource = 14,
+    /// DHCPv4: the giaddr / ciaddr the ACK would go to is not a unicast address.
+    BadDestination = 15,
 }
-pub const REASON_COUNT: u32 = 13;
+pub const REASON_COUNT: u32 = 16;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "received",
     "answered",
@@ -66,6 +72,9 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "no_tailroom",
     "rate_limited",
     "aborted",
+    "passed_group_source",
+    "passed_bad_source",
+    "passed_bad_destination",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

@@ -25,8 +25,9 @@ use crate::{
     reply::{self, Stop},
 };
 
-/// Option instances the parser walks before it gives up (PAD counts as one).
-const MAX_OPTIONS: u32 = 96;
+/// Walker calls before it gives up: each consumes at least one octet (a PAD), so this walks
+/// any request's options, PADs anywhere before End (protocol.md) included.
+const MAX_OPTIONS: u32 = REQ_MAX as u32;
 const MAX_PRL: u32 = 255;
 const BROADCAST: [u8; 4] = [255; 4];
 /// Options 53 (DHCPACK) and 54 (server identifier) open every ACK: 3 + 6 octets.
@@ -108,6 +109,7 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     if config.v4.enabled == 0 {
         return Err(Reason::Disabled.into());
     }
+    crate::rules::source_mac_is_unicast(ctx)?;
     let key = IfaceKey {
         ifindex: ctx.ingress_ifindex() as u32,
         outer_vlan: l2.outer_vlan,
@@ -501,7 +503,8 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
     Ok(mask)
 }
 
-/// giaddr:67 for a relayed request, else ciaddr:68; neither: not the fast path's to answer.
+/// giaddr:67 for a relayed request, else ciaddr:68, either only if unicast; neither: not the
+/// fast path's to answer.
 #[inline(always)]
 fn destination(req: &ReqBuf) -> Result<([u8; 4], u16), Stop> {
     let giaddr = [
@@ -511,6 +514,7 @@ fn destination(req: &ReqBuf) -> Result<([u8; 4], u16), Stop> {
         req[dhcp::OFF_GIADDR + 3],
     ];
     if giaddr != [0; 4] {
+        crate::rules::v4_destination_is_unicast(giaddr)?;
         return Ok((giaddr, dhcp::SERVER_PORT));
     }
     let ciaddr = [
@@ -520,6 +524,7 @@ fn destination(req: &ReqBuf) -> Result<([u8; 4], u16), Stop> {
         req[dhcp::OFF_CIADDR + 3],
     ];
     if ciaddr != [0; 4] {
+        crate::rules::v4_destination_is_unicast(ciaddr)?;
         return Ok((ciaddr, dhcp::CLIENT_PORT));
     }
     Err(Reason::NoDestination.into())

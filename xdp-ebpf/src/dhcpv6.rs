@@ -24,7 +24,8 @@ use crate::{
     reply::{self, Stop},
 };
 
-const MAX_OPTIONS: u32 = 64;
+/// Each option takes at least its 4-octet header: enough calls to walk any request.
+const MAX_OPTIONS: u32 = (REQ_MAX / dhcp::OPT_HDR_LEN) as u32;
 const MAX_ORO_CODES: u32 = 128;
 
 const WALKING: u64 = 0;
@@ -92,6 +93,7 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     if config.v6.enabled == 0 {
         return Err(Reason::Disabled.into());
     }
+    crate::rules::source_mac_is_unicast(ctx)?;
     let key = IfaceKey {
         ifindex: ctx.ingress_ifindex() as u32,
         outer_vlan: l2.outer_vlan,
@@ -176,14 +178,20 @@ fn load_request(
     if h[0] >> 4 != 6 {
         return Err(malformed);
     }
-    let mut dst = [0u8; 16];
-    dst.copy_from_slice(&h[24..40]);
-    if dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS {
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&h[8..24]);
+    let sport = u16::from_be_bytes([h[40], h[41]]);
+    if sport == dhcp::SERVER_PORT {
+        // From a relay agent: relayed DHCPv6 is the normal server's (after the source rule).
+        crate::rules::v6_source_is_unicast(&src)?;
         return Err(Reason::NotForUs.into());
     }
-    if u16::from_be_bytes([h[40], h[41]]) != dhcp::CLIENT_PORT {
-        return Err(Reason::NotForUs.into()); // relay agents send from 547
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&h[24..40]);
+    if dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS || sport != dhcp::CLIENT_PORT {
+        return Err(Reason::NotForUs.into());
     }
+    crate::rules::v6_source_is_link_local(&src)?;
     let payload_len = u16::from_be_bytes([h[4], h[5]]) as usize;
     let udp_len = u16::from_be_bytes([h[44], h[45]]) as usize;
     let frame_len = ctx.data_end() - ctx.data();
@@ -201,8 +209,6 @@ fn load_request(
     if h[46] == 0 && h[47] == 0 {
         return Err(malformed);
     }
-    let mut src = [0u8; 16];
-    src.copy_from_slice(&h[8..24]);
     let pseudo_and_header = csum::words16(&src)
         + csum::words16(&dst)
         + udp_len as u64 * 2

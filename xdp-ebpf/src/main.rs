@@ -11,6 +11,7 @@ mod maps;
 mod packet;
 mod reply;
 mod request;
+mod rules;
 
 use aya_ebpf::{macros::xdp, programs::XdpContext};
 use xdp_common::{counters::Seen, wire::eth};
