@@ -1,21 +1,31 @@
-//! SIGHUP reloads without a gap, and a bad config leaves the running one in force
-//! (design.md: "SIGHUP reloads the config atomically"; "a bad reload leaves the running
-//! config in place"). The URI a real DHCPINFORM gets back tells which config is in force.
+//! Reloads: SIGHUP and `lwm2m-xdp reload` swap the config without a gap; a bad config, or one
+//! whose new interface cannot attach, leaves the running one in force and `reload` exits 1
+//! naming why (design.md: "SIGHUP reloads the config atomically"; `reload` "exit 1 with the
+//! reason"; issue 12: a reload is a transaction). The URI a real DHCPINFORM gets back tells
+//! which config is in force.
 
+use std::process::Output;
 use std::time::Duration;
 
 use lwm2m_xdp_tests::{
     lwm2m_xdp_bin, require_root, wait_child, wait_until, NetnsPair, ScratchDir, Side,
 };
+use serde_json::Value;
 
 const URI_A: &str = "coaps://198.18.0.1:5684";
 const URI_B: &str = "coaps://198.18.0.1:5685/reloaded";
+const URI_C: &str = "coaps://198.18.0.1:5686/sighup";
+const URI_NEVER: &str = "coaps://198.18.0.1:5687/never-served";
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
     format!(
         "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
          [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
     )
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
 }
 
 /// The URI line `probe` prints, or its error. `probe` asks for the URI and the certificate;
@@ -46,15 +56,42 @@ fn probe(pair: &NetnsPair, bin: &str) -> Result<String, String> {
         .ok_or(text)
 }
 
+/// `lwm2m-xdp ARGS... --instance INSTANCE` on the server side.
+fn cli(pair: &NetnsPair, bin: &str, args: &[&str]) -> Output {
+    let mut all = vec![bin];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--instance", INSTANCE]);
+    pair.exec_within(Side::Server, Duration::from_secs(40), &all)
+}
+
+fn status(pair: &NetnsPair, bin: &str) -> Value {
+    let out = cli(pair, bin, &["status", "--json"]);
+    assert!(out.status.success(), "status: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("status --json is JSON")
+}
+
 fn sighup(run: &std::process::Child) {
     let pid = libc::pid_t::try_from(run.id()).expect("pid fits pid_t");
     // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0, "SIGHUP to run");
 }
 
+const INSTANCE: &str = "lwx-reload-test";
+
+/// `ip link show dev IF` inside the server namespace mentions no XDP program.
+fn assert_no_program(pair: &NetnsPair, ifname: &str) {
+    let link = pair.exec(Side::Server, &["ip", "link", "show", "dev", ifname]);
+    assert!(link.status.success(), "ip link show {ifname}");
+    assert!(
+        !text(&link.stdout).contains("xdp"),
+        "a program is left on {ifname}: {}",
+        text(&link.stdout)
+    );
+}
+
 #[test]
-fn sighup_swaps_the_config_and_a_bad_one_is_refused() {
-    if !require_root("netns_reload::sighup_swaps_the_config_and_a_bad_one_is_refused") {
+fn reloads_swap_the_config_and_failed_ones_change_nothing() {
+    if !require_root("netns_reload::reloads_swap_the_config_and_failed_ones_change_nothing") {
         return;
     }
     let bin = lwm2m_xdp_bin();
@@ -67,23 +104,15 @@ fn sighup_swaps_the_config_and_a_bad_one_is_refused() {
     );
     let scratch = ScratchDir::new("reload").expect("scratch dir");
     let server_ip = pair.ipv4(Side::Server).to_string();
-    let file = scratch
-        .write(
-            "lwm2m-xdp.toml",
-            &config(&pair.server_if, &server_ip, URI_A),
-        )
-        .unwrap();
+    let write = |uri: &str, extra: &str| {
+        let contents = config(&pair.server_if, &server_ip, uri) + extra;
+        scratch.write("lwm2m-xdp.toml", &contents).unwrap()
+    };
+    let file = write(URI_A, "");
     let file_arg = file.to_str().expect("UTF-8 path");
     let mut run = pair.spawn(
         Side::Server,
-        &[
-            bin,
-            "run",
-            "--config",
-            file_arg,
-            "--instance",
-            "lwx-reload-test",
-        ],
+        &[bin, "run", "--config", file_arg, "--instance", INSTANCE],
     );
 
     let mut last = Err(String::new());
@@ -94,28 +123,35 @@ fn sighup_swaps_the_config_and_a_bad_one_is_refused() {
     });
     assert!(up, "no answer from the first config: {last:?}");
     assert_eq!(last.unwrap(), URI_A);
+    assert_eq!(status(&pair, bin)["generation"], 1);
 
-    // A good new config: the next answers carry the new URI.
-    scratch
-        .write(
-            "lwm2m-xdp.toml",
-            &config(&pair.server_if, &server_ip, URI_B),
-        )
-        .unwrap();
-    sighup(&run);
-    let mut seen = Err(String::new());
-    let swapped = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
-        seen = probe(&pair, bin);
-        seen.as_deref() == Ok(URI_B)
-    });
-    assert!(swapped, "after SIGHUP the answer still says {seen:?}");
+    // A good new config through the control socket: `reload` says so once it is in force.
+    write(URI_B, "");
+    let out = cli(&pair, bin, &["reload"]);
+    assert!(out.status.success(), "reload: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("reloaded"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(probe(&pair, bin).as_deref(), Ok(URI_B));
+    assert_eq!(status(&pair, bin)["generation"], 2);
 
-    // A bad config (a reserved option code): refused, the running config stays, `run` lives.
-    let bad = config(&pair.server_if, &server_ip, "coaps://198.18.0.1/bad")
+    // A broken config (a reserved option code): `reload` exits 1 naming the key and value.
+    let bad = config(&pair.server_if, &server_ip, URI_NEVER)
         .replace("enabled = true", "enabled = true\nuri_option = 53");
     scratch.write("lwm2m-xdp.toml", &bad).unwrap();
-    sighup(&run);
-    std::thread::sleep(Duration::from_millis(500));
+    let out = cli(&pair, bin, &["reload"]);
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "reload of a broken config: {err}"
+    );
+    assert!(
+        err.contains("uri_option") && err.contains("53") && err.contains("stays in force"),
+        "the reason is not named: {err}"
+    );
     assert!(
         run.try_wait().unwrap().is_none(),
         "`run` died on a bad reload"
@@ -126,11 +162,52 @@ fn sighup_swaps_the_config_and_a_bad_one_is_refused() {
         "a bad reload changed the answer"
     );
 
-    let pid = libc::pid_t::try_from(run.id()).expect("pid fits pid_t");
-    // SAFETY: as in `sighup`.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    // A new interface that cannot attach (loopback has no native XDP): nothing of the new
+    // config is served, the error names the interface, and nothing is left on it.
+    write(
+        URI_NEVER,
+        "[[interface]]\nname = \"lo\"\nmode = \"native\"\n",
+    );
+    let out = cli(&pair, bin, &["reload"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "reload adding native lo: {err}");
+    assert!(
+        err.contains("lo: cannot attach XDP in native mode"),
+        "the interface and cause are not named: {err}"
+    );
+    assert_eq!(
+        probe(&pair, bin).as_deref(),
+        Ok(URI_B),
+        "a reload that failed to attach changed the answer"
+    );
+    assert_no_program(&pair, "lo");
+    let st = status(&pair, bin);
+    assert_eq!(st["generation"], 2, "{st}");
+    assert_eq!(st["interfaces"].as_array().map(Vec::len), Some(1), "{st}");
+
+    // SIGHUP keeps working (systemd's ExecReload may use either).
+    write(URI_C, "");
+    sighup(&run);
+    let mut seen = Err(String::new());
+    let swapped = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
+        seen = probe(&pair, bin);
+        seen.as_deref() == Ok(URI_C)
+    });
+    assert!(swapped, "after SIGHUP the answer still says {seen:?}");
+
+    // `detach` stops it through the socket: exit 0, nothing left on the link.
+    let out = cli(&pair, bin, &["detach"]);
+    assert!(out.status.success(), "detach: {}", text(&out.stderr));
     let status = wait_child(&mut run, Duration::from_secs(10))
         .expect("wait")
-        .expect("`run` still running 10 s after SIGINT");
+        .expect("`run` still running 10 s after detach");
     assert_eq!(status.code(), Some(0));
+    assert_no_program(&pair, &pair.server_if);
+    let out = cli(&pair, bin, &["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is not running"),
+        "{}",
+        text(&out.stderr)
+    );
 }

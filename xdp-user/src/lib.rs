@@ -3,6 +3,7 @@
 pub mod client;
 pub mod compile;
 pub mod config;
+pub mod control;
 pub mod csum;
 pub mod datapath;
 pub mod detach;

@@ -4,13 +4,17 @@ use std::{
     collections::HashMap,
     net::{Ipv6Addr, UdpSocket},
     path::{Path, PathBuf},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, Result};
 use aya::programs::{xdp::XdpLinkId, XdpMode};
 use log::{info, warn};
-use tokio::signal::unix::{signal, SignalKind};
+use serde_json::{json, Value};
+use tokio::{
+    signal::unix::{signal, SignalKind},
+    sync::mpsc,
+};
 use xdp_common::{
     counters::{reason_index, Reason},
     maps::{Family, MAP_COUNTERS},
@@ -20,6 +24,7 @@ use xdp_common::{
 use crate::{
     compile::{self, Compiled},
     config::{self, AttachMode, Config},
+    control::{self, Answer},
     datapath::{Datapath, Generation},
     ifaces::{self, SystemInterface},
     instance::{self, State},
@@ -85,68 +90,54 @@ pub fn install(
 
 struct Attached {
     link: XdpLinkId,
+    ifindex: u32,
+    /// What the config asked for (a change takes effect at the next start).
+    requested: AttachMode,
     mode: XdpMode,
     /// Joined to ff02::1:2 on this interface (a real NIC filters multicast it was not asked for).
     _group: Option<UdpSocket>,
 }
 
-fn attach(dp: &mut Datapath, name: &str, mode: AttachMode) -> Result<Attached> {
-    let (link, mode) = match mode {
-        AttachMode::Native => (dp.program().attach(name, XdpMode::Driver)?, XdpMode::Driver),
-        AttachMode::Generic => (dp.program().attach(name, XdpMode::Skb)?, XdpMode::Skb),
-        AttachMode::Auto => match dp.program().attach(name, XdpMode::Driver) {
+fn attach(dp: &mut Datapath, name: &str, requested: AttachMode) -> Result<Attached> {
+    let ifindex = ifaces::ifindex(name)?;
+    let (link, mode) = match requested {
+        AttachMode::Native => (
+            attach_in(dp, name, ifindex, XdpMode::Driver)?,
+            XdpMode::Driver,
+        ),
+        AttachMode::Generic => (attach_in(dp, name, ifindex, XdpMode::Skb)?, XdpMode::Skb),
+        AttachMode::Auto => match attach_in(dp, name, ifindex, XdpMode::Driver) {
             Ok(link) => (link, XdpMode::Driver),
             Err(e) => {
-                warn!("{name}: native XDP failed ({e}); attaching in generic mode");
-                (dp.program().attach(name, XdpMode::Skb)?, XdpMode::Skb)
+                warn!("{e:#}; attaching {name} in generic mode");
+                (attach_in(dp, name, ifindex, XdpMode::Skb)?, XdpMode::Skb)
             }
         },
     };
-    let group = join_dhcpv6_group(name)
+    let group = join_dhcpv6_group(ifindex)
         .map_err(|e| warn!("{name}: could not join ff02::1:2 ({e:#}); DHCPv6 may not arrive"))
         .ok();
     Ok(Attached {
         link,
+        ifindex,
+        requested,
         mode,
         _group: group,
     })
 }
 
-fn join_dhcpv6_group(name: &str) -> Result<UdpSocket> {
-    let socket = UdpSocket::bind("[::]:0").context("UDP socket")?;
-    socket.join_multicast_v6(
-        &Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
-        ifaces::ifindex(name)?,
-    )?;
-    Ok(socket)
+/// One attach, its error naming the interface and the mode.
+fn attach_in(dp: &mut Datapath, name: &str, ifindex: u32, mode: XdpMode) -> Result<XdpLinkId> {
+    dp.program()
+        .attach_to_if_index(ifindex, mode)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("{name}: cannot attach XDP in {} mode", mode_name(mode)))
 }
 
-/// Attach to interfaces newly in the config, detach from those no longer in it.
-fn sync_attachments(
-    dp: &mut Datapath,
-    cfg: &Config,
-    attached: &mut HashMap<String, Attached>,
-) -> Result<()> {
-    let wanted: Vec<&str> = cfg.interfaces.iter().map(|i| i.name.as_str()).collect();
-    let gone: Vec<String> = attached
-        .keys()
-        .filter(|n| !wanted.contains(&n.as_str()))
-        .cloned()
-        .collect();
-    for name in gone {
-        if let Some(a) = attached.remove(&name) {
-            dp.program().detach(a.link)?;
-            info!("{name}: detached");
-        }
-    }
-    for iface in &cfg.interfaces {
-        if !attached.contains_key(&iface.name) {
-            let a = attach(dp, &iface.name, iface.mode)?;
-            info!("{}: attached ({})", iface.name, mode_name(a.mode));
-            attached.insert(iface.name.clone(), a);
-        }
-    }
-    Ok(())
+fn join_dhcpv6_group(ifindex: u32) -> Result<UdpSocket> {
+    let socket = UdpSocket::bind("[::]:0").context("UDP socket")?;
+    socket.join_multicast_v6(&Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS), ifindex)?;
+    Ok(socket)
 }
 
 fn mode_name(mode: XdpMode) -> &'static str {
@@ -165,43 +156,259 @@ pub struct RunOptions {
     pub metrics: Option<std::net::SocketAddr>,
 }
 
-pub async fn run(opts: RunOptions) -> Result<()> {
-    if let Ok(state) = instance::read_state(&opts.instance) {
-        anyhow::bail!(
-            "instance {:?} is already running (pid {}); stop it or pick another --instance",
-            opts.instance,
-            state.pid
-        );
+/// Everything a running instance owns; the run loop hands it signals and control commands.
+struct Daemon {
+    opts: RunOptions,
+    dp: Datapath,
+    cfg: Config,
+    attached: HashMap<String, Attached>,
+    relay: crate::relay::Relay,
+    /// Config generations applied: 1 at start, +1 per successful reload.
+    generation: u64,
+    started: Instant,
+    program_id: u32,
+    counters_map_id: u32,
+}
+
+impl Daemon {
+    /// Makes `cfg` the config in force, as one transaction: attach the interfaces it adds,
+    /// write the new generation (flipped in with one write), then detach the interfaces it
+    /// drops. On any failure what this call attached is detached again and the generation in
+    /// force stays; the error names the interface and the cause.
+    fn apply(&mut self, cfg: &Config, compiled: &Compiled) -> Result<()> {
+        let mut added: Vec<(String, Attached)> = Vec::new();
+        for iface in &cfg.interfaces {
+            if let Some(a) = self.attached.get(&iface.name) {
+                if a.requested != iface.mode {
+                    warn!(
+                        "{}: mode {:?} takes effect at the next start; it stays attached in {} mode",
+                        iface.name,
+                        iface.mode,
+                        mode_name(a.mode)
+                    );
+                }
+                continue;
+            }
+            match attach(&mut self.dp, &iface.name, iface.mode) {
+                Ok(a) => added.push((iface.name.clone(), a)),
+                Err(e) => {
+                    self.undo(added);
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = install(&mut self.dp, cfg, compiled) {
+            self.undo(added);
+            return Err(e.context("writing the new generation"));
+        }
+        for (name, a) in added {
+            info!("{name}: attached ({} mode)", mode_name(a.mode));
+            self.attached.insert(name, a);
+        }
+        let gone: Vec<String> = self
+            .attached
+            .keys()
+            .filter(|n| !cfg.interfaces.iter().any(|i| &i.name == *n))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(a) = self.attached.remove(&name) {
+                match self.dp.program().detach(a.link) {
+                    Ok(()) => info!("{name}: detached (no longer in the config)"),
+                    Err(e) => warn!("{name}: detach failed: {e}"),
+                }
+            }
+        }
+        Ok(())
     }
+
+    /// Detaches what a failed [`Self::apply`] attached.
+    fn undo(&mut self, added: Vec<(String, Attached)>) {
+        for (name, a) in added {
+            match self.dp.program().detach(a.link) {
+                Ok(()) => info!("{name}: detached again: the new config was not applied"),
+                Err(e) => warn!("{name}: detach after a failed reload failed: {e}"),
+            }
+        }
+    }
+
+    /// Re-reads the config file and applies it; the text says what happened.
+    fn reload(&mut self) -> Result<String, String> {
+        let file = self.opts.config.display().to_string();
+        let result = prepare(&self.opts.config).and_then(|(cfg, compiled)| {
+            self.apply(&cfg, &compiled)?;
+            self.relay.apply(&cfg);
+            self.cfg = cfg;
+            self.generation += 1;
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                if let Err(e) = self.write_state() {
+                    warn!("{e:#}");
+                }
+                let text = format!("reloaded {file} (generation {})", self.generation);
+                info!("{text}");
+                Ok(text)
+            }
+            Err(e) => {
+                let text = format!(
+                    "reload of {file} failed, generation {} stays in force: {e:#}",
+                    self.generation
+                );
+                warn!("{text}");
+                Err(text)
+            }
+        }
+    }
+
+    fn state(&self) -> State {
+        State {
+            pid: std::process::id(),
+            config: self.opts.config.clone(),
+            program_id: self.program_id,
+            counters_map_id: self.counters_map_id,
+            interfaces: self.cfg.interfaces.iter().map(|i| i.name.clone()).collect(),
+            pin_dir: self.opts.pin_dir.clone(),
+        }
+    }
+
+    fn write_state(&self) -> Result<()> {
+        instance::write_state(&self.opts.instance, &self.state())
+    }
+
+    fn status(&mut self) -> Value {
+        let interfaces: Vec<Value> = self
+            .cfg
+            .interfaces
+            .iter()
+            .map(|i| match self.attached.get(&i.name) {
+                Some(a) => json!({
+                    "name": i.name,
+                    "ifindex": a.ifindex,
+                    "state": "attached",
+                    "mode": mode_name(a.mode),
+                    "requested_mode": attach_mode_name(i.mode),
+                    "hooks": ["xdp"],
+                }),
+                None => json!({
+                    "name": i.name,
+                    "state": "not attached",
+                    "requested_mode": attach_mode_name(i.mode),
+                    "hooks": [],
+                }),
+            })
+            .collect();
+        json!({
+            "instance": self.opts.instance,
+            "pid": std::process::id(),
+            "uptime_seconds": self.started.elapsed().as_secs(),
+            "config": self.opts.config,
+            "generation": self.generation,
+            "active_slot": self.dp.active_slot().ok(),
+            "program_id": self.program_id,
+            "pin_dir": self.opts.pin_dir,
+            "interfaces": interfaces,
+        })
+    }
+
+    /// Answers one control-socket command; `true` when it asks the daemon to stop.
+    fn command(&mut self, command: &control::Command) -> (Answer, bool) {
+        let answer = match command.command.as_str() {
+            control::CONFIG_RELOAD => match self.reload() {
+                Ok(text) => Answer::ok(text, None),
+                Err(text) => Answer::error(text),
+            },
+            control::STATUS => Answer::ok(
+                format!("instance {:?} running", self.opts.instance),
+                Some(self.status()),
+            ),
+            control::STATISTICS => match self.dp.counters() {
+                Ok(values) => Answer::ok("statistics", Some(stats::to_json(&values))),
+                Err(e) => Answer::error(format!("reading the counters: {e:#}")),
+            },
+            control::SHUTDOWN => return (Answer::ok("detached, exiting", None), true),
+            other => Answer::error(format!(
+                "unknown command {other:?}; this instance answers {:?}",
+                control::COMMANDS
+            )),
+        };
+        (answer, false)
+    }
+
+    fn warn_tailroom(&mut self) -> bool {
+        let Ok(c) = self.dp.counters() else {
+            return false;
+        };
+        let n = c[reason_index(Family::V4, Reason::NoTailroom) as usize]
+            + c[reason_index(Family::V6, Reason::NoTailroom) as usize];
+        if n == 0 {
+            return false;
+        }
+        let native: Vec<&String> = self
+            .attached
+            .iter()
+            .filter(|(_, a)| a.mode == XdpMode::Driver)
+            .map(|(n, _)| n)
+            .collect();
+        warn!("{n} requests passed for lack of tailroom: the driver of {native:?} gives XDP no room to grow a frame; use mode = \"generic\" there");
+        true
+    }
+
+    /// Detaches every interface (a failure is logged, the rest still detached).
+    fn detach_all(&mut self) {
+        for (name, a) in self.attached.drain() {
+            if let Err(e) = self.dp.program().detach(a.link) {
+                warn!("{name}: detach failed: {e}");
+            }
+        }
+    }
+}
+
+fn attach_mode_name(mode: AttachMode) -> &'static str {
+    match mode {
+        AttachMode::Auto => "auto",
+        AttachMode::Native => "native",
+        AttachMode::Generic => "generic",
+    }
+}
+
+pub async fn run(opts: RunOptions) -> Result<()> {
+    let lock = instance::lock(&opts.instance)?;
     let (cfg, compiled) = prepare(&opts.config)?;
     let mut dp = Datapath::load()?;
-    install(&mut dp, &cfg, &compiled)?;
-    let mut attached = HashMap::new();
-    sync_attachments(&mut dp, &cfg, &mut attached)?;
-    // The slow path's relay agent (relay.rs): idle unless slow_path.mode = "relay".
-    let mut relay = crate::relay::Relay::new();
-    relay.apply(&cfg);
-    if let Some(dir) = &opts.pin_dir {
-        pin_maps(&mut dp, dir)?;
-    }
     let program_id = dp.program().info()?.id();
     let counters_map_id = counters_map_id(&mut dp)?;
-    let state = |cfg: &Config| State {
-        pid: std::process::id(),
-        config: opts.config.clone(),
+    let mut daemon = Daemon {
+        cfg: cfg.clone(),
+        opts,
+        dp,
+        attached: HashMap::new(),
+        relay: crate::relay::Relay::new(),
+        generation: 0,
+        started: Instant::now(),
         program_id,
         counters_map_id,
-        interfaces: cfg.interfaces.iter().map(|i| i.name.clone()).collect(),
-        pin_dir: opts.pin_dir.clone(),
     };
-    instance::write_state(&opts.instance, &state(&cfg))?;
+    daemon.apply(&cfg, &compiled)?;
+    daemon.generation = 1;
+    // The slow path's relay agent (relay.rs): idle unless slow_path.mode = "relay".
+    daemon.relay.apply(&cfg);
+    if let Some(dir) = &daemon.opts.pin_dir {
+        pin_maps(&mut daemon.dp, dir)?;
+    }
+    daemon.write_state()?;
+    let (requests_tx, mut requests) = mpsc::channel(16);
+    let socket = instance::socket_path(&daemon.opts.instance);
+    let mut control = control::Server::bind(&socket, requests_tx)?;
     print!("{}", compiled.summary());
     println!(
-        "lwm2m-xdp: serving on {} (instance {:?}, program id {program_id}); SIGHUP reloads, Ctrl-C stops",
-        cfg.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
-        opts.instance
+        "lwm2m-xdp: serving on {} (instance {:?}, program id {program_id}, control socket {}); SIGHUP reloads, Ctrl-C stops",
+        daemon.cfg.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+        daemon.opts.instance,
+        socket.display()
     );
-    if let Some(addr) = opts.metrics {
+    if let Some(addr) = daemon.opts.metrics {
         tokio::spawn(serve_metrics(addr, counters_map_id));
     }
 
@@ -210,48 +417,45 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut warned_tailroom = false;
-    let result = loop {
+    // A `shutdown` command is answered once everything is detached.
+    let mut shutdown_reply = None;
+    loop {
         tokio::select! {
             _ = hup.recv() => {
-                match prepare(&opts.config).and_then(|(cfg, compiled)| {
-                    install(&mut dp, &cfg, &compiled)?;
-                    sync_attachments(&mut dp, &cfg, &mut attached)?;
-                    relay.apply(&cfg);
-                    instance::write_state(&opts.instance, &state(&cfg))?;
-                    Ok(())
-                }) {
-                    Ok(()) => info!("reloaded {}", opts.config.display()),
-                    Err(e) => warn!("reload of {} failed, the running config stays: {e:#}", opts.config.display()),
-                }
+                let _ = daemon.reload();
             }
-            _ = int.recv() => break Ok(()),
-            _ = term.recv() => break Ok(()),
+            Some(request) = requests.recv() => {
+                let (answer, stop) = daemon.command(&request.command);
+                if stop {
+                    shutdown_reply = Some((request.reply, answer));
+                    break;
+                }
+                let _ = request.reply.send(answer);
+            }
+            _ = int.recv() => break,
+            _ = term.recv() => break,
             _ = tick.tick() => {
                 if !warned_tailroom {
-                    if let Ok(c) = dp.counters() {
-                        let n = c[reason_index(Family::V4, Reason::NoTailroom) as usize] + c[reason_index(Family::V6, Reason::NoTailroom) as usize];
-                        if n > 0 {
-                            let native: Vec<&String> = attached.iter().filter(|(_, a)| a.mode == XdpMode::Driver).map(|(n, _)| n).collect();
-                            warn!("{n} requests passed for lack of tailroom: the driver of {native:?} gives XDP no room to grow a frame; use mode = \"generic\" there");
-                            warned_tailroom = true;
-                        }
-                    }
+                    warned_tailroom = daemon.warn_tailroom();
                 }
             }
         }
-    };
-    relay.shutdown().await;
-    for (name, a) in attached.drain() {
-        if let Err(e) = dp.program().detach(a.link) {
-            warn!("{name}: detach failed: {e}");
-        }
     }
-    if let Some(dir) = &opts.pin_dir {
+    std::mem::replace(&mut daemon.relay, crate::relay::Relay::new())
+        .shutdown()
+        .await;
+    daemon.detach_all();
+    if let Some(dir) = &daemon.opts.pin_dir {
         let _ = std::fs::remove_dir_all(dir);
     }
-    instance::remove_state(&opts.instance);
+    instance::remove_state(&daemon.opts.instance);
+    if let Some((reply, answer)) = shutdown_reply {
+        let _ = reply.send(answer);
+    }
+    control.close().await;
+    drop(lock);
     println!("lwm2m-xdp: detached, bye");
-    result
+    Ok(())
 }
 
 fn counters_map_id(dp: &mut Datapath) -> Result<u32> {

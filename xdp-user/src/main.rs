@@ -2,12 +2,12 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use lwm2m_xdp::{
     compile,
     config::{self, Config, WireFormat},
-    instance, kea, loader,
+    control, instance, kea, loader,
     probe::{self, ProbeOptions},
     stats,
 };
@@ -27,7 +27,7 @@ struct Cli {
 /// Which running instance a command talks to.
 #[derive(clap::Args, Clone)]
 struct InstanceArgs {
-    /// Name of the instance (its state file is /run/lwm2m-xdp/NAME.json).
+    /// Name of the instance (its control socket is /run/lwm2m-xdp/NAME.sock): A-Z a-z 0-9 . _ -
     #[arg(long, default_value = instance::DEFAULT_INSTANCE)]
     instance: String,
     /// Pin the maps under this bpffs directory; its last component names the instance.
@@ -36,7 +36,7 @@ struct InstanceArgs {
 }
 
 impl InstanceArgs {
-    fn name(&self) -> String {
+    fn name(&self) -> Result<String> {
         instance::name(&self.instance, self.pin_dir.as_deref())
     }
 }
@@ -96,12 +96,19 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Ask the running instance to re-read its config (SIGHUP).
+    /// Ask the running instance to re-read its config; exit 1 with the reason if it refused.
     Reload {
         #[command(flatten)]
         instance: InstanceArgs,
     },
-    /// Remove every program, link, map and pin this tool left behind.
+    /// The running instance: pid, uptime, config, generation, interfaces with mode and hooks.
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        instance: InstanceArgs,
+    },
+    /// Stop the instance and remove every program, link, map and pin it created.
     Detach {
         #[command(flatten)]
         instance: InstanceArgs,
@@ -133,7 +140,7 @@ fn run(cli: Cli) -> Result<()> {
                 .build()?;
             runtime.block_on(loader::run(loader::RunOptions {
                 config,
-                instance: instance.name(),
+                instance: instance.name()?,
                 pin_dir: instance.pin_dir,
                 metrics,
             }))
@@ -156,13 +163,11 @@ fn run(cli: Cli) -> Result<()> {
             prometheus,
             instance,
         } => {
-            let state = instance::read_state(&instance.name())?;
-            let values = stats::read_by_id(state.counters_map_id)?;
+            let answer = control::command(&instance.name()?, control::STATISTICS)?;
+            let json_stats = answer.arguments.unwrap_or_default();
+            let values = stats::from_json(&json_stats)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&stats::to_json(&values))?
-                );
+                println!("{}", serde_json::to_string_pretty(&json_stats)?);
             } else if prometheus {
                 print!("{}", stats::to_prometheus(&values));
             } else {
@@ -220,21 +225,60 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Reload { instance } => {
-            let name = instance.name();
-            let state = instance::read_state(&name)?;
-            // SAFETY: sending a signal to a pid we just found alive.
-            if unsafe { libc::kill(state.pid as i32, libc::SIGHUP) } != 0 {
-                return Err(std::io::Error::last_os_error()).context("sending SIGHUP");
-            }
-            println!(
-                "asked instance {name:?} (pid {}) to reload {}",
-                state.pid,
-                state.config.display()
-            );
+            let answer = control::command(&instance.name()?, control::CONFIG_RELOAD)?;
+            println!("{}", answer.text);
             Ok(())
         }
-        Command::Detach { instance } => {
-            lwm2m_xdp::detach::detach(&instance.name(), instance.pin_dir.as_deref())
+        Command::Status { json, instance } => {
+            let answer = control::command(&instance.name()?, control::STATUS)?;
+            let status = answer.arguments.unwrap_or_default();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", status_text(&status));
+            }
+            Ok(())
         }
+        Command::Detach { instance } => lwm2m_xdp::detach::detach(&instance.name()?),
     }
+}
+
+/// `status` for a person: one line for the instance, one per interface.
+fn status_text(status: &serde_json::Value) -> String {
+    let field = |v: &serde_json::Value, key: &str| match &v[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    let mut out = format!(
+        "instance {} pid {} up {} s, config {}, generation {}, program id {}\n",
+        field(status, "instance"),
+        field(status, "pid"),
+        field(status, "uptime_seconds"),
+        field(status, "config"),
+        field(status, "generation"),
+        field(status, "program_id"),
+    );
+    for iface in status["interfaces"].as_array().into_iter().flatten() {
+        let hooks: Vec<String> = iface["hooks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect();
+        out += &format!(
+            "  {:<16} {:<14} ifindex {:<5} mode {:<8} (asked {}) hooks {}\n",
+            field(iface, "name"),
+            field(iface, "state"),
+            field(iface, "ifindex"),
+            field(iface, "mode"),
+            field(iface, "requested_mode"),
+            if hooks.is_empty() {
+                "-".into()
+            } else {
+                hooks.join(",")
+            },
+        );
+    }
+    out
 }

@@ -46,6 +46,27 @@ pub fn to_json(values: &[u64]) -> Value {
     Value::Object(top)
 }
 
+/// The counters back from [`to_json`] (what the control socket's `statistics` carries).
+pub fn from_json(json: &Value) -> Result<Vec<u64>> {
+    let mut values = vec![0u64; xdp_common::counters::COUNTERS_LEN as usize];
+    let number = |v: Option<&Value>, what: &str| {
+        v.and_then(Value::as_u64)
+            .with_context(|| format!("statistics without a numeric {what}"))
+    };
+    for (i, name) in SEEN_NAMES.iter().enumerate() {
+        values[i] = number(json.get(name), name)?;
+    }
+    for (family, key) in FAMILIES {
+        for (i, name) in REASON_NAMES.iter().enumerate() {
+            values[reason_index(family, reason(i as u32)) as usize] = number(
+                json.get(key).and_then(|f| f.get(name)),
+                &format!("{key}.{name}"),
+            )?;
+        }
+    }
+    Ok(values)
+}
+
 pub fn to_text(values: &[u64]) -> String {
     let mut out = String::new();
     for (i, name) in SEEN_NAMES.iter().enumerate() {
@@ -78,4 +99,21 @@ pub fn to_prometheus(values: &[u64]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_round_trip_through_json() {
+        let values: Vec<u64> = (0..xdp_common::counters::COUNTERS_LEN as u64)
+            .map(|i| i * 7 + 1)
+            .collect();
+        assert_eq!(from_json(&to_json(&values)).unwrap(), values);
+        let mut partial = to_json(&values);
+        partial["v6"].as_object_mut().unwrap().remove("answered");
+        let e = from_json(&partial).unwrap_err().to_string();
+        assert!(e.contains("v6.answered"), "{e}");
+    }
 }
