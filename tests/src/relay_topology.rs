@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bounded::{bounded, wait_child, wait_until};
 use crate::files::{sanitize, PREFIX};
-use crate::netns::NetnsPair;
+use crate::netns::{NetnsPair, Side};
 
 /// `ip` and friends answer in milliseconds; a limit only catches a hang.
 const CMD_LIMIT: Duration = Duration::from_secs(10);
@@ -306,6 +306,45 @@ impl Kea {
         state_dir: &Path,
         limit: Duration,
     ) -> Result<Kea> {
+        Kea::start_with(
+            |cmd| topo.upstream_command(cmd),
+            family,
+            config,
+            log,
+            state_dir,
+            limit,
+        )
+    }
+
+    /// [`Kea::start`] on one end of a plain [`NetnsPair`]: Kea as the normal server of the
+    /// link itself.
+    pub fn start_on(
+        pair: &NetnsPair,
+        side: Side,
+        family: KeaFamily,
+        config: &Path,
+        log: &Path,
+        state_dir: &Path,
+        limit: Duration,
+    ) -> Result<Kea> {
+        Kea::start_with(
+            |cmd| pair.command(side, cmd),
+            family,
+            config,
+            log,
+            state_dir,
+            limit,
+        )
+    }
+
+    fn start_with(
+        command: impl FnOnce(&[&str]) -> Command,
+        family: KeaFamily,
+        config: &Path,
+        log: &Path,
+        state_dir: &Path,
+        limit: Duration,
+    ) -> Result<Kea> {
         let binary = kea_binary(family)?;
         let output = state_dir.join(format!("{}.out", family.binary()));
         let out_file = std::fs::File::create(&output)
@@ -313,8 +352,7 @@ impl Kea {
         let err_file = out_file.try_clone()?;
         let config_arg = config.to_str().context("UTF-8 config path")?;
         let binary_arg = binary.to_str().context("UTF-8 Kea path")?;
-        let child = topo
-            .upstream_command(&[binary_arg, "-c", config_arg])
+        let child = command(&[binary_arg, "-c", config_arg])
             .env("KEA_PIDFILE_DIR", state_dir)
             .env("KEA_LOCKFILE_DIR", state_dir)
             .stdin(Stdio::null())
@@ -383,7 +421,7 @@ impl Drop for Kea {
 }
 
 /// Debian puts Kea in /usr/sbin, which a user's PATH may lack.
-fn kea_binary(family: KeaFamily) -> Result<PathBuf> {
+pub fn kea_binary(family: KeaFamily) -> Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])

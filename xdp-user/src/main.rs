@@ -11,7 +11,10 @@ use lwm2m_xdp::{
     probe::{self, ProbeOptions},
     stats,
 };
-use xdp_common::wire::{dhcpv4, dhcpv6};
+use xdp_common::{
+    maps::Family,
+    wire::{dhcpv4, dhcpv6},
+};
 
 #[derive(Parser)]
 #[command(
@@ -91,10 +94,14 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         pad: u16,
     },
-    /// Print Kea option-def / option-data serving the same options on the slow path.
+    /// Print one complete Kea config (Dhcp4 or Dhcp6) serving the same options on the slow
+    /// path.
     KeaConfig {
         #[arg(long)]
         config: PathBuf,
+        /// Which Kea server: kea-dhcp4 (v4) or kea-dhcp6 (v6).
+        #[arg(long)]
+        family: KeaFamily,
     },
     /// Ask the running instance to re-read its config; exit 1 with the reason if it refused.
     Reload {
@@ -113,6 +120,13 @@ enum Command {
         #[command(flatten)]
         instance: InstanceArgs,
     },
+}
+
+/// `kea-config --family`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeaFamily {
+    V4,
+    V6,
 }
 
 fn main() -> ExitCode {
@@ -220,8 +234,12 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", probe::describe(&result, v6));
             Ok(())
         }
-        Command::KeaConfig { config } => {
-            println!("{}", kea::kea_config(&Config::load(&config)?));
+        Command::KeaConfig { config, family } => {
+            let family = match family {
+                KeaFamily::V4 => Family::V4,
+                KeaFamily::V6 => Family::V6,
+            };
+            println!("{}", kea::kea_config(&Config::load(&config)?, family)?);
             Ok(())
         }
         Command::Reload { instance } => {

@@ -206,11 +206,11 @@ fn strip_comments(list: &Value) -> Value {
 /// option-def and option-data from `lwm2m-xdp kea-config`, a subnet for the client's address
 /// (DHCPv4), leases in memory only, no control socket, the log in `dir`.
 pub fn kea_config(family: Family, cfg: &Config, dir: &Path) -> Result<String> {
-    let exported: Value = serde_json::from_str(&lwm2m_xdp::kea::kea_config(cfg))?;
-    let (key, logger) = match family {
-        Family::V4 => ("Dhcp4", "kea-dhcp4"),
-        Family::V6 => ("Dhcp6", "kea-dhcp6"),
+    let (key, logger, kea_family) = match family {
+        Family::V4 => ("Dhcp4", "kea-dhcp4", xdp_common::maps::Family::V4),
+        Family::V6 => ("Dhcp6", "kea-dhcp6", xdp_common::maps::Family::V6),
     };
+    let exported: Value = serde_json::from_str(&lwm2m_xdp::kea::kea_config(cfg, kea_family)?)?;
     let part = &exported[key];
     if part.is_null() {
         bail!("kea-config exported no {key} section");
