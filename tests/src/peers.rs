@@ -67,78 +67,100 @@ pub fn parse_udp_frame(frame: &[u8]) -> Result<UdpFrame, String> {
         return Err(format!("{} octets: no Ethernet header", frame.len()));
     }
     let mut l2 = Ethernet {
-        dst: frame[0..6].try_into().expect("6"),
-        src: frame[6..12].try_into().expect("6"),
+        dst: frame[eth::field::DESTINATION].try_into().expect("6"),
+        src: frame[eth::field::SOURCE].try_into().expect("6"),
         vlans: Vec::new(),
     };
-    let mut at = 12;
+    // Each tag stands where the ethertype would: its TPID, then its TCI.
+    let mut at = eth::field::ETHERTYPE.start;
     let mut ethertype = be16(frame, at);
     while ethertype == eth::ETHERTYPE_VLAN || ethertype == eth::ETHERTYPE_QINQ {
-        if frame.len() < at + 2 + eth::VLAN_TAG_LEN {
+        if frame.len() < at + eth::VLAN_TAG_LEN + eth::field::ETHERTYPE.len() {
             return Err("truncated VLAN tag".into());
         }
-        l2.vlans.push(be16(frame, at + 2) & eth::VLAN_ID_MASK);
+        l2.vlans
+            .push(be16(frame, at + eth::tag::TCI.start) & eth::VLAN_ID_MASK);
         at += eth::VLAN_TAG_LEN;
         ethertype = be16(frame, at);
     }
-    let l3 = &frame[at + 2..];
+    let l3 = &frame[at + eth::field::ETHERTYPE.len()..];
     let (src, dst, ttl, seg, pseudo_ok) = match ethertype {
         eth::ETHERTYPE_IPV4 => {
-            if l3.len() < ipv4::HDR_LEN || l3[0] != 0x45 {
+            if l3.len() < ipv4::HDR_LEN || l3[ipv4::field::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS {
                 return Err(format!(
                     "not a plain IPv4 header (first octet {:#x})",
                     l3.first().copied().unwrap_or(0)
                 ));
             }
-            let total = usize::from(be16(l3, 2));
+            let total = usize::from(be16(l3, ipv4::field::LENGTH.start));
             if total < ipv4::HDR_LEN + udp::HDR_LEN || total > l3.len() {
                 return Err(format!("IPv4 total length {total}, {} octets", l3.len()));
             }
-            if be16(l3, 6) & 0x3fff != 0 {
+            // More-fragments or an offset: the flag bits below DF.
+            if be16(l3, ipv4::field::FLG_OFF.start) & 0x3fff != 0 {
                 return Err("IPv4 fragment".into());
             }
-            if l3[9] != ipv4::PROTO_UDP {
-                return Err(format!("IPv4 protocol {}", l3[9]));
+            if l3[ipv4::field::PROTOCOL] != ipv4::PROTO_UDP {
+                return Err(format!("IPv4 protocol {}", l3[ipv4::field::PROTOCOL]));
             }
             if csum::ipv4_header_checksum(&l3[..ipv4::HDR_LEN]) != 0 {
                 return Err("bad IPv4 header checksum".into());
             }
-            let src: [u8; 4] = l3[12..16].try_into().expect("4");
-            let dst: [u8; 4] = l3[16..20].try_into().expect("4");
+            let src: [u8; 4] = l3[ipv4::field::SRC_ADDR].try_into().expect("4");
+            let dst: [u8; 4] = l3[ipv4::field::DST_ADDR].try_into().expect("4");
             let seg = &l3[ipv4::HDR_LEN..total];
             let ok = csum::ipv4_udp_checksum(src, dst, seg) == 0xFFFF;
-            (IpAddr::from(src), IpAddr::from(dst), l3[8], seg, ok)
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                l3[ipv4::field::TTL],
+                seg,
+                ok,
+            )
         }
         eth::ETHERTYPE_IPV6 => {
-            if l3.len() < ipv6::HDR_LEN || l3[0] >> 4 != 6 {
+            if l3.len() < ipv6::HDR_LEN
+                || l3[ipv6::field::VER_TC_FLOW.start] >> 4 != ipv6::VER_TC_FLOW_DEFAULT[0] >> 4
+            {
                 return Err("not an IPv6 header".into());
             }
-            if l3[6] != ipv6::NEXT_HDR_UDP {
-                return Err(format!("IPv6 next header {}", l3[6]));
+            if l3[ipv6::field::NXT_HDR] != ipv6::NEXT_HDR_UDP {
+                return Err(format!("IPv6 next header {}", l3[ipv6::field::NXT_HDR]));
             }
-            let payload_len = usize::from(be16(l3, 4));
+            let payload_len = usize::from(be16(l3, ipv6::field::LENGTH.start));
             if ipv6::HDR_LEN + payload_len > l3.len() {
                 return Err(format!(
                     "IPv6 payload length {payload_len}, {} octets",
                     l3.len()
                 ));
             }
-            let src: [u8; 16] = l3[8..24].try_into().expect("16");
-            let dst: [u8; 16] = l3[24..40].try_into().expect("16");
+            let src: [u8; 16] = l3[ipv6::field::SRC_ADDR].try_into().expect("16");
+            let dst: [u8; 16] = l3[ipv6::field::DST_ADDR].try_into().expect("16");
             let seg = &l3[ipv6::HDR_LEN..ipv6::HDR_LEN + payload_len];
             let ok = seg.len() >= udp::HDR_LEN && csum::ipv6_udp_checksum(src, dst, seg) == 0xFFFF;
-            (IpAddr::from(src), IpAddr::from(dst), l3[7], seg, ok)
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                l3[ipv6::field::HOP_LIMIT],
+                seg,
+                ok,
+            )
         }
         other => return Err(format!("ethertype {other:#06x}")),
     };
-    if seg.len() < udp::HDR_LEN || usize::from(be16(seg, 4)) != seg.len() {
+    let udp_len = udp::field::LENGTH;
+    if seg.len() < udp::HDR_LEN || usize::from(be16(seg, udp_len.start)) != seg.len() {
         return Err(format!(
             "UDP length field {} for a {}-octet segment",
-            if seg.len() >= 6 { be16(seg, 4) } else { 0 },
+            if seg.len() >= udp_len.end {
+                be16(seg, udp_len.start)
+            } else {
+                0
+            },
             seg.len()
         ));
     }
-    let udp_checksum = be16(seg, 6);
+    let udp_checksum = be16(seg, udp::field::CHECKSUM.start);
     if udp_checksum == 0 {
         return Err("UDP checksum 0 (none)".into());
     }
@@ -150,8 +172,8 @@ pub fn parse_udp_frame(frame: &[u8]) -> Result<UdpFrame, String> {
         src,
         dst,
         ttl,
-        src_port: be16(seg, 0),
-        dst_port: be16(seg, 2),
+        src_port: be16(seg, udp::field::SRC_PORT.start),
+        dst_port: be16(seg, udp::field::DST_PORT.start),
         udp_checksum,
         payload: seg[udp::HDR_LEN..].to_vec(),
     })

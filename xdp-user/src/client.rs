@@ -4,9 +4,11 @@
 
 use std::net::Ipv4Addr;
 
-use xdp_common::wire::{dhcpv4 as v4, dhcpv6 as v6};
+use xdp_common::wire::{dhcpv4 as v4, dhcpv6 as v6, Field};
 
-use crate::options::{WireFormat, CERT_ENCODING_X509_SIGNATURE};
+use crate::options::{
+    WireFormat, CERT_ENCODING_X509_SIGNATURE, DRAFT00_SEQ_LEN, DRAFT00_URI_RESERVED_LEN,
+};
 
 /// What a reply said about LwM2M bootstrap.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,9 +79,6 @@ pub enum ClientError {
     BadCertificate(String),
 }
 
-/// The client identifier type of a hardware address (RFC 2132 §9.14): Ethernet.
-const CLIENT_ID_TYPE_ETHERNET: u8 = 1;
-
 /// A DHCPINFORM (BOOTP payload): option 53 = 8, 61 (type 1 + MAC), 55 (`prl`, split per
 /// RFC 3396 if longer than 255), 57 when `max_size` is given, End, padded to 300 octets.
 pub fn build_inform(
@@ -89,19 +88,20 @@ pub fn build_inform(
     prl: &[u8],
     max_size: Option<u16>,
 ) -> Vec<u8> {
-    let mut msg = vec![0u8; v4::OFF_OPTIONS];
-    msg[v4::OFF_OP] = v4::OP_BOOTREQUEST;
-    msg[v4::OFF_HTYPE] = 1; // Ethernet
-    msg[v4::OFF_HLEN] = chaddr.len() as u8;
-    msg[v4::OFF_XID..v4::OFF_XID + 4].copy_from_slice(&xid.to_be_bytes());
-    msg[v4::OFF_CIADDR..v4::OFF_CIADDR + 4].copy_from_slice(&ciaddr.octets());
-    msg[v4::OFF_CHADDR..v4::OFF_CHADDR + 6].copy_from_slice(&chaddr);
-    msg[v4::OFF_COOKIE..v4::OFF_OPTIONS].copy_from_slice(&v4::MAGIC_COOKIE);
+    let mut msg = vec![0u8; v4::field::OPTIONS.start];
+    msg[v4::field::OP] = v4::OP_BOOTREQUEST;
+    msg[v4::field::HTYPE] = v4::HTYPE_ETHERNET;
+    msg[v4::field::HLEN] = v4::HLEN_ETHERNET;
+    msg[v4::field::XID].copy_from_slice(&xid.to_be_bytes());
+    msg[v4::field::CIADDR].copy_from_slice(&ciaddr.octets());
+    msg[v4::field::CHADDR][..chaddr.len()].copy_from_slice(&chaddr);
+    msg[v4::field::MAGIC_COOKIE].copy_from_slice(&v4::MAGIC_COOKIE);
     msg.extend([v4::OPT_MESSAGE_TYPE, 1, v4::MSG_INFORM]);
+    // The client identifier of a MAC: its hardware type, then the address (RFC 2132 §9.14).
     msg.extend([
         v4::OPT_CLIENT_ID,
         1 + chaddr.len() as u8,
-        CLIENT_ID_TYPE_ETHERNET,
+        v4::HTYPE_ETHERNET,
     ]);
     msg.extend(chaddr);
     for chunk in prl.chunks(usize::from(u8::MAX)) {
@@ -150,7 +150,9 @@ pub fn build_information_request(xid: [u8; 3], duid: &[u8], oro: &[u16]) -> Vec<
         oro.len() * 2 <= usize::from(u16::MAX),
         "ORO too long for one option"
     );
-    let mut msg = vec![v6::MSG_INFORMATION_REQUEST, xid[0], xid[1], xid[2]];
+    let mut msg = vec![0; v6::HDR_LEN];
+    msg[v6::field::MSG_TYPE] = v6::MSG_INFORMATION_REQUEST;
+    msg[v6::field::TRANSACTION_ID].copy_from_slice(&xid);
     let mut option = |code: u16, data: &[u8]| {
         msg.extend(code.to_be_bytes());
         msg.extend((data.len() as u16).to_be_bytes());
@@ -209,8 +211,10 @@ fn walk_v6_options(options: &[u8]) -> Result<Vec<(u16, &[u8])>, ClientError> {
                 options.len() - at
             )));
         }
-        let code = u16::from_be_bytes([options[at], options[at + 1]]);
-        let len = usize::from(u16::from_be_bytes([options[at + 2], options[at + 3]]));
+        let header = &options[at..at + v6::OPT_HDR_LEN];
+        let code = u16::from_be_bytes(header[v6::option::CODE].try_into().expect("2"));
+        let len = u16::from_be_bytes(header[v6::option::LENGTH].try_into().expect("2"));
+        let len = usize::from(len);
         let end = at + v6::OPT_HDR_LEN + len;
         if end > options.len() {
             return Err(ClientError::Malformed(format!(
@@ -287,13 +291,14 @@ pub fn reassemble_v4_certificate(
         WireFormat::Draft00 => {
             let mut fragments = Vec::with_capacity(instances.len());
             for (index, data) in instances.iter().enumerate() {
-                if data.len() < 2 {
+                if data.len() < DRAFT00_SEQ_LEN {
                     return Err(ClientError::FragmentTooShort {
                         index,
                         len: data.len(),
                     });
                 }
-                fragments.push((u16::from_be_bytes([data[0], data[1]]), &data[2..]));
+                let (seq, fragment) = data.split_at(DRAFT00_SEQ_LEN);
+                fragments.push((u16::from_be_bytes(seq.try_into().expect("2")), fragment));
             }
             fragments.sort_by_key(|(seq, _)| *seq);
             for (expected, pair) in (0u16..).zip(&fragments) {
@@ -325,7 +330,7 @@ fn v4_uri(
 ) -> Result<Option<String>, ClientError> {
     let bytes = match (format, instances) {
         (_, []) => return Ok(None),
-        (WireFormat::Draft00, [one]) => match one.get(2..) {
+        (WireFormat::Draft00, [one]) => match one.get(DRAFT00_URI_RESERVED_LEN..) {
             Some(uri) => uri.to_vec(),
             None => {
                 return Err(ClientError::BadUri(
@@ -352,31 +357,27 @@ pub fn decode_v4_reply(
     bootp: &[u8],
     xid: u32,
 ) -> Result<(DhcpV4Info, Bootstrap), ClientError> {
-    if bootp.len() < v4::OFF_OPTIONS {
+    if bootp.len() < v4::field::OPTIONS.start {
         return Err(ClientError::TooShort {
             what: "BOOTP message",
             len: bootp.len(),
-            min: v4::OFF_OPTIONS,
+            min: v4::field::OPTIONS.start,
         });
     }
-    if bootp[v4::OFF_OP] != v4::OP_BOOTREPLY {
+    if bootp[v4::field::OP] != v4::OP_BOOTREPLY {
         return Err(ClientError::NotAReply(format!(
             "op {}, not BOOTREPLY (2)",
-            bootp[v4::OFF_OP]
+            bootp[v4::field::OP]
         )));
     }
-    if bootp[v4::OFF_COOKIE..v4::OFF_OPTIONS] != v4::MAGIC_COOKIE {
+    if bootp[v4::field::MAGIC_COOKIE] != v4::MAGIC_COOKIE {
         return Err(ClientError::NotAReply("no DHCP magic cookie".into()));
     }
-    let got = u32::from_be_bytes(
-        bootp[v4::OFF_XID..v4::OFF_XID + 4]
-            .try_into()
-            .expect("4 octets"),
-    );
+    let got = u32::from_be_bytes(bootp[v4::field::XID].try_into().expect("4 octets"));
     if got != xid {
         return Err(ClientError::WrongXid { expected: xid, got });
     }
-    let options = walk_v4_options(&bootp[v4::OFF_OPTIONS..])?;
+    let options = walk_v4_options(&bootp[v4::field::OPTIONS])?;
     if !instances_of(&options, v4::OPT_OVERLOAD).is_empty() {
         return Err(ClientError::Malformed(
             "option overload (52) is not supported".into(),
@@ -415,22 +416,16 @@ pub fn decode_v4_reply(
             .then_some(CERT_ENCODING_X509_SIGNATURE),
         certificate,
     };
-    let addr =
-        |off: usize| Ipv4Addr::new(bootp[off], bootp[off + 1], bootp[off + 2], bootp[off + 3]);
+    let addr = |field: Field| Ipv4Addr::from(<[u8; 4]>::try_from(&bootp[field]).expect("4"));
     let info = DhcpV4Info {
         server_id,
-        ciaddr: addr(v4::OFF_CIADDR),
-        giaddr: addr(v4::OFF_GIADDR),
-        chaddr: bootp[v4::OFF_CHADDR..v4::OFF_CHADDR + 6]
-            .try_into()
-            .expect("6 octets"),
+        ciaddr: addr(v4::field::CIADDR),
+        giaddr: addr(v4::field::GIADDR),
+        chaddr: bootp[v4::field::CHADDR][..6].try_into().expect("6 octets"),
         options: options.iter().map(|(c, d)| (*c, d.to_vec())).collect(),
     };
     Ok((info, bootstrap))
 }
-
-/// RFC 8415 §21.13 Status Code option.
-const OPT_STATUS_CODE: u16 = 13;
 
 /// Checks a DHCPv6 REPLY to our INFORMATION-REQUEST (`xid`) and takes the LwM2M options out.
 pub fn decode_v6_reply(
@@ -447,26 +442,28 @@ pub fn decode_v6_reply(
             min: v6::HDR_LEN,
         });
     }
-    if msg[0] != v6::MSG_REPLY {
+    if msg[v6::field::MSG_TYPE] != v6::MSG_REPLY {
         return Err(ClientError::NotAReply(format!(
             "message type {}, not REPLY (7)",
-            msg[0]
+            msg[v6::field::MSG_TYPE]
         )));
     }
-    if msg[1..4] != xid {
+    if msg[v6::field::TRANSACTION_ID] != xid {
         let as_u32 = |b: &[u8]| u32::from_be_bytes([0, b[0], b[1], b[2]]);
         return Err(ClientError::WrongXid {
             expected: as_u32(&xid),
-            got: as_u32(&msg[1..4]),
+            got: as_u32(&msg[v6::field::TRANSACTION_ID]),
         });
     }
-    let options = walk_v6_options(&msg[v6::HDR_LEN..])?;
-    if let Some(status) = single(&options, OPT_STATUS_CODE)? {
+    let options = walk_v6_options(&msg[v6::field::OPTIONS])?;
+    if let Some(status) = single(&options, v6::OPT_STATUS_CODE)? {
         let code = status
-            .get(..2)
-            .map_or(u16::MAX, |c| u16::from_be_bytes([c[0], c[1]]));
-        if code != 0 {
-            let message = String::from_utf8_lossy(status.get(2..).unwrap_or_default()).into_owned();
+            .get(v6::status::CODE)
+            .map_or(u16::MAX, |c| u16::from_be_bytes(c.try_into().expect("2")));
+        if code != v6::STATUS_SUCCESS {
+            let message =
+                String::from_utf8_lossy(status.get(v6::status::MESSAGE).unwrap_or_default())
+                    .into_owned();
             return Err(ClientError::Status { code, message });
         }
     }
@@ -535,24 +532,27 @@ mod tests {
 
     /// A DHCPACK the way the fast path lays it out, around `options`.
     fn ack(xid: u32, options: &[u8]) -> Vec<u8> {
-        let mut m = vec![0u8; v4::OFF_OPTIONS];
-        m[0] = v4::OP_BOOTREPLY;
-        m[1] = 1;
-        m[2] = 6;
-        m[4..8].copy_from_slice(&xid.to_be_bytes());
-        m[12..16].copy_from_slice(&[198, 18, 0, 10]);
-        m[28..34].copy_from_slice(&MAC);
-        m[236..240].copy_from_slice(&v4::MAGIC_COOKIE);
-        m.extend([53, 1, 5, 54, 4, 198, 18, 0, 1]);
+        let mut m = vec![0u8; v4::field::OPTIONS.start];
+        m[v4::field::OP] = v4::OP_BOOTREPLY;
+        m[v4::field::HTYPE] = v4::HTYPE_ETHERNET;
+        m[v4::field::HLEN] = v4::HLEN_ETHERNET;
+        m[v4::field::XID].copy_from_slice(&xid.to_be_bytes());
+        m[v4::field::CIADDR].copy_from_slice(&[198, 18, 0, 10]);
+        m[v4::field::CHADDR][..MAC.len()].copy_from_slice(&MAC);
+        m[v4::field::MAGIC_COOKIE].copy_from_slice(&v4::MAGIC_COOKIE);
+        m.extend(v4::ack_head([198, 18, 0, 1]));
         m.extend(options);
-        m.push(255);
-        m.resize(m.len().max(300), 0);
+        m.push(v4::OPT_END);
+        m.resize(m.len().max(v4::MIN_MESSAGE_LEN), v4::OPT_PAD);
         m
     }
 
     /// A DHCPv6 REPLY around `options`.
     fn reply(xid: [u8; 3], options: &[u8]) -> Vec<u8> {
-        let mut m = vec![7, xid[0], xid[1], xid[2], 0, 2, 0, SERVER_DUID.len() as u8];
+        let mut m = vec![v6::MSG_REPLY];
+        m.extend(xid);
+        m.extend(v6::OPT_SERVERID.to_be_bytes());
+        m.extend((SERVER_DUID.len() as u16).to_be_bytes());
         m.extend(SERVER_DUID);
         m.extend(options);
         m
@@ -631,7 +631,7 @@ mod tests {
     fn a_long_prl_is_split_per_rfc3396() {
         let prl: Vec<u8> = (1..=254).chain(1..=10).collect();
         let msg = build_inform(XID, MAC, Ipv4Addr::new(198, 18, 0, 10), &prl, None);
-        let options = walk_v4_options(&msg[240..]).unwrap();
+        let options = walk_v4_options(&msg[v4::field::OPTIONS]).unwrap();
         let parts = instances_of(&options, v4::OPT_PARAMETER_REQUEST_LIST);
         assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [255, 9]);
         assert_eq!(parts.concat(), prl);
@@ -915,10 +915,10 @@ mod tests {
         let check = |msg: &[u8]| decode_v4_reply(WireFormat::Draft00, 224, 225, msg, XID);
         assert!(check(&good).is_ok());
         let mut request = good.clone();
-        request[0] = 1;
+        request[v4::field::OP] = v4::OP_BOOTREQUEST;
         assert!(matches!(check(&request), Err(ClientError::NotAReply(_))));
         let mut no_cookie = good.clone();
-        no_cookie[236] = 0;
+        no_cookie[v4::field::MAGIC_COOKIE.start] = 0;
         assert!(matches!(check(&no_cookie), Err(ClientError::NotAReply(_))));
         assert_eq!(
             decode_v4_reply(WireFormat::Draft00, 224, 225, &good, 7),
@@ -927,11 +927,13 @@ mod tests {
                 got: XID
             })
         );
+        // The head: 53 (code, length, type) then 54 (code, length, address).
+        let head = v4::field::OPTIONS.start;
         let mut nak = good.clone();
-        nak[242] = 6;
+        nak[head + 2] = v4::MSG_NAK;
         assert!(matches!(check(&nak), Err(ClientError::NotAReply(m)) if m.contains("not DHCPACK")));
         let mut no_server_id = good.clone();
-        no_server_id.splice(243..249, [0; 6]); // option 54 becomes pads
+        no_server_id.splice(head + 3..head + v4::ACK_HEAD_LEN, [0; 6]); // option 54 becomes pads
         assert_eq!(
             check(&no_server_id),
             Err(ClientError::Missing("server identifier (54)"))
@@ -963,7 +965,7 @@ mod tests {
         let check6 = |msg: &[u8]| decode_v6_reply(WireFormat::Draft00, 65001, 65002, msg, XID6);
         assert!(check6(&good6).is_ok());
         let mut advertise = good6.clone();
-        advertise[0] = 2;
+        advertise[v6::field::MSG_TYPE] = v6::MSG_ADVERTISE;
         assert!(matches!(check6(&advertise), Err(ClientError::NotAReply(_))));
         assert_eq!(
             decode_v6_reply(WireFormat::Draft00, 65001, 65002, &good6, [0, 0, 1]),

@@ -18,12 +18,15 @@ pub struct Ethernet {
 }
 
 impl Ethernet {
-    pub const BROADCAST: [u8; 6] = [0xff; 6];
+    pub const BROADCAST: [u8; 6] = eth::BROADCAST;
 
     /// The MAC of an IPv6 multicast group (RFC 2464 §7).
     pub fn ipv6_multicast(group: Ipv6Addr) -> [u8; 6] {
-        let o = group.octets();
-        [0x33, 0x33, o[12], o[13], o[14], o[15]]
+        let mut mac = [0; 6];
+        let (prefix, tail) = mac.split_at_mut(eth::IPV6_MULTICAST_PREFIX.len());
+        prefix.copy_from_slice(&eth::IPV6_MULTICAST_PREFIX);
+        tail.copy_from_slice(&group.octets()[16 - tail.len()..]);
+        mac
     }
 
     /// Addresses, tags and `ethertype`: the first octets of a frame.
@@ -61,15 +64,19 @@ pub fn ipv4_udp_frame(
 ) -> Vec<u8> {
     let mut seg = udp_segment(ports.0, ports.1, payload);
     let sum = csum::ipv4_udp_checksum(src.octets(), dst.octets(), &seg);
-    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+    seg[udp::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
     let total = u16::try_from(ipv4::HDR_LEN + seg.len()).expect("datagram fits IPv4");
-    let mut ip = vec![0x45, 0];
-    ip.extend(total.to_be_bytes());
-    ip.extend([0x4c, 0x57, 0, 0, ipv4::DEFAULT_TTL, ipv4::PROTO_UDP, 0, 0]);
-    ip.extend(src.octets());
-    ip.extend(dst.octets());
+    let mut ip = vec![0; ipv4::HDR_LEN];
+    ip[ipv4::field::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS;
+    ip[ipv4::field::LENGTH].copy_from_slice(&total.to_be_bytes());
+    // Any identification will do: the datagram is never fragmented.
+    ip[ipv4::field::IDENT].copy_from_slice(&[0x4c, 0x57]);
+    ip[ipv4::field::TTL] = ipv4::DEFAULT_TTL;
+    ip[ipv4::field::PROTOCOL] = ipv4::PROTO_UDP;
+    ip[ipv4::field::SRC_ADDR].copy_from_slice(&src.octets());
+    ip[ipv4::field::DST_ADDR].copy_from_slice(&dst.octets());
     let sum = csum::ipv4_header_checksum(&ip);
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    ip[ipv4::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
     let mut frame = l2.header(eth::ETHERTYPE_IPV4);
     frame.extend(ip);
     frame.extend(seg);
@@ -87,13 +94,16 @@ pub fn ipv6_udp_frame(
 ) -> Vec<u8> {
     let mut seg = udp_segment(ports.0, ports.1, payload);
     let sum = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &seg);
-    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+    seg[udp::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+    let mut ip = vec![0; ipv6::HDR_LEN];
+    ip[ipv6::field::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
+    ip[ipv6::field::LENGTH].copy_from_slice(&u16::try_from(seg.len()).expect("fits").to_be_bytes());
+    ip[ipv6::field::NXT_HDR] = ipv6::NEXT_HDR_UDP;
+    ip[ipv6::field::HOP_LIMIT] = hop_limit;
+    ip[ipv6::field::SRC_ADDR].copy_from_slice(&src.octets());
+    ip[ipv6::field::DST_ADDR].copy_from_slice(&dst.octets());
     let mut frame = l2.header(eth::ETHERTYPE_IPV6);
-    frame.extend([0x60, 0, 0, 0]);
-    frame.extend(u16::try_from(seg.len()).expect("fits").to_be_bytes());
-    frame.extend([ipv6::NEXT_HDR_UDP, hop_limit]);
-    frame.extend(src.octets());
-    frame.extend(dst.octets());
+    frame.extend(ip);
     frame.extend(seg);
     frame
 }

@@ -41,6 +41,7 @@ pub const V4_OPTION_MAX_DATA: usize = u8::MAX as usize;
 pub const V4_OPT_HDR_LEN: usize = 2;
 /// draft-00 DHCPv4 URI option: reserved(2) = 0 before the URI.
 const DRAFT00_URI_RESERVED: [u8; 2] = [0, 0];
+pub const DRAFT00_URI_RESERVED_LEN: usize = DRAFT00_URI_RESERVED.len();
 /// draft-00 DHCPv4 certificate option: seq(2) before each fragment.
 pub const DRAFT00_SEQ_LEN: usize = 2;
 /// Certificate octets one draft-00 DHCPv4 fragment carries (len = 2 + n <= 255).

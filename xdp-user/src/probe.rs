@@ -117,8 +117,8 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     ))
     .context("binding UDP port 546 (is a DHCPv6 client running?)")?;
     ifaces::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
-    let xid_full = random_u32().to_be_bytes();
-    let xid = [xid_full[1], xid_full[2], xid_full[3]];
+    // A transaction id is 3 octets: the low ones of a random u32.
+    let [_, xid @ ..] = random_u32().to_be_bytes();
     let duid = ifaces::duid_ll(sys.mac);
     let mut request = client::build_information_request(xid, &duid, &opts.v6_codes);
     client::pad_with_vendor_class(&mut request, opts.v6_pad);

@@ -526,7 +526,7 @@ impl V6Link {
     }
 
     async fn handle(&self, bytes: &[u8], from: SocketAddrV6) {
-        if bytes.first() == Some(&v6::MSG_RELAY_REPL) {
+        if bytes.first() == Some(&wire6::MSG_RELAY_REPL) {
             return self.relay_reply(bytes, from).await;
         }
         let c = &self.shared.counters.v6;
@@ -554,7 +554,10 @@ impl V6Link {
             debug!(
                 "relay v6 {}: message type {} from {from} in Relay-forward (hop-count {}) to \
                  {:?} (forwarded {n})",
-                iface.name, bytes[0], out[1], servers.v6
+                iface.name,
+                bytes[wire6::field::MSG_TYPE],
+                out[wire6::relay::HOP_COUNT],
+                servers.v6
             );
         }
     }
@@ -601,7 +604,8 @@ impl V6Link {
                 let n = bump(&c.relayed);
                 debug!(
                     "relay v6 {}: message type {} from {from} to {dst} (relayed {n})",
-                    iface.name, reply.message[0]
+                    iface.name,
+                    reply.message[wire6::field::MSG_TYPE]
                 );
             }
             Err(e) => count_send_error(c, "v6", &iface.name, dst, &e),

@@ -242,9 +242,8 @@ impl Compiled {
                 "; too large for a reply block ({MAX_BLOCK_LEN}): never served by the fast path"
             );
         } else if family == Family::V4 {
-            // IP + UDP + BOOTP header, 53 (3 octets), 54 (6), this option, End (1).
-            let datagram =
-                ipv4::HDR_LEN + udp::HDR_LEN + v4::OFF_OPTIONS + 3 + 6 + option.bytes.len() + 1;
+            // IP + UDP + a DHCPACK with this option alone after the head.
+            let datagram = ipv4::HDR_LEN + udp::HDR_LEN + v4::ack_message_len(option.bytes.len());
             if datagram > ipv4::MIN_MAX_DATAGRAM {
                 let _ = write!(
                     note,

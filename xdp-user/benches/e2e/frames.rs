@@ -8,12 +8,18 @@ use lwm2m_xdp::{
     frame::{self, Ethernet},
     ifaces,
 };
-use xdp_common::wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
+use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 
 use crate::topo::End;
 
-pub const V4_CODES: [u8; 2] = [224, 225];
-pub const V6_CODES: [u16; 2] = [65001, 65002];
+pub const V4_CODES: [u8; 2] = [
+    dhcpv4::DEFAULT_URI_OPTION,
+    dhcpv4::DEFAULT_CERTIFICATE_OPTION,
+];
+pub const V6_CODES: [u16; 2] = [
+    dhcpv6::DEFAULT_URI_OPTION,
+    dhcpv6::DEFAULT_CERTIFICATE_OPTION,
+];
 /// Vendor Class data octets added to INFORMATION-REQUEST: on veth a generic-mode reply can
 /// only grow into the request's skb slack (ARCHITECTURE.md), as `probe --v6 --pad 256`.
 pub const V6_PAD: u16 = 256;
@@ -46,11 +52,16 @@ pub fn inform_payload(xid: u32, client: &End) -> Vec<u8> {
     )
 }
 
+/// The low 24 bits of `xid`: a DHCPv6 transaction id.
+pub fn transaction_id(xid: u32) -> [u8; 3] {
+    let [_, id @ ..] = xid.to_be_bytes();
+    id
+}
+
 /// INFORMATION-REQUEST: DUID-LL, ORO 65001 + 65002, Elapsed Time, Vendor Class padding.
 pub fn information_request_payload(xid: u32, client: &End) -> Vec<u8> {
-    let x = xid.to_be_bytes();
     let mut msg = client::build_information_request(
-        [x[1], x[2], x[3]],
+        transaction_id(xid),
         &ifaces::duid_ll(client.mac),
         &V6_CODES,
     );
@@ -68,7 +79,7 @@ pub fn inform_frame(xid: u32, client: &End) -> Vec<u8> {
         },
         crate::topo::CLIENT_V4,
         Ipv4Addr::BROADCAST,
-        (68, 67),
+        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
         &inform_payload(xid, client),
     )
 }
@@ -84,7 +95,7 @@ pub fn information_request_frame(xid: u32, client: &End) -> Vec<u8> {
         client.link_local,
         ALL_DHCP_SERVERS,
         1,
-        (546, 547),
+        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
         &information_request_payload(xid, client),
     )
 }

@@ -17,6 +17,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use lwm2m_xdp::{client, config::WireFormat, ifaces};
+use xdp_common::wire::{dhcpv4, dhcpv6};
 
 use crate::{
     frames::{self, Family, V4_CODES, V6_CODES},
@@ -73,10 +74,13 @@ fn setsockopt<T>(sock: &UdpSocket, level: i32, name: i32, value: &T, len: usize)
 pub fn open(ns: &str, family: Family) -> Result<UdpSocket> {
     let _ns = InNetns::enter(ns)?;
     let sock = match family {
-        Family::V4 => UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)),
+        Family::V4 => UdpSocket::bind(SocketAddrV4::new(
+            Ipv4Addr::UNSPECIFIED,
+            dhcpv4::CLIENT_PORT,
+        )),
         Family::V6 => UdpSocket::bind(SocketAddrV6::new(
             std::net::Ipv6Addr::UNSPECIFIED,
-            546,
+            dhcpv6::CLIENT_PORT,
             0,
             0,
         )),
@@ -99,10 +103,10 @@ pub fn open(ns: &str, family: Family) -> Result<UdpSocket> {
 
 fn destination(family: Family, client: &End) -> SocketAddr {
     match family {
-        Family::V4 => SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::BROADCAST, 67)),
+        Family::V4 => SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT)),
         Family::V6 => SocketAddr::V6(SocketAddrV6::new(
             frames::ALL_DHCP_SERVERS,
-            547,
+            dhcpv6::SERVER_PORT,
             0,
             client.ifindex,
         )),
@@ -138,8 +142,8 @@ fn decode(family: Family, format: WireFormat, msg: &[u8], xid: u32) -> Result<cl
                 .1
         }
         Family::V6 => {
-            let x = xid.to_be_bytes();
-            client::decode_v6_reply(format, V6_CODES[0], V6_CODES[1], msg, [x[1], x[2], x[3]])
+            let id = frames::transaction_id(xid);
+            client::decode_v6_reply(format, V6_CODES[0], V6_CODES[1], msg, id)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
                 .1
         }

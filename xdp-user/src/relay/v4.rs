@@ -4,17 +4,12 @@
 
 use std::net::Ipv4Addr;
 
-use xdp_common::wire::dhcpv4 as v4;
+use xdp_common::wire::{
+    dhcpv4::{self as v4, field, FLAG_BROADCAST, MAX_HLEN, MAX_HOPS},
+    Field,
+};
 
 use super::Reject;
-
-/// RFC 1542 §4.1.1: a relay MUST silently discard a BOOTREQUEST whose hops exceeds 16.
-pub const MAX_HOPS: u8 = 16;
-/// RFC 2131 §2: chaddr is 16 octets, so no hardware address is longer.
-const MAX_HLEN: u8 = 16;
-/// RFC 2131 §4.1: BROADCAST, the leftmost bit of flags.
-const FLAG_BROADCAST: u16 = 0x8000;
-const MSG_NAK: u8 = 6;
 
 /// BOOTREQUEST or BOOTREPLY.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,40 +35,38 @@ pub struct Bootp {
     pub relay_agent_info: bool,
 }
 
-fn addr(bytes: &[u8], at: usize) -> Ipv4Addr {
-    Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3])
+fn addr(bytes: &[u8], field: Field) -> Ipv4Addr {
+    Ipv4Addr::from(<[u8; 4]>::try_from(&bytes[field]).expect("4"))
 }
 
 impl Bootp {
     /// Reads `bytes` as a BOOTP message; a message that is not one is `Malformed`.
     pub fn parse(bytes: &[u8]) -> Result<Bootp, Reject> {
-        if bytes.len() < v4::OFF_COOKIE {
+        if bytes.len() < field::MAGIC_COOKIE.start {
             return Err(Reject::Malformed("shorter than the 236-octet BOOTP header"));
         }
-        let op = match bytes[v4::OFF_OP] {
+        let op = match bytes[field::OP] {
             v4::OP_BOOTREQUEST => Op::Request,
             v4::OP_BOOTREPLY => Op::Reply,
             _ => return Err(Reject::Malformed("op is neither BOOTREQUEST nor BOOTREPLY")),
         };
-        if bytes[v4::OFF_HLEN] > MAX_HLEN {
+        if bytes[field::HLEN] > MAX_HLEN {
             return Err(Reject::Malformed("hlen above 16"));
         }
         let mut msg = Bootp {
             op,
-            hops: bytes[v4::OFF_HOPS],
-            xid: u32::from_be_bytes(bytes[v4::OFF_XID..v4::OFF_XID + 4].try_into().expect("4")),
-            flags: u16::from_be_bytes([bytes[v4::OFF_FLAGS], bytes[v4::OFF_FLAGS + 1]]),
-            ciaddr: addr(bytes, v4::OFF_CIADDR),
-            yiaddr: addr(bytes, v4::OFF_YIADDR),
-            giaddr: addr(bytes, v4::OFF_GIADDR),
+            hops: bytes[field::HOPS],
+            xid: u32::from_be_bytes(bytes[field::XID].try_into().expect("4")),
+            flags: u16::from_be_bytes(bytes[field::FLAGS].try_into().expect("2")),
+            ciaddr: addr(bytes, field::CIADDR),
+            yiaddr: addr(bytes, field::YIADDR),
+            giaddr: addr(bytes, field::GIADDR),
             message_type: None,
             relay_agent_info: false,
         };
         // Plain BOOTP (RFC 951) has no cookie, and its vend field is not ours to check.
-        if bytes.len() >= v4::OFF_OPTIONS
-            && bytes[v4::OFF_COOKIE..v4::OFF_OPTIONS] == v4::MAGIC_COOKIE
-        {
-            msg.read_options(&bytes[v4::OFF_OPTIONS..])?;
+        if bytes.len() >= field::OPTIONS.start && bytes[field::MAGIC_COOKIE] == v4::MAGIC_COOKIE {
+            msg.read_options(&bytes[field::OPTIONS])?;
         }
         Ok(msg)
     }
@@ -136,10 +129,10 @@ pub fn relay_request(bytes: &[u8], iface: Ipv4Addr) -> Result<(Bootp, Vec<u8>), 
         ));
     }
     let mut out = bytes.to_vec();
-    out[v4::OFF_HOPS] = msg.hops + 1;
+    out[field::HOPS] = msg.hops + 1;
     // RFC 1542 §4.1.1: fill giaddr when zero, never change one set by another relay.
     if msg.giaddr.is_unspecified() {
-        out[v4::OFF_GIADDR..v4::OFF_GIADDR + 4].copy_from_slice(&iface.octets());
+        out[field::GIADDR].copy_from_slice(&iface.octets());
     }
     Ok((msg, out))
 }
@@ -148,14 +141,14 @@ pub fn relay_request(bytes: &[u8], iface: Ipv4Addr) -> Result<(Bootp, Vec<u8>), 
 pub fn message_name(message_type: Option<u8>) -> &'static str {
     match message_type {
         None => "BOOTP",
-        Some(1) => "DHCPDISCOVER",
-        Some(2) => "DHCPOFFER",
-        Some(3) => "DHCPREQUEST",
-        Some(4) => "DHCPDECLINE",
-        Some(5) => "DHCPACK",
-        Some(6) => "DHCPNAK",
-        Some(7) => "DHCPRELEASE",
-        Some(8) => "DHCPINFORM",
+        Some(v4::MSG_DISCOVER) => "DHCPDISCOVER",
+        Some(v4::MSG_OFFER) => "DHCPOFFER",
+        Some(v4::MSG_REQUEST) => "DHCPREQUEST",
+        Some(v4::MSG_DECLINE) => "DHCPDECLINE",
+        Some(v4::MSG_ACK) => "DHCPACK",
+        Some(v4::MSG_NAK) => "DHCPNAK",
+        Some(v4::MSG_RELEASE) => "DHCPRELEASE",
+        Some(v4::MSG_INFORM) => "DHCPINFORM",
         Some(_) => "DHCP (other type)",
     }
 }
@@ -185,7 +178,7 @@ pub fn relay_reply(bytes: &[u8], iface: Ipv4Addr) -> Result<(Bootp, Destination)
     if msg.giaddr != iface {
         return Err(Reject::Policy("giaddr is not this interface's address"));
     }
-    let to = if msg.message_type == Some(MSG_NAK)
+    let to = if msg.message_type == Some(v4::MSG_NAK)
         || msg.flags & FLAG_BROADCAST != 0
         || msg.ciaddr.is_unspecified()
     {
@@ -250,7 +243,9 @@ mod tests {
         assert_eq!(got, expected);
         // Only octet 3 (hops) and 24..28 (giaddr) differ.
         let changed: Vec<usize> = (0..out.len()).filter(|&i| out[i] != bytes[i]).collect();
-        assert_eq!(changed, [3, 24, 25, 26, 27]);
+        let hops_and_giaddr: Vec<usize> =
+            std::iter::once(field::HOPS).chain(field::GIADDR).collect();
+        assert_eq!(changed, hops_and_giaddr);
     }
 
     /// RFC 1542 §4.1.1: a giaddr set by an earlier relay stays; hops still counts.
@@ -268,7 +263,7 @@ mod tests {
         let mut msg = discover(OTHER_RELAY);
         msg.set_hops(MAX_HOPS);
         let (_, out) = relay_request(&msg.to_vec().unwrap(), RELAY).unwrap();
-        assert_eq!(out[v4::OFF_HOPS], MAX_HOPS + 1);
+        assert_eq!(out[field::HOPS], MAX_HOPS + 1);
         msg.set_hops(MAX_HOPS + 1);
         assert!(matches!(
             relay_request(&msg.to_vec().unwrap(), RELAY),
@@ -305,24 +300,24 @@ mod tests {
         assert!(malformed(&bytes[..235]));
         assert!(malformed(&[]));
         let mut bad_op = bytes.clone();
-        bad_op[0] = 3;
+        bad_op[field::OP] = 3;
         assert!(malformed(&bad_op));
         let mut bad_hlen = bytes.clone();
-        bad_hlen[v4::OFF_HLEN] = 17;
+        bad_hlen[field::HLEN] = MAX_HLEN + 1;
         assert!(malformed(&bad_hlen));
         // The last option's length runs past the end.
-        let mut overrun = bytes[..v4::OFF_OPTIONS].to_vec();
+        let mut overrun = bytes[..field::OPTIONS.start].to_vec();
         overrun.extend([53, 1, 1, 61, 7, 1, 2]);
         assert!(malformed(&overrun));
-        let mut no_len = bytes[..v4::OFF_OPTIONS].to_vec();
+        let mut no_len = bytes[..field::OPTIONS.start].to_vec();
         no_len.extend([53, 1, 1, 61]);
         assert!(malformed(&no_len));
         // Plain BOOTP, no cookie: relayed as it is.
-        let mut bootp = bytes[..v4::OFF_COOKIE].to_vec();
+        let mut bootp = bytes[..field::MAGIC_COOKIE.start].to_vec();
         bootp.resize(300, 0);
         assert!(relay_request(&bootp, RELAY).is_ok());
         // Options without End: tolerated.
-        let mut no_end = bytes[..v4::OFF_OPTIONS].to_vec();
+        let mut no_end = bytes[..field::OPTIONS.start].to_vec();
         no_end.extend([53, 1, 1]);
         assert!(relay_request(&no_end, RELAY).is_ok());
     }

@@ -4,27 +4,18 @@
 
 use std::net::Ipv6Addr;
 
-use xdp_common::wire::dhcpv6 as v6;
+use xdp_common::wire::{
+    dhcpv6::{
+        self as v6, option, relay, CLIENT_MESSAGES, HOP_COUNT_LIMIT, MSG_RELAY_FORW,
+        MSG_RELAY_REPL, OPT_INTERFACE_ID, OPT_RELAY_MSG, RELAY_HDR_LEN,
+    },
+    udp,
+};
 
 use super::Reject;
 
-pub const MSG_RELAY_FORW: u8 = v6::MSG_RELAY_FORW;
-pub const MSG_RELAY_REPL: u8 = 13;
-/// RFC 8415 §21.10.
-pub const OPT_RELAY_MSG: u16 = 9;
-/// RFC 8415 §21.18.
-pub const OPT_INTERFACE_ID: u16 = 18;
-/// RFC 8415 §7.6: HOP_COUNT_LIMIT.
-pub const HOP_COUNT_LIMIT: u8 = 8;
-/// msg-type, hop-count, link-address, peer-address (RFC 8415 §9).
-pub const RELAY_HDR_LEN: usize = 34;
 /// What fits one UDP datagram over IPv6 without a jumbogram.
-const MAX_DATAGRAM: usize = u16::MAX as usize - 8;
-
-/// Messages a client sends to servers (RFC 8415 §7.3), and DHCPV4-QUERY (RFC 7341 §6.2):
-/// what a relay wraps. Server messages (ADVERTISE, REPLY, RECONFIGURE, ...) coming from the
-/// client side are not.
-const CLIENT_MESSAGES: [u8; 9] = [1, 3, 4, 5, 6, 8, 9, 11, 20];
+const MAX_DATAGRAM: usize = u16::MAX as usize - udp::HDR_LEN;
 
 /// Checks RFC 8415 §21.1 framing of an option area; calls `each` with code and data.
 fn walk_options<'a>(
@@ -35,8 +26,10 @@ fn walk_options<'a>(
         if rest.len() < v6::OPT_HDR_LEN {
             return Err(Reject::Malformed("option header cut short"));
         }
-        let code = u16::from_be_bytes([rest[0], rest[1]]);
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let code = u16::from_be_bytes(rest[option::CODE].try_into().expect("2"));
+        let len = usize::from(u16::from_be_bytes(
+            rest[option::LENGTH].try_into().expect("2"),
+        ));
         let data = rest
             .get(v6::OPT_HDR_LEN..v6::OPT_HDR_LEN + len)
             .ok_or(Reject::Malformed("option runs past the end"))?;
@@ -77,19 +70,21 @@ pub fn relay_forward(
         if msg.len() < RELAY_HDR_LEN {
             return Err(Reject::Malformed("Relay-forward shorter than its header"));
         }
-        let hops = msg[1];
+        let hops = msg[relay::HOP_COUNT];
         if hops >= HOP_COUNT_LIMIT {
             return Err(Reject::Policy(
                 "hop-count at HOP_COUNT_LIMIT (RFC 8415 §19.1.1)",
             ));
         }
-        walk_options(&msg[RELAY_HDR_LEN..], |_, _| Ok(()))?;
+        walk_options(&msg[relay::OPTIONS], |_, _| Ok(()))?;
         hops + 1
     } else if CLIENT_MESSAGES.contains(&msg_type) {
+        // Server messages (ADVERTISE, REPLY, RECONFIGURE, ...) from the client side are not
+        // wrapped.
         if msg.len() < v6::HDR_LEN {
             return Err(Reject::Malformed("shorter than msg-type + transaction-id"));
         }
-        walk_options(&msg[v6::HDR_LEN..], |_, _| Ok(()))?;
+        walk_options(&msg[v6::field::OPTIONS], |_, _| Ok(()))?;
         0
     } else {
         return Err(Reject::Policy(
@@ -125,7 +120,7 @@ impl RelayReply<'_> {
     /// RFC 8415 §19.2: a Relay-reply inside goes to the next relay's port 547, anything
     /// else to the client's 546.
     pub fn port(&self) -> u16 {
-        if self.message[0] == MSG_RELAY_REPL {
+        if self.message[v6::field::MSG_TYPE] == MSG_RELAY_REPL {
             v6::SERVER_PORT
         } else {
             v6::CLIENT_PORT
@@ -142,11 +137,12 @@ pub fn relay_reply(bytes: &[u8]) -> Result<RelayReply<'_>, Reject> {
     if bytes.len() < RELAY_HDR_LEN {
         return Err(Reject::Malformed("Relay-reply shorter than its header"));
     }
-    let link = Ipv6Addr::from(<[u8; 16]>::try_from(&bytes[2..18]).expect("16"));
-    let peer = Ipv6Addr::from(<[u8; 16]>::try_from(&bytes[18..34]).expect("16"));
+    let address = |field| Ipv6Addr::from(<[u8; 16]>::try_from(&bytes[field]).expect("16"));
+    let link = address(relay::LINK_ADDRESS);
+    let peer = address(relay::PEER_ADDRESS);
     let mut message = None;
     let mut interface_id = None;
-    walk_options(&bytes[RELAY_HDR_LEN..], |code, data| {
+    walk_options(&bytes[relay::OPTIONS], |code, data| {
         match code {
             OPT_RELAY_MSG if message.is_some() => {
                 return Err(Reject::Malformed("two Relay Message options"))
@@ -252,7 +248,7 @@ mod tests {
     fn relay_forward_nests_and_stops_at_the_hop_limit() {
         let inner = relay_forward(&solicit().to_vec().unwrap(), LINK, PEER, b"down0").unwrap();
         let mut lower = inner.clone();
-        lower[1] = 3;
+        lower[relay::HOP_COUNT] = 3;
         let peer = Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0, 0, 0, 9);
         let out = relay_forward(&lower, LINK, peer, IFACE).unwrap();
         let relay = d6::RelayMessage::decode(&mut Decoder::new(&out)).unwrap();
@@ -272,9 +268,9 @@ mod tests {
             .iter()
             .any(|o| *o == DhcpOption::InterfaceId(b"down0".to_vec())));
 
-        lower[1] = HOP_COUNT_LIMIT - 1;
+        lower[relay::HOP_COUNT] = HOP_COUNT_LIMIT - 1;
         assert!(relay_forward(&lower, LINK, peer, IFACE).is_ok());
-        lower[1] = HOP_COUNT_LIMIT;
+        lower[relay::HOP_COUNT] = HOP_COUNT_LIMIT;
         assert!(matches!(
             relay_forward(&lower, LINK, peer, IFACE),
             Err(Reject::Policy(why)) if why.contains("HOP_COUNT_LIMIT")
@@ -373,7 +369,7 @@ mod tests {
         let fwd = relay_forward(&solicit().to_vec().unwrap(), LINK, PEER, IFACE).unwrap();
         let inner = advertise().to_vec().unwrap();
         let mut reply = fwd[..RELAY_HDR_LEN].to_vec();
-        reply[0] = MSG_RELAY_REPL;
+        reply[relay::MSG_TYPE] = MSG_RELAY_REPL;
         push_option(&mut reply, OPT_INTERFACE_ID, IFACE);
         push_option(&mut reply, OPT_RELAY_MSG, &inner);
         let got = relay_reply(&reply).unwrap();
@@ -389,7 +385,7 @@ mod tests {
         let inner = advertise().to_vec().unwrap();
         let good = relay_reply_bytes(Some(IFACE), &inner);
         let malformed = |b: &[u8]| matches!(relay_reply(b), Err(Reject::Malformed(_)));
-        assert!(malformed(&good[..33]));
+        assert!(malformed(&good[..RELAY_HDR_LEN - 1]));
         assert!(malformed(&good[..good.len() - 1]));
         assert!(malformed(&good[..RELAY_HDR_LEN]), "no Relay Message");
         assert!(malformed(&relay_reply_bytes(Some(IFACE), &inner[..3])));
@@ -397,10 +393,11 @@ mod tests {
         push_option(&mut twice, OPT_RELAY_MSG, &inner);
         assert!(malformed(&twice));
         let mut multicast_peer = good.clone();
-        multicast_peer[18..34].copy_from_slice(&"ff02::1:2".parse::<Ipv6Addr>().unwrap().octets());
+        multicast_peer[relay::PEER_ADDRESS]
+            .copy_from_slice(&"ff02::1:2".parse::<Ipv6Addr>().unwrap().octets());
         assert!(malformed(&multicast_peer));
         let mut zero_peer = good;
-        zero_peer[18..34].fill(0);
+        zero_peer[relay::PEER_ADDRESS].fill(0);
         assert!(malformed(&zero_peer));
         assert!(matches!(relay_reply(&inner), Err(Reject::Policy(_))));
     }
