@@ -53,6 +53,16 @@ pub mod ipv4 {
         pub const DST_ADDR: Field = 16..20;
     }
 
+    /// The pseudo-header the UDP checksum covers (RFC 768).
+    pub mod pseudo {
+        use crate::wire::Field;
+        pub const SRC_ADDR: Field = 0..4;
+        pub const DST_ADDR: Field = 4..8;
+        pub const PROTOCOL: usize = 9;
+        pub const UDP_LENGTH: Field = 10..12;
+        pub const LEN: usize = UDP_LENGTH.end;
+    }
+
     pub const HDR_LEN: usize = field::DST_ADDR.end;
     /// Version 4, header length 5 words: no options.
     pub const VER_IHL_NO_OPTIONS: u8 = 0x45;
@@ -73,6 +83,16 @@ pub mod ipv6 {
         pub const HOP_LIMIT: usize = 7;
         pub const SRC_ADDR: Field = 8..24;
         pub const DST_ADDR: Field = 24..40;
+    }
+
+    /// The pseudo-header the UDP checksum covers (RFC 8200 §8.1).
+    pub mod pseudo {
+        use crate::wire::Field;
+        pub const SRC_ADDR: Field = 0..16;
+        pub const DST_ADDR: Field = 16..32;
+        pub const UDP_LENGTH: Field = 32..36;
+        pub const NXT_HDR: usize = 39;
+        pub const LEN: usize = NXT_HDR + 1;
     }
 
     pub const HDR_LEN: usize = field::DST_ADDR.end;

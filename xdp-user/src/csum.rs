@@ -2,7 +2,7 @@
 //! (`OptionBlock::csum`, `IfaceConfig::server_id_csum`) and whole checksums that tests use to
 //! verify the kernel's replies.
 
-use xdp_common::wire::ipv4::PROTO_UDP;
+use xdp_common::wire::{ipv4, ipv6};
 
 /// The 16-bit one's-complement sum of `data` read as big-endian words from an even offset, a
 /// trailing odd byte being the high half of a word; folded, not inverted.
@@ -46,21 +46,21 @@ pub fn swap_for_odd_offset(sum: u16) -> u16 {
 ///
 /// Verifying: over a segment that holds a correct checksum, this returns 0xFFFF.
 pub fn ipv4_udp_checksum(src: [u8; 4], dst: [u8; 4], udp_segment: &[u8]) -> u16 {
-    let mut pseudo = [0u8; 12];
-    pseudo[0..4].copy_from_slice(&src);
-    pseudo[4..8].copy_from_slice(&dst);
-    pseudo[9] = PROTO_UDP;
-    pseudo[10..12].copy_from_slice(&(udp_segment.len() as u16).to_be_bytes());
+    let mut pseudo = [0u8; ipv4::pseudo::LEN];
+    pseudo[ipv4::pseudo::SRC_ADDR].copy_from_slice(&src);
+    pseudo[ipv4::pseudo::DST_ADDR].copy_from_slice(&dst);
+    pseudo[ipv4::pseudo::PROTOCOL] = ipv4::PROTO_UDP;
+    pseudo[ipv4::pseudo::UDP_LENGTH].copy_from_slice(&(udp_segment.len() as u16).to_be_bytes());
     udp_result(add(sum_be(&pseudo), sum_be(udp_segment)))
 }
 
 /// The value for a UDP checksum field over IPv6 (RFC 8200 §8.1); as [`ipv4_udp_checksum`].
 pub fn ipv6_udp_checksum(src: [u8; 16], dst: [u8; 16], udp_segment: &[u8]) -> u16 {
-    let mut pseudo = [0u8; 40];
-    pseudo[0..16].copy_from_slice(&src);
-    pseudo[16..32].copy_from_slice(&dst);
-    pseudo[32..36].copy_from_slice(&(udp_segment.len() as u32).to_be_bytes());
-    pseudo[39] = xdp_common::wire::ipv6::NEXT_HDR_UDP;
+    let mut pseudo = [0u8; ipv6::pseudo::LEN];
+    pseudo[ipv6::pseudo::SRC_ADDR].copy_from_slice(&src);
+    pseudo[ipv6::pseudo::DST_ADDR].copy_from_slice(&dst);
+    pseudo[ipv6::pseudo::UDP_LENGTH].copy_from_slice(&(udp_segment.len() as u32).to_be_bytes());
+    pseudo[ipv6::pseudo::NXT_HDR] = ipv6::NEXT_HDR_UDP;
     udp_result(add(sum_be(&pseudo), sum_be(udp_segment)))
 }
 
