@@ -30,7 +30,7 @@ use xdp_common::{
     bench::MAP_BENCH_TARGET,
     counters::{reason_index, Reason},
     maps::Family,
-    wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
+    wire::{dhcpv4 as v4, dhcpv6 as v6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS},
 };
 
 const ROUNDS: usize = 7;
@@ -89,9 +89,22 @@ fn other_frame() -> Vec<u8> {
     udp4_frame(&[224], (68, 53))
 }
 
+/// The INFORM of `inform_frame` turned into a DHCPDISCOVER (option 53 = 1): passed.
+fn discover_frame() -> Vec<u8> {
+    udp4_frame_with(&[224, 225], (68, 67), |msg| {
+        // build_inform writes option 53 first: code, length, type.
+        msg[v4::OFF_OPTIONS + 2] = v4::MSG_DISCOVER;
+    })
+}
+
 fn udp4_frame(prl: &[u8], ports: (u16, u16)) -> Vec<u8> {
+    udp4_frame_with(prl, ports, |_| {})
+}
+
+fn udp4_frame_with(prl: &[u8], ports: (u16, u16), edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let src = Ipv4Addr::new(198, 18, 0, 2);
-    let payload = client::build_inform(0x1234_5678, MAC_CLIENT, src, prl, Some(1500));
+    let mut payload = client::build_inform(0x1234_5678, MAC_CLIENT, src, prl, Some(1500));
+    edit(&mut payload);
     frame::ipv4_udp_frame(
         &client_l2(Ethernet::BROADCAST),
         src,
@@ -103,8 +116,29 @@ fn udp4_frame(prl: &[u8], ports: (u16, u16)) -> Vec<u8> {
 
 /// An INFORMATION-REQUEST from fe80::2 to ff02::1:2 asking for `oro`.
 fn information_request_frame(oro: &[u16]) -> Vec<u8> {
+    information_request_frame_with(oro, |_| {})
+}
+
+/// The INFORMATION-REQUEST naming our Server Identifier (DUID-LL of the server MAC).
+fn information_request_to_us_frame(oro: &[u16]) -> Vec<u8> {
+    information_request_frame_with(oro, |msg| {
+        let duid = ifaces::duid_ll(MAC_SERVER);
+        msg.extend(v6::OPT_SERVERID.to_be_bytes());
+        msg.extend((duid.len() as u16).to_be_bytes());
+        msg.extend(duid);
+    })
+}
+
+/// A SOLICIT (the INFORMATION-REQUEST's bytes with msg-type 1): passed.
+fn solicit_frame() -> Vec<u8> {
+    information_request_frame_with(&[65001, 65002], |msg| msg[0] = v6::MSG_SOLICIT)
+}
+
+fn information_request_frame_with(oro: &[u16], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let dst = Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
-    let payload = client::build_information_request([1, 2, 3], &ifaces::duid_ll(MAC_CLIENT), oro);
+    let mut payload =
+        client::build_information_request([1, 2, 3], &ifaces::duid_ll(MAC_CLIENT), oro);
+    edit(&mut payload);
     frame::ipv6_udp_frame(
         &client_l2(Ethernet::ipv6_multicast(dst)),
         "fe80::2".parse().expect("an IPv6 address"),
@@ -115,11 +149,30 @@ fn information_request_frame(oro: &[u16]) -> Vec<u8> {
     )
 }
 
-/// A case's time: the median over ROUNDS rounds of the kernel's mean ns per run.
-struct Timing {
+/// Median and range of a set of samples.
+struct Spread {
     median: f64,
     min: f64,
     max: f64,
+}
+
+impl Spread {
+    fn of(mut v: Vec<f64>) -> Spread {
+        v.sort_by(f64::total_cmp);
+        Spread {
+            median: v[v.len() / 2],
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// A case over ROUNDS rounds: its mean ns per run, and its ratio to the reflector measured
+/// in the same quadruple (empty, reflector, case, empty), gross and net of the harness.
+struct Timing {
+    ns: Spread,
+    ratio: Spread,
+    net_ns: Spread,
 }
 
 struct Harness {
@@ -172,24 +225,37 @@ impl Harness {
         Ok(r.duration.as_nanos() as f64)
     }
 
-    /// Every case for ROUNDS rounds, the cases interleaved within each round, so that a
-    /// burst of load on this shared machine falls on all of them alike, not on one case.
+    /// Every case for ROUNDS rounds, the cases interleaved within each round, and each case
+    /// measured in a quadruple (empty, reflector, case, empty) so that a burst of load on
+    /// this shared machine falls on the case and its floor alike. `cases[0]` is the empty
+    /// program, `cases[1]` the reflector; their own rows take every run they made.
     fn time_all(&mut self, cases: &[Case]) -> Result<Vec<Timing>> {
-        let mut rounds = vec![Vec::with_capacity(ROUNDS); cases.len()];
+        let mut ns = vec![Vec::new(); cases.len()];
+        let mut ratio = vec![Vec::new(); cases.len()];
+        let mut net = vec![Vec::new(); cases.len()];
         for _ in 0..ROUNDS {
-            for (case, times) in cases.iter().zip(&mut rounds) {
-                times.push(self.round(case)?);
+            for (i, case) in cases.iter().enumerate().skip(1) {
+                let e1 = self.round(&cases[0])?;
+                let r = self.round(&cases[1])?;
+                let c = if i == 1 { r } else { self.round(case)? };
+                let e2 = self.round(&cases[0])?;
+                let empty = (e1 + e2) / 2.0;
+                ns[0].extend([e1, e2]);
+                ratio[0].push(empty / r);
+                net[0].push(0.0);
+                ns[i].push(c);
+                ratio[i].push(c / r);
+                net[i].push(c - empty);
             }
         }
-        Ok(rounds
+        Ok(ns
             .into_iter()
-            .map(|mut r| {
-                r.sort_by(f64::total_cmp);
-                Timing {
-                    median: r[ROUNDS / 2],
-                    min: r[0],
-                    max: r[ROUNDS - 1],
-                }
+            .zip(ratio)
+            .zip(net)
+            .map(|((ns, ratio), net)| Timing {
+                ns: Spread::of(ns),
+                ratio: Spread::of(ratio),
+                net_ns: Spread::of(net),
             })
             .collect())
     }
@@ -272,6 +338,20 @@ fn main() -> Result<()> {
             2,
         )?,
         case(
+            "DHCPDISCOVER -> pass",
+            "v4 discover",
+            &cert_fd,
+            &discover_frame(),
+            2,
+        )?,
+        case(
+            "SOLICIT -> pass",
+            "v6 solicit",
+            &cert_fd,
+            &solicit_frame(),
+            2,
+        )?,
+        case(
             "DHCPINFORM -> ACK, URI only",
             "v4 uri",
             &uri_fd,
@@ -292,6 +372,13 @@ fn main() -> Result<()> {
             &inforeq,
             3,
         )?,
+        case(
+            "INFORMATION-REQUEST naming our Server-ID -> REPLY, cert",
+            "v6 cert server-id",
+            &cert_fd,
+            &information_request_to_us_frame(&[65001, 65002]),
+            3,
+        )?,
     ];
     let timings = harness.time_all(&cases)?;
     let rows: Vec<(&str, Timing)> = cases.iter().map(|c| c.label).zip(timings).collect();
@@ -304,32 +391,31 @@ fn main() -> Result<()> {
         "the responder counted {v4} DHCPv4 and {v6} DHCPv6 answers"
     );
 
-    let overhead = rows[0].1.median;
-    let floor = rows[1].1.median;
-    let floor_net = (floor - overhead).max(0.1);
-    println!("kernel cost per packet: BPF_PROG_TEST_RUN, repeat = {REPEAT} under the restoring harness, median of {ROUNDS} rounds");
+    println!("kernel cost per packet: BPF_PROG_TEST_RUN, repeat = {REPEAT} under the restoring harness, {ROUNDS} rounds of (empty, reflector, case, empty)");
     println!(
-        "{:<50} {:>7} {:>13} {:>8} {:>7} {:>9}",
-        "case", "ns", "rounds", "x floor", "net ns", "net x fl"
+        "{:<52} {:>7} {:>13} {:>6} {:>11} {:>7}",
+        "case", "ns", "rounds", "x refl", "x range", "net ns"
     );
+    let floor_net = rows[1].1.net_ns.median.max(0.1);
     let mut json = Vec::new();
     for (name, t) in &rows {
-        let net = t.median - overhead;
         println!(
-            "{name:<50} {:>7.1} {:>6.1}-{:<6.1} {:>8.2} {:>7.1} {:>9.1}",
-            t.median,
-            t.min,
-            t.max,
-            t.median / floor,
-            net,
-            net / floor_net
+            "{name:<52} {:>7.1} {:>6.1}-{:<6.1} {:>6.2} {:>5.2}-{:<5.2} {:>7.1}",
+            t.ns.median,
+            t.ns.min,
+            t.ns.max,
+            t.ratio.median,
+            t.ratio.min,
+            t.ratio.max,
+            t.net_ns.median,
         );
         json.push(serde_json::json!({
-            "case": name, "ns": t.median, "round_min": t.min, "round_max": t.max,
-            "ratio_to_reflector": t.median / floor, "net_ns": net, "net_ratio_to_reflector": net / floor_net,
+            "case": name, "ns": t.ns.median, "round_min": t.ns.min, "round_max": t.ns.max,
+            "ratio_to_reflector": t.ratio.median, "ratio_min": t.ratio.min, "ratio_max": t.ratio.max,
+            "net_ns": t.net_ns.median, "net_ratio_to_reflector": t.net_ns.median / floor_net,
         }));
     }
-    println!("x floor: time over the reflector's, both under the harness; net: minus the harness's own (empty program) time.");
+    println!("x refl: the case's time over the reflector's in the same quadruple, median and range over the rounds (both under the harness); net: minus the mean of the two empty-program runs around it.");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(
