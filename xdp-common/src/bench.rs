@@ -14,6 +14,8 @@ pub struct BenchFrame {
     pub data: [u8; BENCH_FRAME_MAX],
 }
 
+const _: () = assert!(core::mem::size_of::<BenchFrame>() == 4 + BENCH_FRAME_MAX);
+
 #[cfg(feature = "user")]
 // SAFETY: repr(C), integers and bytes, no padding.
 unsafe impl aya::Pod for BenchFrame {}

@@ -11,8 +11,10 @@ pub const MAP_RATE: &str = "RATE";
 /// The XDP program's name in the object.
 pub const PROGRAM_NAME: &str = "lwm2m_xdp";
 
-/// Interfaces (and VLANs on them) the program may answer on.
+/// Interfaces (and VLANs on them) the program may answer on, per config generation.
 pub const MAX_IFACES: u32 = 1024;
+/// `IFACES` holds the entries of both generations (see `IfaceSlotKey`).
+pub const IFACES_LEN: u32 = SLOTS * MAX_IFACES;
 /// Clients tracked by the per-MAC rate limit (LRU: the oldest are forgotten).
 pub const MAX_RATE_CLIENTS: u32 = 65536;
 
@@ -71,6 +73,17 @@ pub struct IfaceKey {
     pub ifindex: u32,
     pub outer_vlan: u16,
     pub inner_vlan: u16,
+}
+
+/// `IFACES` key: an interface entry belongs to one config generation, like the blocks and
+/// the policy. A reply reads its identity (addresses, DUID) and its options from the slot
+/// `ACTIVE` named when the request arrived; a reload writes the other slot's entries, flips
+/// `ACTIVE` once, then removes the old slot's entries.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IfaceSlotKey {
+    pub slot: u32,
+    pub iface: IfaceKey,
 }
 
 /// Addresses the replies on one interface / VLAN come from.
@@ -167,12 +180,29 @@ pub struct TokenBucket {
     pub credit_ns: u64,
 }
 
+// The kernel and the loader compile these layouts separately: any drift in size is a
+// compile error here, not a misread map value at run time.
+const _: () = {
+    use core::mem::size_of;
+    assert!(size_of::<IfaceKey>() == 8);
+    assert!(size_of::<IfaceSlotKey>() == 12);
+    assert!(size_of::<IfaceConfig>() == 36 + SERVER_ID_OPT_CAP);
+    assert!(size_of::<V4Policy>() == 260);
+    assert!(size_of::<V6Policy>() == 3 * MAX_V6_CODES + 8);
+    assert!(size_of::<RateLimit>() == 8);
+    assert!(size_of::<SlotConfig>() == 260 + 3 * MAX_V6_CODES + 8 + 8);
+    assert!(size_of::<OptionBlock>() == 8 + MAX_BLOCK_LEN);
+    assert!(size_of::<ClientKey>() == 8);
+    assert!(size_of::<TokenBucket>() == 16);
+};
+
 #[cfg(feature = "user")]
 mod pod {
     use super::*;
     // SAFETY: all of these are repr(C), made of integers and byte arrays, with explicit
     // padding fields, so every bit pattern is valid and there are no implicit holes.
     unsafe impl aya::Pod for IfaceKey {}
+    unsafe impl aya::Pod for IfaceSlotKey {}
     unsafe impl aya::Pod for IfaceConfig {}
     unsafe impl aya::Pod for SlotConfig {}
     unsafe impl aya::Pod for OptionBlock {}

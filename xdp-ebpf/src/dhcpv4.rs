@@ -11,18 +11,19 @@ use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        block_index, Family, IfaceKey, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
+        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
         MAX_SERVED_OPTIONS, POLICY_COMPLETE,
     },
     wire::{dhcpv4 as dhcp, ipv4, udp},
 };
 
 use crate::{
-    csum,
+    csum, generation,
     loops::{self, be16, byte},
-    maps::{self, ReqBuf, Scratch, BLOCKS, IFACES, REQ_MAX, SCRATCH, SLOTS},
+    maps::{self, ReqBuf, Scratch, REQ_MAX, SCRATCH, SLOTS},
     packet::{self, ptr_at, L2},
-    reply::{self, Stop},
+    rate, reply,
+    verdict::{self, Stop},
 };
 
 /// Walker calls before it gives up: each consumes at least one octet (a PAD), so this walks
@@ -55,7 +56,7 @@ struct Options {
 pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
     let ip_off = l2.l3_off;
     let Some(ip) = ptr_at::<Ipv4Hdr>(ctx, ip_off) else {
-        return reply::PASS;
+        return verdict::PASS;
     };
     // SAFETY: bounds checked by ptr_at; Ipv4Hdr has alignment 1.
     let ip = unsafe { &*ip };
@@ -63,17 +64,17 @@ pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
     let ihl = (ip.vihl & 0x0f) as usize * 4;
     // A non-first fragment has no UDP header to look at.
     if ip.proto != ipv4::PROTO_UDP || frag & 0x1fff != 0 || ihl < ipv4::HDR_LEN {
-        return reply::PASS;
+        return verdict::PASS;
     }
     let Some(udp) = ptr_at::<UdpHdr>(ctx, ip_off + ihl) else {
-        return reply::PASS;
+        return verdict::PASS;
     };
     maps::count_seen(Seen::Udp);
     // SAFETY: bounds checked by ptr_at.
     if u16::from_be_bytes(unsafe { (*udp).dst }) != dhcp::SERVER_PORT {
-        return reply::PASS;
+        return verdict::PASS;
     }
-    reply::finish(Family::V4, answer(ctx, l2))
+    verdict::finish(Family::V4, answer(ctx, l2))
 }
 
 /// Everything `build` needs, decided before the frame is touched. Kept in the scratch map:
@@ -81,8 +82,6 @@ pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct Plan {
-    slot: u32,
-    mask: u32,
     l3_off: usize,
     msg_len: usize,
     used_len: usize,
@@ -93,30 +92,31 @@ pub struct Plan {
     /// The interface's (or VLAN's) address and MAC, copied so `build` needs no lookup.
     server_ip: [u8; 4],
     server_mac: [u8; 6],
+    src_mac: [u8; 6],
     opts: Options,
 }
 
+/// One generation's config, interface entry and block, each read once: `decide` and `build`
+/// are handed what they use, and never look a config map up again.
 #[inline(always)]
 fn answer(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
-    decide(ctx, l2)?;
-    build(ctx)
+    let gen = generation::current(ctx, l2, Family::V4)?;
+    let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
+    let block = generation::block(gen.slot, Family::V4, mask)?;
+    fit(gen.config, gen.iface, block)?;
+    build(ctx, block)
 }
 
-/// Every check of protocol.md, and the reply's shape; the frame is not changed.
+/// Every check of protocol.md up to the served set (its mask is returned); the frame is not
+/// changed. The plan in scratch holds what `fit` and `build` need.
 #[inline(never)]
-fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
-    let (slot, config) = maps::active_slot().ok_or(Reason::Disabled)?;
-    if config.v4.enabled == 0 {
-        return Err(Reason::Disabled.into());
-    }
-    crate::rules::source_mac_is_unicast(ctx)?;
-    let key = IfaceKey {
-        ifindex: ctx.ingress_ifindex() as u32,
-        outer_vlan: l2.outer_vlan,
-        inner_vlan: l2.inner_vlan,
-    };
-    // SAFETY: IFACES has no preallocation, so an entry is never recycled under us.
-    let iface = unsafe { IFACES.get(&key) }.ok_or(Reason::NotForUs)?;
+fn decide(
+    ctx: &XdpContext,
+    l2: &L2,
+    slot: u32,
+    config: &SlotConfig,
+    iface: &IfaceConfig,
+) -> Result<u32, Stop> {
     if iface.ipv4 == [0; 4] {
         return Err(Reason::NotForUs.into());
     }
@@ -136,16 +136,29 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     }
     let mask = served_mask(slot, config, &opts)?;
     let (dst, dst_port) = destination(&scratch.req)?;
-    let block = BLOCKS
-        .get(block_index(slot, Family::V4, mask))
-        .ok_or(Reason::TooBig)?;
-    let block_len = block.len as usize;
-    if block_len == 0 {
-        return Err(Reason::TooBig.into());
-    }
+    loops::scratch().ok_or(Stop::Abort)?.v4_plan = Plan {
+        l3_off: l2.l3_off,
+        msg_len: 0,
+        used_len: 0,
+        udp_len: 0,
+        ip_len: 0,
+        dst,
+        dst_port,
+        server_ip: iface.ipv4,
+        server_mac: iface.mac,
+        src_mac: request.src_mac,
+        opts,
+    };
+    Ok(mask)
+}
 
-    // Sizes (protocol.md "Size"): 53 + 54 (9 octets), the block, the echoes, End, padding.
-    let echo_len = opts.client_id_len + opts.relay_len;
+/// The reply's sizes (protocol.md "Size": 576 / option 57 / MTU) and the rate limit.
+#[inline(never)]
+fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+    let plan = &mut loops::scratch().ok_or(Stop::Abort)?.v4_plan;
+    // 53 + 54 (9 octets), the block, the echoes, End, padding.
+    let block_len = block.len as usize;
+    let echo_len = plan.opts.client_id_len + plan.opts.relay_len;
     let used_len = dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN + block_len + echo_len + 1;
     let msg_len = if used_len < dhcp::MIN_MESSAGE_LEN {
         dhcp::MIN_MESSAGE_LEN
@@ -155,8 +168,8 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     let udp_len = udp::HDR_LEN + msg_len;
     let ip_len = ipv4::HDR_LEN + udp_len;
     let mut limit = ipv4::MIN_MAX_DATAGRAM;
-    if opts.max_message_size > limit {
-        limit = opts.max_message_size;
+    if plan.opts.max_message_size > limit {
+        limit = plan.opts.max_message_size;
     }
     if limit > iface.mtu as usize {
         limit = iface.mtu as usize;
@@ -164,33 +177,20 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     if ip_len > limit {
         return Err(Reason::TooBig.into());
     }
-    if !reply::within_rate(&config.rate, request.src_mac) {
+    plan.used_len = used_len;
+    plan.msg_len = msg_len;
+    plan.udp_len = udp_len;
+    plan.ip_len = ip_len;
+    if !rate::within_rate(&config.rate, plan.src_mac) {
         return Err(Stop::Drop(Reason::RateLimited));
     }
-    loops::scratch().ok_or(Stop::Abort)?.v4_plan = Plan {
-        slot,
-        mask,
-        l3_off: l2.l3_off,
-        msg_len,
-        used_len,
-        udp_len,
-        ip_len,
-        dst,
-        dst_port,
-        server_ip: iface.ipv4,
-        server_mac: iface.mac,
-        opts,
-    };
     Ok(())
 }
 
 /// Turn the frame into the ACK `plan` describes.
 #[inline(never)]
-fn build(ctx: &XdpContext) -> Result<(), Stop> {
+fn build(ctx: &XdpContext, block: &OptionBlock) -> Result<(), Stop> {
     let plan = &loops::scratch().ok_or(Stop::Abort)?.v4_plan;
-    let block = BLOCKS
-        .get(block_index(plan.slot, Family::V4, plan.mask))
-        .ok_or(Stop::Pass(Reason::TooBig))?;
     let scratch = SCRATCH.get(0).ok_or(Stop::Abort)?;
     let block_len = block.len as usize;
     let sums = checksums(plan, block.csum, block_len).ok_or(Stop::Abort)?;

@@ -10,18 +10,19 @@ use network_types::ip::Ipv6Hdr;
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        block_index, Family, IfaceKey, ACTION_UNSERVABLE, MASKS_PER_FAMILY, MAX_SERVED_OPTIONS,
-        MAX_V6_CODES, POLICY_COMPLETE,
+        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
+        MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE,
     },
     wire::{dhcpv6 as dhcp, ipv6, udp},
 };
 
 use crate::{
-    csum,
+    csum, generation,
     loops::{self, be16, byte},
-    maps::{self, Scratch, BLOCKS, IFACES, REQ_MAX, SLOTS},
+    maps::{self, Scratch, REQ_MAX, SLOTS},
     packet::{self, ptr_at, read_u16, L2},
-    reply::{self, Stop},
+    rate, reply,
+    verdict::{self, Stop},
 };
 
 /// Each option takes at least its 4-octet header: enough calls to walk any request.
@@ -52,17 +53,15 @@ struct Options {
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct Plan {
-    slot: u32,
-    mask: u32,
     l3_off: usize,
     udp_len: usize,
-    iface_key: IfaceKey,
     /// Copied from the interface entry so `checksum` needs no lookup.
     server_ll: [u8; 16],
     server_id_len: usize,
     server_id_csum: u32,
     /// The request's source: the reply's destination.
     peer: [u8; 16],
+    src_mac: [u8; 6],
     opts: Options,
 }
 
@@ -70,37 +69,42 @@ pub struct Plan {
 #[inline(always)]
 pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
     let Some(ip) = ptr_at::<Ipv6Hdr>(ctx, l2.l3_off) else {
-        return reply::PASS;
+        return verdict::PASS;
     };
     // SAFETY: bounds checked by ptr_at. Extension headers: not a request we answer.
     if unsafe { (*ip).next_hdr } != ipv6::NEXT_HDR_UDP {
-        return reply::PASS;
+        return verdict::PASS;
     }
     let Some(dst_port) = read_u16(ctx, l2.l3_off + ipv6::HDR_LEN + 2) else {
-        return reply::PASS;
+        return verdict::PASS;
     };
     maps::count_seen(Seen::Udp);
     if dst_port != dhcp::SERVER_PORT {
-        return reply::PASS;
+        return verdict::PASS;
     }
-    reply::finish(Family::V6, decide(ctx, l2).and_then(|()| build(ctx)))
+    verdict::finish(Family::V6, answer(ctx, l2))
 }
 
-/// Every check of protocol.md, and the reply's shape; the frame is not changed.
+/// One generation's config, interface entry and block, each read once (see dhcpv4::answer).
+#[inline(always)]
+fn answer(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
+    let gen = generation::current(ctx, l2, Family::V6)?;
+    let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
+    let block = generation::block(gen.slot, Family::V6, mask)?;
+    fit(gen.config, gen.iface, block)?;
+    build(ctx, gen.iface, block)
+}
+
+/// Every check of protocol.md up to the served set (its mask is returned); the frame is not
+/// changed. The plan in scratch holds what `fit` and `build` need.
 #[inline(never)]
-fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
-    let (slot, config) = maps::active_slot().ok_or(Reason::Disabled)?;
-    if config.v6.enabled == 0 {
-        return Err(Reason::Disabled.into());
-    }
-    crate::rules::source_mac_is_unicast(ctx)?;
-    let key = IfaceKey {
-        ifindex: ctx.ingress_ifindex() as u32,
-        outer_vlan: l2.outer_vlan,
-        inner_vlan: l2.inner_vlan,
-    };
-    // SAFETY: IFACES has no preallocation, so an entry is never recycled under us.
-    let iface = unsafe { IFACES.get(&key) }.ok_or(Reason::NotForUs)?;
+fn decide(
+    ctx: &XdpContext,
+    l2: &L2,
+    slot: u32,
+    config: &SlotConfig,
+    iface: &IfaceConfig,
+) -> Result<u32, Stop> {
     if iface.server_id_len == 0 || iface.ipv6_link_local == [0; 16] {
         return Err(Reason::NotForUs.into());
     }
@@ -129,36 +133,35 @@ fn decide(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     if scan_unservable != 0 && config.v6.policy == POLICY_COMPLETE {
         return Err(Reason::Unservable.into());
     }
-    let block = BLOCKS
-        .get(block_index(slot, Family::V6, mask))
-        .ok_or(Reason::TooBig)?;
-    let block_len = block.len as usize;
-    if block_len == 0 {
-        return Err(Reason::TooBig.into());
-    }
-    let udp_len = udp::HDR_LEN
-        + dhcp::HDR_LEN
-        + iface.server_id_len as usize
-        + block_len
-        + opts.client_id_len;
-    if ipv6::HDR_LEN + udp_len > iface.mtu as usize {
-        return Err(Reason::TooBig.into());
-    }
-    if !reply::within_rate(&config.rate, src_mac) {
-        return Err(Stop::Drop(Reason::RateLimited));
-    }
     loops::scratch().ok_or(Stop::Abort)?.v6_plan = Plan {
-        slot,
-        mask,
         l3_off: l2.l3_off,
-        udp_len,
-        iface_key: key,
+        udp_len: 0,
         server_ll: iface.ipv6_link_local,
         server_id_len: iface.server_id_len as usize,
         server_id_csum: iface.server_id_csum,
         peer,
+        src_mac,
         opts,
     };
+    Ok(mask)
+}
+
+/// The reply's size (never more than the MTU) and the rate limit.
+#[inline(never)]
+fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+    let plan = &mut loops::scratch().ok_or(Stop::Abort)?.v6_plan;
+    let udp_len = udp::HDR_LEN
+        + dhcp::HDR_LEN
+        + plan.server_id_len
+        + block.len as usize
+        + plan.opts.client_id_len;
+    if ipv6::HDR_LEN + udp_len > iface.mtu as usize {
+        return Err(Reason::TooBig.into());
+    }
+    plan.udp_len = udp_len;
+    if !rate::within_rate(&config.rate, plan.src_mac) {
+        return Err(Stop::Drop(Reason::RateLimited));
+    }
     Ok(())
 }
 
@@ -435,14 +438,7 @@ fn served_mask(slot: u32, opts: &Options) -> Result<u32, Stop> {
 
 /// Turn the frame into the REPLY the plan in scratch describes.
 #[inline(never)]
-fn build(ctx: &XdpContext) -> Result<(), Stop> {
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
-    let plan = &scratch.v6_plan;
-    // SAFETY: as in `decide`; looked up again so no pointer is carried across calls.
-    let iface = unsafe { IFACES.get(&plan.iface_key) }.ok_or(Stop::Pass(Reason::NotForUs))?;
-    let block = BLOCKS
-        .get(block_index(plan.slot, Family::V6, plan.mask))
-        .ok_or(Stop::Pass(Reason::TooBig))?;
+fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
     let block_len = block.len as usize;
     // Bit 16 set: computed; an Option here would leave a register undefined on None.
     let udp_sum = checksum(block.csum, block_len);

@@ -6,12 +6,15 @@
 mod csum;
 mod dhcpv4;
 mod dhcpv6;
+mod generation;
 mod loops;
 mod maps;
 mod packet;
+mod rate;
 mod reply;
 mod request;
 mod rules;
+mod verdict;
 
 use aya_ebpf::{macros::xdp, programs::XdpContext};
 use xdp_common::{counters::Seen, wire::eth};
@@ -21,7 +24,7 @@ pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
     maps::count_seen(Seen::Frames);
     let Some(l2) = packet::parse_l2(&ctx) else {
         maps::count_seen(Seen::Other);
-        return reply::PASS;
+        return verdict::PASS;
     };
     if l2.tagged() {
         maps::count_seen(Seen::VlanTagged);
@@ -37,7 +40,7 @@ pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
         }
         _ => {
             maps::count_seen(Seen::Other);
-            reply::PASS
+            verdict::PASS
         }
     }
 }

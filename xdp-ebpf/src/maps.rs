@@ -8,16 +8,16 @@ use aya_ebpf::{
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, COUNTERS_LEN},
     maps::{
-        ClientKey, Family, IfaceConfig, IfaceKey, OptionBlock, SlotConfig, TokenBucket, BLOCKS_LEN,
-        MAX_IFACES, MAX_RATE_CLIENTS, SLOTS as SLOT_COUNT,
+        ClientKey, Family, IfaceConfig, IfaceSlotKey, OptionBlock, SlotConfig, TokenBucket,
+        BLOCKS_LEN, IFACES_LEN, MAX_RATE_CLIENTS, SLOTS as SLOT_COUNT,
     },
 };
 
 /// No preallocation: an update replaces the element under RCU, so a reader never sees a
-/// half-written interface config during a reload.
+/// half-written interface config, and a removed one lives until its readers are done.
 #[map]
-pub static IFACES: HashMap<IfaceKey, IfaceConfig> =
-    HashMap::with_max_entries(MAX_IFACES, BPF_F_NO_PREALLOC);
+pub static IFACES: HashMap<IfaceSlotKey, IfaceConfig> =
+    HashMap::with_max_entries(IFACES_LEN, BPF_F_NO_PREALLOC);
 
 #[map]
 pub static SLOTS: Array<SlotConfig> = Array::with_max_entries(SLOT_COUNT, 0);
@@ -83,11 +83,4 @@ pub fn count_seen(what: Seen) {
 #[inline(always)]
 pub fn count(family: Family, reason: Reason) {
     bump(reason_index(family, reason));
-}
-
-/// The config generation in force and its settings.
-#[inline(always)]
-pub fn active_slot() -> Option<(u32, &'static SlotConfig)> {
-    let slot = *ACTIVE.get(0)? & 1;
-    Some((slot, SLOTS.get(slot)?))
 }

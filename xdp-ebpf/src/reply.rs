@@ -1,97 +1,17 @@
-//! Steps every reply shares: the rate limit, growing the frame, copying pre-encoded bytes in.
+//! Steps every reply shares: growing the frame, copying pre-encoded bytes in.
 
 use aya_ebpf::{
-    bindings::xdp_action,
-    helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_tail, bpf_xdp_store_bytes},
+    helpers::{bpf_xdp_adjust_tail, bpf_xdp_store_bytes},
     programs::XdpContext,
     EbpfContext,
 };
-use xdp_common::{
-    counters::Reason,
-    maps::{ClientKey, RateLimit, TokenBucket, MAX_BLOCK_LEN},
-};
+use xdp_common::{counters::Reason, maps::MAX_BLOCK_LEN};
 
 use crate::{
-    maps::{Scratch, RATE, REQ_MAX, ZEROS_LEN},
+    maps::{Scratch, REQ_MAX, ZEROS_LEN},
     packet::ptr_at,
+    verdict::Stop,
 };
-
-/// Why a reply was not sent: the XDP verdict and the counted reason. Before the frame
-/// changed that is XDP_PASS (or XDP_DROP for the rate limit); after, XDP_ABORTED.
-///
-/// A plain struct, not an enum with payloads: every field is always defined, so LLVM never
-/// copies an uninitialised register, which the verifier rejects.
-#[derive(Clone, Copy)]
-pub struct Stop {
-    pub verdict: u32,
-    pub reason: Reason,
-}
-
-#[allow(non_upper_case_globals, non_snake_case)]
-impl Stop {
-    pub const Abort: Stop = Stop {
-        verdict: xdp_action::XDP_ABORTED,
-        reason: Reason::Aborted,
-    };
-
-    pub const fn Pass(reason: Reason) -> Stop {
-        Stop {
-            verdict: xdp_action::XDP_PASS,
-            reason,
-        }
-    }
-
-    pub const fn Drop(reason: Reason) -> Stop {
-        Stop {
-            verdict: xdp_action::XDP_DROP,
-            reason,
-        }
-    }
-}
-
-impl From<Reason> for Stop {
-    fn from(reason: Reason) -> Self {
-        Stop::Pass(reason)
-    }
-}
-
-/// Token bucket per client MAC: `burst` answers at once, then `per_second`.
-#[inline(always)]
-pub fn within_rate(limit: &RateLimit, mac: [u8; 6]) -> bool {
-    if limit.per_second == 0 {
-        return true;
-    }
-    let cost = 1_000_000_000 / limit.per_second as u64;
-    let cap = cost * limit.burst as u64;
-    // SAFETY: a helper without arguments.
-    let now = unsafe { bpf_ktime_get_ns() };
-    let key = ClientKey { mac, _pad: 0 };
-    match RATE.get_ptr_mut(&key) {
-        Some(bucket) => {
-            // SAFETY: a map value; concurrent updates from other CPUs can only make the
-            // limit slightly more generous, never corrupt memory.
-            let bucket = unsafe { &mut *bucket };
-            let credit = bucket.credit_ns + now.saturating_sub(bucket.last_ns);
-            let credit = if credit > cap { cap } else { credit };
-            bucket.last_ns = now;
-            if credit < cost {
-                bucket.credit_ns = credit;
-                return false;
-            }
-            bucket.credit_ns = credit - cost;
-            true
-        }
-        None => {
-            let bucket = TokenBucket {
-                last_ns: now,
-                credit_ns: cap - cost,
-            };
-            // A full LRU map evicts; a failed insert only forgets this client.
-            let _ = RATE.insert(&key, &bucket, 0);
-            true
-        }
-    }
-}
 
 /// Grow (or shrink) the frame to `new_len` bytes. The frame is unchanged when this fails.
 #[inline(always)]
@@ -174,24 +94,6 @@ pub fn swap_macs(ctx: &XdpContext, our_mac: &[u8; 6]) -> Result<(), Stop> {
         m[6..12].copy_from_slice(our_mac);
     }
     Ok(())
-}
-
-pub const PASS: u32 = xdp_action::XDP_PASS;
-
-/// Count the outcome of one request and turn it into the XDP verdict.
-#[inline(always)]
-pub fn finish(family: xdp_common::maps::Family, outcome: Result<(), Stop>) -> u32 {
-    crate::maps::count(family, Reason::Received);
-    match outcome {
-        Ok(()) => {
-            crate::maps::count(family, Reason::Answered);
-            xdp_action::XDP_TX
-        }
-        Err(stop) => {
-            crate::maps::count(family, stop.reason);
-            stop.verdict
-        }
-    }
 }
 
 /// Copy the interface's Server Identifier option (`len` <= SERVER_ID_OPT_CAP) to `off`.

@@ -5,7 +5,7 @@ use xdp_common::counters::Reason;
 
 use crate::{
     maps::{Scratch, REQ_MAX},
-    reply::Stop,
+    verdict::Stop,
 };
 
 /// Copy `len` (1..=REQ_MAX) payload bytes at frame offset `off` to `scratch.req`, followed

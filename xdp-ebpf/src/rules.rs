@@ -4,7 +4,7 @@
 use aya_ebpf::programs::XdpContext;
 use xdp_common::counters::Reason;
 
-use crate::{packet::ptr_at, reply::Stop};
+use crate::{packet::ptr_at, verdict::Stop};
 
 /// Octets 6..12 of the frame: the Ethernet source.
 const SRC_MAC_OFF: usize = 6;

@@ -66,8 +66,7 @@ fn load(cert: bool) -> Result<Datapath> {
         })
     })?;
     let mut dp = Datapath::load()?;
-    dp.set_interfaces(&entries)?;
-    dp.install_generation(&Generation::from(&compiled))?;
+    dp.install_generation(&Generation::new(&compiled, entries))?;
     Ok(dp)
 }
 

@@ -12,8 +12,9 @@ use xdp_common::{
     bench::{BenchFrame, BENCH_FRAME_MAX, MAP_BENCH_FRAME},
     counters::COUNTERS_LEN,
     maps::{
-        block_index, Family, IfaceConfig, IfaceKey, OptionBlock, SlotConfig, MAP_ACTIVE,
-        MAP_BLOCKS, MAP_COUNTERS, MAP_IFACES, MAP_SLOTS, MASKS_PER_FAMILY, PROGRAM_NAME,
+        block_index, Family, IfaceConfig, IfaceKey, IfaceSlotKey, OptionBlock, SlotConfig,
+        MAP_ACTIVE, MAP_BLOCKS, MAP_COUNTERS, MAP_IFACES, MAP_SLOTS, MASKS_PER_FAMILY, MAX_IFACES,
+        PROGRAM_NAME,
     },
 };
 
@@ -46,18 +47,21 @@ pub fn set_bench_frame(bench: &mut Ebpf, frame: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// One config generation, ready to be written to the maps.
+/// One config generation, ready to be written to the maps: the policy, the blocks and the
+/// interface entries (addresses, DUID) the replies of this config come from.
 pub struct Generation {
     pub slot: SlotConfig,
     /// Blocks for every mask, per family (index = mask).
     pub blocks: [Vec<OptionBlock>; 2],
+    pub ifaces: Vec<(IfaceKey, IfaceConfig)>,
 }
 
-impl From<&Compiled> for Generation {
-    fn from(compiled: &Compiled) -> Self {
+impl Generation {
+    pub fn new(compiled: &Compiled, ifaces: Vec<(IfaceKey, IfaceConfig)>) -> Self {
         Generation {
             slot: compiled.slot,
             blocks: [compiled.blocks(Family::V4), compiled.blocks(Family::V6)],
+            ifaces,
         }
     }
 }
@@ -105,10 +109,40 @@ impl Datapath {
         Ok(active.get(&0, 0)? & 1)
     }
 
-    /// Write `generation` into the slot not in force, then make it the one in force with a
-    /// single 4-byte map write: the kernel sees the old config or the new, never a mix.
+    /// Install `generation`: write all of it into the slot not in force, make that slot the
+    /// one in force with a single 4-byte write of `ACTIVE`, then remove the old slot's
+    /// interface entries. A request sees the old generation or the new one, never a mix:
+    /// the kernel reads `ACTIVE` once and everything else from that slot. Returns the slot.
     pub fn install_generation(&mut self, generation: &Generation) -> Result<u32> {
-        let slot = 1 - self.active_slot()?;
+        let old = self.active_slot()?;
+        let slot = 1 - old;
+        self.write_generation(slot, generation)?;
+        self.activate(slot)?;
+        self.remove_interfaces(old)?;
+        Ok(slot)
+    }
+
+    /// Write `generation` into `slot` (which must not be in force): interface entries,
+    /// blocks, policy. The slot's interface table becomes exactly `generation.ifaces`.
+    pub fn write_generation(&mut self, slot: u32, generation: &Generation) -> Result<()> {
+        if generation.ifaces.len() > MAX_IFACES as usize {
+            bail!(
+                "{} interface entries, at most {MAX_IFACES} fit",
+                generation.ifaces.len()
+            );
+        }
+        self.remove_interfaces(slot)?;
+        {
+            let mut ifaces: HashMap<_, IfaceSlotKey, IfaceConfig> =
+                HashMap::try_from(self.map_mut(MAP_IFACES)?)?;
+            for (iface, value) in &generation.ifaces {
+                let key = IfaceSlotKey {
+                    slot,
+                    iface: *iface,
+                };
+                ifaces.insert(key, value, 0)?;
+            }
+        }
         {
             let mut blocks: Array<_, OptionBlock> = Array::try_from(self.map_mut(MAP_BLOCKS)?)?;
             for (family, list) in [Family::V4, Family::V6].into_iter().zip(&generation.blocks) {
@@ -123,32 +157,43 @@ impl Datapath {
                 }
             }
         }
-        {
-            let mut slots: Array<_, SlotConfig> = Array::try_from(self.map_mut(MAP_SLOTS)?)?;
-            slots.set(slot, generation.slot, 0)?;
-        }
-        let mut active: Array<_, u32> = Array::try_from(self.map_mut(MAP_ACTIVE)?)?;
-        active.set(0, slot, 0)?;
-        Ok(slot)
+        let mut slots: Array<_, SlotConfig> = Array::try_from(self.map_mut(MAP_SLOTS)?)?;
+        slots.set(slot, generation.slot, 0)?;
+        Ok(())
     }
 
-    /// Make the interface table exactly `entries`: insert or replace each (atomic per entry),
-    /// then remove the keys no longer wanted.
-    pub fn set_interfaces(&mut self, entries: &[(IfaceKey, IfaceConfig)]) -> Result<()> {
-        let mut ifaces: HashMap<_, IfaceKey, IfaceConfig> =
+    /// Put `slot` in force (one 4-byte map write).
+    pub fn activate(&mut self, slot: u32) -> Result<()> {
+        let mut active: Array<_, u32> = Array::try_from(self.map_mut(MAP_ACTIVE)?)?;
+        active.set(0, slot & 1, 0)?;
+        Ok(())
+    }
+
+    /// Remove every interface entry of `slot`.
+    pub fn remove_interfaces(&mut self, slot: u32) -> Result<()> {
+        let mut ifaces: HashMap<_, IfaceSlotKey, IfaceConfig> =
             HashMap::try_from(self.map_mut(MAP_IFACES)?)?;
-        for (key, value) in entries {
-            ifaces.insert(key, value, 0)?;
-        }
-        let stale: Vec<IfaceKey> = ifaces
+        let stale: Vec<IfaceSlotKey> = ifaces
             .keys()
             .filter_map(|k| k.ok())
-            .filter(|k| !entries.iter().any(|(e, _)| e == k))
+            .filter(|k| k.slot == slot)
             .collect();
         for key in stale {
             ifaces.remove(&key)?;
         }
         Ok(())
+    }
+
+    /// The interface entries of `slot`.
+    pub fn interfaces(&mut self, slot: u32) -> Result<Vec<(IfaceKey, IfaceConfig)>> {
+        let ifaces: HashMap<_, IfaceSlotKey, IfaceConfig> =
+            HashMap::try_from(self.map_mut(MAP_IFACES)?)?;
+        Ok(ifaces
+            .iter()
+            .filter_map(|e| e.ok())
+            .filter(|(k, _)| k.slot == slot)
+            .map(|(k, v)| (k.iface, v))
+            .collect())
     }
 
     /// Counters summed over CPUs, indexed as xdp_common::counters says.

@@ -83,8 +83,7 @@ pub fn install(
             );
         }
     }
-    dp.set_interfaces(&entries)?;
-    dp.install_generation(&Generation::from(compiled))?;
+    dp.install_generation(&Generation::new(compiled, entries))?;
     Ok(systems)
 }
 

@@ -252,10 +252,20 @@ impl Harness {
 
     /// Replace the config in the maps (a new generation, as a reload does).
     pub fn install(&mut self, setup: Setup) {
-        let cfg = Config::parse(&setup.toml(), &examples_dir().join("kernel-test.toml"))
-            .expect("test config");
+        let generation = self.generation(&setup.toml(), setup.mtu);
+        self.dp
+            .install_generation(&generation)
+            .expect("config generation");
+        self.cert = certificate(setup.cert_size);
+        self.setup = setup;
+    }
+
+    /// The generation (policy, blocks, interface entries) of a config file's text, with the
+    /// fake interface of these tests at `mtu`.
+    pub fn generation(&self, toml: &str, mtu: u16) -> Generation {
+        let cfg =
+            Config::parse(toml, &examples_dir().join("kernel-test.toml")).expect("test config");
         let compiled = compile::compile(&cfg).expect("compiling the test config");
-        let mtu = setup.mtu;
         let (entries, _) = ifaces::entries(&cfg, |name| {
             Ok(SystemInterface {
                 name: name.to_string(),
@@ -267,12 +277,12 @@ impl Harness {
             })
         })
         .expect("interface entries");
-        self.dp.set_interfaces(&entries).expect("IFACES");
-        self.dp
-            .install_generation(&Generation::from(&compiled))
-            .expect("config generation");
-        self.cert = certificate(setup.cert_size);
-        self.setup = setup;
+        Generation::new(&compiled, entries)
+    }
+
+    /// The loaded program and its maps, for tests that drive a reload step by step.
+    pub fn datapath(&mut self) -> &mut Datapath {
+        &mut self.dp
     }
 
     /// Run `frame` through the program once. Checks what holds for every run: the verdict

@@ -1,7 +1,7 @@
 //! Config change: from writing a new config into the maps to the first reply that carries it.
 //!
 //! `direct`: this process loads the responder (`Datapath::load`), writes the interface table
-//! and a generation exactly as `loader::install` does (set_interfaces + install_generation),
+//! and a generation exactly as `loader::install` does (install_generation),
 //! attaches it in generic mode to the server veth, and times each switch between two configs
 //! that differ in their bootstrap URI against a client that asks in a tight loop.
 //! `sighup`: the same against `lwm2m-xdp run`: rewrite its config file, SIGHUP, and time to
@@ -63,18 +63,13 @@ pub fn direct(
         compile::compile(configs[0].0)?,
         compile::compile(configs[1].0)?,
     ];
-    let entries = [
-        ifaces::entries(configs[0].0, lookup)?.0,
-        ifaces::entries(configs[1].0, lookup)?.0,
-    ];
     // Built before the timed switches: only the map writes are measured.
     let generations = [
-        Generation::from(&compiled[0]),
-        Generation::from(&compiled[1]),
+        Generation::new(&compiled[0], ifaces::entries(configs[0].0, lookup)?.0),
+        Generation::new(&compiled[1], ifaces::entries(configs[1].0, lookup)?.0),
     ];
     let generation = |i: usize| &generations[i];
     let mut dp = Datapath::load()?;
-    dp.set_interfaces(&entries[0])?;
     dp.install_generation(generation(0))?;
     let link = {
         let _ns = InNetns::enter(&topo.server_ns)?;
@@ -102,7 +97,6 @@ pub fn direct(
             }
             let to = (i + 1) % 2;
             let t0 = Instant::now();
-            dp.set_interfaces(&entries[to])?;
             dp.install_generation(generation(to))?;
             let t1 = Instant::now();
             match poller.first_reply_with(configs[to].1, t0, SWITCH_LIMIT) {
@@ -190,7 +184,7 @@ pub fn prepare_ms(path: &Path, n: usize) -> Result<f64> {
         let t0 = Instant::now();
         let cfg = Config::load(path)?;
         let compiled = compile::compile(&cfg)?;
-        std::hint::black_box(Generation::from(&compiled));
+        std::hint::black_box(Generation::new(&compiled, Vec::new()));
         times.push(ms(t0.elapsed()));
     }
     times.sort_by(f64::total_cmp);

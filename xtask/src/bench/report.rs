@@ -290,10 +290,7 @@ pub fn markdown(all: &Value) -> String {
     let cc = &e2e["config_change"];
     s += "\n### Config change to the first reply with the new URI\n\n| how | switches | lost | median ms | max ms | map writes, median ms |\n|---|---:|---:|---:|---:|---:|\n";
     for (name, v) in [
-        (
-            "maps written directly (set_interfaces + install_generation)",
-            &cc["direct"],
-        ),
+        ("maps written directly (install_generation)", &cc["direct"]),
         ("SIGHUP to `lwm2m-xdp run`", &cc["sighup"]),
     ] {
         s += &format!(
