@@ -222,25 +222,20 @@ fn a_reply_is_wholly_of_the_generation_in_force_at_each_step_of_a_reload() {
     assert_wholly(&mut h, &expect_a(), "A installed");
 
     // B written into the slot not in force: nothing of it is served yet.
-    let old = h.datapath().active_slot().expect("ACTIVE");
+    let old = h.dp.active_slot().expect("ACTIVE");
     let new = 1 - old;
-    h.datapath().write_generation(new, &b).expect("writing B");
-    assert_eq!(
-        h.datapath().interfaces(new).expect("IFACES").len(),
-        b.ifaces.len()
-    );
+    h.dp.write_generation(new, &b).expect("writing B");
+    assert_eq!(h.dp.interfaces(new).expect("IFACES").len(), b.ifaces.len());
     assert_wholly(&mut h, &expect_a(), "B written, not in force");
 
     // One flip: everything of B at once, while A's entries are still in the map.
-    h.datapath().activate(new).expect("flip");
-    assert!(!h.datapath().interfaces(old).expect("IFACES").is_empty());
+    h.dp.activate(new).expect("flip");
+    assert!(!h.dp.interfaces(old).expect("IFACES").is_empty());
     assert_wholly(&mut h, &expect_b(), "B in force, A's entries still there");
 
     // A's entries removed: B unchanged, and only B's entries remain.
-    h.datapath()
-        .remove_interfaces(old)
-        .expect("removing A's entries");
-    assert!(h.datapath().interfaces(old).expect("IFACES").is_empty());
+    h.dp.remove_interfaces(old).expect("removing A's entries");
+    assert!(h.dp.interfaces(old).expect("IFACES").is_empty());
     assert_wholly(&mut h, &expect_b(), "A's entries removed");
 
     // And back in one call, as a reload does it.
@@ -250,18 +245,13 @@ fn a_reply_is_wholly_of_the_generation_in_force_at_each_step_of_a_reload() {
 
 /// `install_generation` flips to the other slot and leaves no entry of `previous` behind.
 fn reinstall(h: &mut Harness, generation: &Generation, previous: u32) {
-    let slot = h
-        .datapath()
-        .install_generation(generation)
-        .expect("install_generation");
+    let slot =
+        h.dp.install_generation(generation)
+            .expect("install_generation");
     assert_eq!(slot, 1 - previous);
-    assert!(h
-        .datapath()
-        .interfaces(previous)
-        .expect("IFACES")
-        .is_empty());
+    assert!(h.dp.interfaces(previous).expect("IFACES").is_empty());
     assert_eq!(
-        h.datapath().interfaces(slot).expect("IFACES").len(),
+        h.dp.interfaces(slot).expect("IFACES").len(),
         generation.ifaces.len()
     );
 }
@@ -281,9 +271,9 @@ fn an_interface_only_in_the_old_generation_is_not_answered_after_the_flip() {
         "[[interface.vlan]]\nid = 43\n",
     );
     let b = h.generation(&without_vlans, setup.mtu);
-    let old = h.datapath().active_slot().expect("ACTIVE");
-    h.datapath().write_generation(1 - old, &b).expect("writing");
-    h.datapath().activate(1 - old).expect("flip");
+    let old = h.dp.active_slot().expect("ACTIVE");
+    h.dp.write_generation(1 - old, &b).expect("writing");
+    h.dp.activate(1 - old).expect("flip");
     let frame = information_request(vec![42]);
     let run = h.run(&frame);
     run.assert_passed(
@@ -311,10 +301,7 @@ fn a_generation_with_more_interface_entries_than_a_slot_holds_is_refused() {
             (k, value)
         })
         .collect();
-    let err = h
-        .datapath()
-        .install_generation(&big)
-        .expect_err("too many entries");
+    let err = h.dp.install_generation(&big).expect_err("too many entries");
     assert!(err.to_string().contains("at most"), "{err}");
     // The running generation is untouched.
     assert_eq!(v4_identity(&mut h), Ok(identity_a_v4()));

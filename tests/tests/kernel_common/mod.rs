@@ -232,7 +232,8 @@ impl Run {
 
 /// The program loaded, with its maps filled from a `Setup`.
 pub struct Harness {
-    dp: Datapath,
+    /// The loaded program and its maps (tests that drive a reload step by step use it).
+    pub dp: Datapath,
     pub setup: Setup,
     /// The DER bytes of the configured certificate.
     pub cert: Vec<u8>,
@@ -278,11 +279,6 @@ impl Harness {
         })
         .expect("interface entries");
         Generation::new(&compiled, entries)
-    }
-
-    /// The loaded program and its maps, for tests that drive a reload step by step.
-    pub fn datapath(&mut self) -> &mut Datapath {
-        &mut self.dp
     }
 
     /// Run `frame` through the program once. Checks what holds for every run: the verdict
