@@ -23,6 +23,7 @@ const TEST_PEER_DEBS: &[&str] = &[
     "kea-dhcp4-server",
     "kea-dhcp6-server",
     "dhcpcd-base",
+    "isc-dhcp-client",
     "python3-scapy",
     "tcpdump",
     "iproute2",
@@ -52,7 +53,7 @@ pub fn run() -> Result<()> {
     setup.toolchain_link_step()?;
     setup.rust_components_step()?;
     setup.apt_step(
-        "test peers (kea, dhcpcd, scapy, tcpdump, ip, ethtool, bpftool, ping)",
+        "test peers (kea, dhcpcd, dhclient, scapy, tcpdump, ip, ethtool, bpftool, ping)",
         TEST_PEER_DEBS,
     )?;
     setup.bpffs_step()?;
