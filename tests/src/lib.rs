@@ -7,6 +7,7 @@
 mod bin;
 mod bounded;
 mod files;
+pub mod http;
 pub mod netns;
 pub mod peers;
 mod privilege;
@@ -17,4 +18,4 @@ pub use bin::lwm2m_xdp_bin;
 pub use bounded::{bounded, wait_child, wait_until};
 pub use files::{PinDir, ScratchDir};
 pub use netns::{cleanup_stale, NetnsPair, Side};
-pub use privilege::require_root;
+pub use privilege::{require_root, require_tool};

@@ -87,3 +87,22 @@ pub(crate) fn ensure_bpffs() -> Result<(), String> {
         ))
     }
 }
+
+/// True when `tool` is on PATH. Otherwise a loud `SKIPPED` line (`cargo xtask setup`
+/// installs it, from `package`), and under CI a panic: a skip there hides a missing set-up.
+pub fn require_tool(test: &str, tool: &str, package: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+    if found {
+        return true;
+    }
+    let message = format!(
+        "{test}: needs `{tool}` (Debian package {package}; `cargo xtask setup` installs it)"
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}. Under CI this skip would hide a missing set-up step.");
+    }
+    let bar = "!".repeat(78);
+    let _ = writeln!(std::io::stderr(), "{bar}\n!!! SKIPPED {message}\n{bar}");
+    false
+}

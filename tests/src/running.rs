@@ -43,13 +43,30 @@ impl<'a> Running<'a> {
         tag: &str,
         env: &[(&str, &str)],
     ) -> Running<'a> {
+        Self::start_with_args(pair, config, tag, env, &[])
+    }
+
+    /// [`Running::start`] with more arguments for `run` (`--metrics ADDR`).
+    pub fn start_with_args(
+        pair: &'a NetnsPair,
+        config: PathBuf,
+        tag: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Running<'a> {
         let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
         let pins = PinDir::new(tag);
         let config_arg = config.to_str().expect("UTF-8 path");
-        let mut command = pair.command(
-            Side::Server,
-            &[&bin, "run", "--config", config_arg, "--pin-dir", pins.arg()],
-        );
+        let mut argv = vec![
+            bin.as_str(),
+            "run",
+            "--config",
+            config_arg,
+            "--pin-dir",
+            pins.arg(),
+        ];
+        argv.extend_from_slice(args);
+        let mut command = pair.command(Side::Server, &argv);
         command.envs(env.iter().copied());
         let mut child = command
             .stdin(Stdio::null())

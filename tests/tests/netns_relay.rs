@@ -7,8 +7,8 @@
 //! dhcproto. What the fast path does not answer (DISCOVER, REQUEST, SOLICIT) is passed by the
 //! XDP program (`passed_not_info_request`), reaches the relay's sockets, goes to Kea with
 //! giaddr / in a Relay-forward, and Kea's answer comes back through the relay; an INFORM that
-//! asks for the LwM2M options is still answered by XDP itself. `run` logs its relay counters
-//! when it stops; the tests read them there.
+//! asks for the LwM2M options is still answered by XDP itself. The relay's counters are read
+//! three ways: `stats --json`, a scrape of `--metrics`, and the summary `run` logs at exit.
 //!
 //! What real Kea 2.2 needed: `dhcp-socket-type = "udp"` for relayed DHCPv4 (the default raw
 //! socket is for directly connected clients), a route back to giaddr's subnet (it answers
@@ -26,7 +26,7 @@ use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{require_root, ScratchDir, Side};
+use lwm2m_xdp_tests::{http, require_root, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 
@@ -168,14 +168,19 @@ fn in_v6_pool(topo: &RelayTopology, addr: Ipv6Addr) -> bool {
         && (0x1000..=0x1fff).contains(&s[7])
 }
 
-/// `lwm2m-xdp run` in the relay namespace with the relay's logs at debug, once its relay
-/// sockets are bound (in a task of its own, just after attaching).
+/// Where `run` serves metrics, in the relay's namespace.
+const METRICS: &str = "127.0.0.1:9417";
+
+/// `lwm2m-xdp run` in the relay namespace with the relay's logs at debug and metrics on
+/// [`METRICS`], once its relay sockets are bound (in a task of its own, just after
+/// attaching).
 fn start_relay<'a>(topo: &'a RelayTopology, config: PathBuf, tag: &str) -> Running<'a> {
-    let run = Running::start(
+    let run = Running::start_with_args(
         &topo.pair,
         config,
         tag,
         &[("RUST_LOG", "info,lwm2m_xdp::relay=debug")],
+        &["--metrics", METRICS],
     );
     run.wait_log("relay sockets bound", |log| {
         log.contains("relay: DHCPv4 on") || log.contains("relay: DHCPv6 on")
@@ -208,6 +213,57 @@ fn relay_count(log: &str, family: &str, name: &str) -> u64 {
     part.split(',')
         .find_map(|item| item.trim().strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} count in {part:?}"))
+}
+
+/// `stats["relay"][family][name]` of `stats --json`.
+fn relay_stat(stats: &Value, family: &str, name: &str) -> u64 {
+    stats["relay"][family][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no relay.{family}.{name} in stats --json: {stats}"))
+}
+
+/// Waits until `stats --json` shows the relay's `family` counters as `expected`
+/// ((name, value) pairs), then checks a scrape of `--metrics` says the same.
+fn check_relay_counters(
+    topo: &RelayTopology,
+    run: &Running,
+    family: &str,
+    expected: &[(&str, u64)],
+) {
+    let stats = run.wait_stats(&format!("relay.{family} = {expected:?}"), |s| {
+        expected
+            .iter()
+            .all(|(name, value)| relay_stat(s, family, name) == *value)
+    });
+    let scrape = http::request(
+        &topo.pair.server_ns,
+        METRICS.parse().unwrap(),
+        "GET",
+        "/metrics",
+    )
+    .expect("scrape the relay's metrics");
+    assert_eq!(scrape.status, 200, "{scrape:?}");
+    for (name, value) in expected {
+        let got = if *name == "send_errors" {
+            http::sample(
+                &scrape.body,
+                "lwm2m_xdp_relay_send_errors_total",
+                &format!("family=\"{family}\""),
+            )
+        } else {
+            http::sample(
+                &scrape.body,
+                "lwm2m_xdp_relay_messages_total",
+                &format!("family=\"{family}\",outcome=\"{name}\""),
+            )
+        };
+        assert_eq!(
+            got,
+            Some(*value),
+            "relay {family} {name} in /metrics (stats: {stats}):\n{}",
+            scrape.body
+        );
+    }
 }
 
 /// Three namespaces, client checksums off, a scratch directory.
@@ -456,6 +512,18 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     run.wait_log("the forged BOOTREPLY dropped", |log| {
         log.contains("BOOTREPLY not from a configured server")
     });
+    check_relay_counters(
+        &topo,
+        &run,
+        "v4",
+        &[
+            ("forwarded", 2),
+            ("relayed", 2),
+            ("malformed", 1),
+            ("dropped", 1),
+            ("send_errors", 0),
+        ],
+    );
 
     let log = stop_relay(run);
     assert_eq!(
@@ -722,6 +790,13 @@ fn dhcpv6_is_relayed_to_kea() {
         count(s, "v6", "passed_not_info_request") >= 2
     });
     assert_eq!(count(&stats, "v6", "answered"), 0, "{stats}");
+    check_relay_counters(
+        &topo,
+        &run,
+        "v6",
+        &[("forwarded", 2), ("relayed", 2), ("malformed", 0)],
+    );
+    check_relay_counters(&topo, &run, "v4", &[("forwarded", 0)]);
     let log = stop_relay(run);
     assert_eq!(
         relay_count(&log, "DHCPv6", "forwarded"),

@@ -12,6 +12,7 @@ pub mod ifaces;
 pub mod instance;
 pub mod kea;
 pub mod loader;
+pub mod metrics;
 pub mod options;
 pub mod probe;
 pub mod relay;

@@ -4,6 +4,7 @@ use std::{
     collections::HashMap,
     net::{Ipv6Addr, UdpSocket},
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -17,7 +18,7 @@ use tokio::{
 };
 use xdp_common::{
     counters::{reason_index, Reason},
-    maps::{Family, MAP_COUNTERS},
+    maps::Family,
     wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
 };
 
@@ -28,7 +29,7 @@ use crate::{
     datapath::{Datapath, Generation},
     ifaces::{self, SystemInterface},
     instance::{self, State},
-    stats, vlans,
+    metrics, stats, vlans,
 };
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
@@ -162,6 +163,8 @@ struct Daemon {
     cfg: Config,
     attached: HashMap<String, Attached>,
     relay: crate::relay::Relay,
+    /// The counters, kernel and relay, as `statistics` and the metrics server read them.
+    stats: Arc<stats::Source>,
     /// Config generations applied: 1 at start, +1 per successful reload.
     generation: u64,
     started: Instant,
@@ -322,8 +325,8 @@ impl Daemon {
                 format!("instance {:?} running", self.opts.instance),
                 Some(self.status()),
             ),
-            control::STATISTICS => match self.dp.counters() {
-                Ok(values) => Answer::ok("statistics", Some(stats::to_json(&values))),
+            control::STATISTICS => match self.stats.read() {
+                Ok(stats) => Answer::ok("statistics", Some(stats.to_json())),
                 Err(e) => Answer::error(format!("reading the counters: {e:#}")),
             },
             control::SHUTDOWN => return (Answer::ok("detached, exiting", None), true),
@@ -374,16 +377,20 @@ fn attach_mode_name(mode: AttachMode) -> &'static str {
 
 pub async fn run(opts: RunOptions) -> Result<()> {
     let lock = instance::lock(&opts.instance)?;
+    let metrics = opts.metrics.map(metrics::Listener::bind).transpose()?;
     let (cfg, compiled) = prepare(&opts.config)?;
     let mut dp = Datapath::load()?;
     let program_id = dp.program().info()?.id();
-    let counters_map_id = counters_map_id(&mut dp)?;
+    let relay = crate::relay::Relay::new();
+    let source = Arc::new(stats::Source::new(&mut dp, &relay)?);
+    let counters_map_id = source.counters_map_id();
     let mut daemon = Daemon {
         cfg: cfg.clone(),
         opts,
         dp,
         attached: HashMap::new(),
-        relay: crate::relay::Relay::new(),
+        relay,
+        stats: Arc::clone(&source),
         generation: 0,
         started: Instant::now(),
         program_id,
@@ -407,8 +414,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         daemon.opts.instance,
         socket.display()
     );
-    if let Some(addr) = daemon.opts.metrics {
-        tokio::spawn(serve_metrics(addr, counters_map_id));
+    if let Some(listener) = metrics {
+        tokio::spawn(listener.serve(source));
     }
 
     let mut hup = signal(SignalKind::hangup())?;
@@ -457,17 +464,6 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     Ok(())
 }
 
-fn counters_map_id(dp: &mut Datapath) -> Result<u32> {
-    let ids = dp.program().info()?.map_ids()?.unwrap_or_default();
-    for id in ids {
-        let info = aya::maps::MapInfo::from_id(id)?;
-        if info.name_as_str() == Some(MAP_COUNTERS) {
-            return Ok(id);
-        }
-    }
-    anyhow::bail!("the loaded program has no {MAP_COUNTERS} map")
-}
-
 fn pin_maps(dp: &mut Datapath, dir: &Path) -> Result<()> {
     instance::ensure_bpffs()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -482,30 +478,4 @@ fn pin_maps(dp: &mut Datapath, dir: &Path) -> Result<()> {
             .with_context(|| format!("pinning {name} at {}", path.display()))?;
     }
     Ok(())
-}
-
-/// Prometheus text on every HTTP request to `addr`.
-async fn serve_metrics(addr: std::net::SocketAddr, counters_map_id: u32) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => return warn!("metrics on {addr}: {e}"),
-    };
-    info!("metrics on http://{addr}/metrics");
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let body = match stats::read_by_id(counters_map_id) {
-            Ok(values) => stats::to_prometheus(&values),
-            Err(e) => format!("# error: {e:#}\n"),
-        };
-        let response = format!(
-            "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = stream.write_all(response.as_bytes()).await;
-    }
 }

@@ -179,13 +179,13 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let answer = control::command(&instance.name()?, control::STATISTICS)?;
             let json_stats = answer.arguments.unwrap_or_default();
-            let values = stats::from_json(&json_stats)?;
+            let stats = stats::Statistics::from_json(&json_stats)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&json_stats)?);
             } else if prometheus {
-                print!("{}", stats::to_prometheus(&values));
+                print!("{}", stats.to_prometheus()?);
             } else {
-                print!("{}", stats::to_text(&values));
+                print!("{}", stats.to_text());
             }
             Ok(())
         }

@@ -81,7 +81,7 @@ pub struct FamilyCounters {
 }
 
 /// A reading of [`FamilyCounters`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FamilySnapshot {
     pub forwarded: u64,
     pub relayed: u64,
@@ -153,6 +153,18 @@ struct Running {
     plan: Plan,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+}
+
+/// A reader of a [`Relay`]'s counters, valid for as long as it is kept.
+#[derive(Clone, Debug)]
+pub struct CountersHandle(Arc<Shared>);
+
+impl CountersHandle {
+    /// (DHCPv4, DHCPv6) since the relay was made.
+    pub fn snapshot(&self) -> (FamilySnapshot, FamilySnapshot) {
+        let c = &self.0.counters;
+        (c.v4.snapshot(), c.v6.snapshot())
+    }
 }
 
 /// The relay agent of one `run`: idle until a config with `slow_path.mode = "relay"` is
@@ -239,8 +251,12 @@ impl Relay {
 
     /// Counters since this relay was made: (DHCPv4, DHCPv6).
     pub fn counters(&self) -> (FamilySnapshot, FamilySnapshot) {
-        let c = &self.shared.counters;
-        (c.v4.snapshot(), c.v6.snapshot())
+        self.counters_handle().snapshot()
+    }
+
+    /// The counters, readable from elsewhere (the metrics server) while the relay runs.
+    pub fn counters_handle(&self) -> CountersHandle {
+        CountersHandle(Arc::clone(&self.shared))
     }
 
     /// Closes every socket (waits for that, boundedly) and logs the counters.

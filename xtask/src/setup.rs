@@ -31,6 +31,9 @@ const TEST_PEER_DEBS: &[&str] = &[
     "bpftool",
     "iputils-ping",
 ];
+/// promtool, which checks the metrics text (tests/tests/netns_metrics.rs). Without its
+/// recommended node exporter: a service nothing here needs.
+const PROMTOOL_DEBS: &[&str] = &["prometheus"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 /// The rustup name xdp-user/build.rs hands to aya-build for the Debian compiler.
 const BPF_TOOLCHAIN: &str = "debian-bpf";
@@ -56,6 +59,7 @@ pub fn run() -> Result<()> {
         "test peers (kea, dhcpcd, dhclient, scapy, tcpdump, ip, ethtool, bpftool, ping)",
         TEST_PEER_DEBS,
     )?;
+    setup.apt_step_without_recommends("promtool (Debian's prometheus)", PROMTOOL_DEBS)?;
     setup.bpffs_step()?;
     setup.finish()
 }
@@ -117,6 +121,19 @@ impl Setup {
     /// One apt group: ok when all are installed, else install them (one `apt-get update`
     /// per setup run, and only when something is installed).
     fn apt_step<S: AsRef<str>>(&mut self, label: &str, packages: &[S]) -> Result<()> {
+        self.apt_install(label, packages, &[])
+    }
+
+    fn apt_step_without_recommends(&mut self, label: &str, packages: &[&str]) -> Result<()> {
+        self.apt_install(label, packages, &["--no-install-recommends"])
+    }
+
+    fn apt_install<S: AsRef<str>>(
+        &mut self,
+        label: &str,
+        packages: &[S],
+        flags: &[&str],
+    ) -> Result<()> {
         // A `$N` name cannot be asked of dpkg: it is only missing.
         let missing: Vec<String> = if packages.iter().any(|p| p.as_ref().contains('$')) {
             packages.iter().map(|p| p.as_ref().to_owned()).collect()
@@ -133,7 +150,8 @@ impl Setup {
                 self.manual.push("apt-get update".to_owned());
             }
             self.manual.push(format!(
-                "DEBIAN_FRONTEND=noninteractive apt-get install -y {}",
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y {}{}",
+                flags.iter().map(|f| format!("{f} ")).collect::<String>(),
                 missing.join(" ")
             ));
             return Ok(());
@@ -149,6 +167,7 @@ impl Setup {
                 .env("DEBIAN_FRONTEND", "noninteractive")
                 // A fresh machine may still be running its own apt jobs: wait, don't fail.
                 .args(["-o", "DPkg::Lock::Timeout=300", "install", "-y"])
+                .args(flags)
                 .args(&missing),
         )
     }
