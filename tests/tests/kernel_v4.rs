@@ -1160,6 +1160,78 @@ fn requests_that_are_not_informs_are_passed() {
     );
 }
 
+/// The program rejects most non-INFORMs from the frame before it copies or checksums
+/// anything (op, cookie, option 53 when it comes first), and walks the options when 53 does
+/// not come first: both paths must reach the same verdicts.
+#[test]
+fn message_type_is_found_whether_or_not_option_53_comes_first() {
+    if !can_run("message_type_is_found_whether_or_not_option_53_comes_first") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
+    // A PAD before option 53: the glance cannot see it, the walk does.
+    let pad_first = |msg_type: u8| {
+        let mut inform = Inform::standard();
+        set_option(&mut inform.bootp, dhcp::OPT_MESSAGE_TYPE, &[msg_type]);
+        inform.bootp.insert(dhcp::OFF_OPTIONS, dhcp::OPT_PAD);
+        inform
+    };
+    expect_ack(
+        &mut h,
+        &pad_first(dhcp::MSG_INFORM),
+        "INFORM, PAD before 53",
+    );
+    for (msg_type, what) in [
+        (dhcp::MSG_DISCOVER, "DISCOVER, PAD before 53"),
+        (dhcp::MSG_REQUEST, "REQUEST, PAD before 53"),
+    ] {
+        expect_pass(
+            &mut h,
+            &pad_first(msg_type).frame(),
+            Reason::NotInfoRequest,
+            what,
+        );
+    }
+    // Option 53 first but of length 2: not a type the glance trusts; the walk calls it
+    // malformed.
+    let mut long_53 = Inform::standard();
+    let o = dhcp::OFF_OPTIONS;
+    long_53.bootp[o + 1] = 2;
+    long_53.bootp.insert(o + 3, 0);
+    expect_pass(
+        &mut h,
+        &long_53.frame(),
+        Reason::Malformed,
+        "option 53 of length 2",
+    );
+    // A DISCOVER with a bad UDP checksum is still the normal server's (it never reaches the
+    // checksum), and so is a bad cookie.
+    let mut discover = Inform::standard();
+    set_option(
+        &mut discover.bootp,
+        dhcp::OPT_MESSAGE_TYPE,
+        &[dhcp::MSG_DISCOVER],
+    );
+    let bad_sum = discover.frame_with_packet(|p| p[27] ^= 0x01);
+    expect_pass(
+        &mut h,
+        &bad_sum,
+        Reason::NotInfoRequest,
+        "DISCOVER, bad UDP checksum",
+    );
+    // An INFORM with a bad checksum that asks for nothing of ours is passed before its
+    // checksum too; one that would be answered is malformed.
+    let no_lwm2m = Inform::new(&[1, 3, 6], Some(1500)).frame_with_packet(|p| p[27] ^= 0x01);
+    expect_pass(
+        &mut h,
+        &no_lwm2m,
+        Reason::NoLwm2m,
+        "PRL without LwM2M, bad UDP checksum",
+    );
+    let ours = Inform::standard().frame_with_packet(|p| p[27] ^= 0x01);
+    expect_pass(&mut h, &ours, Reason::Malformed, "INFORM, bad UDP checksum");
+}
+
 #[test]
 fn requests_without_lwm2m_codes_are_passed() {
     if !can_run("requests_without_lwm2m_codes_are_passed") {

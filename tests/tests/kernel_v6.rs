@@ -689,6 +689,54 @@ fn server_identifier_naming_us_is_answered_and_any_other_is_passed() {
     }
 }
 
+/// A configured 128-octet DUID (the longest, RFC 8415 §11.1), compared word by word in
+/// place: equal is answered, a difference in any word (first, last, the partial ones) passed.
+#[test]
+fn a_longest_server_duid_is_compared_in_every_octet() {
+    if !can_run("a_longest_server_duid_is_compared_in_every_octet") {
+        return;
+    }
+    let setup = Setup::new(WireFormat::Draft00, 300);
+    let mut h = Harness::new(setup.clone());
+    let ours: Vec<u8> = [0, 2, 0, 0, 0x7e, 0xd9]
+        .into_iter()
+        .chain((0..122).map(|i: u8| i.wrapping_mul(37) ^ 0x5a))
+        .collect();
+    assert_eq!(ours.len(), dhcp::MAX_DUID_LEN);
+    let toml = setup.toml().replace(
+        "[dhcpv6]\nenabled = true\n",
+        &format!(
+            "[dhcpv6]\nenabled = true\nserver_duid = \"{}\"\n",
+            hex(&ours)
+        ),
+    );
+    let generation = h.generation(&toml, setup.mtu);
+    h.dp.install_generation(&generation).expect("install");
+    let frame = InfoRequest::standard()
+        .with_option(dhcp::OPT_SERVERID, &ours)
+        .frame();
+    let run = h.run(&frame);
+    assert_eq!(run.verdict, XDP_TX, "our 128-octet DUID");
+    run.assert_answered(Family::V6, "our 128-octet DUID");
+    for at in [0, 7, 8, 9, 63, 120, 126, 127] {
+        let mut other = ours.clone();
+        other[at] ^= 0x10;
+        let frame = InfoRequest::standard()
+            .with_option(dhcp::OPT_SERVERID, &other)
+            .frame();
+        expect_pass(
+            &mut h,
+            &frame,
+            Reason::NotForUs,
+            &format!("octet {at} differs"),
+        );
+    }
+    let frame = InfoRequest::standard()
+        .with_option(dhcp::OPT_SERVERID, &ours[..127])
+        .frame();
+    expect_pass(&mut h, &frame, Reason::NotForUs, "127 octets of it");
+}
+
 #[test]
 fn client_identifiers_of_any_length_come_back_unaltered() {
     if !can_run("client_identifiers_of_any_length_come_back_unaltered") {

@@ -14,13 +14,13 @@ use xdp_common::{
         Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
         MAX_SERVED_OPTIONS, POLICY_COMPLETE,
     },
-    wire::{dhcpv4 as dhcp, ipv4, udp},
+    wire::{dhcpv4 as dhcp, eth, ipv4, udp},
 };
 
 use crate::{
     csum, generation,
     loops::{self, be16, byte},
-    maps::{self, ReqBuf, Scratch, REQ_MAX, SCRATCH, SLOTS},
+    maps::{self, ReqBuf, REQ_MAX, SCRATCH, SLOTS},
     packet::{self, ptr_at, L2},
     rate, reply,
     verdict::{self, Stop},
@@ -120,10 +120,13 @@ fn decide(
     if iface.ipv4 == [0; 4] {
         return Err(Reason::NotForUs.into());
     }
-    let scratch = SCRATCH.get_ptr_mut(0).ok_or(Stop::Abort)?;
-    // SAFETY: per-CPU value, used by this program run only.
-    let scratch = unsafe { &mut *scratch };
-    let request = load_request(ctx, l2.l3_off, scratch)?;
+    let ip_off = packet::bound_l3_off(l2.l3_off);
+    let request = read_headers(ctx, ip_off)?;
+    let payload_off = ip_off + ipv4::HDR_LEN + udp::HDR_LEN;
+    // Most requests are not ours: say so from the frame, before any copy or checksum.
+    not_an_inform_at_a_glance(ctx, payload_off)?;
+    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    crate::request::copy_payload(ctx, payload_off, request.payload_len, scratch)?;
     let opts = parse_options(request.payload_len)?;
     if opts.msg_type != dhcp::MSG_INFORM {
         return Err(Reason::NotInfoRequest.into());
@@ -135,20 +138,19 @@ fn decide(
         return Err(Reason::NotForUs.into());
     }
     let mask = served_mask(slot, config, &opts)?;
+    // Only a request we would answer pays for its checksums.
+    verify_checksums(ctx, ip_off, &request)?;
+    let scratch = loops::scratch().ok_or(Stop::Abort)?;
     let (dst, dst_port) = destination(&scratch.req)?;
-    loops::scratch().ok_or(Stop::Abort)?.v4_plan = Plan {
-        l3_off: l2.l3_off,
-        msg_len: 0,
-        used_len: 0,
-        udp_len: 0,
-        ip_len: 0,
-        dst,
-        dst_port,
-        server_ip: iface.ipv4,
-        server_mac: iface.mac,
-        src_mac: request.src_mac,
-        opts,
-    };
+    // Field by field: the sizes are `fit`'s, and zeroing them here would be a memset call.
+    let plan = &mut loops::scratch().ok_or(Stop::Abort)?.v4_plan;
+    plan.l3_off = l2.l3_off;
+    plan.dst = dst;
+    plan.dst_port = dst_port;
+    plan.server_ip = iface.ipv4;
+    plan.server_mac = iface.mac;
+    plan.src_mac = request.src_mac;
+    plan.opts = opts;
     Ok(mask)
 }
 
@@ -220,36 +222,29 @@ fn build(ctx: &XdpContext, block: &OptionBlock) -> Result<(), Stop> {
     reply::swap_macs(ctx, &plan.server_mac)
 }
 
-/// What the checks need from the IPv4/UDP headers once the payload is saved.
+/// What the checks need from the IPv4/UDP headers.
 struct Request {
     payload_len: usize,
     dst: [u8; 4],
     src_mac: [u8; 6],
 }
 
-/// Validate the IPv4 and UDP headers and copy the UDP payload to scratch.
+/// The IPv4 and UDP headers' shape and lengths (not their checksums: `verify_checksums`).
 #[inline(always)]
-fn load_request(ctx: &XdpContext, ip_off: usize, scratch: &mut Scratch) -> Result<Request, Stop> {
+fn read_headers(ctx: &XdpContext, ip_off: usize) -> Result<Request, Stop> {
+    use xdp_common::wire::{ipv4::field as ip, udp::field as u};
     let malformed = Stop::Pass(Reason::Malformed);
     let hdrs =
         ptr_at::<[u8; ipv4::HDR_LEN + udp::HDR_LEN]>(ctx, ip_off).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &*hdrs };
+    let be16 = |f: core::ops::Range<usize>| u16::from_be_bytes([h[f.start], h[f.start + 1]]);
     // No IP options, no fragments (More Fragments or an offset).
-    if h[0] != 0x45 || (h[6] & 0x3f) != 0 || h[7] != 0 {
+    if h[ip::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS || be16(ip::FLG_OFF) & 0x3fff != 0 {
         return Err(malformed);
     }
-    let mut ip_sum = 0;
-    let mut i = 0;
-    while i < ipv4::HDR_LEN {
-        ip_sum += csum::word(h[i], h[i + 1]);
-        i += 2;
-    }
-    if csum::fold(ip_sum) != 0xffff {
-        return Err(malformed);
-    }
-    let total_len = u16::from_be_bytes([h[2], h[3]]) as usize;
-    let udp_len = u16::from_be_bytes([h[24], h[25]]) as usize;
+    let total_len = be16(ip::LENGTH) as usize;
+    let udp_len = be16(ipv4::HDR_LEN + u::LENGTH.start..ipv4::HDR_LEN + u::LENGTH.end) as usize;
     let frame_len = ctx.data_end() - ctx.data();
     if ip_off + total_len > frame_len || udp_len + ipv4::HDR_LEN != total_len {
         return Err(malformed);
@@ -261,37 +256,84 @@ fn load_request(ctx: &XdpContext, ip_off: usize, scratch: &mut Scratch) -> Resul
     if payload_len > REQ_MAX {
         return Err(Reason::TooBig.into());
     }
-    let src = [h[12], h[13], h[14], h[15]];
-    let dst = [h[16], h[17], h[18], h[19]];
-    let udp_csum = [h[26], h[27]];
-    let pseudo_and_header = csum::words4(&src)
-        + csum::words4(&dst)
-        + ipv4::PROTO_UDP as u64
-        + udp_len as u64 * 2
-        + csum::word(h[20], h[21])
-        + csum::word(h[22], h[23])
-        + csum::word(h[26], h[27]);
-    crate::request::copy_payload(
-        ctx,
-        ip_off + ipv4::HDR_LEN + udp::HDR_LEN,
-        payload_len,
-        scratch,
-    )?;
-    // A zero UDP checksum over IPv4 means "none" (RFC 768).
-    if udp_csum != [0, 0] {
-        let payload = csum::sum_request(&scratch.req, payload_len).ok_or(Stop::Abort)?;
-        if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
-            return Err(malformed);
-        }
-    }
-    let mac = ptr_at::<[u8; 12]>(ctx, 0).ok_or(Reason::Malformed)?;
-    // SAFETY: bounds checked by ptr_at.
-    let mac = unsafe { &*mac };
+    let d = ip::DST_ADDR.start;
+    let mac = ptr_at::<[u8; 6]>(ctx, eth::field::SOURCE.start).ok_or(Reason::Malformed)?;
     Ok(Request {
         payload_len,
-        dst,
-        src_mac: [mac[6], mac[7], mac[8], mac[9], mac[10], mac[11]],
+        dst: [h[d], h[d + 1], h[d + 2], h[d + 3]],
+        // SAFETY: bounds checked by ptr_at.
+        src_mac: unsafe { *mac },
     })
+}
+
+/// op BOOTREQUEST, the magic cookie, and, where option 53 comes first (as every client
+/// sends it), message type INFORM; read in the frame. Anything else is the normal server's.
+#[inline(always)]
+fn not_an_inform_at_a_glance(ctx: &XdpContext, payload_off: usize) -> Result<(), Stop> {
+    use xdp_common::wire::dhcpv4::{field as f, option};
+    const LEN: usize = dhcp::OFF_OPTIONS + 3;
+    let not_ours = Stop::Pass(Reason::NotInfoRequest);
+    let Some(p) = ptr_at::<[u8; LEN]>(ctx, payload_off) else {
+        return Ok(()); // shorter than that: the walk decides
+    };
+    // SAFETY: bounds checked by ptr_at.
+    let p = unsafe { &*p };
+    let c = f::MAGIC_COOKIE.start;
+    if p[f::OP] != dhcp::OP_BOOTREQUEST
+        || [p[c], p[c + 1], p[c + 2], p[c + 3]] != dhcp::MAGIC_COOKIE
+    {
+        return Err(not_ours);
+    }
+    let o = f::OPTIONS.start;
+    if p[o + option::CODE] == dhcp::OPT_MESSAGE_TYPE
+        && p[o + option::LENGTH] == 1
+        && p[o + option::DATA.start] != dhcp::MSG_INFORM
+    {
+        return Err(not_ours);
+    }
+    Ok(())
+}
+
+/// The IPv4 header checksum and the UDP checksum (pseudo-header, header, the saved
+/// payload), unless the request sent none (0 over IPv4, RFC 768).
+#[inline(always)]
+fn verify_checksums(ctx: &XdpContext, ip_off: usize, request: &Request) -> Result<(), Stop> {
+    use xdp_common::wire::{ipv4::field as ip, udp::field as u};
+    let malformed = Stop::Pass(Reason::Malformed);
+    let hdrs =
+        ptr_at::<[u8; ipv4::HDR_LEN + udp::HDR_LEN]>(ctx, ip_off).ok_or(Reason::Malformed)?;
+    // SAFETY: bounds checked by ptr_at.
+    let h = unsafe { &*hdrs };
+    let mut ip_sum = 0;
+    let mut i = 0;
+    while i < ipv4::HDR_LEN {
+        ip_sum += csum::word(h[i], h[i + 1]);
+        i += 2;
+    }
+    if csum::fold(ip_sum) != 0xffff {
+        return Err(malformed);
+    }
+    let word = |at: usize| csum::word(h[at], h[at + 1]);
+    let udp = ipv4::HDR_LEN;
+    if word(udp + u::CHECKSUM.start) == 0 {
+        return Ok(());
+    }
+    let udp_len = (request.payload_len + udp::HDR_LEN) as u64;
+    let pseudo_and_header = word(ip::SRC_ADDR.start)
+        + word(ip::SRC_ADDR.start + 2)
+        + word(ip::DST_ADDR.start)
+        + word(ip::DST_ADDR.start + 2)
+        + ipv4::PROTO_UDP as u64
+        + udp_len * 2
+        + word(udp + u::SRC_PORT.start)
+        + word(udp + u::DST_PORT.start)
+        + word(udp + u::CHECKSUM.start);
+    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let payload = csum::sum_request(&scratch.req, request.payload_len).ok_or(Stop::Abort)?;
+    if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
+        return Err(malformed);
+    }
+    Ok(())
 }
 
 /// Walker status values.
@@ -421,8 +463,12 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     let w = &mut scratch.v4_walk;
     w.i = dhcp::OFF_OPTIONS;
     w.len = len;
-    w.status = WALKING;
-    w.seen = 0;
+    // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
+    // SAFETY: plain stores to fields of a live value.
+    unsafe {
+        core::ptr::write_volatile(&mut w.status, WALKING);
+        core::ptr::write_volatile(&mut w.seen, 0);
+    }
     loops::run(MAX_OPTIONS, walk_option);
     let w = &loops::scratch().ok_or(Stop::Abort)?.v4_walk;
     match w.status {

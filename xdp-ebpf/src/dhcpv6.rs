@@ -13,13 +13,13 @@ use xdp_common::{
         Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
         MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE,
     },
-    wire::{dhcpv6 as dhcp, ipv6, udp},
+    wire::{dhcpv6 as dhcp, eth, ipv6, udp},
 };
 
 use crate::{
     csum, generation,
     loops::{self, be16, byte},
-    maps::{self, Scratch, REQ_MAX, SLOTS},
+    maps::{self, REQ_MAX, SLOTS},
     packet::{self, ptr_at, read_u16, L2},
     rate, reply,
     verdict::{self, Stop},
@@ -108,22 +108,24 @@ fn decide(
     if iface.server_id_len == 0 || iface.ipv6_link_local == [0; 16] {
         return Err(Reason::NotForUs.into());
     }
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
-    let (payload_len, peer, src_mac) = load_request(ctx, l2.l3_off, scratch)?;
-    let msg_type = scratch.req[0];
+    let l3_off = packet::bound_l3_off(l2.l3_off);
+    let request = read_headers(ctx, l3_off)?;
+    let msg_off = l3_off + ipv6::HDR_LEN + udp::HDR_LEN;
+    // Most requests are not ours: say so from the frame, before any copy or checksum.
+    let head = ptr_at::<[u8; dhcp::HDR_LEN]>(ctx, msg_off).ok_or(Reason::Malformed)?;
+    // SAFETY: bounds checked by ptr_at.
+    let msg_type = unsafe { (*head)[0] };
     if msg_type == dhcp::MSG_RELAY_FORW {
         return Err(Reason::NotForUs.into());
     }
     if msg_type != dhcp::MSG_INFORMATION_REQUEST {
         return Err(Reason::NotInfoRequest.into());
     }
-    let opts = parse_options(payload_len)?;
-    if opts.server_id_len != 0 {
-        let scratch = loops::scratch().ok_or(Stop::Abort)?;
-        scratch.our_server_id = iface.server_id_opt;
-        if !server_id_is_ours(&opts, iface.server_id_len as usize) {
-            return Err(Reason::NotForUs.into());
-        }
+    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
+    let opts = parse_options(request.msg_len)?;
+    if opts.server_id_len != 0 && !server_id_is_ours(&opts, iface) {
+        return Err(Reason::NotForUs.into());
     }
     let mask = served_mask(slot, &opts)?;
     if mask & config.v6.lwm2m_mask as u32 == 0 {
@@ -133,14 +135,16 @@ fn decide(
     if scan_unservable != 0 && config.v6.policy == POLICY_COMPLETE {
         return Err(Reason::Unservable.into());
     }
+    // Only a request we would answer pays for its checksum.
+    verify_checksum(&request)?;
     loops::scratch().ok_or(Stop::Abort)?.v6_plan = Plan {
         l3_off: l2.l3_off,
         udp_len: 0,
         server_ll: iface.ipv6_link_local,
         server_id_len: iface.server_id_len as usize,
         server_id_csum: iface.server_id_csum,
-        peer,
-        src_mac,
+        peer: request.src,
+        src_mac: request.src_mac,
         opts,
     };
     Ok(mask)
@@ -165,38 +169,46 @@ fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<
     Ok(())
 }
 
-/// Validate the IPv6 and UDP headers, copy the UDP payload to scratch, verify its checksum.
-/// Returns the payload length, the source address and the source MAC.
+/// What the checks need from the IPv6/UDP headers.
+struct Request {
+    msg_len: usize,
+    src: [u8; 16],
+    src_mac: [u8; 6],
+    /// Pseudo-header and UDP header, checksum field included.
+    pseudo_and_header: u64,
+}
+
+/// The IPv6 and UDP headers: shape, lengths, addresses, ports (the checksum is verified
+/// later, by `verify_checksum`, only for a request we would answer).
 #[inline(always)]
-fn load_request(
-    ctx: &XdpContext,
-    l3_off: usize,
-    scratch: &mut Scratch,
-) -> Result<(usize, [u8; 16], [u8; 6]), Stop> {
+fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
+    use xdp_common::wire::{ipv6::field as ip, udp::field as u};
     const LEN: usize = ipv6::HDR_LEN + udp::HDR_LEN;
+    const UDP: usize = ipv6::HDR_LEN;
     let malformed = Stop::Pass(Reason::Malformed);
     let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &*h };
-    if h[0] >> 4 != 6 {
+    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+    if h[ip::VER_TC_FLOW.start] >> 4 != 6 {
         return Err(malformed);
     }
     let mut src = [0u8; 16];
-    src.copy_from_slice(&h[8..24]);
-    let sport = u16::from_be_bytes([h[40], h[41]]);
+    src.copy_from_slice(&h[ip::SRC_ADDR]);
+    let sport = be16(UDP + u::SRC_PORT.start);
     if sport == dhcp::SERVER_PORT {
         // From a relay agent: relayed DHCPv6 is the normal server's (after the source rule).
         crate::rules::v6_source_is_unicast(&src)?;
         return Err(Reason::NotForUs.into());
     }
     let mut dst = [0u8; 16];
-    dst.copy_from_slice(&h[24..40]);
+    dst.copy_from_slice(&h[ip::DST_ADDR]);
     if dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS || sport != dhcp::CLIENT_PORT {
         return Err(Reason::NotForUs.into());
     }
     crate::rules::v6_source_is_link_local(&src)?;
-    let payload_len = u16::from_be_bytes([h[4], h[5]]) as usize;
-    let udp_len = u16::from_be_bytes([h[44], h[45]]) as usize;
+    let payload_len = be16(ip::LENGTH.start) as usize;
+    let udp_len = be16(UDP + u::LENGTH.start) as usize;
     let frame_len = ctx.data_end() - ctx.data();
     if l3_off + ipv6::HDR_LEN + payload_len > frame_len || udp_len != payload_len {
         return Err(malformed);
@@ -209,25 +221,36 @@ fn load_request(
         return Err(Reason::TooBig.into());
     }
     // The UDP checksum is mandatory over IPv6 (RFC 8200 §8.1).
-    if h[46] == 0 && h[47] == 0 {
+    let udp_csum = be16(UDP + u::CHECKSUM.start) as u64;
+    if udp_csum == 0 {
         return Err(malformed);
     }
     let pseudo_and_header = csum::words16(&src)
         + csum::words16(&dst)
         + udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
-        + csum::word(h[40], h[41])
-        + csum::word(h[42], h[43])
-        + csum::word(h[46], h[47]);
-    crate::request::copy_payload(ctx, l3_off + LEN, msg_len, scratch)?;
-    let payload = csum::sum_request(&scratch.req, msg_len).ok_or(Stop::Abort)?;
-    if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
-        return Err(malformed);
+        + be16(UDP + u::SRC_PORT.start) as u64
+        + be16(UDP + u::DST_PORT.start) as u64
+        + udp_csum;
+    let mac = ptr_at::<[u8; 6]>(ctx, eth::field::SOURCE.start).ok_or(Reason::Malformed)?;
+    Ok(Request {
+        msg_len,
+        src,
+        // SAFETY: bounds checked by ptr_at.
+        src_mac: unsafe { *mac },
+        pseudo_and_header,
+    })
+}
+
+/// The UDP checksum over the pseudo-header, the header and the saved message.
+#[inline(always)]
+fn verify_checksum(request: &Request) -> Result<(), Stop> {
+    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let payload = csum::sum_request(&scratch.req, request.msg_len).ok_or(Stop::Abort)?;
+    if csum::fold(request.pseudo_and_header + payload as u64) != 0xffff {
+        return Err(Reason::Malformed.into());
     }
-    let mac = ptr_at::<[u8; 12]>(ctx, 0).ok_or(Reason::Malformed)?;
-    // SAFETY: bounds checked by ptr_at.
-    let m = unsafe { &*mac };
-    Ok((msg_len, src, [m[6], m[7], m[8], m[9], m[10], m[11]]))
+    Ok(())
 }
 
 const SEEN_CLIENT_ID: u64 = 1;
@@ -308,8 +331,12 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     let w = &mut loops::scratch().ok_or(Stop::Abort)?.v6_walk;
     w.i = dhcp::HDR_LEN;
     w.len = len;
-    w.status = WALKING;
-    w.seen = 0;
+    // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
+    // SAFETY: plain stores to fields of a live value.
+    unsafe {
+        core::ptr::write_volatile(&mut w.status, WALKING);
+        core::ptr::write_volatile(&mut w.seen, 0);
+    }
     loops::run(MAX_OPTIONS, walk_option);
     let w = &loops::scratch().ok_or(Stop::Abort)?.v6_walk;
     match w.status {
@@ -330,47 +357,51 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     })
 }
 
-#[repr(C)]
-#[derive(Default)]
-pub struct Compare {
-    off: usize,
-    len: usize,
-    differ: u32,
-}
-
-extern "C" fn compare_byte(index: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = loops::scratch() else {
-        return 1;
-    };
-    let c = &mut scratch.compare;
-    let k = index as usize;
-    if k >= c.len {
-        return 1;
-    }
-    let ours = scratch.our_server_id[(dhcp::OPT_HDR_LEN + k) & 0xff];
-    if byte(&scratch.req, c.off + k) != ours {
-        c.differ = 1;
-        return 1;
-    }
-    0
-}
-
-/// Does the request's Server Identifier name our DUID (`ours_len` = our option's length)?
+/// Does the request's Server Identifier name our DUID? Compared 8 octets at a time, in
+/// place: the saved request at a masked offset against the interface entry's option (no
+/// copy of it, no byte loop).
 #[inline(always)]
-fn server_id_is_ours(opts: &Options, ours_len: usize) -> bool {
-    if opts.server_id_len + dhcp::OPT_HDR_LEN != ours_len {
+fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
+    const WORD: usize = 8;
+    let len = opts.server_id_len;
+    if len + dhcp::OPT_HDR_LEN != iface.server_id_len as usize || len > dhcp::MAX_DUID_LEN {
         return false;
     }
     let Some(scratch) = loops::scratch() else {
         return false;
     };
-    scratch.compare = Compare {
-        off: opts.server_id_off,
-        len: opts.server_id_len,
-        differ: 0,
-    };
-    loops::run(dhcp::MAX_DUID_LEN as u32, compare_byte);
-    loops::scratch().is_some_and(|s| s.compare.differ == 0)
+    let ours = &iface.server_id_opt;
+    let mut k = 0;
+    while k < dhcp::MAX_DUID_LEN {
+        if k >= len {
+            break;
+        }
+        let at = |i: usize| byte(&scratch.req, opts.server_id_off + k + i);
+        let theirs = u64::from_le_bytes([at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)]);
+        let o = dhcp::OPT_HDR_LEN + k;
+        let mine = u64::from_le_bytes([
+            ours[o],
+            ours[o + 1],
+            ours[o + 2],
+            ours[o + 3],
+            ours[o + 4],
+            ours[o + 5],
+            ours[o + 6],
+            ours[o + 7],
+        ]);
+        let rest = len - k;
+        // Little-endian: the first `rest` octets are the low ones.
+        let mask = if rest >= WORD {
+            u64::MAX
+        } else {
+            (1u64 << (rest * 8)) - 1
+        };
+        if (theirs ^ mine) & mask != 0 {
+            return false;
+        }
+        k += WORD;
+    }
+    true
 }
 
 #[repr(C)]

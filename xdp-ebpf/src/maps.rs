@@ -58,10 +58,7 @@ pub struct Scratch {
     pub sum: crate::loops::SumState,
     pub v6_walk: crate::dhcpv6::Walk,
     pub oro: crate::dhcpv6::OroScan,
-    pub compare: crate::dhcpv6::Compare,
     pub v6_plan: crate::dhcpv6::Plan,
-    /// Our Server Identifier option, copied here to compare with the request's.
-    pub our_server_id: [u8; xdp_common::maps::SERVER_ID_OPT_CAP],
 }
 
 #[map]

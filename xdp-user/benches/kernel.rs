@@ -269,6 +269,41 @@ struct Case {
     verdict: u32,
 }
 
+/// What the kernel makes of an object's XDP program: instructions the verifier processed,
+/// JITed and translated sizes, and the load time (median of 3 loads, verifier included).
+fn program_figures(object: &[u8]) -> Result<serde_json::Value> {
+    let mut loads = Vec::new();
+    let mut info = None;
+    for _ in 0..3 {
+        let mut ebpf = aya::EbpfLoader::new().load(object)?;
+        let program: &mut Xdp = ebpf
+            .program_mut(xdp_common::maps::PROGRAM_NAME)
+            .context("no XDP program")?
+            .try_into()?;
+        let t0 = std::time::Instant::now();
+        program.load()?;
+        loads.push(t0.elapsed().as_secs_f64() * 1e3);
+        info = Some(program.info()?);
+    }
+    let info = info.context("no load")?;
+    loads.sort_by(f64::total_cmp);
+    Ok(serde_json::json!({
+        "verified_insns": info.verified_instruction_count(),
+        "jited_bytes": info.size_jitted(),
+        "xlated_bytes": info.size_translated(),
+        "load_ms": loads[1],
+    }))
+}
+
+fn print_program_figures(what: &str, object: &[u8]) -> Result<serde_json::Value> {
+    let f = program_figures(object)?;
+    println!(
+        "program ({what}): {} instructions verified, {} octets JITed, {} octets xlated, load {:.1} ms (median of 3)",
+        f["verified_insns"], f["jited_bytes"], f["xlated_bytes"], f["load_ms"].as_f64().unwrap_or(0.0)
+    );
+    Ok(f)
+}
+
 fn main() -> Result<()> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -282,6 +317,11 @@ fn main() -> Result<()> {
         .ok();
     if stats_sysctl == Some(true) {
         println!("note: kernel.bpf_stats_enabled = 1: every run pays two clock reads (`cargo xtask bench` turns it off for its run)");
+    }
+    let program = print_program_figures("this build", lwm2m_xdp::datapath::EBPF_OBJECT)?;
+    // Another build's object to compare with (e.g. the one before a change).
+    if let Ok(path) = std::env::var("KERNEL_BENCH_COMPARE_OBJECT") {
+        print_program_figures(&path, &std::fs::read(&path)?)?;
     }
     let mut uri_only = load(false)?;
     let mut with_cert = load(true)?;
@@ -420,7 +460,7 @@ fn main() -> Result<()> {
     std::fs::write(
         dir.join("kernel.json"),
         serde_json::to_string_pretty(
-            &serde_json::json!({"repeat": REPEAT, "rounds": ROUNDS, "bpf_stats_sysctl": stats_sysctl, "cases": json}),
+            &serde_json::json!({"repeat": REPEAT, "rounds": ROUNDS, "bpf_stats_sysctl": stats_sysctl, "program": program, "cases": json}),
         )?,
     )?;
     println!("written: target/bench/kernel.json");
