@@ -29,7 +29,7 @@ use crate::{
     datapath::{Datapath, Generation},
     ifaces::{self, SystemInterface},
     instance::{self, State},
-    metrics, stats, vlans,
+    metrics, privilege, service, stats, vlans,
 };
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
@@ -237,6 +237,7 @@ impl Daemon {
     /// Re-reads the config file and applies it; the text says what happened.
     fn reload(&mut self) -> Result<String, String> {
         let file = self.opts.config.display().to_string();
+        service::reloading();
         let result = prepare(&self.opts.config).and_then(|(cfg, compiled)| {
             self.apply(&cfg, &compiled)?;
             self.relay.apply(&cfg);
@@ -244,6 +245,7 @@ impl Daemon {
             self.generation += 1;
             Ok(())
         });
+        service::ready(&format!("serving generation {}", self.generation));
         match result {
             Ok(()) => {
                 if let Err(e) = self.write_state() {
@@ -417,6 +419,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     if let Some(listener) = metrics {
         tokio::spawn(listener.serve(source));
     }
+    // Start-up is over: keep only what reloads and the relay need (privilege.rs).
+    privilege::drop_after_start()?;
+    service::ready(&format!("serving generation {}", daemon.generation));
 
     let mut hup = signal(SignalKind::hangup())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -447,6 +452,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         }
     }
+    service::stopping();
     std::mem::replace(&mut daemon.relay, crate::relay::Relay::new())
         .shutdown()
         .await;
