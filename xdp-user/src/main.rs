@@ -120,6 +120,12 @@ enum Command {
         #[command(flatten)]
         instance: InstanceArgs,
     },
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    Assets {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `kea-config --family`.
@@ -258,6 +264,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Detach { instance } => lwm2m_xdp::detach::detach(&instance.name()?),
+        Command::Assets { out } => {
+            for file in lwm2m_xdp::assets::write(<Cli as clap::CommandFactory>::command(), &out)? {
+                println!("{}", file.display());
+            }
+            Ok(())
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 mod bench;
 mod cmd;
 mod demo;
+mod package;
 mod setup;
 mod test;
 
@@ -34,6 +35,8 @@ enum Task {
     Demo,
     /// setup, then benchmarks.
     Bench,
+    /// setup, then the Debian package (release build, cargo-deb) under target/debian/.
+    Package,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
         Task::Test { cargo_test_args } => setup::run().and_then(|()| test::run(&cargo_test_args)),
         Task::Demo => setup::run().and_then(|()| demo::run()),
         Task::Bench => setup::run().and_then(|()| bench::run()),
+        Task::Package => {
+            setup::run().and_then(|()| package::build(package::Profile::Release).map(drop))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

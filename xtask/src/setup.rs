@@ -348,6 +348,44 @@ fn bpffs_mounted() -> bool {
     })
 }
 
+/// cargo-deb builds the Debian package (`cargo xtask package`, and the package check of
+/// `cargo xtask test`). Installed only when those run: compiling it takes a few minutes.
+const CARGO_DEB_VERSION: &str = "3.8.0";
+
+/// cargo-deb [`CARGO_DEB_VERSION`], installed with `cargo install` when missing.
+pub fn cargo_deb_step() -> Result<()> {
+    let label = format!("cargo-deb {CARGO_DEB_VERSION}");
+    let version = cmd::cargo()
+        .args(["deb", "--version"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if version
+        .as_deref()
+        .is_some_and(|v| v.split_whitespace().any(|w| w == CARGO_DEB_VERSION))
+    {
+        println!("ok: {label}");
+        return Ok(());
+    }
+    println!("installing: {label} (a few minutes)");
+    let mut install = cmd::cargo();
+    install
+        .args([
+            "install",
+            "cargo-deb",
+            "--locked",
+            "--version",
+            CARGO_DEB_VERSION,
+        ])
+        .current_dir(std::env::temp_dir())
+        .env_remove("RUSTC_BOOTSTRAP");
+    if version.is_some() {
+        install.arg("--force");
+    }
+    cmd::run(&mut install)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

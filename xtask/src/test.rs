@@ -1,7 +1,5 @@
 //! `cargo xtask test`: the one command README and CI run. Fails on the first failing stage.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::Result;
 
 use crate::cmd;
@@ -28,7 +26,12 @@ pub fn run(cargo_test_args: &[String]) -> Result<()> {
     cmd::run(&mut clippy)?;
     // The namespace tests run the real binary: build it first and tell them where it is.
     cmd::run(&mut cargo(&["build", "-p", "lwm2m-xdp"]))?;
-    let bin = target_dir(&root).join("debug").join("lwm2m-xdp");
+    let bin = crate::package::target_dir(&root)
+        .join("debug")
+        .join("lwm2m-xdp");
+    // The Debian package from that binary: installs, checks, purges (before the tests, so
+    // their count stays the last line).
+    crate::package::check_installs()?;
     // Library, binary and integration tests (not the benches: `cargo xtask bench` runs those).
     let mut test = cargo(&["test", "--workspace", "--lib", "--bins", "--tests"]);
     test.args(&excluded)
@@ -76,12 +79,4 @@ fn run_counting(test: &mut std::process::Command) -> Result<()> {
         "cargo test failed ({status})"
     );
     Ok(())
-}
-
-/// `CARGO_TARGET_DIR` when set (relative to the workspace), else `<workspace>/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }
