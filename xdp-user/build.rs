@@ -13,5 +13,9 @@ fn main() -> anyhow::Result<()> {
         root_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../xdp-ebpf"),
         ..Default::default()
     };
-    aya_build::build_ebpf([ebpf], Toolchain::Custom(BPF_TOOLCHAIN))
+    aya_build::build_ebpf([ebpf], Toolchain::Custom(BPF_TOOLCHAIN))?;
+    // The bench-only object is built too (aya-build builds every bin); test-support embeds it.
+    let out_dir = std::env::var("OUT_DIR")?;
+    println!("cargo::metadata=bench_object={out_dir}/lwm2m-xdp-bench");
+    Ok(())
 }

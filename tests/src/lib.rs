@@ -1,21 +1,16 @@
-//! Test harness for lwm2m-xdp: privileges, bounded commands, the binary under test, and pairs
-//! of network namespaces joined by veth (whole hosts with real peers, design.md "Tests").
-//!
-//! Every external command here is bounded in time: a hung `ip` or peer must fail a test, not
-//! stall CI.
+//! Test harness for lwm2m-xdp: the binary under test, the peers on a namespace pair, the
+//! relay's three-namespace topology, a running `lwm2m-xdp run` (whole hosts with real peers,
+//! design.md "Tests"). What the benches use too (privileges, bounded commands, the namespace
+//! runner, frames) is lwm2m-xdp-test-support's, re-exported here.
 
 mod bin;
-mod bounded;
-mod files;
 pub mod http;
-pub mod netns;
 pub mod peers;
-mod privilege;
 pub mod relay_topology;
 pub mod running;
 
 pub use bin::lwm2m_xdp_bin;
-pub use bounded::{bounded, wait_child, wait_until};
-pub use files::{PinDir, ScratchDir};
-pub use netns::{cleanup_stale, NetnsPair, Side};
-pub use privilege::{require_root, require_tool};
+pub use lwm2m_xdp_test_support::{
+    bounded, cleanup_stale, files, netns, privilege, require_root, require_tool, wait_child,
+    wait_until, NetnsPair, PinDir, ScratchDir, Side,
+};

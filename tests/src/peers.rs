@@ -2,12 +2,11 @@
 //! whole Ethernet frames itself (so a test controls every octet, VLAN tags included), and
 //! dhcpcd run so that it leaves nothing on the host.
 //!
-//! Frames are built with `lwm2m_xdp::frame` (re-exported here) and checked on the way back
+//! Frames are built with `lwm2m_xdp_test_support::frame` (re-exported here) and checked on the way back
 //! with `lwm2m_xdp::csum`, the same
 //! functions used the other way round: a reply with a wrong IPv4 header or UDP checksum is
 //! rejected by [`parse_udp_frame`], not silently accepted.
 
-use std::fs::File;
 use std::mem::{size_of, zeroed};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -18,6 +17,7 @@ use anyhow::{bail, ensure, Context, Result};
 use lwm2m_xdp::csum;
 use xdp_common::wire::{dhcpv4, dhcpv6, eth, ipv4, ipv6, udp};
 
+pub use crate::netns::in_netns;
 use crate::netns::{NetnsPair, Side};
 
 /// Turns off TX checksum offload on the client end: otherwise UDP sent from a socket there
@@ -38,7 +38,7 @@ pub fn client_tx_checksums_off(pair: &NetnsPair) -> Result<()> {
     Ok(())
 }
 
-pub use lwm2m_xdp::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
+pub use lwm2m_xdp_test_support::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
 
 /// A received UDP datagram with everything around it, checksums verified.
 #[derive(Clone, Debug)]
@@ -176,28 +176,6 @@ pub fn parse_udp_frame(frame: &[u8]) -> Result<UdpFrame, String> {
         dst_port: be16(seg, udp::field::DST_PORT.start),
         udp_checksum,
         payload: seg[udp::HDR_LEN..].to_vec(),
-    })
-}
-
-/// Runs `f` on a thread that has entered the network namespace `ns` (`/run/netns/<ns>`);
-/// the calling thread stays where it is. Sockets made there stay in `ns` for their life.
-pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    let path = format!("/run/netns/{ns}");
-    let file = File::open(&path).with_context(|| format!("open {path}"))?;
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                // SAFETY: setns on this thread only (CLONE_NEWNET is allowed in a
-                // multi-threaded process); the fd is open for the call.
-                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                if rc != 0 {
-                    return Err(std::io::Error::last_os_error())
-                        .with_context(|| format!("setns into {ns}"));
-                }
-                f()
-            })
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bounded::{bounded, wait_child, wait_until};
+use crate::bounded::{bounded, run_checked, wait_child, wait_until};
 use crate::files::{sanitize, PREFIX};
 use crate::netns::{NetnsPair, Side};
 
@@ -215,19 +215,7 @@ impl Drop for RelayTopology {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<Output> {
-    let out = bounded(CMD_LIMIT, program, args)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run `timeout {program}`"))?;
-    if !out.status.success() {
-        bail!(
-            "`{program} {}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(out)
+    run_checked(CMD_LIMIT, program, args)
 }
 
 fn netns_pids(ns: &str) -> Vec<libc::pid_t> {

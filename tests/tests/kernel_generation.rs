@@ -13,12 +13,8 @@ mod kernel_common;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kernel_common::*;
-use lwm2m_xdp::{
-    client, csum,
-    datapath::Generation,
-    frame::{self, Ethernet},
-    ifaces,
-};
+use lwm2m_xdp::{client, csum, datapath::Generation, ifaces};
+use lwm2m_xdp_test_support::frame::{self, Ethernet};
 use xdp_common::{
     counters::Reason,
     maps::Family,

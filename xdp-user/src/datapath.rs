@@ -9,7 +9,6 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use xdp_common::{
-    bench::{BenchFrame, BENCH_FRAME_MAX, MAP_BENCH_FRAME},
     counters::COUNTERS_LEN,
     maps::{
         block_index, Family, IfaceConfig, IfaceKey, IfaceSlotKey, OptionBlock, SlotConfig,
@@ -21,31 +20,6 @@ use xdp_common::{
 /// The kernel object, compiled by build.rs from xdp-ebpf.
 pub static EBPF_OBJECT: &[u8] =
     aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-ebpf"));
-
-/// The bench-only object (xdp-ebpf/src/bench_main.rs): harness, reflector, empty program.
-pub static BENCH_OBJECT: &[u8] =
-    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lwm2m-xdp-bench"));
-
-/// Put `frame` into the bench object's BENCH_FRAME map: the request its harness and traffic
-/// generator restore before each run.
-pub fn set_bench_frame(bench: &mut Ebpf, frame: &[u8]) -> Result<()> {
-    if frame.len() > BENCH_FRAME_MAX {
-        bail!(
-            "a {}-octet frame does not fit {MAP_BENCH_FRAME} ({BENCH_FRAME_MAX})",
-            frame.len()
-        );
-    }
-    let mut value = BenchFrame {
-        len: frame.len() as u32,
-        data: [0; BENCH_FRAME_MAX],
-    };
-    value.data[..frame.len()].copy_from_slice(frame);
-    let map = bench
-        .map_mut(MAP_BENCH_FRAME)
-        .with_context(|| format!("no {MAP_BENCH_FRAME} map in the bench object"))?;
-    Array::<_, BenchFrame>::try_from(map)?.set(0, value, 0)?;
-    Ok(())
-}
 
 /// One config generation, ready to be written to the maps: the policy, the blocks and the
 /// interface entries (addresses, DUID) the replies of this config come from.

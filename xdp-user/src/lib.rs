@@ -8,7 +8,6 @@ pub mod control;
 pub mod csum;
 pub mod datapath;
 pub mod detach;
-pub mod frame;
 pub mod ifaces;
 pub mod instance;
 pub mod kea;

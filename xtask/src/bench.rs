@@ -1,8 +1,8 @@
 //! `cargo xtask bench`: the benchmarks, measured in one run so their ratios hold.
 //!
-//! 1. Kernel cost per packet through BPF_PROG_TEST_RUN (xdp-user/benches/kernel.rs), next to a
+//! 1. Kernel cost per packet through BPF_PROG_TEST_RUN (benches/kernel.rs), next to a
 //!    MAC-swap XDP_TX reflector and the empty program.
-//! 2. End to end over veth between two namespaces (xdp-user/benches/e2e): a live-frame traffic
+//! 2. End to end over veth between two namespaces (benches/e2e): a live-frame traffic
 //!    generator against the reflector, `lwm2m-xdp run` and Kea; replies/s, loss, CPU per
 //!    reply, latency; config change to first new reply; memory.
 //! 3. Here: the machine, the aims of issue 5 checked against the figures, a table on stdout,
@@ -30,7 +30,18 @@ fn run_bench(root: &Path, name: &str, txt: &Path) -> Result<()> {
     let mut bench = cmd::cargo();
     bench
         .current_dir(root)
-        .args(["bench", "--quiet", "-p", "lwm2m-xdp", "--bench", name])
+        .args([
+            "bench",
+            "--quiet",
+            "-p",
+            "lwm2m-xdp-benches",
+            "--bench",
+            name,
+        ])
+        .env(
+            "LWM2M_XDP_BIN",
+            crate::package::target_dir(root).join("release/lwm2m-xdp"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     println!("+ {}", cmd::display(&bench));
@@ -144,12 +155,18 @@ pub fn run() -> Result<()> {
         )
     };
 
-    // Build both first, so the build's output and time stay out of the measurements.
+    // Build both, and the binary the e2e bench runs, first, so the build's output and time
+    // stay out of the measurements.
+    cmd::run(
+        cmd::cargo()
+            .current_dir(&root)
+            .args(["build", "--release", "-p", "lwm2m-xdp"]),
+    )?;
     cmd::run(cmd::cargo().current_dir(&root).args([
         "bench",
         "--quiet",
         "-p",
-        "lwm2m-xdp",
+        "lwm2m-xdp-benches",
         "--bench",
         "kernel",
         "--bench",

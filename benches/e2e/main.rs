@@ -14,12 +14,13 @@ mod cpu;
 mod frames;
 mod latency;
 mod reload;
+mod report;
 mod servers;
 mod topo;
 mod traffic;
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
@@ -364,35 +365,96 @@ fn latency_run(
     Ok((l, json))
 }
 
-fn switches_json(s: &reload::Switches) -> Value {
-    let mut v = s.first_reply_ms.clone();
-    v.sort_by(f64::total_cmp);
-    let mut w = s.install_ms.clone();
-    w.sort_by(f64::total_cmp);
-    let median = |v: &[f64]| v.get(v.len() / 2).copied();
-    json!({
-        "switches": v.len() + s.lost,
-        "lost": s.lost,
-        "first_reply_ms_median": median(&v),
-        "first_reply_ms_max": v.last(),
-        "first_reply_ms_min": v.first(),
-        "first_reply_ms": s.first_reply_ms,
-        "install_ms_median": median(&w),
-        "install_ms_max": w.last(),
-        "polls": s.polls,
-    })
+/// What the runs measure, in the order they run: the tables and e2e.json are made of it.
+struct Results {
+    rates: Vec<RateRow>,
+    latencies: Vec<(String, Family, Latency, Value)>,
+    kea_status: serde_json::Map<String, Value>,
+    memory: Value,
+    maps_total: u64,
+    program_memlock: u64,
+    sighup: Option<reload::Switches>,
+    direct: Option<reload::Switches>,
+    prepare_ms: f64,
 }
 
-fn fmt_opt(v: Option<f64>, prec: usize) -> String {
-    v.map_or("-".into(), |v| format!("{v:.prec$}"))
+/// The configs the bench serves and what every reply must carry.
+struct Inputs {
+    root: PathBuf,
+    scratch: servers::Scratch,
+    text_a: String,
+    text_b: String,
+    cfg_path: PathBuf,
+    cfg_a: Config,
+    cfg_b: Config,
+    expect: Expect,
 }
 
-fn main() -> Result<()> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED e2e bench: needs root (namespaces, BPF)");
-        return Ok(());
+impl Inputs {
+    fn prepare() -> Result<Inputs> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("workspace root")?
+            .to_path_buf();
+        let scratch = servers::Scratch::new()?;
+        let text_a = servers::config_text(&root, URI_A)?;
+        let text_b = servers::config_text(&root, URI_B)?;
+        let cfg_path = scratch.path("lwm2m-xdp.toml");
+        std::fs::write(&cfg_path, &text_a)?;
+        let cfg_a = Config::parse(&text_a, &cfg_path)?;
+        let cfg_b = Config::parse(&text_b, &cfg_path)?;
+        let cert_path = root.join("examples/certs/bootstrap-1000.der");
+        let expect = Expect {
+            format: cfg_a.lwm2m.wire_format,
+            uri: URI_A.into(),
+            certificate: std::fs::read(&cert_path)
+                .with_context(|| format!("reading {}", cert_path.display()))?,
+        };
+        Ok(Inputs {
+            root,
+            scratch,
+            text_a,
+            text_b,
+            cfg_path,
+            cfg_a,
+            cfg_b,
+            expect,
+        })
     }
+}
+
+/// The live-frame stream: generator on the client end, counter of what comes back.
+struct Stream {
+    traffic: Traffic,
+    gen_id: u32,
+    count_id: u32,
+}
+
+impl Stream {
+    fn start(topo: &Topology) -> Result<Stream> {
+        let mut traffic = Traffic::load()?;
+        traffic.set_pass(true)?;
+        traffic.attach_counter(&topo.client_ns, CLIENT_IF)?;
+        Ok(Stream {
+            gen_id: traffic.program_id("bench_gen")?,
+            count_id: traffic.program_id("bench_count")?,
+            traffic,
+        })
+    }
+
+    fn rate(&mut self, topo: &Topology, target: &Target, family: Family) -> Result<RateRow> {
+        rate_run(
+            &mut self.traffic,
+            topo,
+            target,
+            family,
+            self.gen_id,
+            self.count_id,
+        )
+    }
+}
+
+fn install_signal_handlers() {
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(
@@ -404,25 +466,16 @@ fn main() -> Result<()> {
             on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
         );
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?
-        .to_path_buf();
-    let scratch = servers::Scratch::new()?;
-    let text_a = servers::config_text(&root, URI_A)?;
-    let text_b = servers::config_text(&root, URI_B)?;
-    let cfg_path = scratch.path("lwm2m-xdp.toml");
-    std::fs::write(&cfg_path, &text_a)?;
-    let cfg_a = Config::parse(&text_a, &cfg_path)?;
-    let cfg_b = Config::parse(&text_b, &cfg_path)?;
-    let cert_path = root.join("examples/certs/bootstrap-1000.der");
-    let expect = Expect {
-        format: cfg_a.lwm2m.wire_format,
-        uri: URI_A.into(),
-        certificate: std::fs::read(&cert_path)
-            .with_context(|| format!("reading {}", cert_path.display()))?,
-    };
+}
 
+fn main() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED e2e bench: needs root (namespaces, BPF)");
+        return Ok(());
+    }
+    install_signal_handlers();
+    let inputs = Inputs::prepare()?;
     let topo = Topology::create()?;
     println!(
         "e2e: namespaces {} / {}, veth {SERVER_IF} / {CLIENT_IF}; generator on CPU {GENERATOR_CPU}, servers pinned to CPU {}",
@@ -434,56 +487,71 @@ fn main() -> Result<()> {
     if stats_sysctl == Some(true) {
         println!("e2e: note: kernel.bpf_stats_enabled = 1 machine-wide: every BPF program run pays two clock reads (`cargo xtask bench` turns it off for its run)");
     }
-    let mut traffic = Traffic::load()?;
-    traffic.set_pass(true)?;
-    traffic.attach_counter(&topo.client_ns, CLIENT_IF)?;
-    let gen_id = traffic.program_id("bench_gen")?;
-    let count_id = traffic.program_id("bench_count")?;
-    let mut rates: Vec<RateRow> = Vec::new();
-    let mut latencies: Vec<(String, Family, Latency, Value)> = Vec::new();
-    let mut kea_status = serde_json::Map::new();
-    let mut memory = json!({});
+    let mut stream = Stream::start(&topo)?;
+    let mut results = Results {
+        rates: Vec::new(),
+        latencies: Vec::new(),
+        kea_status: serde_json::Map::new(),
+        memory: json!({}),
+        maps_total: 0,
+        program_memlock: 0,
+        sighup: None,
+        direct: None,
+        prepare_ms: 0.0,
+    };
+    reflector_floor(&mut stream, &topo, &mut results)?;
+    responder(&mut stream, &topo, &inputs, &mut results)?;
+    direct_switches(&topo, &inputs, &mut results)?;
+    kea(&mut stream, &topo, &inputs, &mut results)?;
+    drop(stream);
+    drop(topo);
+    report::print_and_write(&inputs, &results, stats_sysctl)
+}
 
-    // 1. The floor of this path: a MAC-swap reflector in generic mode on the server end.
+/// 1. The floor of this path: a MAC-swap reflector in generic mode on the server end.
+fn reflector_floor(stream: &mut Stream, topo: &Topology, results: &mut Results) -> Result<()> {
     println!("e2e: reflector (generic XDP, MAC swap) ...");
-    traffic.attach_reflector(&topo.server_ns, SERVER_IF)?;
+    stream
+        .traffic
+        .attach_reflector(&topo.server_ns, SERVER_IF)?;
     let reflector = Target::Reflector {
-        prog_id: traffic.program_id("bench_reflector")?,
+        prog_id: stream.traffic.program_id("bench_reflector")?,
     };
     for family in [Family::V4, Family::V6] {
-        rates.push(rate_run(
-            &mut traffic,
-            &topo,
-            &reflector,
-            family,
-            gen_id,
-            count_id,
-        )?);
+        results.rates.push(stream.rate(topo, &reflector, family)?);
     }
-    traffic.detach_reflector()?;
-    if let Some(r) = rates.iter().find(|r| r.replies == 0) {
+    stream.traffic.detach_reflector()?;
+    if let Some(r) = results.rates.iter().find(|r| r.replies == 0) {
         bail!(
             "the reflector sent nothing back ({}): the generator's frames do not reach the server end (XDP_TX on a veth reaches its peer only when the peer runs NAPI: `ethtool -K {SERVER_IF} gro on`)",
             r.family.name()
         );
     }
+    Ok(())
+}
 
-    // 2. lwm2m-xdp run.
+/// 2. `lwm2m-xdp run`: rates, latency, config changes through SIGHUP, memory.
+fn responder(
+    stream: &mut Stream,
+    topo: &Topology,
+    inputs: &Inputs,
+    results: &mut Results,
+) -> Result<()> {
     println!("e2e: lwm2m-xdp run (generic XDP) ...");
     let instance_name = format!("lwm2m-bench-{}", std::process::id());
     let mut run = servers::start_run(
         &topo.server_ns,
         server_cpu(),
-        &cfg_path,
+        &inputs.cfg_path,
         &instance_name,
-        scratch.path("run.log"),
+        inputs.scratch.path("run.log"),
     )?;
     for family in [Family::V4, Family::V6] {
         latency::wait_for_answer(
             &topo.client_ns,
             family,
             &topo.client,
-            &expect,
+            &inputs.expect,
             Duration::from_secs(15),
         )
         .with_context(|| format!("lwm2m-xdp run: {}", run.log_tail()))?;
@@ -495,66 +563,66 @@ fn main() -> Result<()> {
         pid: run.pid(),
     };
     for family in [Family::V4, Family::V6] {
-        rates.push(rate_run(
-            &mut traffic,
-            &topo,
-            &target,
-            family,
-            gen_id,
-            count_id,
-        )?);
+        results.rates.push(stream.rate(topo, &target, family)?);
     }
     for family in [Family::V4, Family::V6] {
-        let (l, j) = latency_run(&topo, "lwm2m-xdp", family, &expect)?;
-        latencies.push(("lwm2m-xdp".into(), family, l, j));
+        let (l, j) = latency_run(topo, "lwm2m-xdp", family, &inputs.expect)?;
+        results.latencies.push(("lwm2m-xdp".into(), family, l, j));
     }
     println!("e2e: config change through SIGHUP ...");
-    let sighup = reload::sighup(
-        &topo,
+    results.sighup = Some(reload::sighup(
+        topo,
         &reload::RunConfigs {
             pid: run.pid(),
-            path: &cfg_path,
-            texts: [&text_a, &text_b],
+            path: &inputs.cfg_path,
+            texts: [&inputs.text_a, &inputs.text_b],
             uris: [URI_A, URI_B],
-            format: cfg_a.lwm2m.wire_format,
+            format: inputs.cfg_a.lwm2m.wire_format,
         },
         SWITCHES_SIGHUP,
         &STOP,
-    )?;
+    )?);
     let (rss, hwm) = cpu::rss_kib(run.pid())?;
     let pm = cpu::program_memory(state.program_id)?;
-    let maps_total: u64 = pm.maps.iter().map(|(_, b)| b).sum();
+    results.maps_total = pm.maps.iter().map(|(_, b)| b).sum();
+    results.program_memlock = pm.program_memlock;
+    let memory = &mut results.memory;
     memory["loader_rss_kib"] = json!(rss);
     memory["loader_hwm_kib"] = json!(hwm);
     memory["program_memlock"] = json!(pm.program_memlock);
     memory["program_jited_octets"] = json!(pm.jited);
     memory["program_verified_insns"] = json!(pm.verified_insns);
-    memory["maps_memlock_total"] = json!(maps_total);
+    memory["maps_memlock_total"] = json!(results.maps_total);
     memory["maps"] = pm
         .maps
         .iter()
         .map(|(n, b)| json!({"name": n, "memlock": b}))
         .collect();
     run.stop();
-    drop(run);
+    Ok(())
+}
 
-    // 3. Config change with the maps written directly.
+/// 3. Config change with the maps written directly, and what reading + compiling takes.
+fn direct_switches(topo: &Topology, inputs: &Inputs, results: &mut Results) -> Result<()> {
     println!("e2e: config change written directly into the maps ...");
-    let direct = reload::direct(
-        &topo,
-        [(&cfg_a, URI_A), (&cfg_b, URI_B)],
+    results.direct = Some(reload::direct(
+        topo,
+        [(&inputs.cfg_a, URI_A), (&inputs.cfg_b, URI_B)],
         SWITCHES_DIRECT,
         &STOP,
-    )?;
+    )?);
+    results.prepare_ms = reload::prepare_ms(&inputs.cfg_path, 20)?;
+    Ok(())
+}
 
-    let prepare_ms = reload::prepare_ms(&cfg_path, 20)?;
-
-    // 4. Kea, the same stream, nothing attached on the server end.
+/// 4. Kea, the same stream, nothing attached on the server end.
+fn kea(stream: &mut Stream, topo: &Topology, inputs: &Inputs, results: &mut Results) -> Result<()> {
+    let scratch = &inputs.scratch;
     for family in [Family::V4, Family::V6] {
         check_stop()?;
         let key = family.name();
         let Some(bin) = servers::kea_binary(family) else {
-            kea_status.insert(
+            results.kea_status.insert(
                 key.into(),
                 json!({"status": "not run: kea-dhcp4/kea-dhcp6 not installed (cargo xtask setup installs them)"}),
             );
@@ -562,190 +630,43 @@ fn main() -> Result<()> {
         };
         println!("e2e: {} ...", bin.display());
         let conf = scratch.path(&format!("kea-{key}.json"));
-        std::fs::write(&conf, servers::kea_config(family, &cfg_a, &scratch.0)?)?;
+        std::fs::write(
+            &conf,
+            servers::kea_config(family, &inputs.cfg_a, &scratch.0)?,
+        )?;
         let mut kea = servers::start_kea(&topo.server_ns, server_cpu(), &bin, &conf, &scratch.0)?;
+        let log_path = scratch.path(&format!(
+            "kea-dhcp{}.log",
+            if family == Family::V4 { 4 } else { 6 }
+        ));
         if let Err(e) = latency::wait_for_answer(
             &topo.client_ns,
             family,
             &topo.client,
-            &expect,
+            &inputs.expect,
             Duration::from_secs(15),
         ) {
-            let log = std::fs::read_to_string(scratch.path(&format!(
-                "kea-dhcp{}.log",
-                if family == Family::V4 { 4 } else { 6 }
-            )))
-            .unwrap_or_default();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(5).collect();
             let why = format!("{e:#}; its output: {}; log: {:?}", kea.log_tail(), tail);
             println!("e2e: Kea ({key}) gave no valid answer: {why}");
-            kea_status.insert(key.into(), json!({"status": format!("no answer: {why}")}));
+            results
+                .kea_status
+                .insert(key.into(), json!({"status": format!("no answer: {why}")}));
             continue;
         }
         let target = Target::Kea { pid: kea.pid() };
-        rates.push(rate_run(
-            &mut traffic,
-            &topo,
-            &target,
-            family,
-            gen_id,
-            count_id,
-        )?);
-        let (l, j) = latency_run(&topo, "kea", family, &expect)?;
-        latencies.push(("kea".into(), family, l, j));
+        results.rates.push(stream.rate(topo, &target, family)?);
+        let (l, j) = latency_run(topo, "kea", family, &inputs.expect)?;
+        results.latencies.push(("kea".into(), family, l, j));
         let (rss, _) = cpu::rss_kib(kea.pid()).unwrap_or((0, 0));
-        memory[format!("kea_{key}_rss_kib")] = json!(rss);
-        let log_octets = std::fs::metadata(scratch.path(&format!(
-            "kea-dhcp{}.log",
-            if family == Family::V4 { 4 } else { 6 }
-        )))
-        .map(|m| m.len())
-        .unwrap_or(0);
-        kea_status.insert(
+        results.memory[format!("kea_{key}_rss_kib")] = json!(rss);
+        let log_octets = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+        results.kea_status.insert(
             key.into(),
             json!({"status": "ok", "version": servers::kea_version(&bin), "log_octets": log_octets}),
         );
         kea.stop();
     }
-    drop(traffic);
-    drop(topo);
-
-    // The tables.
-    println!();
-    println!(
-        "end to end over veth: {} s at the highest rate one CPU allows (live-frame generator, batch {})",
-        RATE_TIME.as_secs(),
-        traffic::BATCH
-    );
-    println!(
-        "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11} {:>6} {:>12} {:>12} {:>10}",
-        "server",
-        "fam",
-        "sent",
-        "replies",
-        "loss",
-        "replies/s",
-        "octets",
-        "cpu-s/1000",
-        "bpf-s/1000",
-        "bpf ns/run"
-    );
-    for r in &rates {
-        let bpf_per_1000 = r.bpf_server_ns.map(|ns| ns * 1e-6);
-        let bpf_ns = r.bpf_server_ns;
-        println!(
-            "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11.0} {:>6.0} {:>12} {:>12} {:>10}",
-            r.server,
-            r.family.name(),
-            r.sent,
-            r.replies,
-            r.sent.saturating_sub(r.replies),
-            r.per_s(),
-            r.reply_octets,
-            fmt_opt(r.cpu_per_1000(), 6),
-            fmt_opt(bpf_per_1000, 6),
-            fmt_opt(bpf_ns, 0),
-        );
-    }
-    println!("cpu-s/1000: CPU-seconds per 1000 replies: for Kea its process's utime+stime; for XDP the softirq time of all CPUs (/proc/stat, tick-sampled), which holds the server path, the veth hops and the counter: an upper bound. bpf-s/1000: the server program's own run time (BPF_ENABLE_STATS, in a second {} s run: statistics cost two clock reads per program run).", STATS_TIME.as_secs());
-    let mut comparison = Vec::new();
-    for family in [Family::V4, Family::V6] {
-        let find = |s: &str| rates.iter().find(|r| r.server == s && r.family == family);
-        if let (Some(x), Some(k)) = (find("lwm2m-xdp"), find("kea")) {
-            let rate_ratio = x.per_s() / k.per_s().max(1e-9);
-            let cpu_ratio = match (x.cpu_per_1000(), k.cpu_per_1000()) {
-                (Some(xc), Some(kc)) if xc > 0.0 => Some(kc / xc),
-                _ => None,
-            };
-            let bpf_ratio = match (x.bpf_server_ns, k.cpu_per_1000()) {
-                (Some(ns), Some(kc)) if ns > 0.0 => Some(kc / (ns * 1e-6)),
-                _ => None,
-            };
-            println!(
-                "{}: lwm2m-xdp / Kea: {:.0}x the replies per second, {}x the replies per CPU-second (softirq vs Kea's process), {}x by the program's own run time",
-                family.name(),
-                rate_ratio,
-                fmt_opt(cpu_ratio, 0),
-                fmt_opt(bpf_ratio, 0)
-            );
-            comparison.push(json!({
-                "family": family.name(),
-                "replies_per_s_ratio": rate_ratio,
-                "replies_per_cpu_s_ratio": cpu_ratio,
-                "replies_per_cpu_s_ratio_bpf_program": bpf_ratio,
-            }));
-        }
-    }
-    println!();
-    println!(
-        "latency at {LATENCY_RATE}/s for {} s (UDP sockets, kernel receive timestamps; every reply decoded)",
-        LATENCY_TIME.as_secs()
-    );
-    println!(
-        "{:<10} {:<3} {:>6} {:>8} {:>6} {:>9} {:>9} {:>9}",
-        "server", "fam", "sent", "received", "valid", "p50 us", "p99 us", "max us"
-    );
-    for (server, family, l, _) in &latencies {
-        println!(
-            "{:<10} {:<3} {:>6} {:>8} {:>6} {:>9} {:>9} {:>9}",
-            server,
-            family.name(),
-            l.sent,
-            l.received,
-            l.valid,
-            fmt_opt(l.percentile(50.0), 0),
-            fmt_opt(l.percentile(99.0), 0),
-            fmt_opt(l.percentile(100.0), 0),
-        );
-        if let Some(e) = &l.first_error {
-            println!("  first bad reply: {e}");
-        }
-    }
-    let direct_json = switches_json(&direct);
-    let mut sighup_json = switches_json(&sighup);
-    sighup_json["prepare_ms_median"] = json!(prepare_ms);
-    println!();
-    println!(
-        "config change -> first reply with the new URI: maps written directly: median {} ms, max {} ms (writes {} ms) over {} switches; SIGHUP to run: median {} ms, max {} ms over {} (reading + compiling the file alone: {:.2} ms)",
-        fmt_opt(direct_json["first_reply_ms_median"].as_f64(), 3),
-        fmt_opt(direct_json["first_reply_ms_max"].as_f64(), 3),
-        fmt_opt(direct_json["install_ms_median"].as_f64(), 3),
-        SWITCHES_DIRECT,
-        fmt_opt(sighup_json["first_reply_ms_median"].as_f64(), 3),
-        fmt_opt(sighup_json["first_reply_ms_max"].as_f64(), 3),
-        SWITCHES_SIGHUP,
-        prepare_ms,
-    );
-    println!(
-        "memory: lwm2m-xdp run RSS {} KiB (peak {} KiB); maps {} KiB memlock; program {} KiB",
-        memory["loader_rss_kib"],
-        memory["loader_hwm_kib"],
-        maps_total / 1024,
-        pm.program_memlock / 1024
-    );
-
-    let report = json!({
-        "settings": {
-            "rate_seconds": RATE_TIME.as_secs_f64(),
-            "batch": traffic::BATCH,
-            "generator_cpu": GENERATOR_CPU,
-            "server_cpu": server_cpu(),
-            "latency_rate_per_s": LATENCY_RATE,
-            "latency_seconds": LATENCY_TIME.as_secs_f64(),
-            "wire_format": cfg_a.lwm2m.wire_format.to_string(),
-            "bpf_stats_sysctl": stats_sysctl,
-            "bpf_stats_seconds": STATS_TIME.as_secs_f64(),
-        },
-        "rates": rates.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
-        "comparison": comparison,
-        "latency": latencies.iter().map(|l| l.3.clone()).collect::<Vec<_>>(),
-        "config_change": { "direct": direct_json, "sighup": sighup_json },
-        "memory": memory,
-        "kea": kea_status,
-    });
-    let dir = root.join("target/bench");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("e2e.json"), serde_json::to_string_pretty(&report)?)?;
-    println!("written: target/bench/e2e.json");
     Ok(())
 }

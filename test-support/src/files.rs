@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::privilege::BPFFS;
 
-pub(crate) const PREFIX: &str = "lwx-";
+pub const PREFIX: &str = "lwx-";
 
 /// Numbers names within this process (threads of one test binary share it).
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -21,7 +21,7 @@ pub(crate) fn unique_name(tag: &str) -> String {
 }
 
 /// Keeps names greppable and safe as file names, netns names and sysctl paths.
-pub(crate) fn sanitize(tag: &str) -> String {
+pub fn sanitize(tag: &str) -> String {
     tag.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {

@@ -1,8 +1,10 @@
 //! Commands and waits that cannot hang a test run.
 
 use std::ffi::OsStr;
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
 
 /// Grace between the TERM that `timeout` sends at the limit and its KILL.
 const KILL_AFTER: &str = "--kill-after=5";
@@ -19,6 +21,24 @@ pub fn bounded<P: AsRef<OsStr>, A: AsRef<OsStr>>(
         .arg(program)
         .args(args);
     cmd
+}
+
+/// [`bounded`] `program args...`, stdin null, output captured; an error with its stderr
+/// unless it exits 0.
+pub fn run_checked(limit: Duration, program: &str, args: &[&str]) -> Result<Output> {
+    let out = bounded(limit, program, args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `timeout {program}` (coreutils)"))?;
+    if !out.status.success() {
+        bail!(
+            "`{program} {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
 }
 
 /// Polls `ready` every `every` until it returns true or `limit` has passed; whether it did.

@@ -148,6 +148,31 @@ impl Drop for Server {
     }
 }
 
+/// The `lwm2m-xdp` binary: `LWM2M_XDP_BIN` (set by `cargo xtask bench`, which builds it
+/// with `--release`), else the release build beside this bench's own executable.
+fn lwm2m_xdp_bin() -> Result<PathBuf> {
+    let bin = match std::env::var_os("LWM2M_XDP_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let exe = std::env::current_exe().context("the bench's own path")?;
+            // <target>/release/deps/e2e-<hash> -> <target>/release/lwm2m-xdp
+            let release = exe
+                .parent()
+                .and_then(Path::parent)
+                .context("no target dir")?;
+            release.join("lwm2m-xdp")
+        }
+    };
+    if !bin.is_file() {
+        bail!(
+            "no lwm2m-xdp binary at {}: build it (`cargo build --release -p lwm2m-xdp`; \
+             `cargo xtask bench` does) or set LWM2M_XDP_BIN",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
 /// `lwm2m-xdp run --config FILE --instance NAME` in the server namespace.
 pub fn start_run(
     ns: &str,
@@ -156,12 +181,13 @@ pub fn start_run(
     instance: &str,
     log: PathBuf,
 ) -> Result<Server> {
-    let bin = env!("CARGO_BIN_EXE_lwm2m-xdp");
+    let bin = lwm2m_xdp_bin()?;
+    let bin = bin.display().to_string();
     let config = config.display().to_string();
     Server::spawn(
         ns,
         cpu,
-        &[bin, "run", "--config", &config, "--instance", instance],
+        &[&bin, "run", "--config", &config, "--instance", instance],
         &[],
         log,
         libc::SIGINT,

@@ -1,5 +1,6 @@
 //! Two hosts in network namespaces joined by a veth pair: the server side runs lwm2m-xdp,
-//! the client side runs DHCP clients, scapy, ping.
+//! the client side runs DHCP clients, scapy, ping, traffic generators. The one namespace
+//! runner of the tests and the benches; [`InNetns`] moves a thread into one.
 //!
 //! A trap this module hides: `ip netns exec` mounts a fresh sysfs over /sys (so that
 //! /sys/class/net shows the namespace's links), and that hides the host's bpffs at
@@ -8,7 +9,9 @@
 //! [`NetnsPair::spawn`] bind the host's bpffs back over /sys/fs/bpf before running the
 //! command: pins made inside a namespace are the host's pins.
 
+use std::fs::File;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bounded::{bounded, wait_until};
+use crate::bounded::{bounded, run_checked, wait_until};
 use crate::files::{cleanup_stale_dirs, owner_is_dead, sanitize, PREFIX};
 use crate::privilege::{ensure_bpffs, BPFFS};
 
@@ -78,21 +81,47 @@ impl NetnsPair {
     /// lo and veth up, server 198.18.x.1/24 + 2001:db8:x::1/64, client .2 and ::2, link-local
     /// addresses ready, GRO on the client end. Needs root ([`crate::require_root`]).
     pub fn new(tag: &str) -> Result<NetnsPair> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        // Link names are at most 15 bytes: "lwx" + 7-digit pid + "-" + 3 digits + side.
+        let short = n % 1000;
+        let subnet = u16::try_from(n % SUBNETS).expect("below 512");
+        let links = [format!("lwx{pid}-{short}c"), format!("lwx{pid}-{short}s")];
+        NetnsPair::make(n, tag, links, subnet)
+    }
+
+    /// [`Self::new`] with veth ends named `client_if` / `server_if` (made inside the
+    /// namespaces, so the names never touch the host) and addresses from `subnet`, for a
+    /// process that makes one pair of its own (the benches).
+    pub fn with_links(
+        tag: &str,
+        client_if: &str,
+        server_if: &str,
+        subnet: u16,
+    ) -> Result<NetnsPair> {
+        assert!(subnet < SUBNETS as u16, "198.18.0.0/15 has {SUBNETS} /24s");
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        NetnsPair::make(n, tag, [client_if.into(), server_if.into()], subnet)
+    }
+
+    fn make(
+        n: u32,
+        tag: &str,
+        [client_if, server_if]: [String; 2],
+        subnet: u16,
+    ) -> Result<NetnsPair> {
         static CLEANUP: Once = Once::new();
         CLEANUP.call_once(cleanup_stale);
         ensure_host_bpffs_bind()?;
 
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let tag = sanitize(tag);
-        // Link names are at most 15 bytes: "lwx" + 7-digit pid + "-" + 3 digits + side.
-        let short = n % 1000;
         let mut pair = NetnsPair {
             client_ns: format!("{PREFIX}{pid}-{n}-c-{tag}"),
             server_ns: format!("{PREFIX}{pid}-{n}-s-{tag}"),
-            client_if: format!("lwx{pid}-{short}c"),
-            server_if: format!("lwx{pid}-{short}s"),
-            subnet: u16::try_from(n % SUBNETS).expect("below 512"),
+            client_if,
+            server_if,
+            subnet,
             client: Link::UNKNOWN,
             server: Link::UNKNOWN,
         };
@@ -303,6 +332,45 @@ impl NetnsPair {
     }
 }
 
+/// Moves the calling thread into a named network namespace until dropped. Sockets, BPF links
+/// and test runs made meanwhile belong to that namespace (and stay there).
+pub struct InNetns {
+    home: File,
+}
+
+impl InNetns {
+    pub fn enter(ns: &str) -> Result<InNetns> {
+        let home = File::open("/proc/thread-self/ns/net").context("own netns")?;
+        let target = File::open(format!("/run/netns/{ns}")).with_context(|| ns.to_string())?;
+        // SAFETY: setns with a namespace fd; affects this thread only.
+        if unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error()).context(format!("setns {ns}"));
+        }
+        Ok(InNetns { home })
+    }
+}
+
+/// Runs `f` on a thread that has entered the network namespace `ns` (`/run/netns/<ns>`);
+/// the calling thread stays where it is. Sockets made there stay in `ns` for their life.
+pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let _inside = InNetns::enter(ns)?;
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+impl Drop for InNetns {
+    fn drop(&mut self) {
+        // SAFETY: as in enter; going back where this thread came from.
+        unsafe { libc::setns(self.home.as_raw_fd(), libc::CLONE_NEWNET) };
+    }
+}
+
 impl Drop for NetnsPair {
     /// Best effort and never panics (it also runs while a failed test unwinds): stop what
     /// still runs inside, then delete both namespaces, which deletes the veth pair.
@@ -359,18 +427,7 @@ fn ip(args: &[&str]) -> Result<()> {
 }
 
 fn ip_output(args: &[&str]) -> Result<String> {
-    let out = bounded(IP_LIMIT, "ip", args)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run `timeout ip` (coreutils, iproute2)")?;
-    if !out.status.success() {
-        bail!(
-            "`ip {}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+    let out = run_checked(IP_LIMIT, "ip", args)?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

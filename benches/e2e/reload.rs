@@ -90,26 +90,13 @@ pub fn direct(
         {
             bail!("the bench's own datapath does not answer");
         }
-        let mut out = Switches::default();
-        for i in 0..switches {
-            if stop.load(Ordering::Relaxed) {
-                bail!("interrupted");
-            }
-            let to = (i + 1) % 2;
+        let uris = [configs[0].1, configs[1].1];
+        let pause = Duration::from_millis(10);
+        time_switches(&poller, uris, switches, stop, pause, |to| {
             let t0 = Instant::now();
             dp.install_generation(generation(to))?;
-            let t1 = Instant::now();
-            match poller.first_reply_with(configs[to].1, t0, SWITCH_LIMIT) {
-                Some(at) => {
-                    out.first_reply_ms.push(ms(at - t0));
-                    out.install_ms.push(ms(t1 - t0));
-                }
-                None => out.lost += 1,
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        out.polls = poller.polls();
-        Ok(out)
+            Ok((t0, Some(Instant::now())))
+        })
     })();
     let _ = dp.program().detach(link);
     result
@@ -147,28 +134,52 @@ pub fn sighup(
     {
         bail!("lwm2m-xdp run does not answer the poller");
     }
-    let mut out = Switches::default();
-    for i in 0..switches {
-        if stop.load(Ordering::Relaxed) {
-            bail!("interrupted");
-        }
-        let to = (i + 1) % 2;
+    let pause = Duration::from_millis(20);
+    let out = time_switches(&poller, uris, switches, stop, pause, |to| {
         std::fs::write(path, texts[to])?;
         let t0 = Instant::now();
         // SAFETY: signalling the `run` child this bench started.
         unsafe { libc::kill(pid as i32, libc::SIGHUP) };
-        match poller.first_reply_with(uris[to], t0, SWITCH_LIMIT) {
-            Some(at) => out.first_reply_ms.push(ms(at - t0)),
-            None => out.lost += 1,
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        Ok((t0, None))
+    })?;
     // Leave `run` on the config it started with.
     if switches % 2 == 1 {
         std::fs::write(path, texts[0])?;
         // SAFETY: as above.
         unsafe { libc::kill(pid as i32, libc::SIGHUP) };
         poller.first_reply_with(uris[0], Instant::now(), SWITCH_LIMIT);
+    }
+    Ok(out)
+}
+
+/// Switches `switches` times between two configs, the first to `uris[1]`: `switch(to)` makes
+/// config `to` current and says when it began and, for map writes, when they were done. Each
+/// switch is timed to the poller's first reply with `uris[to]`, then `pause` follows.
+fn time_switches(
+    poller: &Poller,
+    uris: [&str; 2],
+    switches: usize,
+    stop: &AtomicBool,
+    pause: Duration,
+    mut switch: impl FnMut(usize) -> Result<(Instant, Option<Instant>)>,
+) -> Result<Switches> {
+    let mut out = Switches::default();
+    for i in 0..switches {
+        if stop.load(Ordering::Relaxed) {
+            bail!("interrupted");
+        }
+        let to = (i + 1) % 2;
+        let (t0, installed) = switch(to)?;
+        match poller.first_reply_with(uris[to], t0, SWITCH_LIMIT) {
+            Some(at) => {
+                out.first_reply_ms.push(ms(at - t0));
+                if let Some(t1) = installed {
+                    out.install_ms.push(ms(t1 - t0));
+                }
+            }
+            None => out.lost += 1,
+        }
+        std::thread::sleep(pause);
     }
     out.polls = poller.polls();
     Ok(out)

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use xdp_common::wire::{eth, ipv4, ipv6, udp};
 
-use crate::csum;
+use lwm2m_xdp::csum;
 
 /// The Ethernet part of a frame: addresses and 802.1Q tags (outermost first).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,14 +43,18 @@ impl Ethernet {
     }
 }
 
-fn udp_segment(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+/// UDP header + `payload`, its checksum field set to what `checksum` computes over the
+/// segment with that field zero.
+fn udp_segment(ports: (u16, u16), payload: &[u8], checksum: impl Fn(&[u8]) -> u16) -> Vec<u8> {
     let len = u16::try_from(udp::HDR_LEN + payload.len()).expect("datagram fits UDP");
     let mut seg = Vec::with_capacity(usize::from(len));
-    seg.extend(src_port.to_be_bytes());
-    seg.extend(dst_port.to_be_bytes());
+    seg.extend(ports.0.to_be_bytes());
+    seg.extend(ports.1.to_be_bytes());
     seg.extend(len.to_be_bytes());
     seg.extend([0, 0]);
     seg.extend(payload);
+    let sum = checksum(&seg);
+    seg[udp::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
     seg
 }
 
@@ -62,9 +66,9 @@ pub fn ipv4_udp_frame(
     ports: (u16, u16),
     payload: &[u8],
 ) -> Vec<u8> {
-    let mut seg = udp_segment(ports.0, ports.1, payload);
-    let sum = csum::ipv4_udp_checksum(src.octets(), dst.octets(), &seg);
-    seg[udp::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+    let seg = udp_segment(ports, payload, |seg| {
+        csum::ipv4_udp_checksum(src.octets(), dst.octets(), seg)
+    });
     let total = u16::try_from(ipv4::HDR_LEN + seg.len()).expect("datagram fits IPv4");
     let mut ip = vec![0; ipv4::HDR_LEN];
     ip[ipv4::field::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS;
@@ -92,9 +96,9 @@ pub fn ipv6_udp_frame(
     ports: (u16, u16),
     payload: &[u8],
 ) -> Vec<u8> {
-    let mut seg = udp_segment(ports.0, ports.1, payload);
-    let sum = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &seg);
-    seg[udp::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+    let seg = udp_segment(ports, payload, |seg| {
+        csum::ipv6_udp_checksum(src.octets(), dst.octets(), seg)
+    });
     let mut ip = vec![0; ipv6::HDR_LEN];
     ip[ipv6::field::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
     ip[ipv6::field::LENGTH].copy_from_slice(&u16::try_from(seg.len()).expect("fits").to_be_bytes());

@@ -3,11 +3,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use lwm2m_xdp::{
-    client,
-    frame::{self, Ethernet},
-    ifaces,
-};
+use lwm2m_xdp::{client, ifaces};
+use lwm2m_xdp_test_support::frame::{self, Ethernet};
 use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 
 use crate::topo::End;

@@ -22,9 +22,12 @@ use aya::programs::{ProgramFd, TestRun, TestRunOptions, Xdp};
 use lwm2m_xdp::{
     client, compile,
     config::Config,
-    datapath::{set_bench_frame, Datapath, Generation},
-    frame::{self, Ethernet},
+    datapath::{Datapath, Generation},
     ifaces::{self, SystemInterface},
+};
+use lwm2m_xdp_test_support::{
+    bench::{set_bench_frame, BENCH_OBJECT},
+    frame::{self, Ethernet},
 };
 use xdp_common::{
     bench::MAP_BENCH_TARGET,
@@ -180,7 +183,7 @@ struct Harness {
 
 impl Harness {
     fn load() -> Result<Harness> {
-        let mut ebpf = aya::EbpfLoader::new().load(lwm2m_xdp::datapath::BENCH_OBJECT)?;
+        let mut ebpf = aya::EbpfLoader::new().load(BENCH_OBJECT)?;
         for name in ["bench_harness", "bench_reflector", "bench_empty"] {
             let p: &mut Xdp = ebpf.program_mut(name).context(name)?.try_into()?;
             p.load()?;

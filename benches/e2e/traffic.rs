@@ -23,7 +23,7 @@ use aya::{
     Ebpf,
 };
 
-use lwm2m_xdp::datapath::set_bench_frame;
+use lwm2m_xdp_test_support::bench::{set_bench_frame, BENCH_OBJECT};
 
 use crate::topo::{pin_thread, InNetns};
 
@@ -60,7 +60,7 @@ pub struct Sent {
 impl Traffic {
     pub fn load() -> Result<Traffic> {
         let mut ebpf = aya::EbpfLoader::new()
-            .load(lwm2m_xdp::datapath::BENCH_OBJECT)
+            .load(BENCH_OBJECT)
             .context("loading the bench object")?;
         for name in ["bench_gen", "bench_count", "bench_reflector"] {
             let p: &mut Xdp = ebpf.program_mut(name).context(name)?.try_into()?;
