@@ -391,13 +391,14 @@ pub(crate) mod tests {
     #[test]
     fn compile_assigns_bits_in_config_order() {
         let compiled = compile(&full_config()).unwrap();
-        let v4: Vec<(u8, u16, &str, bool)> = compiled
-            .v4
-            .iter()
-            .map(|o| (o.bit, o.code, o.name.as_str(), o.lwm2m))
-            .collect();
+        fn described(options: &[EncodedOption]) -> Vec<(u8, u16, &str, bool)> {
+            options
+                .iter()
+                .map(|o| (o.bit, o.code, o.name.as_str(), o.lwm2m))
+                .collect()
+        }
         assert_eq!(
-            v4,
+            described(&compiled.v4),
             [
                 (0, 224, "lwm2m-uri", true),
                 (1, 225, "lwm2m-certificate", true),
@@ -406,13 +407,8 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(compiled.v4[2].bytes, [6, 4, 198, 18, 0, 53]);
-        let v6: Vec<(u8, u16, &str, bool)> = compiled
-            .v6
-            .iter()
-            .map(|o| (o.bit, o.code, o.name.as_str(), o.lwm2m))
-            .collect();
         assert_eq!(
-            v6,
+            described(&compiled.v6),
             [
                 (0, 65001, "lwm2m-uri", true),
                 (1, 65002, "lwm2m-certificate", true),
