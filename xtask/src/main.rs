@@ -6,6 +6,7 @@
 mod bench;
 mod cmd;
 mod demo;
+mod fuzz;
 mod package;
 mod setup;
 mod test;
@@ -37,6 +38,15 @@ enum Task {
     Bench,
     /// setup, then the Debian package (release build, cargo-deb) under target/debian/.
     Package,
+    /// setup, then generated and mutated frames through the program, checked against a
+    /// model of protocol.md (needs root).
+    Fuzz {
+        #[arg(long, default_value_t = 1_000_000)]
+        frames: u64,
+        /// Generator seed (default: from the clock; printed either way).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -49,6 +59,7 @@ fn main() -> ExitCode {
         Task::Package => {
             setup::run().and_then(|()| package::build(package::Profile::Release).map(drop))
         }
+        Task::Fuzz { frames, seed } => setup::run().and_then(|()| fuzz::run(frames, seed)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,7 +37,15 @@ pub fn run(cargo_test_args: &[String]) -> Result<()> {
     test.args(&excluded)
         .args(cargo_test_args)
         .env("LWM2M_XDP_BIN", &bin);
-    run_counting(&mut test)
+    run_counting(&mut test)?;
+    // The fuzzer needs to load programs, as the kernel tests do: root here, loud otherwise.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        crate::fuzz::run(crate::fuzz::CI_FRAMES, Some(crate::fuzz::CI_SEED))
+    } else {
+        println!("SKIPPED: cargo xtask fuzz (needs root to load the XDP program)");
+        Ok(())
+    }
 }
 
 /// Run `cargo test`, echoing its output, and close with one plain line totalling every test

@@ -1,0 +1,700 @@
+//! Request frames: generated with every variation the in-kernel tests know (VLAN tags,
+//! relay fields, options 57/61/82/54/52, PRL/ORO shapes, PADs, Relay-forward, IPv6 extension
+//! headers, fragments, group addresses), then often mutated (octets changed, lengths lying,
+//! checksums left wrong or refreshed, truncated, extended).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use rand::{rngs::StdRng, seq::SliceRandom, Rng};
+
+use crate::{
+    model::sum,
+    served::{
+        Iface, IFACES, SERVER_MAC, V4_CERT, V4_EXTRA, V4_URI, V6_CERT, V6_EXTRA, V6_IRT, V6_URI,
+    },
+};
+
+const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+const GROUP_MACS: [[u8; 6]; 4] = [
+    [0xff; 6],
+    [0x01, 0x00, 0x5e, 0, 0, 1],
+    [0x33, 0x33, 0, 1, 0, 2],
+    [0; 6],
+];
+
+thread_local! {
+    /// This frame may break rules (about half of them); the others take the path of a
+    /// well-formed request at every choice, so the answering path is exercised as much.
+    static CHAOS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A rule-breaking choice: with probability 1/n, in a chaotic frame only.
+fn odd(rng: &mut StdRng, n: u32) -> bool {
+    CHAOS.with(|c| c.get()) && rng.gen_ratio(1, n)
+}
+
+fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
+    *items.choose(rng).expect("not empty")
+}
+
+fn bytes(rng: &mut StdRng, len: usize) -> Vec<u8> {
+    (0..len).map(|_| rng.gen()).collect()
+}
+
+/// A source MAC: mostly a client's, sometimes random unicast, rarely a group or zero.
+fn source_mac(rng: &mut StdRng) -> [u8; 6] {
+    if odd(rng, 10) {
+        return pick(rng, &GROUP_MACS);
+    }
+    match rng.gen_range(0..20) {
+        1..=4 => {
+            let mut m: [u8; 6] = rng.gen();
+            m[0] &= 0xfe;
+            m
+        }
+        _ => CLIENT_MAC,
+    }
+}
+
+/// VLAN tags: none, or those of a configured VLAN, or some other.
+fn tags(rng: &mut StdRng) -> Vec<u8> {
+    let tpid = |rng: &mut StdRng| pick(rng, &[0x8100u16, 0x88a8]);
+    let tag = |rng: &mut StdRng, id: u16| {
+        let tci = (rng.gen_range(0..8u16) << 13) | id;
+        [tpid(rng).to_be_bytes(), tci.to_be_bytes()].concat()
+    };
+    if !odd(rng, 4) {
+        return match rng.gen_range(0..4) {
+            0 | 1 => Vec::new(),
+            2 => tag(rng, 42),
+            _ => [tag(rng, 100), tag(rng, 42)].concat(),
+        };
+    }
+    match rng.gen_range(8..10) {
+        8 => {
+            let id = rng.gen_range(0..4096);
+            tag(rng, id)
+        }
+        _ => {
+            let n = rng.gen_range(1..4);
+            let mut out = Vec::new();
+            for _ in 0..n {
+                let id = rng.gen_range(0..4096);
+                out.extend(tag(rng, id));
+            }
+            out
+        }
+    }
+}
+
+fn l2(rng: &mut StdRng, dst: [u8; 6], tags: &[u8], ethertype: u16) -> Vec<u8> {
+    let dst = if rng.gen_ratio(1, 10) {
+        SERVER_MAC
+    } else {
+        dst
+    };
+    [&dst[..], &source_mac(rng), tags, &ethertype.to_be_bytes()].concat()
+}
+
+/// The configured interface entry the tags select (any, for tags nothing answers on).
+fn iface_of(rng: &mut StdRng, tags: &[u8]) -> &'static Iface {
+    let id = |i: usize| {
+        tags.get(4 * i + 2..4 * i + 4)
+            .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]) & 0x0fff)
+    };
+    IFACES
+        .iter()
+        .find(|f| f.vlans == (id(0), id(1)))
+        .unwrap_or_else(|| pick(rng, &IFACES.each_ref()))
+}
+
+/// One frame, generated then (often) mutated.
+pub fn frame(rng: &mut StdRng) -> Vec<u8> {
+    let chaotic = rng.gen_ratio(1, 2);
+    CHAOS.with(|c| c.set(chaotic));
+    let mut f = match rng.gen_range(0..20) {
+        0..=8 => v4_frame(rng),
+        9..=17 => v6_frame(rng),
+        _ => other_frame(rng),
+    };
+    if chaotic && rng.gen_ratio(2, 3) {
+        mutate(rng, &mut f);
+    }
+    f
+}
+
+fn other_frame(rng: &mut StdRng) -> Vec<u8> {
+    let ethertype = pick(rng, &[0x0806u16, 0x88cc, 0x8100, 0x0800, 0x86dd]);
+    let len = rng.gen_range(0..200);
+    let tags = tags(rng);
+    [l2(rng, [0xff; 6], &tags, ethertype), bytes(rng, len)].concat()
+}
+
+// ---- DHCPv4 ------------------------------------------------------------------------------
+
+fn v4_addr(rng: &mut StdRng) -> Ipv4Addr {
+    match rng.gen_range(0..12) {
+        0 => Ipv4Addr::BROADCAST,
+        1 => Ipv4Addr::new(127, 0, 0, rng.gen()),
+        2 => Ipv4Addr::new(rng.gen_range(224..240), rng.gen(), rng.gen(), rng.gen()),
+        3 => Ipv4Addr::new(rng.gen_range(240..=255), rng.gen(), rng.gen(), rng.gen()),
+        4 => Ipv4Addr::new(0, rng.gen(), rng.gen(), rng.gen()),
+        5 => Ipv4Addr::from(rng.gen::<u32>()),
+        _ => Ipv4Addr::new(198, 18, rng.gen_range(0..8), rng.gen_range(1..255)),
+    }
+}
+
+fn v4_option(code: u8, data: &[u8]) -> Vec<u8> {
+    [&[code, data.len() as u8][..], data].concat()
+}
+
+fn prl(rng: &mut StdRng) -> Vec<u8> {
+    const CODES: [u8; 14] = [
+        V4_URI, V4_CERT, V4_EXTRA, 1, 3, 51, 58, 59, 0, 255, 53, 54, 15, 226,
+    ];
+    const CLEAN: [u8; 10] = [V4_URI, V4_CERT, V4_EXTRA, 51, 58, 59, 0, 255, 53, 54];
+    if odd(rng, 4) {
+        return match rng.gen_range(0..3) {
+            0 => Vec::new(),
+            1 => (0..rng.gen_range(1..=255)).map(|_| rng.gen()).collect(),
+            _ => (0..rng.gen_range(1..8))
+                .map(|_| pick(rng, &CODES))
+                .collect(),
+        };
+    }
+    match rng.gen_range(0..4) {
+        0 => vec![V4_URI],
+        1 => vec![V4_CERT],
+        // Servable and ignorable codes only.
+        _ => (0..rng.gen_range(0..8))
+            .map(|_| pick(rng, &CLEAN))
+            .chain([V4_URI])
+            .collect(),
+    }
+}
+
+fn v4_options(rng: &mut StdRng) -> Vec<u8> {
+    let mut opts: Vec<Vec<u8>> = Vec::new();
+    let msg_type = if odd(rng, 5) { rng.gen_range(0..10) } else { 8 };
+    if !odd(rng, 20) {
+        opts.push(v4_option(53, &[msg_type]));
+    }
+    if !odd(rng, 10) {
+        opts.push(v4_option(55, &prl(rng)));
+    }
+    if rng.gen_ratio(1, 2) {
+        let any: u16 = rng.gen();
+        let size: u16 = pick(rng, &[0, 576, 1000, 1500, 2000, 9000, any]);
+        if !odd(rng, 5) {
+            opts.push(v4_option(57, &size.to_be_bytes()));
+        } else {
+            let len = rng.gen_range(0..4);
+            opts.push(v4_option(57, &bytes(rng, len)));
+        }
+    }
+    if rng.gen_ratio(1, 3) {
+        let len = rng.gen_range(1..64);
+        opts.push(v4_option(61, &bytes(rng, len)));
+    }
+    if rng.gen_ratio(1, 3) {
+        let len = rng.gen_range(0..80);
+        opts.push(v4_option(82, &bytes(rng, len)));
+    }
+    if rng.gen_ratio(1, 8) {
+        let ours = pick(rng, &IFACES).v4.octets();
+        let len = rng.gen_range(3..6);
+        let sid = if odd(rng, 2) {
+            bytes(rng, len)
+        } else {
+            ours.to_vec()
+        };
+        opts.push(v4_option(54, &sid));
+    }
+    if odd(rng, 20) {
+        opts.push(v4_option(52, &[rng.gen_range(1..4)]));
+    }
+    if rng.gen_ratio(1, 4) {
+        let len = rng.gen_range(0..40);
+        opts.push(v4_option(
+            pick(rng, &[12, 60, 77, 43, 250]),
+            &bytes(rng, len),
+        ));
+    }
+    if odd(rng, 8) {
+        // A second instance of something the walker must notice.
+        let again = opts.choose(rng).cloned().unwrap_or_default();
+        opts.push(again);
+    }
+    opts.shuffle(rng);
+    let mut out = Vec::new();
+    for o in opts {
+        if rng.gen_ratio(1, 6) {
+            out.extend(std::iter::repeat_n(0, rng.gen_range(1..200)));
+        }
+        out.extend(o);
+    }
+    if rng.gen_ratio(1, 6) {
+        out.extend(std::iter::repeat_n(0, rng.gen_range(1..1400)));
+    }
+    if !odd(rng, 20) {
+        out.push(255);
+    }
+    out
+}
+
+fn bootp(rng: &mut StdRng) -> Vec<u8> {
+    let mut b = vec![0u8; 240];
+    b[0] = if odd(rng, 20) { rng.gen() } else { 1 };
+    b[1] = 1;
+    b[2] = 6;
+    let relayed = rng.gen_ratio(1, 3);
+    b[3] = if relayed { rng.gen_range(1..4) } else { 0 };
+    b[4..8].copy_from_slice(&rng.gen::<[u8; 4]>());
+    b[8..10].copy_from_slice(&rng.gen::<[u8; 2]>());
+    b[10] = if rng.gen() { 0x80 } else { 0 };
+    let ciaddr = if odd(rng, 4) {
+        let bad = v4_addr(rng);
+        pick(rng, &[Ipv4Addr::UNSPECIFIED, bad])
+    } else {
+        Ipv4Addr::new(198, 18, 0, 10)
+    };
+    b[12..16].copy_from_slice(&ciaddr.octets());
+    if relayed {
+        let giaddr = if odd(rng, 4) {
+            v4_addr(rng)
+        } else {
+            Ipv4Addr::new(198, 18, 5, 1)
+        };
+        b[24..28].copy_from_slice(&giaddr.octets());
+    }
+    b[28..34].copy_from_slice(&CLIENT_MAC);
+    if rng.gen_ratio(1, 10) {
+        let n = rng.gen_range(0..=202);
+        let junk = bytes(rng, n);
+        b[34..34 + n].copy_from_slice(&junk);
+    }
+    b[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    b.extend(v4_options(rng));
+    if rng.gen_ratio(3, 4) && b.len() < 300 {
+        b.resize(300, 0);
+    }
+    b
+}
+
+pub fn v4_frame(rng: &mut StdRng) -> Vec<u8> {
+    let payload = bootp(rng);
+    let relayed = payload[24..28] != [0; 4];
+    let tags = tags(rng);
+    let iface = iface_of(rng, &tags);
+    let src = if relayed {
+        Ipv4Addr::new(198, 18, 5, 1)
+    } else {
+        Ipv4Addr::new(198, 18, 0, 10)
+    };
+    let dst = if odd(rng, 6) {
+        v4_addr(rng)
+    } else if rng.gen() {
+        iface.v4
+    } else {
+        Ipv4Addr::BROADCAST
+    };
+    let sport: u16 = if relayed { 67 } else { 68 };
+    let dport: u16 = if odd(rng, 20) { rng.gen() } else { 67 };
+    let udp_len = 8 + payload.len();
+    let mut ip = vec![0u8; 20];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+    ip[4..6].copy_from_slice(&rng.gen::<[u8; 2]>());
+    ip[6] = if odd(rng, 8) {
+        let offset = rng.gen_range(0..0x20);
+        pick(rng, &[0x20, offset, 0x80]) // More Fragments, an offset, reserved
+    } else {
+        pick(rng, &[0x40, 0]) // DF or not
+    };
+    ip[8] = pick(rng, &[64, 1, 255]);
+    ip[9] = if odd(rng, 30) { 6 } else { 17 };
+    ip[12..16].copy_from_slice(&src.octets());
+    ip[16..20].copy_from_slice(&dst.octets());
+    if odd(rng, 20) {
+        // IP options: NOP NOP NOP EOL.
+        ip.extend([1, 1, 1, 0]);
+        ip[0] = 0x46;
+        ip[2..4].copy_from_slice(&((24 + udp_len) as u16).to_be_bytes());
+    }
+    let mut udp = [
+        &sport.to_be_bytes()[..],
+        &dport.to_be_bytes(),
+        &(udp_len as u16).to_be_bytes(),
+        &[0, 0],
+    ]
+    .concat();
+    udp.extend(&payload);
+    let mut packet = [ip, udp].concat();
+    refresh_v4(&mut packet);
+    if rng.gen_ratio(1, 10) {
+        let ihl = usize::from(packet[0] & 0xf) * 4;
+        packet[ihl + 6..ihl + 8].fill(0); // no UDP checksum: legal over IPv4
+    }
+    let dst_mac = if relayed { SERVER_MAC } else { [0xff; 6] };
+    let mut f = [l2(rng, dst_mac, &tags, 0x0800), packet].concat();
+    if rng.gen_ratio(1, 10) {
+        let n = rng.gen_range(1..40);
+        f.extend(bytes(rng, n)); // an Ethernet trailer after the IP packet
+    }
+    f
+}
+
+/// Recompute the IPv4 header and UDP checksums of `packet` as far as its lengths allow.
+fn refresh_v4(p: &mut [u8]) {
+    if p.len() < 20 {
+        return;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    if ihl < 20 || p.len() < ihl + 8 {
+        return;
+    }
+    p[10..12].fill(0);
+    let s = !sum(&[&p[..ihl]]);
+    p[10..12].copy_from_slice(&s.to_be_bytes());
+    let udp_len = usize::from(u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]));
+    if udp_len < 8 || p.len() < ihl + udp_len {
+        return;
+    }
+    let (head, rest) = p.split_at_mut(ihl);
+    let seg = &mut rest[..udp_len];
+    seg[6..8].fill(0);
+    let len = (udp_len as u16).to_be_bytes();
+    let mut s = !sum(&[&head[12..20], &[0, 17], &len, seg]);
+    if s == 0 {
+        s = 0xffff;
+    }
+    seg[6..8].copy_from_slice(&s.to_be_bytes());
+}
+
+// ---- DHCPv6 ------------------------------------------------------------------------------
+
+fn v6_option(code: u16, data: &[u8]) -> Vec<u8> {
+    [
+        &code.to_be_bytes()[..],
+        &(data.len() as u16).to_be_bytes(),
+        data,
+    ]
+    .concat()
+}
+
+fn oro(rng: &mut StdRng) -> Vec<u8> {
+    const CODES: [u16; 12] = [
+        V6_URI, V6_CERT, V6_EXTRA, V6_IRT, 82, 83, 24, 13, 1, 2, 21, 65003,
+    ];
+    let codes: Vec<u16> = if odd(rng, 4) {
+        match rng.gen_range(0..3) {
+            0 => Vec::new(),
+            1 => (0..rng.gen_range(100..140))
+                .map(|_| pick(rng, &CODES))
+                .collect(),
+            _ => (0..rng.gen_range(1..8))
+                .map(|_| pick(rng, &CODES))
+                .collect(),
+        }
+    } else {
+        match rng.gen_range(0..4) {
+            0 => vec![V6_URI],
+            1 => vec![V6_CERT, V6_IRT],
+            // Servable and ignorable codes only.
+            _ => (0..rng.gen_range(0..8))
+                .map(|_| pick(rng, &CODES[..6]))
+                .chain([V6_CERT])
+                .collect(),
+        }
+    };
+    let mut data: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
+    if odd(rng, 20) {
+        data.push(rng.gen()); // odd length
+    }
+    data
+}
+
+fn duid(rng: &mut StdRng) -> Vec<u8> {
+    match rng.gen_range(0..4) {
+        0 => {
+            let len = rng.gen_range(1..130);
+            bytes(rng, len)
+        }
+        _ => [&[0, 3, 0, 1][..], &CLIENT_MAC].concat(),
+    }
+}
+
+fn v6_options(rng: &mut StdRng) -> Vec<u8> {
+    let mut opts: Vec<Vec<u8>> = Vec::new();
+    if rng.gen_ratio(4, 5) {
+        let id = if odd(rng, 20) {
+            let len = rng.gen_range(250..270);
+            bytes(rng, len)
+        } else {
+            duid(rng)
+        };
+        opts.push(v6_option(1, &id));
+    }
+    if !odd(rng, 10) {
+        opts.push(v6_option(6, &oro(rng)));
+    }
+    if rng.gen_ratio(1, 2) {
+        opts.push(v6_option(8, &rng.gen::<[u8; 2]>()));
+    }
+    if rng.gen_ratio(1, 6) {
+        let sid = if odd(rng, 2) {
+            pick(rng, &[0, 1])
+                .eq(&0)
+                .then(Vec::new)
+                .unwrap_or_else(|| duid(rng))
+        } else {
+            [&[0, 3, 0, 1][..], &SERVER_MAC].concat()
+        };
+        opts.push(v6_option(2, &sid));
+    }
+    if odd(rng, 10) {
+        opts.push(v6_option(pick(rng, &[3, 4, 25]), &[0; 12]));
+    }
+    if rng.gen_ratio(1, 4) {
+        let len = rng.gen_range(0..300);
+        opts.push(v6_option(pick(rng, &[16, 15, 39, 65000]), &bytes(rng, len)));
+    }
+    if odd(rng, 8) {
+        let again = opts.choose(rng).cloned().unwrap_or_default();
+        opts.push(again);
+    }
+    if rng.gen_ratio(1, 20) {
+        for _ in 0..rng.gen_range(60..300) {
+            opts.push(v6_option(65000, &[]));
+        }
+    }
+    opts.shuffle(rng);
+    opts.concat()
+}
+
+fn v6_message(rng: &mut StdRng) -> Vec<u8> {
+    let msg_type = if odd(rng, 5) {
+        let any = rng.gen();
+        pick(rng, &[1, 12, any]) // SOLICIT, a bare Relay-forward header, anything
+    } else {
+        11
+    };
+    let mut m = vec![msg_type];
+    m.extend(rng.gen::<[u8; 3]>());
+    m.extend(v6_options(rng));
+    m
+}
+
+/// A Relay-forward (RFC 8415 §9) around `inner`, with an Interface-ID.
+fn relay_forward(rng: &mut StdRng, inner: &[u8], hops: u8) -> Vec<u8> {
+    let mut m = vec![12, hops];
+    m.extend(Ipv6Addr::new(0x2001, 0xdb8, 0, 5, 0, 0, 0, 1).octets());
+    m.extend(Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455).octets());
+    if rng.gen() {
+        m.extend(v6_option(18, b"eth7"));
+    }
+    m.extend(v6_option(9, inner));
+    m
+}
+
+fn v6_src(rng: &mut StdRng) -> Ipv6Addr {
+    if odd(rng, 4) {
+        return match rng.gen_range(0..5) {
+            0 => Ipv6Addr::UNSPECIFIED,
+            1 => Ipv6Addr::LOCALHOST,
+            2 => "ff02::1".parse().expect("address"),
+            3 => Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10),
+            _ => Ipv6Addr::from(rng.gen::<u128>()),
+        };
+    }
+    if rng.gen_ratio(1, 5) {
+        Ipv6Addr::new(0xfebf, 0, 0, 0, 0, 0, 0, rng.gen())
+    } else {
+        Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455)
+    }
+}
+
+pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
+    let mut msg = v6_message(rng);
+    let mut sport: u16 = 546;
+    let mut src = v6_src(rng);
+    let tags = tags(rng);
+    let iface = iface_of(rng, &tags);
+    let mut dst: Ipv6Addr = if odd(rng, 5) {
+        pick(
+            rng,
+            &[
+                iface.ll,
+                "ff02::1".parse().expect("address"),
+                "ff05::1:3".parse().expect("address"),
+            ],
+        )
+    } else {
+        "ff02::1:2".parse().expect("address")
+    };
+    if odd(rng, 5) {
+        // Relayed, 1 or 2 hops, from the relay's address (or not).
+        msg = relay_forward(rng, &msg, 0);
+        if rng.gen() {
+            msg = relay_forward(rng, &msg, 1);
+        }
+        sport = 547;
+        if rng.gen_ratio(3, 4) {
+            src = Ipv6Addr::new(0x2001, 0xdb8, 0, 5, 0, 0, 0, 1);
+        }
+        if rng.gen() {
+            dst = IFACES[0].ll;
+        }
+    }
+    let udp_len = 8 + msg.len();
+    let mut udp = [
+        &sport.to_be_bytes()[..],
+        &547u16.to_be_bytes(),
+        &(udp_len as u16).to_be_bytes(),
+        &[0, 0],
+    ]
+    .concat();
+    udp.extend(&msg);
+    let mut next = 17u8;
+    let mut ext = Vec::new();
+    match rng.gen_range(0..25) {
+        _ if !odd(rng, 10) => {}
+        0..=12 => {
+            // Hop-by-Hop with a PadN, then UDP.
+            ext = vec![17, 0, 1, 4, 0, 0, 0, 0];
+            next = 0;
+        }
+        _ => {
+            // A fragment header (first fragment, More Fragments set).
+            ext = vec![17, 0, 0, 1];
+            ext.extend(rng.gen::<[u8; 4]>());
+            next = 44;
+        }
+    }
+    let mut ip = vec![0x60, 0, 0, 0];
+    ip.extend(((ext.len() + udp_len) as u16).to_be_bytes());
+    ip.push(next);
+    ip.push(pick(rng, &[255, 1, 64]));
+    ip.extend(src.octets());
+    ip.extend(dst.octets());
+    let mut packet = [ip, ext, udp].concat();
+    refresh_v6(&mut packet);
+    let dst_mac = if dst.is_multicast() {
+        let o = dst.octets();
+        [0x33, 0x33, o[12], o[13], o[14], o[15]]
+    } else {
+        SERVER_MAC
+    };
+    let mut f = [l2(rng, dst_mac, &tags, 0x86dd), packet].concat();
+    if rng.gen_ratio(1, 10) {
+        let n = rng.gen_range(1..40);
+        f.extend(bytes(rng, n));
+    }
+    f
+}
+
+/// Recompute the UDP checksum of an IPv6 packet whose next header is UDP (or after one
+/// extension header of 8 octets), as far as its lengths allow.
+fn refresh_v6(p: &mut [u8]) {
+    if p.len() < 48 {
+        return;
+    }
+    let udp_at = if p[6] == 17 { 40 } else { 48 };
+    if p.len() < udp_at + 8 {
+        return;
+    }
+    let udp_len = usize::from(u16::from_be_bytes([p[udp_at + 4], p[udp_at + 5]]));
+    if udp_len < 8 || p.len() < udp_at + udp_len {
+        return;
+    }
+    let (head, rest) = p.split_at_mut(udp_at);
+    let seg = &mut rest[..udp_len];
+    seg[6..8].fill(0);
+    let len = (udp_len as u32).to_be_bytes();
+    let mut s = !sum(&[&head[8..40], &len, &[0, 0, 0, 17], seg]);
+    if s == 0 {
+        s = 0xffff;
+    }
+    seg[6..8].copy_from_slice(&s.to_be_bytes());
+}
+
+// ---- Mutations -----------------------------------------------------------------------------
+
+/// Where layer 3 starts, walking up to three tags (for mutations only: the model has its own).
+fn l3_off(f: &[u8]) -> usize {
+    let mut at = 12;
+    while f.len() >= at + 2
+        && matches!(u16::from_be_bytes([f[at], f[at + 1]]), 0x8100 | 0x88a8)
+        && at < 24
+    {
+        at += 4;
+    }
+    (at + 2).min(f.len())
+}
+
+fn mutate(rng: &mut StdRng, f: &mut Vec<u8>) {
+    let l3 = l3_off(f);
+    for _ in 0..rng.gen_range(1..4) {
+        match rng.gen_range(0..10) {
+            0..=3 => {
+                // Change octets: anywhere, or in the headers, where most decisions are.
+                let region = if rng.gen() {
+                    0..f.len()
+                } else {
+                    0..(l3 + 64).min(f.len())
+                };
+                if !region.is_empty() {
+                    for _ in 0..rng.gen_range(1..6) {
+                        let at = rng.gen_range(region.clone());
+                        f[at] = if rng.gen() {
+                            rng.gen()
+                        } else {
+                            f[at] ^ (1 << rng.gen_range(0..8))
+                        };
+                    }
+                }
+            }
+            4 => {
+                // A lying length: IPv4 total / IPv6 payload / UDP length.
+                let at = pick(rng, &[l3 + 2, l3 + 4, l3 + 24, l3 + 44]);
+                if at + 2 <= f.len() {
+                    let old = u16::from_be_bytes([f[at], f[at + 1]]);
+                    let (up, down, any): (u16, u16, u16) =
+                        (rng.gen_range(2..600), rng.gen_range(2..600), rng.gen());
+                    let new = pick(
+                        rng,
+                        &[
+                            old.wrapping_add(1),
+                            old.wrapping_sub(1),
+                            old.wrapping_add(up),
+                            old.wrapping_sub(down),
+                            any,
+                        ],
+                    );
+                    f[at..at + 2].copy_from_slice(&new.to_be_bytes());
+                }
+            }
+            5 => {
+                let keep = rng.gen_range(14.min(f.len())..=f.len());
+                f.truncate(keep);
+            }
+            6 => {
+                let n = rng.gen_range(1..64);
+                f.extend(bytes(rng, n));
+            }
+            _ => {}
+        }
+    }
+    // Half the time the checksums are made right again, so the change reaches the DHCP rules.
+    if rng.gen() && f.len() > l3 {
+        let (_, packet) = f.split_at_mut(l3);
+        match packet.first().map(|b| b >> 4) {
+            Some(4) => refresh_v4(packet),
+            Some(6) => refresh_v6(packet),
+            _ => {}
+        }
+    }
+    if f.len() < 14 {
+        f.resize(14, 0);
+    }
+}

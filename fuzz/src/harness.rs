@@ -1,0 +1,78 @@
+//! The real program, loaded once, its maps filled from one `Served` config at a time, and
+//! frames run through it with BPF_PROG_TEST_RUN (ingress: the loopback device, ifindex 1).
+
+use anyhow::{Context as _, Result};
+use aya::programs::{TestRun, TestRunOptions};
+use lwm2m_xdp::{
+    compile,
+    config::Config,
+    datapath::{Datapath, Generation},
+    ifaces::{self, SystemInterface},
+};
+
+use crate::served::{examples_dir, Served, IFACES, SERVER_MAC};
+
+/// The ingress ifindex BPF_PROG_TEST_RUN gives the program.
+const LOOPBACK_IFINDEX: u32 = 1;
+
+pub struct Harness {
+    dp: Datapath,
+    out: Vec<u8>,
+}
+
+pub struct Run<'a> {
+    pub verdict: u32,
+    pub out: &'a [u8],
+}
+
+impl Harness {
+    pub fn load() -> Result<Harness> {
+        Ok(Harness {
+            dp: Datapath::load()?,
+            out: vec![0; 16384],
+        })
+    }
+
+    /// Write `served` into the maps as a reload does.
+    pub fn install(&mut self, served: &Served) -> Result<()> {
+        let toml = served.toml();
+        let cfg = Config::parse(&toml, &examples_dir().join("fuzz.toml"))
+            .with_context(|| format!("the fuzz config:\n{toml}"))?;
+        let compiled = compile::compile(&cfg)?;
+        let mtu = served.mtu;
+        let (entries, _) = ifaces::entries(&cfg, |name| {
+            Ok(SystemInterface {
+                name: name.to_string(),
+                ifindex: LOOPBACK_IFINDEX,
+                mac: SERVER_MAC,
+                mtu,
+                ipv4: Some(IFACES[0].v4),
+                ipv6_link_local: Some(IFACES[0].ll),
+            })
+        })?;
+        self.dp
+            .install_generation(&Generation::new(&compiled, entries))?;
+        Ok(())
+    }
+
+    pub fn run(&mut self, frame: &[u8]) -> Result<Run<'_>> {
+        let result = self
+            .dp
+            .program()
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut self.out),
+                ..TestRunOptions::new()
+            })
+            .context("BPF_PROG_TEST_RUN")?;
+        Ok(Run {
+            verdict: result.return_value,
+            out: &self.out[..result.data_size_out as usize],
+        })
+    }
+
+    /// Counters summed over CPUs.
+    pub fn counters(&mut self) -> Result<Vec<u64>> {
+        self.dp.counters()
+    }
+}
