@@ -456,13 +456,16 @@ pub(crate) mod tests {
 
     #[test]
     fn v6_policy_lists_served_and_ignored_codes() {
+        /// The table's used entries: (code, action).
+        fn listed(p: &V6Policy) -> Vec<(u16, u8)> {
+            (0..p.n_codes as usize)
+                .map(|i| (p.codes[i], p.actions[i]))
+                .collect()
+        }
         let compiled = compile(&full_config()).unwrap();
         let p = &compiled.slot.v6;
-        let listed: Vec<(u16, u8)> = (0..p.n_codes as usize)
-            .map(|i| (p.codes[i], p.actions[i]))
-            .collect();
         assert_eq!(
-            listed,
+            listed(p),
             [
                 (65001, 0),
                 (65002, 1),
@@ -479,12 +482,8 @@ pub(crate) mod tests {
 
         // Without an IRT, asking for 32 is no reason to pass.
         let plain = compile(&config(WireFormat::Rfc3396, Some(URI), None)).unwrap();
-        let p = &plain.slot.v6;
-        let listed: Vec<(u16, u8)> = (0..p.n_codes as usize)
-            .map(|i| (p.codes[i], p.actions[i]))
-            .collect();
         assert_eq!(
-            listed,
+            listed(&plain.slot.v6),
             [
                 (65001, 0),
                 (82, ACTION_IGNORE),
