@@ -115,6 +115,20 @@ impl<'a> Running<'a> {
         running
     }
 
+    /// The process id of `run` (to read its /proc entries).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The instance name (the pin directory's last component): its control socket's name.
+    pub fn instance(&self) -> String {
+        self.pins
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Everything `run` wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()

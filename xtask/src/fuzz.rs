@@ -15,7 +15,15 @@ pub fn run(frames: u64, seed: Option<u64>) -> Result<()> {
     let out = package::target_dir(&root).join("fuzz");
     let mut c = cmd::cargo();
     c.current_dir(&root)
-        .args(["run", "-q", "-p", "lwm2m-xdp-fuzz", "--"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "lwm2m-xdp-fuzz",
+            "--bin",
+            "lwm2m-xdp-fuzz",
+            "--",
+        ])
         .args(["--frames", &frames.to_string()])
         .arg("--out")
         .arg(&out);

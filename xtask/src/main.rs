@@ -9,6 +9,7 @@ mod demo;
 mod fuzz;
 mod package;
 mod setup;
+mod soak;
 mod test;
 
 use std::process::ExitCode;
@@ -47,6 +48,12 @@ enum Task {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// setup, then `lwm2m-xdp run` in namespaces reloaded N times under traffic, every reply
+    /// checked wholly of one config (needs root).
+    Soak {
+        #[arg(long, default_value_t = 1000)]
+        reloads: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,7 @@ fn main() -> ExitCode {
             setup::run().and_then(|()| package::build(package::Profile::Release).map(drop))
         }
         Task::Fuzz { frames, seed } => setup::run().and_then(|()| fuzz::run(frames, seed)),
+        Task::Soak { reloads } => setup::run().and_then(|()| soak::run(reloads)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

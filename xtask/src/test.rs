@@ -38,12 +38,13 @@ pub fn run(cargo_test_args: &[String]) -> Result<()> {
         .args(cargo_test_args)
         .env("LWM2M_XDP_BIN", &bin);
     run_counting(&mut test)?;
-    // The fuzzer needs to load programs, as the kernel tests do: root here, loud otherwise.
+    // The fuzzer and the soak load programs, as the kernel tests do: root here, loud otherwise.
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
-        crate::fuzz::run(crate::fuzz::CI_FRAMES, Some(crate::fuzz::CI_SEED))
+        crate::fuzz::run(crate::fuzz::CI_FRAMES, Some(crate::fuzz::CI_SEED))?;
+        crate::soak::run(crate::soak::CI_RELOADS)
     } else {
-        println!("SKIPPED: cargo xtask fuzz (needs root to load the XDP program)");
+        println!("SKIPPED: cargo xtask fuzz and soak (need root: BPF programs, namespaces)");
         Ok(())
     }
 }
