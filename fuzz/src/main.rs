@@ -275,6 +275,10 @@ fn check_counters(before: &[u64], after: &[u64], tx: [u64; 2]) -> Result<(), Str
             "{family:?}: aborted"
         );
         ensure!(
+            moved(family, Reason::PassedRateLimited as u32) == 0,
+            "{family:?}: passed as rate limited"
+        );
+        ensure!(
             moved(family, Reason::RateLimited as u32) == 0,
             "{family:?}: rate limited"
         );

@@ -1766,3 +1766,117 @@ fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
         "a second client is answered"
     );
 }
+
+/// A relayed INFORM from `giaddr` for the client `chaddr`, through the one relay MAC.
+fn relayed_for(giaddr: Ipv4Addr, chaddr: [u8; 6]) -> Vec<u8> {
+    let mut inform = Inform::standard().relayed();
+    inform.bootp[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4].copy_from_slice(&giaddr.octets());
+    inform.bootp[dhcp::OFF_CHADDR..dhcp::OFF_CHADDR + 6].copy_from_slice(&chaddr);
+    inform.src = giaddr;
+    inform.frame()
+}
+
+#[test]
+fn the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_mac() {
+    if !can_run("the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_mac")
+    {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 2));
+    let victim = [0x02, 0xaa, 0, 0, 0, 1];
+    let flooder = [0x02, 0xbb, 0, 0, 0, 2];
+    // A client behind the relay floods: its own bucket empties, and only its own.
+    let flood = relayed_for(RELAY_V4, flooder);
+    let verdicts: Vec<u32> = (0..4).map(|_| h.run(&flood).verdict).collect();
+    assert_eq!(verdicts, [XDP_TX, XDP_TX, XDP_DROP, XDP_DROP], "flooder");
+    // Another client behind the same relay (same relay MAC) is answered: not the relay's bucket.
+    for _ in 0..2 {
+        h.run(&relayed_for(RELAY_V4, victim))
+            .assert_answered(Family::V4, "victim behind the relay");
+    }
+    // The same chaddr through another relay is another key.
+    let other_relay = Ipv4Addr::new(198, 18, 6, 1);
+    h.run(&relayed_for(other_relay, flooder))
+        .assert_answered(Family::V4, "flooder's chaddr through another relay");
+    // Direct requests are keyed by their source MAC: the relay's MAC, whose relayed requests
+    // filled other buckets, still has its own full bucket when it asks directly.
+    let mut direct = Inform::standard();
+    direct.l2 = L2::new([0xff; 6], RELAY_MAC);
+    h.run(&direct.frame())
+        .assert_answered(Family::V4, "direct from the relay's MAC");
+    h.run(&direct.frame())
+        .assert_answered(Family::V4, "direct from the relay's MAC, 2");
+    assert_eq!(
+        h.run(&direct.frame()).verdict,
+        XDP_DROP,
+        "direct, over its burst"
+    );
+}
+
+#[test]
+fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
+    if !can_run("over_limit_pass_hands_the_request_on_untouched_and_counts_it") {
+        return;
+    }
+    let setup = Setup::new(WireFormat::Draft00, 300)
+        .rate_limit(1, 1)
+        .rate_limit_keys("over_limit = \"pass\"");
+    let mut h = Harness::new(setup);
+    let frame = Inform::standard().frame();
+    h.run(&frame)
+        .assert_answered(Family::V4, "within the burst");
+    for _ in 0..3 {
+        expect_pass(
+            &mut h,
+            &frame,
+            Reason::PassedRateLimited,
+            "over the limit, pass",
+        );
+    }
+}
+
+#[test]
+fn per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients() {
+    if !can_run("per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients") {
+        return;
+    }
+    // Each client may have 100 at once; the interface 3 a second, in all.
+    for (over_limit, verdict) in [("drop", XDP_DROP), ("pass", XDP_PASS)] {
+        let keys = if over_limit == "drop" {
+            "per_interface_rate = 3\nover_limit = \"drop\""
+        } else {
+            "per_interface_rate = 3\nover_limit = \"pass\""
+        };
+        let setup = Setup::new(WireFormat::Draft00, 300)
+            .rate_limit(100, 100)
+            .rate_limit_keys(keys);
+        let mut h = Harness::new(setup);
+        let verdicts: Vec<u32> = (0..6u8)
+            .map(|i| {
+                let mac = [0x02, 0x70, 0, 0, 0, i];
+                let mut inform = Inform::standard();
+                inform.l2 = L2::new([0xff; 6], mac);
+                inform.bootp = client::build_inform(XID, mac, CLIENT_V4, &PRL, Some(1500));
+                let run = h.run(&inform.frame());
+                if run.verdict != XDP_TX {
+                    let reason = if over_limit == "drop" {
+                        Reason::RateLimited
+                    } else {
+                        Reason::PassedRateLimited
+                    };
+                    assert_eq!(
+                        run.reason(Family::V4, reason),
+                        1,
+                        "{over_limit}: counted {reason:?}"
+                    );
+                }
+                run.verdict
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [XDP_TX, XDP_TX, XDP_TX, verdict, verdict, verdict],
+            "{over_limit}"
+        );
+    }
+}

@@ -1269,3 +1269,36 @@ fn the_rate_limit_drops_a_flooding_client() {
     let verdicts: Vec<u32> = (0..3).map(|_| h.run(&frame).verdict).collect();
     assert_eq!(verdicts, [XDP_TX, XDP_TX, XDP_DROP]);
 }
+
+#[test]
+fn over_limit_pass_and_the_interface_limit_apply_to_dhcpv6() {
+    if !can_run("over_limit_pass_and_the_interface_limit_apply_to_dhcpv6") {
+        return;
+    }
+    let setup = Setup::new(WireFormat::Draft00, 300)
+        .rate_limit(1, 1)
+        .rate_limit_keys("per_interface_rate = 2\nover_limit = \"pass\"");
+    let mut h = Harness::new(setup);
+    let frame = InfoRequest::standard().frame();
+    h.run(&frame)
+        .assert_answered(Family::V6, "within the burst");
+    expect_pass(
+        &mut h,
+        &frame,
+        Reason::PassedRateLimited,
+        "over the client's limit",
+    );
+    // Another client: its own bucket is full, and the interface has one answer left.
+    let mut other = InfoRequest::standard();
+    other.l2.src = [0x02, 0x71, 0, 0, 0, 1];
+    h.run(&other.frame())
+        .assert_answered(Family::V6, "a second client");
+    let mut third = InfoRequest::standard();
+    third.l2.src = [0x02, 0x71, 0, 0, 0, 2];
+    expect_pass(
+        &mut h,
+        &third.frame(),
+        Reason::PassedRateLimited,
+        "over the interface's limit",
+    );
+}

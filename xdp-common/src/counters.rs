@@ -45,7 +45,7 @@ pub enum Reason {
     Malformed = 9,
     /// The driver gave no room to grow the frame (bpf_xdp_adjust_tail failed).
     NoTailroom = 10,
-    /// Dropped by the per-client rate limit.
+    /// Over the rate limit with `over_limit = "drop"`: dropped.
     RateLimited = 11,
     /// A reply under construction could not be finished (a helper failed after the frame
     /// was changed): XDP_ABORTED, never a half-built reply. Should stay 0.
@@ -56,8 +56,10 @@ pub enum Reason {
     BadSource = 14,
     /// DHCPv4: the giaddr / ciaddr the ACK would go to is not a unicast address.
     BadDestination = 15,
+    /// Over the rate limit with `over_limit = "pass"`: handed to the normal server.
+    PassedRateLimited = 16,
 }
-pub const REASON_COUNT: u32 = 16;
+pub const REASON_COUNT: u32 = 17;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "received",
     "answered",
@@ -75,6 +77,7 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "passed_group_source",
     "passed_bad_source",
     "passed_bad_destination",
+    "passed_rate_limited",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

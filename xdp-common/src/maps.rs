@@ -8,6 +8,7 @@ pub const MAP_ACTIVE: &str = "ACTIVE";
 pub const MAP_BLOCKS: &str = "BLOCKS";
 pub const MAP_COUNTERS: &str = "COUNTERS";
 pub const MAP_RATE: &str = "RATE";
+pub const MAP_IFACE_RATE: &str = "IFACE_RATE";
 /// The XDP program's name in the object.
 pub const PROGRAM_NAME: &str = "lwm2m_xdp";
 
@@ -133,12 +134,21 @@ pub struct V6Policy {
     pub _pad: u8,
 }
 
-/// Per-client-MAC token bucket parameters; `per_second == 0` means unlimited.
+/// `RateLimit::over_limit`: what happens to a request over the limit.
+pub const OVER_LIMIT_DROP: u8 = 0;
+/// Handed to the normal server (XDP_PASS): no amplification from us, but no protection of it.
+pub const OVER_LIMIT_PASS: u8 = 1;
+
+/// Token bucket parameters: per client (`per_second == 0`: unlimited) and per interface
+/// (`per_interface == 0`: unlimited; its burst is one second's worth).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RateLimit {
     pub per_second: u32,
     pub burst: u32,
+    pub per_interface: u32,
+    pub over_limit: u8,
+    pub _pad: [u8; 3],
 }
 
 /// `SLOTS` value: everything one config generation decides.
@@ -164,12 +174,14 @@ pub struct OptionBlock {
     pub data: [u8; MAX_BLOCK_LEN],
 }
 
-/// `RATE` key: a client MAC, padded.
+/// `RATE` key: who a bucket belongs to. A relayed DHCPv4 request: its giaddr and chaddr (all
+/// 16 octets), so the clients behind one relay do not share the relay's MAC; anything else:
+/// giaddr 0.0.0.0 and the Ethernet source MAC in the first 6 octets of `id`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClientKey {
-    pub mac: [u8; 6],
-    pub _pad: u16,
+    pub giaddr: [u8; 4],
+    pub id: [u8; 16],
 }
 
 /// `RATE` value: a token bucket, in nanoseconds of credit.
@@ -189,10 +201,10 @@ const _: () = {
     assert!(size_of::<IfaceConfig>() == 36 + SERVER_ID_OPT_CAP);
     assert!(size_of::<V4Policy>() == 260);
     assert!(size_of::<V6Policy>() == 3 * MAX_V6_CODES + 8);
-    assert!(size_of::<RateLimit>() == 8);
-    assert!(size_of::<SlotConfig>() == 260 + 3 * MAX_V6_CODES + 8 + 8);
+    assert!(size_of::<RateLimit>() == 16);
+    assert!(size_of::<SlotConfig>() == 260 + 3 * MAX_V6_CODES + 8 + 16);
     assert!(size_of::<OptionBlock>() == 8 + MAX_BLOCK_LEN);
-    assert!(size_of::<ClientKey>() == 8);
+    assert!(size_of::<ClientKey>() == 20);
     assert!(size_of::<TokenBucket>() == 16);
 };
 

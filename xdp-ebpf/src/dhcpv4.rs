@@ -11,8 +11,8 @@ use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
-        MAX_SERVED_OPTIONS, POLICY_COMPLETE,
+        ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE,
+        MASKS_PER_FAMILY, MAX_SERVED_OPTIONS, POLICY_COMPLETE,
     },
     wire::{dhcpv4 as dhcp, eth, ipv4, udp},
 };
@@ -92,7 +92,9 @@ pub struct Plan {
     /// The interface's (or VLAN's) address and MAC, copied so `build` needs no lookup.
     server_ip: [u8; 4],
     server_mac: [u8; 6],
-    src_mac: [u8; 6],
+    /// The rate limit's bucket and the ingress interface.
+    rate_key: ClientKey,
+    ifindex: u32,
     opts: Options,
 }
 
@@ -149,7 +151,8 @@ fn decide(
     plan.dst_port = dst_port;
     plan.server_ip = iface.ipv4;
     plan.server_mac = iface.mac;
-    plan.src_mac = request.src_mac;
+    plan.rate_key = rate::v4_key(&loops::scratch().ok_or(Stop::Abort)?.req, request.src_mac);
+    plan.ifindex = ctx.ingress_ifindex() as u32;
     plan.opts = opts;
     Ok(mask)
 }
@@ -183,9 +186,7 @@ fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<
     plan.msg_len = msg_len;
     plan.udp_len = udp_len;
     plan.ip_len = ip_len;
-    if !rate::within_rate(&config.rate, plan.src_mac) {
-        return Err(Stop::Drop(Reason::RateLimited));
-    }
+    rate::admit(&config.rate, &plan.rate_key, plan.ifindex)?;
     Ok(())
 }
 

@@ -62,6 +62,8 @@ pub struct Plan {
     /// The request's source: the reply's destination.
     peer: [u8; 16],
     src_mac: [u8; 6],
+    /// The ingress interface, for the rate limit.
+    ifindex: u32,
     opts: Options,
 }
 
@@ -145,6 +147,7 @@ fn decide(
         server_id_csum: iface.server_id_csum,
         peer: request.src,
         src_mac: request.src_mac,
+        ifindex: ctx.ingress_ifindex() as u32,
         opts,
     };
     Ok(mask)
@@ -163,9 +166,7 @@ fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<
         return Err(Reason::TooBig.into());
     }
     plan.udp_len = udp_len;
-    if !rate::within_rate(&config.rate, plan.src_mac) {
-        return Err(Stop::Drop(Reason::RateLimited));
-    }
+    rate::admit(&config.rate, &rate::mac_key(plan.src_mac), plan.ifindex)?;
     Ok(())
 }
 

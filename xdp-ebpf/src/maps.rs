@@ -9,7 +9,7 @@ use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, COUNTERS_LEN},
     maps::{
         ClientKey, Family, IfaceConfig, IfaceSlotKey, OptionBlock, SlotConfig, TokenBucket,
-        BLOCKS_LEN, IFACES_LEN, MAX_RATE_CLIENTS, SLOTS as SLOT_COUNT,
+        BLOCKS_LEN, IFACES_LEN, MAX_IFACES, MAX_RATE_CLIENTS, SLOTS as SLOT_COUNT,
     },
 };
 
@@ -35,6 +35,11 @@ pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTERS_L
 #[map]
 pub static RATE: LruHashMap<ClientKey, TokenBucket> =
     LruHashMap::with_max_entries(MAX_RATE_CLIENTS, 0);
+
+/// `[rate_limit] per_interface_rate`: one bucket per ingress ifindex, apart from `RATE` so a
+/// flood of client keys cannot evict it.
+#[map]
+pub static IFACE_RATE: HashMap<u32, TokenBucket> = HashMap::with_max_entries(MAX_IFACES, 0);
 
 /// Room for one request's UDP payload, plus slack so that every variable-offset access the
 /// program makes is provably inside the value.

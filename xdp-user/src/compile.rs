@@ -6,13 +6,14 @@ use xdp_common::{
     maps::{
         Family, OptionBlock, RateLimit as RateParams, SlotConfig, V4Policy, V6Policy,
         ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, MASKS_PER_FAMILY,
-        MAX_BLOCK_LEN, MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE, POLICY_LWM2M_ONLY,
+        MAX_BLOCK_LEN, MAX_SERVED_OPTIONS, MAX_V6_CODES, OVER_LIMIT_DROP, OVER_LIMIT_PASS,
+        POLICY_COMPLETE, POLICY_LWM2M_ONLY,
     },
     wire::{dhcpv4 as v4, dhcpv6 as v6},
 };
 
 use crate::{
-    config::{Config, Policy},
+    config::{Config, OverLimit, Policy},
     csum,
     options::{
         self, EncodeError, WireFormat, NAME_CERTIFICATE, NAME_IRT, NAME_URI, V4_OPTION_MAX_DATA,
@@ -265,16 +266,18 @@ pub fn compile(cfg: &Config) -> Result<Compiled, CompileError> {
     } else {
         Vec::new()
     };
-    let rate = cfg.rate_limit.map_or(
-        RateParams {
-            per_second: 0,
-            burst: 0,
-        },
-        |r| RateParams {
+    let rate = cfg
+        .rate_limit
+        .map_or(RateParams::default(), |r| RateParams {
             per_second: r.per_client_rate,
             burst: r.burst,
-        },
-    );
+            per_interface: r.per_interface_rate.unwrap_or(0),
+            over_limit: match r.over_limit {
+                OverLimit::Drop => OVER_LIMIT_DROP,
+                OverLimit::Pass => OVER_LIMIT_PASS,
+            },
+            _pad: [0; 3],
+        });
     let slot = SlotConfig {
         v4: v4_policy(cfg, &v4),
         v6: v6_policy(cfg, &v6)?,
@@ -384,6 +387,8 @@ pub(crate) mod tests {
         cfg.rate_limit = Some(RateLimit {
             per_client_rate: 10,
             burst: 20,
+            per_interface_rate: None,
+            over_limit: OverLimit::Drop,
         });
         cfg
     }

@@ -96,6 +96,8 @@ pub struct Setup {
     pub mtu: u16,
     /// `[rate_limit]` per_client_rate and burst; None: unlimited.
     pub rate_limit: Option<(u32, u32)>,
+    /// More `[rate_limit]` lines (per_interface_rate, over_limit).
+    pub rate_limit_keys: &'static str,
 }
 
 impl Setup {
@@ -106,11 +108,18 @@ impl Setup {
             policy: "complete",
             mtu: 1500,
             rate_limit: None,
+            rate_limit_keys: "",
         }
     }
 
     pub fn rate_limit(mut self, per_client_rate: u32, burst: u32) -> Setup {
         self.rate_limit = Some((per_client_rate, burst));
+        self
+    }
+
+    /// With more `[rate_limit]` lines, e.g. `over_limit = "pass"`.
+    pub fn rate_limit_keys(mut self, keys: &'static str) -> Setup {
+        self.rate_limit_keys = keys;
         self
     }
 
@@ -129,7 +138,10 @@ impl Setup {
     pub fn toml(&self) -> String {
         let rate_limit = match self.rate_limit {
             Some((rate, burst)) => {
-                format!("\n[rate_limit]\nper_client_rate = {rate}\nburst = {burst}\n")
+                format!(
+                    "\n[rate_limit]\nper_client_rate = {rate}\nburst = {burst}\n{}\n",
+                    self.rate_limit_keys
+                )
             }
             None => String::new(),
         };

@@ -162,12 +162,26 @@ impl fmt::Display for SlowPathMode {
     }
 }
 
-/// Answers per client MAC, enforced in the kernel.
+/// Answers per client (source MAC; a relayed DHCPv4 request: giaddr + chaddr) and per
+/// interface, enforced in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Answers per second.
     pub per_client_rate: u32,
     pub burst: u32,
+    /// Answers per second of one interface, whatever the clients.
+    pub per_interface_rate: Option<u32>,
+    pub over_limit: OverLimit,
+}
+
+/// What becomes of a request over the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverLimit {
+    /// Dropped: no answer from anyone (the default: an answer amplifies).
+    #[default]
+    Drop,
+    /// Handed to the normal server.
+    Pass,
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -104,4 +104,8 @@ pub(super) struct RawSlowPath {
 pub(super) struct RawRateLimit {
     pub(super) per_client_rate: i64,
     pub(super) burst: i64,
+    #[serde(default)]
+    pub(super) per_interface_rate: Option<i64>,
+    #[serde(default)]
+    pub(super) over_limit: Option<String>,
 }

@@ -299,7 +299,9 @@ fn full_config_is_read_key_by_key() {
         cfg.rate_limit,
         Some(RateLimit {
             per_client_rate: 10,
-            burst: 20
+            burst: 20,
+            per_interface_rate: None,
+            over_limit: OverLimit::Drop,
         })
     );
 }
@@ -963,8 +965,31 @@ fn rate_limit_values_are_positive() {
             .rate_limit,
         Some(RateLimit {
             per_client_rate: 1,
-            burst: 1
+            burst: 1,
+            per_interface_rate: None,
+            over_limit: OverLimit::Drop,
         })
+    );
+    let both = with(
+        "[rate_limit]\nper_client_rate = 2\nburst = 3\nper_interface_rate = 500\nover_limit = \"pass\"",
+    )
+    .unwrap();
+    assert_eq!(
+        both.rate_limit,
+        Some(RateLimit {
+            per_client_rate: 2,
+            burst: 3,
+            per_interface_rate: Some(500),
+            over_limit: OverLimit::Pass,
+        })
+    );
+    error_of(
+        with("[rate_limit]\nper_client_rate = 1\nburst = 1\nover_limit = \"queue\""),
+        &["rate_limit.over_limit", "\"queue\"", "\"drop\" or \"pass\""],
+    );
+    error_of(
+        with("[rate_limit]\nper_client_rate = 1\nburst = 1\nper_interface_rate = 0"),
+        &["rate_limit.per_interface_rate = 0", "1-4294967295"],
     );
 }
 

@@ -465,9 +465,25 @@ impl RawRateLimit {
             Ok(n) if n >= 1 => Ok(n),
             _ => Err(invalid(key, v, format!("a whole number, 1-{}", u32::MAX))),
         };
+        let over_limit = match self.over_limit.as_deref() {
+            None | Some("drop") => OverLimit::Drop,
+            Some("pass") => OverLimit::Pass,
+            Some(other) => {
+                return Err(invalid(
+                    "rate_limit.over_limit",
+                    format!("{other:?}"),
+                    "\"drop\" or \"pass\"",
+                ))
+            }
+        };
         Ok(RateLimit {
             per_client_rate: positive("rate_limit.per_client_rate", self.per_client_rate)?,
             burst: positive("rate_limit.burst", self.burst)?,
+            per_interface_rate: self
+                .per_interface_rate
+                .map(|v| positive("rate_limit.per_interface_rate", v))
+                .transpose()?,
+            over_limit,
         })
     }
 }
