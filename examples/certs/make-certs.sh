@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the bootstrap-server certificates that the tests and the demo serve:
-# self-signed Ed25519 certificates padded with subjectAltName entries to 300, 1000, 1150 and
-# 1400 octets of DER (the sizes that take 2, 4, 5 and 6 DHCPv4 options), plus a PEM copy of
+# self-signed Ed25519 certificates for bootstrap.example.net padded with subjectAltName entries
+# to 300, 1000, 1150 and 1400 octets of DER; from 1000 octets up the first subjectAltName is
+# bootstrap.example.net itself (300 octets leave no room for it), so `lwm2m-xdp check` of the
+# example config finds its URI's host in the certificate (the sizes that take 2, 4, 5 and 6 DHCPv4 options), plus a PEM copy of
 # the 1000-octet one. Ed25519 keys and signatures have fixed sizes, so the DER size depends
 # only on the names; the private keys are thrown away (nothing verifies a signature).
 set -euo pipefail
@@ -12,10 +14,10 @@ trap 'rm -rf "$tmp"' EXIT
 printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = bootstrap.example.net\n' \
     >"$tmp/req.cnf"
 
-# build FILLERS TAIL OUT: a certificate whose SAN lists FILLERS names of 16 characters and one
-# name with a first label of TAIL characters; prints its DER size.
+# build FILLERS TAIL OUT [FIRST]: a certificate whose SAN lists FIRST (when given), FILLERS names
+# of 16 characters and one name with a first label of TAIL characters; prints its DER size.
 build() {
-    local san="" i
+    local san="${4:+DNS:$4,}" i
     for ((i = 0; i < $1; i++)); do
         san+=$(printf 'DNS:b%03d.example.net,' "$i")
     done
@@ -30,10 +32,11 @@ build() {
 # make TARGET: bootstrap-TARGET.der of exactly TARGET octets (or within 1% when DER length
 # fields make the exact size unreachable).
 make() {
-    local target=$1 out="bootstrap-$1.der" fillers=0 tail=1 size diff
+    local target=$1 out="bootstrap-$1.der" fillers=0 tail=1 size diff first=""
+    ((target >= 1000)) && first=bootstrap.example.net
     openssl genpkey -algorithm ed25519 -out "$tmp/key.pem"
     for ((try = 0; try < 30; try++)); do
-        size=$(build "$fillers" "$tail" "$out")
+        size=$(build "$fillers" "$tail" "$out" "$first")
         diff=$((target - size))
         ((diff == 0)) && break
         tail=$((tail + diff))

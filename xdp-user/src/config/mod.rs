@@ -11,7 +11,7 @@ mod model;
 mod raw;
 #[cfg(test)]
 pub(crate) mod tests;
-mod uri;
+pub mod uri;
 mod validate;
 mod values;
 
@@ -25,9 +25,9 @@ use raw::RawConfig;
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Config::parse(&text, path)
     }

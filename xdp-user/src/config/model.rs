@@ -40,6 +40,8 @@ pub struct Certificate {
     /// The subject as RFC 4514 text.
     pub subject: String,
     pub sha256: [u8; 32],
+    /// What the loader noticed about the file that is no error (`check` prints it).
+    pub notes: Vec<String>,
 }
 
 impl fmt::Debug for Certificate {

@@ -35,6 +35,7 @@ pub(crate) fn config(format: WireFormat, uri: Option<&str>, der: Option<Vec<u8>>
                 path: PathBuf::from("fake.der"),
                 subject: "CN=fake".into(),
                 sha256: [0xab; 32],
+                notes: vec![],
             }),
             wire_format: format,
             policy: Policy::Complete,
@@ -360,29 +361,41 @@ fn syntax_errors_and_unknown_keys_carry_the_serde_message() {
         &[
             "line 3",
             "in [dhcpv4]",
-            "unknown field `uri_opton`",
-            "uri_option",
+            "dhcpv4.uri_opton: unknown key",
+            "accepted here: enabled, uri_option",
         ],
     );
     error_of(
         with("[dhcpv5]\nenabled = true"),
-        &["line 1", "unknown field `dhcpv5`"],
+        &[
+            "line 1",
+            "dhcpv5: unknown key",
+            "accepted here: lwm2m, dhcpv4, dhcpv6",
+        ],
     );
     error_of(
         parse("[[interface]]\nname = \"eth0\"\nvlan = [{ id = 1, colour = 2 }]"),
-        &["in [[interface]]", "unknown field `colour`"],
+        &[
+            "in [[interface]]",
+            "interface[0].colour: unknown key",
+            "accepted here: id",
+        ],
     );
     error_of(
         with("[dhcpv4]\nenabled = \"yes\""),
-        &["line 2", "in [dhcpv4]", "bool"],
+        &[
+            "line 2",
+            "in [dhcpv4]",
+            "dhcpv4.enabled = \"yes\": true or false, without quotes, not a string (\"yes\")",
+        ],
     );
     error_of(
         with("[rate_limit]\nper_client_rate = 1"),
-        &["missing field `burst`"],
+        &["rate_limit.burst: missing; this key is required"],
     );
     error_of(
         with("[[dhcpv4.extra_option]]\nipv4 = [\"198.18.0.1\"]"),
-        &["missing field `code`"],
+        &["dhcpv4.extra_option[0].code: missing; this key is required"],
     );
 }
 
@@ -416,13 +429,25 @@ fn enum_values_are_checked() {
 fn uri_must_be_absolute() {
     for (uri, why) in [
         ("bootstrap.example.net", "no scheme"),
-        ("1coap://x", "is not a scheme"),
-        ("coaps:", "nothing after"),
+        ("1coap://x", "\"1coap\" is not a scheme"),
+        ("coaps:", "no \"//\" and server after \"coaps:\""),
         ("coaps:///path", "no host"),
         ("coaps://host/a b", "' ' at position 14"),
         ("coaps://höst", "percent-encode"),
         ("coaps://host/%zz", "'%' at position 13"),
-        ("coaps://host/x#frag", "no fragment"),
+        ("coaps://host/x#frag", "a fragment"),
+        ("urn:dev:os:1-2", "names its server"),
+        // The URIs of issue 13.
+        ("bootstrap.example.net:5684", "host:port without a scheme"),
+        ("coaps://2001:db8::10:5684", "IPv6 address goes in brackets"),
+        ("coaps://[2001:db8::10:5684", "\"[\" without \"]\""),
+        (
+            "coaps://bootstrap.example.net:99999",
+            "port 99999 is not a port",
+        ),
+        ("coaps://bootstrap.example.net:0", "port 0"),
+        ("coaps://user@bootstrap.example.net", "CoAP URIs have none"),
+        ("coaps://[v1.x]:5684", "IPvFuture"),
     ] {
         error_of(
             with(&format!("[lwm2m]\nbootstrap_uri = {uri:?}")),
@@ -432,7 +457,8 @@ fn uri_must_be_absolute() {
     for uri in [
         "coaps://[2001:db8::1]:5684",
         "coap+tcp://b.example.net/bs?ep=%41",
-        "urn:dev:os:1-2",
+        "COAPS://198.18.0.1",
+        "https://bootstrap.example.net/",
     ] {
         with(&format!("[lwm2m]\nbootstrap_uri = {uri:?}")).unwrap();
     }
@@ -497,7 +523,7 @@ fn certificate_must_be_readable_x509() {
         with("[lwm2m]\ncertificate = \"make-certs.sh\""),
         &[
             "lwm2m.certificate = \"make-certs.sh\"",
-            "not a DER X.509 certificate",
+            "a text file without a \"-----BEGIN CERTIFICATE-----\" block",
         ],
     );
 }
@@ -529,28 +555,117 @@ fn certificate_files_with_junk_are_rejected() {
         with_cert_file("trailing.der", &trailing),
         &[
             "lwm2m.certificate = \"trailing.der\"",
-            "2 octets of trailing data",
+            "a DER certificate followed by 2 more octets",
         ],
     );
     error_of(
         with_cert_file("truncated.der", &der[..der.len() - 10]),
-        &["truncated.der", "not a DER X.509"],
+        &[
+            "truncated.der",
+            "cut short: 290 octets, where its DER header announces 300",
+        ],
     );
 
     let two = format!("{pem_text}{pem_text}");
     error_of(
         with_cert_file("two.pem", two.as_bytes()),
-        &["two.pem", "2 PEM blocks", "exactly one CERTIFICATE"],
+        &["two.pem", "a chain of 2 certificates", "alone"],
     );
     let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     error_of(
         with_cert_file("key.pem", key.as_bytes()),
-        &["key.pem", "\"PRIVATE KEY\"", "one CERTIFICATE block"],
+        &["key.pem", "this is a private key"],
     );
     error_of(
         with_cert_file("broken.pem", b"-----BEGIN CERTIFICATE-----\n!!!\n"),
-        &["broken.pem", "bad PEM"],
+        &[
+            "broken.pem",
+            "a PEM file without a complete BEGIN/END block",
+        ],
     );
+    error_of(
+        with_cert_file("empty.der", b""),
+        &["empty.der", "the file is empty"],
+    );
+}
+
+/// The files of testdata/check that are no certificate, and what the error calls them.
+#[test]
+fn certificate_errors_say_what_the_file_is() {
+    for (file, what) in [
+        (
+            "private-key.pem",
+            "this is a private key; give the bootstrap server's certificate",
+        ),
+        ("private-key.der", "this is a private key (DER)"),
+        (
+            "request.pem",
+            "this is a certificate signing request, not a certificate",
+        ),
+        ("chain.pem", "a chain of 2 certificates"),
+        (
+            "cert-and-key.pem",
+            "besides the CERTIFICATE block this PEM file holds a private key",
+        ),
+        (
+            "truncated.der",
+            "cut short: 200 octets, where its DER header announces 355",
+        ),
+    ] {
+        let path = testdata().join(file);
+        let text = format!(
+            "[lwm2m]\ncertificate = {:?}\n{MINIMAL}",
+            path.display().to_string()
+        );
+        let err = Config::parse(&text, &certs_dir().join("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("lwm2m.certificate = \"") && err.contains(what),
+            "{file}: {err}"
+        );
+        assert!(
+            !err.contains("Der(") && !err.contains("Tag("),
+            "parser words: {err}"
+        );
+    }
+    // Text before the block is fine, and said.
+    let text = format!(
+        "[lwm2m]\ncertificate = {:?}\n{MINIMAL}",
+        testdata().join("text-before.pem").display().to_string()
+    );
+    let cfg = Config::parse(&text, &certs_dir().join("c.toml")).unwrap();
+    let cert = cfg.lwm2m.certificate.unwrap();
+    assert_eq!(cert.der, fs::read(testdata().join("cn-only.der")).unwrap());
+    assert!(
+        cert.notes
+            .iter()
+            .any(|n| n.contains("text before the block: using the CERTIFICATE block")),
+        "{:?}",
+        cert.notes
+    );
+}
+
+#[test]
+fn os_causes_are_said_once() {
+    let msg = Config::load(&certs_dir().join("no-such-config.toml"))
+        .map(|_| ())
+        .map_err(anyhow::Error::from)
+        .unwrap_err();
+    let text = format!("{msg:#}");
+    assert!(
+        text.ends_with("no-such-config.toml: no such file"),
+        "{text}"
+    );
+    let err = with("[lwm2m]\ncertificate = \"missing.der\"").unwrap_err();
+    let text = format!("{:#}", anyhow::Error::from(err));
+    assert_eq!(text.matches("no such file").count(), 1, "{text}");
+    assert!(!text.contains("os error"), "{text}");
+}
+
+/// xdp-user/testdata/check (make-fixtures.sh).
+pub(crate) fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/check")
 }
 
 /// A DER TLV with a minimal length encoding.
@@ -892,7 +1007,7 @@ fn interfaces_are_required_named_and_unique() {
     }
     error_of(
         parse("[[interface]]\nmode = \"auto\""),
-        &["missing field `name`"],
+        &["interface[0].name: missing; this key is required"],
     );
 }
 

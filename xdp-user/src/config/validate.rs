@@ -13,7 +13,7 @@ use super::{
     error::{invalid, quoted, rule, ConfigError},
     model::*,
     raw::*,
-    uri::check_absolute_uri,
+    uri::parse_bootstrap_uri,
     values::*,
 };
 use crate::options;
@@ -87,7 +87,7 @@ impl RawLwm2m {
             }
         };
         if let Some(uri) = &self.bootstrap_uri {
-            check_absolute_uri(uri)
+            parse_bootstrap_uri(uri)
                 .map_err(|why| invalid("lwm2m.bootstrap_uri", quoted(uri), why))?;
         }
         let certificate = self
