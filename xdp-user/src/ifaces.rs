@@ -139,7 +139,22 @@ pub fn is_link_local(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
 }
 
+/// ARPHRD_ETHER in /sys/class/net/NAME/type: the only link type the fast path parses.
+const ARPHRD_ETHER: &str = "1";
+
 pub fn system_interface(name: &str) -> Result<SystemInterface> {
+    let kind = sysfs(name, "type")?;
+    if kind != ARPHRD_ETHER {
+        let what = if kind == "772" {
+            "a loopback interface"
+        } else {
+            "not an Ethernet interface"
+        };
+        bail!(
+            "{what} (link type {kind}): the fast path answers on Ethernet links only, where \
+             DHCP clients are; name the interface that faces them"
+        );
+    }
     let addresses = addresses(name)?;
     let ipv4 = first_ipv4(&addresses);
     let ipv6_link_local = first_ipv6(&addresses, is_link_local);
@@ -147,9 +162,12 @@ pub fn system_interface(name: &str) -> Result<SystemInterface> {
         name: name.to_string(),
         ifindex: ifindex(name)?,
         mac: parse_mac(&sysfs(name, "address")?)?,
-        mtu: sysfs(name, "mtu")?
-            .parse()
-            .with_context(|| format!("MTU of {name}"))?,
+        mtu: {
+            let mtu = sysfs(name, "mtu")?;
+            mtu.parse().map_err(|_| {
+                anyhow::anyhow!("MTU {mtu}: more than the {} a reply can use", u16::MAX)
+            })?
+        },
         ipv4,
         ipv6_link_local,
     })
@@ -182,7 +200,10 @@ pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -
     let systems: Vec<SystemInterface> = cfg
         .interfaces
         .iter()
-        .map(|i| lookup(&i.name))
+        .enumerate()
+        .map(|(n, i)| {
+            lookup(&i.name).with_context(|| format!("interface[{n}].name = {:?}", i.name))
+        })
         .collect::<Result<_>>()?;
     let duid = server_duid(cfg, &systems)?;
     let mut out = Vec::new();

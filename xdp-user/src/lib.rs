@@ -1,6 +1,7 @@
 //! lwm2m-xdp userspace: config, encoders, the loader of the kernel program, and the client.
 
 pub mod assets;
+pub mod check;
 pub mod client;
 pub mod compile;
 pub mod config;

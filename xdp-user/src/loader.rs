@@ -37,6 +37,8 @@ use crate::{
 pub fn prepare(path: &Path) -> Result<(Config, Compiled)> {
     let cfg = Config::load(path)?;
     config::check_interfaces(&cfg)?;
+    // Every lookup `install` makes, before anything is attached (`check` makes them too).
+    interface_entries(&cfg)?;
     let compiled = compile::compile(&cfg)?;
     Ok((cfg, compiled))
 }
@@ -48,23 +50,7 @@ pub fn install(
     cfg: &Config,
     compiled: &Compiled,
 ) -> Result<Vec<SystemInterface>> {
-    let (mut entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
-    let stacked = vlans::discover()?;
-    let duid = ifaces::server_duid(cfg, &systems)?;
-    let extra = vlans::stacked_entries(
-        &stacked,
-        &systems,
-        &entries,
-        &duid,
-        ifaces::system_interface,
-    )?;
-    for (key, _) in &extra {
-        info!(
-            "VLAN {}/{} on ifindex {}: answered from its stacked interface",
-            key.outer_vlan, key.inner_vlan, key.ifindex
-        );
-    }
-    entries.extend(extra);
+    let (entries, systems) = interface_entries(cfg)?;
     // What the untagged entry of each interface will answer with (its own server_id, the
     // [dhcpv4] one, or its address: ifaces::entries decided).
     for (key, entry) in entries
@@ -86,6 +72,29 @@ pub fn install(
     }
     dp.install_generation(&Generation::new(compiled, entries))?;
     Ok(systems)
+}
+
+/// Every interface lookup `run` makes: the configured interfaces and the VLAN interfaces
+/// stacked on them, as IFACES entries. `check` makes them too, so the two agree.
+pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
+    let (mut entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
+    let stacked = vlans::discover()?;
+    let duid = ifaces::server_duid(cfg, &systems)?;
+    let extra = vlans::stacked_entries(
+        &stacked,
+        &systems,
+        &entries,
+        &duid,
+        ifaces::system_interface,
+    )?;
+    for (key, _) in &extra {
+        info!(
+            "VLAN {}/{} on ifindex {}: answered from its stacked interface",
+            key.outer_vlan, key.inner_vlan, key.ifindex
+        );
+    }
+    entries.extend(extra);
+    Ok((entries, systems))
 }
 
 struct Attached {

@@ -1,12 +1,18 @@
 //! `lwm2m-xdp`: the command line (design.md, "CLI: the contract").
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use lwm2m_xdp::{
+    check::{self, Severity},
     compile,
-    config::{self, Config, WireFormat},
+    config::{Config, WireFormat},
     control, instance, kea, loader,
     probe::{self, ProbeOptions},
     stats,
@@ -60,6 +66,13 @@ enum Command {
     Check {
         #[arg(long)]
         config: PathBuf,
+        /// Do not look the interfaces up (a build host); automatic, with a warning, when one
+        /// is absent.
+        #[arg(long)]
+        offline: bool,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        strict: bool,
     },
     /// Print the pre-encoded options as annotated hex.
     Encode {
@@ -139,13 +152,69 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp(None)
         .init();
-    match run(Cli::parse()) {
+    // design.md: exit 1 for bad input, usage errors included (clap's own exit is 2).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lwm2m-xdp: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `check`: what would be served, the certificate, the interfaces; findings on stderr.
+fn check_command(path: &Path, offline: bool, strict: bool) -> Result<()> {
+    let cfg = Config::load(path)?;
+    let compiled = compile::compile(&cfg)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let (interfaces, mut findings) =
+        check::interfaces(&cfg, offline, Path::new("/sys/class/net"), |c| {
+            loader::interface_entries(c).map(|(_, systems)| systems)
+        });
+    findings.extend(check::findings(&cfg, &compiled, &interfaces, now));
+    print!("{}", compiled.summary());
+    print!("{}", check::describe(&cfg, &interfaces, now));
+    for finding in &findings {
+        eprintln!("lwm2m-xdp: {finding}");
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    if errors > 0 {
+        bail!(
+            "{}: {errors} error{} (what can never work, above)",
+            path.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    if strict && warnings > 0 {
+        bail!(
+            "{}: {warnings} warning{} and --strict",
+            path.display(),
+            if warnings == 1 { "" } else { "s" }
+        );
+    }
+    match warnings {
+        0 => println!("{}: ok", path.display()),
+        n => println!(
+            "{}: ok, {n} warning{} (on stderr)",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -165,14 +234,11 @@ fn run(cli: Cli) -> Result<()> {
                 metrics,
             }))
         }
-        Command::Check { config } => {
-            let cfg = Config::load(&config)?;
-            config::check_interfaces(&cfg)?;
-            let compiled = compile::compile(&cfg)?;
-            print!("{}", compiled.summary());
-            println!("{}: ok", config.display());
-            Ok(())
-        }
+        Command::Check {
+            config,
+            offline,
+            strict,
+        } => check_command(&config, offline, strict),
         Command::Encode { config } => {
             let compiled = compile::compile(&Config::load(&config)?)?;
             print!("{}", compiled.annotated_hex());
