@@ -112,7 +112,8 @@ impl NetnsPair {
     ) -> Result<NetnsPair> {
         static CLEANUP: Once = Once::new();
         CLEANUP.call_once(cleanup_stale);
-        ensure_host_bpffs_bind()?;
+        // Released in Drop, which runs for every pair made from here on.
+        hold_host_bpffs_bind()?;
 
         let pid = std::process::id();
         let tag = sanitize(tag);
@@ -377,6 +378,7 @@ impl Drop for NetnsPair {
     fn drop(&mut self) {
         remove_netns(&self.client_ns);
         remove_netns(&self.server_ns);
+        release_host_bpffs_bind();
     }
 }
 
@@ -401,15 +403,51 @@ fn host_number(side: Side) -> u8 {
 }
 
 /// Serialises the check-and-mount among this process's threads.
-fn ensure_host_bpffs_bind() -> Result<()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+/// This process's pairs and whether it made the host bind: the bind stays while a pair may
+/// still run a command through it, and the process that made it removes it after its last
+/// pair (a bind found in place belongs to whoever made it and is left alone).
+struct HostBind {
+    pairs: usize,
+    made: bool,
+}
+
+static HOST_BIND: Mutex<HostBind> = Mutex::new(HostBind {
+    pairs: 0,
+    made: false,
+});
+
+/// Counts a new pair, binding the host's bpffs outside /sys first where it is not.
+fn hold_host_bpffs_bind() -> Result<()> {
+    let mut bind = HOST_BIND
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    bind.made |= ensure_host_bpffs_bind()?;
+    bind.pairs += 1;
+    Ok(())
+}
+
+/// Counts a pair gone; after the last one, removes the bind this process made. Best effort
+/// (it runs in Drop, also while a failed test unwinds).
+fn release_host_bpffs_bind() {
+    let mut bind = HOST_BIND
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    bind.pairs = bind.pairs.saturating_sub(1);
+    if bind.pairs == 0 && bind.made {
+        let _ = bounded(IP_LIMIT, "umount", &[HOST_BPFFS_BIND]).status();
+        bind.made = false;
+    }
+}
+
+/// Binds the host's bpffs at HOST_BPFFS_BIND unless that already shows it; true when it
+/// mounted. Called with HOST_BIND held.
+fn ensure_host_bpffs_bind() -> Result<bool> {
     ensure_bpffs().map_err(anyhow::Error::msg)?;
     let dev = |p: &str| std::fs::metadata(p).map(|m| m.dev()).ok();
     // Same device: the bind shows the current bpffs. Not mounted, or bound to a bpffs that
     // was since unmounted and mounted anew: (re)bind on top.
     if dev(HOST_BPFFS_BIND).is_some() && dev(HOST_BPFFS_BIND) == dev(BPFFS) {
-        return Ok(());
+        return Ok(false);
     }
     std::fs::create_dir_all(HOST_BPFFS_BIND).with_context(|| format!("mkdir {HOST_BPFFS_BIND}"))?;
     let out = bounded(IP_LIMIT, "mount", &["--bind", BPFFS, HOST_BPFFS_BIND]).output()?;
@@ -419,7 +457,7 @@ fn ensure_host_bpffs_bind() -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
+    Ok(true)
 }
 
 fn ip(args: &[&str]) -> Result<()> {
