@@ -38,6 +38,10 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 /// The rustup name xdp-user/build.rs hands to aya-build for the Debian compiler.
 const BPF_TOOLCHAIN: &str = "debian-bpf";
 const BPFFS: &str = "/sys/fs/bpf";
+/// Free space a full `cargo xtask test` needs on the target directory's file system: the
+/// debug build of the workspace, the BPF objects, the package and the fuzz/soak work files
+/// (about 4 GB measured, with line tables only), with room to spare.
+const TEST_DISK_GIB: u64 = 8;
 
 /// Shell line that prints the LLVM major of the Debian compiler, for the printed commands
 /// when the compiler is not installed yet and the major cannot be known.
@@ -61,6 +65,7 @@ pub fn run() -> Result<()> {
     )?;
     setup.apt_step_without_recommends("promtool (Debian's prometheus)", PROMTOOL_DEBS)?;
     setup.bpffs_step()?;
+    setup.disk_step()?;
     setup.finish()
 }
 
@@ -300,6 +305,31 @@ impl Setup {
         cmd::run(Command::new("mount").args(["-t", "bpf", "bpf", BPFFS]))
     }
 
+    /// Warns, loudly and first, when the build's file system is too full for a test run: a
+    /// build that runs out of space fails later with a mere "No space left on device".
+    fn disk_step(&mut self) -> Result<()> {
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .filter(|dir| dir.exists())
+            .unwrap_or_else(cmd::workspace_root);
+        let Some(free) = free_bytes(&dir) else {
+            println!("unknown: free space under {}", dir.display());
+            return Ok(());
+        };
+        let gib = free / (1 << 30);
+        if gib >= TEST_DISK_GIB {
+            println!("ok: {gib} GiB free under {}", dir.display());
+        } else {
+            println!(
+                "warning: only {} MiB free under {}; a full `cargo xtask test` needs about \
+                 {TEST_DISK_GIB} GiB (free space, or set CARGO_TARGET_DIR elsewhere)",
+                free >> 20,
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Result<()> {
         if self.manual.is_empty() {
             return Ok(());
@@ -337,6 +367,21 @@ fn installed_bpf_linker() -> Option<PathBuf> {
         let bin = cargo_bin_dir().join("bpf-linker");
         bin.exists().then_some(bin)
     })
+}
+
+/// Bytes an unprivileged writer may still use on the file system holding `dir`.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is NUL-terminated and `stat` is written by the call before it is read.
+    let stat = unsafe {
+        if libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stat.assume_init()
+    };
+    Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
 }
 
 fn bpffs_mounted() -> bool {
