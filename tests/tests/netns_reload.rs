@@ -77,9 +77,10 @@ fn sighup(run: &std::process::Child) {
 }
 
 const INSTANCE: &str = "lwx-reload-test";
-/// Dummy devices of the half-failing reload: generic XDP attaches, native does not.
-const DUMMY_GENERIC: &str = "lwxdummy1";
-const DUMMY_NATIVE: &str = "lwxdummy0";
+/// Bridges for the half-failing reload: generic XDP attaches to any device, native needs a
+/// driver that has it (a bridge has none; this kernel has no dummy driver).
+const BRIDGE_GENERIC: &str = "lwxbr1";
+const BRIDGE_NATIVE: &str = "lwxbr0";
 
 /// `ip link show dev IF` inside the server namespace mentions no XDP program.
 fn assert_no_program(pair: &NetnsPair, ifname: &str) {
@@ -189,15 +190,15 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     assert_eq!(st["generation"], 2, "{st}");
     assert_eq!(st["interfaces"].as_array().map(Vec::len), Some(1), "{st}");
 
-    // Two new interfaces, the second of which cannot attach (a dummy device has no native
+    // Two new interfaces, the second of which cannot attach (a bridge has no native
     // XDP): the reload is undone as a whole. The first, attached in generic mode before the
     // second failed, is detached again; the error names the failing interface and its mode.
     for (name, address) in [
-        (DUMMY_GENERIC, "198.18.98.1/24"),
-        (DUMMY_NATIVE, "198.18.99.1/24"),
+        (BRIDGE_GENERIC, "198.18.98.1/24"),
+        (BRIDGE_NATIVE, "198.18.99.1/24"),
     ] {
         for args in [
-            &["ip", "link", "add", name, "type", "dummy"][..],
+            &["ip", "link", "add", name, "type", "bridge"][..],
             &["ip", "address", "add", address, "dev", name],
             &["ip", "link", "set", name, "up"],
         ] {
@@ -208,8 +209,8 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     write(
         URI_NEVER,
         &format!(
-            "[[interface]]\nname = \"{DUMMY_GENERIC}\"\nmode = \"generic\"\n\
-             [[interface]]\nname = \"{DUMMY_NATIVE}\"\nmode = \"native\"\n"
+            "[[interface]]\nname = \"{BRIDGE_GENERIC}\"\nmode = \"generic\"\n\
+             [[interface]]\nname = \"{BRIDGE_NATIVE}\"\nmode = \"native\"\n"
         ),
     );
     let out = cli(&pair, bin, &["reload"]);
@@ -217,11 +218,12 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     assert_eq!(
         out.status.code(),
         Some(1),
-        "reload adding a native dummy: {err}"
+        "reload adding a native bridge: {err}"
     );
     assert!(
-        err.contains(&format!("{DUMMY_NATIVE}: cannot attach XDP in native mode"))
-            && err.contains("stays in force"),
+        err.contains(&format!(
+            "{BRIDGE_NATIVE}: cannot attach XDP in native mode"
+        )) && err.contains("stays in force"),
         "the interface, mode and outcome are not named: {err}"
     );
     assert!(
@@ -233,8 +235,8 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         Ok(URI_B),
         "a reload that failed half way changed the answer"
     );
-    assert_no_program(&pair, DUMMY_GENERIC);
-    assert_no_program(&pair, DUMMY_NATIVE);
+    assert_no_program(&pair, BRIDGE_GENERIC);
+    assert_no_program(&pair, BRIDGE_NATIVE);
     let st = status(&pair, bin);
     assert_eq!(st["generation"], 2, "{st}");
     assert_eq!(st["interfaces"].as_array().map(Vec::len), Some(1), "{st}");
