@@ -4,6 +4,8 @@
 //! reason"; issue 12: a reload is a transaction). The URI a real DHCPINFORM gets back tells
 //! which config is in force.
 
+use lwm2m_xdp_tests::running::probe_uri;
+use lwm2m_xdp_tests::text;
 use std::process::Output;
 use std::time::Duration;
 
@@ -22,38 +24,6 @@ fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
         "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
          [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
     )
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
-
-/// The URI line `probe` prints, or its error. `probe` asks for the URI and the certificate;
-/// the config has no certificate, so it is `lwm2m-only` (under `complete` such a request is
-/// passed to the normal server, draft §5).
-fn probe(pair: &NetnsPair, bin: &str) -> Result<String, String> {
-    let out = pair.exec_within(
-        Side::Client,
-        Duration::from_secs(10),
-        &[
-            bin,
-            "probe",
-            "--interface",
-            &pair.client_if,
-            "--timeout",
-            "2",
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!("{text}{}", String::from_utf8_lossy(&out.stderr)));
-    }
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("bootstrap URI:")
-                .map(|u| u.trim().to_string())
-        })
-        .ok_or(text)
 }
 
 /// `lwm2m-xdp ARGS... --instance INSTANCE` on the server side.
@@ -122,7 +92,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     let mut last = Err(String::new());
     let up = wait_until(Duration::from_secs(15), Duration::from_millis(200), || {
         assert!(run.try_wait().unwrap().is_none(), "`run` exited early");
-        last = probe(&pair, bin);
+        last = probe_uri(&pair, bin, Duration::from_secs(10));
         last.is_ok()
     });
     assert!(up, "no answer from the first config: {last:?}");
@@ -138,7 +108,10 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(probe(&pair, bin).as_deref(), Ok(URI_B));
+    assert_eq!(
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
+        Ok(URI_B)
+    );
     assert_eq!(status(&pair, bin)["generation"], 2);
 
     // A broken config (a reserved option code): `reload` exits 1 naming the key and value.
@@ -161,7 +134,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "`run` died on a bad reload"
     );
     assert_eq!(
-        probe(&pair, bin).as_deref(),
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
         Ok(URI_B),
         "a bad reload changed the answer"
     );
@@ -181,7 +154,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "the interface and cause are not named: {err}"
     );
     assert_eq!(
-        probe(&pair, bin).as_deref(),
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
         Ok(URI_B),
         "a reload that failed to attach changed the answer"
     );
@@ -231,7 +204,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "`run` died on a failed attach"
     );
     assert_eq!(
-        probe(&pair, bin).as_deref(),
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
         Ok(URI_B),
         "a reload that failed half way changed the answer"
     );
@@ -246,7 +219,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     sighup(&run);
     let mut seen = Err(String::new());
     let swapped = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
-        seen = probe(&pair, bin);
+        seen = probe_uri(&pair, bin, Duration::from_secs(10));
         seen.as_deref() == Ok(URI_C)
     });
     assert!(swapped, "after SIGHUP the answer still says {seen:?}");
