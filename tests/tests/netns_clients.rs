@@ -232,19 +232,45 @@ fn raw_socket_client_gets_the_ack() {
     responder.stop();
 }
 
-/// dhcpcd's hook variables for the LwM2M options, from its `-T` output.
-fn dhcpcd_value<'v>(vars: &'v [(String, String)], name: &str, out: &Output) -> &'v str {
-    vars.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| {
-            panic!(
-                "dhcpcd printed no {name} (exit {}):\nstdout:\n{}\nstderr:\n{}",
-                out.status,
-                text(&out.stdout),
-                text(&out.stderr)
-            )
-        })
+/// A dhcpcd run that must have succeeded, and the hook variables its `-T` output printed.
+struct Dhcpcd {
+    out: Output,
+    vars: Vec<(String, String)>,
+}
+
+impl Dhcpcd {
+    fn answered(out: Output, what: &str) -> Dhcpcd {
+        assert!(
+            out.status.success(),
+            "{what} (exit {}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let vars = peers::dhcpcd_variables(&String::from_utf8_lossy(&out.stdout));
+        Dhcpcd { out, vars }
+    }
+
+    /// The hook variable `name`; a test failure naming it when dhcpcd printed none.
+    fn value(&self, name: &str) -> &str {
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| {
+                panic!(
+                    "dhcpcd printed no {name} (exit {}):\nstdout:\n{}\nstderr:\n{}",
+                    self.out.status,
+                    text(&self.out.stdout),
+                    text(&self.out.stderr)
+                )
+            })
+    }
+
+    /// The octets of a binary option dhcpcd printed as decimals.
+    fn octets(&self, name: &str) -> Vec<u8> {
+        peers::decimal_octets(self.value(name)).unwrap()
+    }
 }
 
 /// dhcpcd --inform in test mode (-T: the hook prints what the ACK carried, nothing is
@@ -314,23 +340,15 @@ fn dhcpcd_inform_gets_the_lwm2m_options() {
     // 2. policy = lwm2m-only: answered with the LwM2M options, the rest left out.
     responder.reload(&config(&pair, "rfc3396", "lwm2m-only", ""));
     let out = run_dhcpcd(DHCPCD_TIMEOUT);
-    assert!(
-        out.status.success(),
-        "dhcpcd --inform (exit {}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let vars = peers::dhcpcd_variables(&stdout);
-    assert_eq!(dhcpcd_value(&vars, "reason", &out), "TEST");
-    assert_eq!(dhcpcd_value(&vars, "new_dhcp_message_type", &out), "5");
+    let dhcpcd = Dhcpcd::answered(out, "dhcpcd --inform");
+    assert_eq!(dhcpcd.value("reason"), "TEST");
+    assert_eq!(dhcpcd.value("new_dhcp_message_type"), "5");
     assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp_server_identifier", &out),
+        dhcpcd.value("new_dhcp_server_identifier"),
         pair.ipv4(Side::Server).to_string()
     );
-    assert_eq!(dhcpcd_value(&vars, "new_lwm2m_uri", &out), uri(&pair));
-    let cert = peers::decimal_octets(dhcpcd_value(&vars, "new_lwm2m_cert", &out)).unwrap();
+    assert_eq!(dhcpcd.value("new_lwm2m_uri"), uri(&pair));
+    let cert = dhcpcd.octets("new_lwm2m_cert");
     assert!(
         cert == certificate(),
         "dhcpcd's lwm2m_cert ({} octets) is not bootstrap-1000.der",
@@ -420,22 +438,11 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
 
     // 2. dhcpcd with a 256-octet Vendor Class: answered.
     let out = run_dhcpcd(&padded, DHCPCD_TIMEOUT);
-    assert!(
-        out.status.success(),
-        "dhcpcd --inform6 (padded) (exit {}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let vars = peers::dhcpcd_variables(&stdout);
-    assert_eq!(dhcpcd_value(&vars, "reason", &out), "TEST");
-    assert_eq!(dhcpcd_value(&vars, "protocol", &out), "dhcp6");
-    assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp6_lwm2m_uri6", &out),
-        uri(&pair)
-    );
-    let cert = peers::decimal_octets(dhcpcd_value(&vars, "new_dhcp6_lwm2m_cert6", &out)).unwrap();
+    let dhcpcd = Dhcpcd::answered(out, "dhcpcd --inform6 (padded)");
+    assert_eq!(dhcpcd.value("reason"), "TEST");
+    assert_eq!(dhcpcd.value("protocol"), "dhcp6");
+    assert_eq!(dhcpcd.value("new_dhcp6_lwm2m_uri6"), uri(&pair));
+    let cert = dhcpcd.octets("new_dhcp6_lwm2m_cert6");
     assert!(
         cert == certificate(),
         "dhcpcd's lwm2m_cert6 ({} octets) is not bootstrap-1000.der",
@@ -443,14 +450,11 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
     );
     let server_duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Server));
     assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp6_server_id", &out),
+        dhcpcd.value("new_dhcp6_server_id"),
         peers::hex(&server_duid)
     );
     // dhcpcd asks for option 32 by default; the config sets it.
-    assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp6_info_refresh_time", &out),
-        "86400"
-    );
+    assert_eq!(dhcpcd.value("new_dhcp6_info_refresh_time"), "86400");
     let stats = responder.wait_stats("v6.answered >= 1", |s| count(s, "v6", "answered") >= 1);
     let answered_by_dhcpcd = count(&stats, "v6", "answered");
 
