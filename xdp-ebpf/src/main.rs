@@ -14,6 +14,8 @@ mod rate;
 mod reply;
 mod request;
 mod rules;
+mod scratch;
+mod state;
 mod verdict;
 
 use aya_ebpf::{macros::xdp, programs::XdpContext};

@@ -46,7 +46,9 @@ fn is_vlan(ethertype: u16) -> bool {
 /// None for a frame too short for its layer-2 headers or with more than two tags.
 #[inline(always)]
 pub fn parse_l2(ctx: &XdpContext) -> Option<L2> {
-    const TYPE_OFF: usize = 12;
+    const TYPE_OFF: usize = eth::field::ETHERTYPE.start;
+    // A tag stands where the ethertype was, the next ethertype after it.
+    const TAG_LEN: usize = eth::VLAN_TAG_LEN;
     let mut l2 = L2 {
         l3_off: eth::HDR_LEN,
         ethertype: read_u16(ctx, TYPE_OFF)?,
@@ -54,13 +56,13 @@ pub fn parse_l2(ctx: &XdpContext) -> Option<L2> {
         inner_vlan: 0,
     };
     if is_vlan(l2.ethertype) {
-        // Tag: TCI(2) then the next ethertype(2), right after the MAC addresses.
-        l2.outer_vlan = read_u16(ctx, TYPE_OFF + 2)? & eth::VLAN_ID_MASK;
-        l2.ethertype = read_u16(ctx, TYPE_OFF + 4)?;
+        l2.outer_vlan = read_u16(ctx, TYPE_OFF + eth::tag::TCI.start)? & eth::VLAN_ID_MASK;
+        l2.ethertype = read_u16(ctx, TYPE_OFF + TAG_LEN)?;
         l2.l3_off += eth::VLAN_TAG_LEN;
         if is_vlan(l2.ethertype) {
-            l2.inner_vlan = read_u16(ctx, TYPE_OFF + 6)? & eth::VLAN_ID_MASK;
-            l2.ethertype = read_u16(ctx, TYPE_OFF + 8)?;
+            l2.inner_vlan =
+                read_u16(ctx, TYPE_OFF + TAG_LEN + eth::tag::TCI.start)? & eth::VLAN_ID_MASK;
+            l2.ethertype = read_u16(ctx, TYPE_OFF + 2 * TAG_LEN)?;
             l2.l3_off += eth::VLAN_TAG_LEN;
             if is_vlan(l2.ethertype) {
                 return None;

@@ -8,8 +8,8 @@ use aya_ebpf::{
 use xdp_common::{counters::Reason, maps::MAX_BLOCK_LEN};
 
 use crate::{
-    maps::{Scratch, REQ_MAX, ZEROS_LEN},
     packet::ptr_at,
+    scratch::{Scratch, REQ_MAX, ZEROS_LEN},
     verdict::Stop,
 };
 
@@ -86,12 +86,13 @@ pub fn zero(ctx: &XdpContext, scratch: &Scratch, off: usize, len: usize) -> Resu
 /// Reply from our MAC to the request's source MAC.
 #[inline(always)]
 pub fn swap_macs(ctx: &XdpContext, our_mac: &[u8; 6]) -> Result<(), Stop> {
-    let macs = ptr_at::<[u8; 12]>(ctx, 0).ok_or(Stop::Abort)?;
+    use xdp_common::wire::eth::field::{DESTINATION, SOURCE};
+    let macs = ptr_at::<[u8; SOURCE.end]>(ctx, 0).ok_or(Stop::Abort)?;
     // SAFETY: bounds checked by ptr_at.
     unsafe {
         let m = &mut *macs;
-        m.copy_within(6..12, 0);
-        m[6..12].copy_from_slice(our_mac);
+        m.copy_within(SOURCE, DESTINATION.start);
+        m[SOURCE].copy_from_slice(our_mac);
     }
     Ok(())
 }
