@@ -160,28 +160,21 @@ fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<
     Ok(())
 }
 
-/// Turn the frame into the ACK `plan` describes.
+/// Turn the frame into the ACK `plan` describes. The request's xid, flags, ciaddr, giaddr
+/// and chaddr (and htype, hlen) stay where they are: the ACK takes them as they came.
 #[inline(never)]
 fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
     let sums = checksums(iface, block).ok_or(Stop::Abort)?;
     let scratch = scratch::get().ok_or(Stop::Abort)?;
     let plan = &scratch.v4_plan;
-    let block_len = block.len as usize;
     let l3_off = packet::bound_l3_off(plan.l3_off);
     reply::resize(ctx, l3_off + plan.ip_len)?;
     // From here on the frame is the reply under construction: any failure aborts.
-    write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
     let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
-    reply::zero(
-        ctx,
-        scratch,
-        bootp_off + field::SNAME.start,
-        dhcp::SNAME_FILE_LEN,
-    )?;
-    // write_headers wrote options 53 and 54 (9 octets) too.
-    let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN;
-    reply::store(ctx, off, block.data.as_ptr(), block_len)?;
-    off += block_len;
+    // sname, file, cookie, options 53 and 54 (its address written below), the block.
+    reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
+    write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
+    let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
     let opts = &plan.opts;
     reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
     off += opts.client_id_len;
@@ -520,25 +513,24 @@ struct Checksums {
     udp: [u8; 2],
 }
 
-/// Sum of the 16-bit words of `f` in the saved request (`f` starts at an even offset).
+/// The 32-bit word of the saved request at `at` (a multiple of 4), in memory order.
 #[inline(always)]
-fn sum_field(req: &ReqBuf, f: Field) -> u64 {
-    let mut sum = 0;
-    let mut i = f.start;
-    while i < f.end {
-        sum += csum::word(req[i], req[i + 1]);
-        i += 2;
-    }
-    sum
+fn req_word(req: &ReqBuf, at: usize) -> u64 {
+    // SAFETY: `at + 4` lies inside `req`; `req` starts a `Scratch`, whose alignment is 8,
+    // and `at` is a multiple of 4, so the read is aligned.
+    (unsafe { (req.as_ptr().add(at) as *const u32).read() }) as u64
 }
 
 /// A subprogram of its own: its temporaries must not share a stack frame with `build`'s.
+///
+/// The image's sum comes with the block; what the kernel adds is what differs per request:
+/// addresses, lengths, ports, the fields the ACK keeps from the request, the server address
+/// in option 54, the echoed options and End.
 #[inline(never)]
 fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
+    const _: () = assert!(field::XID.start % 4 == 0 && field::GIADDR.start % 4 == 0);
     let scratch = scratch::get()?;
     let (req, plan) = (&scratch.req, &scratch.v4_plan);
-    let block_sum = block.csum as u16;
-    let block_len = block.len as usize;
     let src = iface.ipv4;
     let dst = plan.dst;
     let ip = csum::word(ipv4::VER_IHL_NO_OPTIONS, 0)
@@ -553,24 +545,28 @@ fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
         + plan.udp_len as u64 * 2
         + dhcp::SERVER_PORT as u64
         + plan.dst_port as u64;
-    // BOOTP head as the reply has it: op 2, hops/secs/yiaddr/siaddr 0, the rest copied.
-    sum += csum::word(dhcp::OP_BOOTREPLY, req[field::HTYPE]) + csum::word(req[field::HLEN], 0);
-    sum += sum_field(req, field::XID);
-    sum += sum_field(req, field::FLAGS);
-    sum += sum_field(req, field::CIADDR);
-    sum += sum_field(req, field::GIADDR.start..field::CHADDR.end);
-    sum += csum::words4(&dhcp::MAGIC_COOKIE);
-    // 53 = ACK and 54 = server id: 9 octets at the (even) start of the options.
-    let head = dhcp::ack_head_words(src);
-    let mut k = 0;
-    while k < head.len() {
-        sum += head[k] as u64;
-        k += 1;
+    // BOOTP head as the reply has it (op 2, hops/secs/yiaddr/siaddr 0, the rest the
+    // request's): 32-bit words of the saved request, summed in memory order, then folded and
+    // swapped into the big-endian order of every other sum here.
+    let htype_hlen = u32::from_ne_bytes([0, 0xff, 0xff, 0]) as u64; // not op, hops
+    let flags = u32::from_ne_bytes([0, 0, 0xff, 0xff]) as u64; // not secs
+    let mut native = (req_word(req, field::OP) & htype_hlen)
+        + (req_word(req, field::SECS.start) & flags)
+        + req_word(req, field::XID.start)
+        + req_word(req, field::CIADDR.start);
+    let mut at = field::GIADDR.start;
+    while at < field::CHADDR.end {
+        native += req_word(req, at);
+        at += 4;
     }
+    sum += csum::fold(native).swap_bytes() as u64;
+    sum += csum::word(dhcp::OP_BOOTREPLY, 0);
+    // The image (sname .. block) from the even offset of sname; option 54's address in it.
+    sum += csum::at_offset(block.csum as u16, field::SNAME.start);
+    let server_at = field::OPTIONS.start + ACK_HEAD_LEN - src.len();
+    sum += csum::at_offset(csum::fold(csum::words4(&src)), server_at);
     let opts = &plan.opts;
-    let mut off = field::OPTIONS.start + ACK_HEAD_LEN;
-    sum += csum::at_offset(block_sum, off);
-    off += block_len;
+    let mut off = field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
     sum += csum::at_offset(
         loops::sum_range(opts.client_id_off, opts.client_id_len),
         off,
@@ -585,6 +581,8 @@ fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
     })
 }
 
+/// The IPv4 and UDP headers, the BOOTP fields the ACK sets, and option 54's address, with
+/// wide stores (the image and the request's fields are already in place).
 #[inline(always)]
 fn write_headers(
     ctx: &XdpContext,
@@ -594,42 +592,40 @@ fn write_headers(
     sums: &Checksums,
 ) -> Result<(), Stop> {
     use xdp_common::wire::{ipv4::field as ip, udp::field as u};
-    // Headers through the first options, written under one bounds check (sname/file, in
-    // between, are zeroed by the caller).
     const UDP: usize = ipv4::HDR_LEN;
     const BOOTP: usize = UDP + udp::HDR_LEN;
     const LEN: usize = BOOTP + field::OPTIONS.start + ACK_HEAD_LEN;
     let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
-    // SAFETY: bounds checked by ptr_at.
-    let h = unsafe { &mut *h };
-    let at = |f: Field, base: usize| base + f.start..base + f.end;
-    h[ip::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS;
-    h[ip::DSCP_ECN] = 0;
-    h[ip::LENGTH].copy_from_slice(&(plan.ip_len as u16).to_be_bytes());
-    h[ip::IDENT].copy_from_slice(&[0, 0]);
-    h[ip::FLG_OFF].copy_from_slice(&[0, 0]);
-    h[ip::TTL] = ipv4::DEFAULT_TTL;
-    h[ip::PROTOCOL] = ipv4::PROTO_UDP;
-    h[ip::CHECKSUM].copy_from_slice(&sums.ip);
-    h[ip::SRC_ADDR].copy_from_slice(&server);
-    h[ip::DST_ADDR].copy_from_slice(&plan.dst);
-    h[at(u::SRC_PORT, UDP)].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
-    h[at(u::DST_PORT, UDP)].copy_from_slice(&plan.dst_port.to_be_bytes());
-    h[at(u::LENGTH, UDP)].copy_from_slice(&(plan.udp_len as u16).to_be_bytes());
-    h[at(u::CHECKSUM, UDP)].copy_from_slice(&sums.udp);
-    h[BOOTP + field::OP] = dhcp::OP_BOOTREPLY;
-    h[BOOTP + field::HOPS] = 0;
-    let mut i = field::SECS.start;
-    while i < field::SECS.end {
-        h[BOOTP + i] = 0;
-        i += 1;
+    let len = (plan.ip_len as u16).to_be_bytes();
+    let ulen = (plan.udp_len as u16).to_be_bytes();
+    let sport = dhcp::SERVER_PORT.to_be_bytes();
+    let dport = plan.dst_port.to_be_bytes();
+    let (c, s) = (sums.ip, sums.udp);
+    // SAFETY: ptr_at checked that all LEN octets lie in the frame; every store below ends
+    // inside them.
+    unsafe {
+        use packet::put::{octets4, u16 as put16, u32 as put32, u64 as put64};
+        let p = h as *mut u8;
+        octets4(
+            p,
+            ip::VER_IHL,
+            [ipv4::VER_IHL_NO_OPTIONS, 0, len[0], len[1]],
+        );
+        put32(p, ip::IDENT.start, 0); // ident, flags, fragment offset
+        octets4(p, ip::TTL, [ipv4::DEFAULT_TTL, ipv4::PROTO_UDP, c[0], c[1]]);
+        octets4(p, ip::SRC_ADDR.start, server);
+        octets4(p, ip::DST_ADDR.start, plan.dst);
+        octets4(
+            p,
+            UDP + u::SRC_PORT.start,
+            [sport[0], sport[1], dport[0], dport[1]],
+        );
+        octets4(p, UDP + u::LENGTH.start, [ulen[0], ulen[1], s[0], s[1]]);
+        *p.add(BOOTP + field::OP) = dhcp::OP_BOOTREPLY;
+        *p.add(BOOTP + field::HOPS) = 0;
+        put16(p, BOOTP + field::SECS.start, 0);
+        put64(p, BOOTP + field::YIADDR.start, 0); // yiaddr, siaddr
+        octets4(p, BOOTP + field::OPTIONS.start + ACK_HEAD_LEN - 4, server);
     }
-    let mut i = field::YIADDR.start;
-    while i < field::SIADDR.end {
-        h[BOOTP + i] = 0;
-        i += 1;
-    }
-    let o = BOOTP + field::OPTIONS.start;
-    h[o..o + ACK_HEAD_LEN].copy_from_slice(&dhcp::ack_head(server));
     Ok(())
 }

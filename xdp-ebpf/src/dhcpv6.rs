@@ -466,7 +466,7 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     let sid_len = iface.server_id_len as usize;
     reply::store_server_id(ctx, off, iface, sid_len)?;
     off += sid_len;
-    reply::store(ctx, off, block.data.as_ptr(), block_len)?;
+    reply::store_image(ctx, off, block)?;
     off += block_len;
     let scratch = scratch::get().ok_or(Stop::Abort)?;
     let opts = scratch.v6_plan.opts;

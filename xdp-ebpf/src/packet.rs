@@ -16,6 +16,41 @@ pub fn ptr_at<T>(ctx: &XdpContext, off: usize) -> Option<*mut T> {
     Some((start + off) as *mut T)
 }
 
+/// Wide stores into the frame: one instruction of the value's width, its octets in memory
+/// order. (A Rust unaligned write is lowered to single-octet stores on BPF, and an aligned
+/// one may not point where a header starts; the verifier accepts unaligned packet stores.)
+///
+/// # Safety
+/// `base + off .. + width` must lie inside the frame (a `ptr_at` of a range that holds it).
+pub mod put {
+    macro_rules! wide_store {
+        ($name:ident, $t:ty, $insn:literal) => {
+            #[inline(always)]
+            pub unsafe fn $name(base: *mut u8, off: usize, value: $t) {
+                // SAFETY: the caller's contract above; the asm writes only those octets.
+                unsafe {
+                    core::arch::asm!(
+                        $insn,
+                        p = in(reg) base.add(off),
+                        v = in(reg) value as u64,
+                        options(nostack, preserves_flags)
+                    )
+                }
+            }
+        };
+    }
+    wide_store!(u16, u16, "*(u16 *)({p} + 0) = {v}");
+    wide_store!(u32, u32, "*(u32 *)({p} + 0) = {v}");
+    wide_store!(u64, u64, "*(u64 *)({p} + 0) = {v}");
+
+    /// Four octets as they stand in the frame.
+    #[inline(always)]
+    pub unsafe fn octets4(base: *mut u8, off: usize, value: [u8; 4]) {
+        // SAFETY: the caller's contract.
+        unsafe { u32(base, off, ::core::primitive::u32::from_ne_bytes(value)) }
+    }
+}
+
 #[inline(always)]
 pub fn read_u16(ctx: &XdpContext, off: usize) -> Option<u16> {
     // SAFETY: ptr_at checked the bounds; [u8; 2] has alignment 1.

@@ -5,7 +5,10 @@ use aya_ebpf::{
     programs::XdpContext,
     EbpfContext,
 };
-use xdp_common::{counters::Reason, maps::MAX_BLOCK_LEN};
+use xdp_common::{
+    counters::Reason,
+    maps::{OptionBlock, IMAGE_CAP},
+};
 
 use crate::{
     packet::ptr_at,
@@ -57,10 +60,28 @@ fn store_capped<const CAP: usize>(
     Ok(())
 }
 
-/// Copy `len` (<= MAX_BLOCK_LEN) octets of an option block into the frame at `off`.
+/// Write a block's image (DHCPv4: sname .. its options; DHCPv6: its options) into the frame
+/// at `off` with one store.
 #[inline(always)]
-pub fn store(ctx: &XdpContext, off: usize, src: *const u8, len: usize) -> Result<(), Stop> {
-    store_capped::<MAX_BLOCK_LEN>(ctx, off, src, len)
+pub fn store_image(ctx: &XdpContext, off: usize, block: &OptionBlock) -> Result<(), Stop> {
+    let len = block.image_len as usize;
+    // Not a power of two: the compare itself is the bound the verifier sees.
+    if len == 0 || len > IMAGE_CAP {
+        return Err(Stop::Abort);
+    }
+    // SAFETY: the helper checks the frame bounds; `image` owns IMAGE_CAP >= len octets.
+    let rc = unsafe {
+        bpf_xdp_store_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            block.image.as_ptr() as *mut _,
+            len as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(Stop::Abort);
+    }
+    Ok(())
 }
 
 /// Copy `len` (<= 512) octets of the saved request at `req_off` into the frame at `off`.
