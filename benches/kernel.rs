@@ -95,7 +95,7 @@ fn other_frame() -> Vec<u8> {
 fn discover_frame() -> Vec<u8> {
     udp4_frame_with(&[224, 225], (68, 67), |msg| {
         // build_inform writes option 53 first: code, length, type.
-        msg[v4::OFF_OPTIONS + 2] = v4::MSG_DISCOVER;
+        msg[v4::field::OPTIONS.start + v4::option::DATA.start] = v4::MSG_DISCOVER;
     })
 }
 

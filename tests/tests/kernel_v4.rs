@@ -132,8 +132,8 @@ impl Inform {
     }
 
     fn relayed_to(mut self, server: Ipv4Addr) -> Inform {
-        self.bootp[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4].copy_from_slice(&RELAY_V4.octets());
-        self.bootp[dhcp::OFF_HOPS] = 1;
+        self.bootp[dhcp::field::GIADDR].copy_from_slice(&RELAY_V4.octets());
+        self.bootp[dhcp::field::HOPS] = 1;
         insert_before_end(&mut self.bootp, &RELAY_AGENT_INFO);
         self.l2 = L2::new(SERVER_MAC, RELAY_MAC);
         self.src = RELAY_V4;
@@ -199,18 +199,19 @@ fn walk_options(options: &[u8]) -> Result<(Vec<V4Option<'_>>, usize), String> {
 }
 
 fn insert_before_end(bootp: &mut Vec<u8>, option: &[u8]) {
-    let (_, end) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).expect("well-formed options");
-    let at = dhcp::OFF_OPTIONS + end;
+    let (_, end) = walk_options(&bootp[dhcp::field::OPTIONS.start..]).expect("well-formed options");
+    let at = dhcp::field::OPTIONS.start + end;
     bootp.splice(at..at, option.iter().copied());
 }
 
 /// Remove every instance of `code` (the message stays padded to 300 octets).
 fn remove_option(bootp: &mut Vec<u8>, code: u8) {
-    let (options, _) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).expect("well-formed options");
+    let (options, _) =
+        walk_options(&bootp[dhcp::field::OPTIONS.start..]).expect("well-formed options");
     let cuts: Vec<(usize, usize)> = options
         .iter()
         .filter(|o| o.code == code)
-        .map(|o| (dhcp::OFF_OPTIONS + o.at, 2 + o.data.len()))
+        .map(|o| (dhcp::field::OPTIONS.start + o.at, 2 + o.data.len()))
         .collect();
     for (at, len) in cuts.into_iter().rev() {
         bootp.drain(at..at + len);
@@ -220,13 +221,14 @@ fn remove_option(bootp: &mut Vec<u8>, code: u8) {
 
 /// Set the data of the first instance of `code` (same length).
 fn set_option(bootp: &mut [u8], code: u8, data: &[u8]) {
-    let (options, _) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).expect("well-formed options");
+    let (options, _) =
+        walk_options(&bootp[dhcp::field::OPTIONS.start..]).expect("well-formed options");
     let o = options
         .iter()
         .find(|o| o.code == code)
         .expect("option present");
     assert_eq!(o.data.len(), data.len());
-    let at = dhcp::OFF_OPTIONS + o.at + 2;
+    let at = dhcp::field::OPTIONS.start + o.at + 2;
     bootp[at..at + data.len()].copy_from_slice(data);
 }
 
@@ -259,7 +261,7 @@ fn standard_ack_ip_len(format: WireFormat, cert_len: usize) -> usize {
         WireFormat::Rfc3396 | WireFormat::Ietf00 => 2 + URI.len(),
     };
     let options = 3 + 6 + uri + certificate_encoding(format, cert_len).0 + 6 + 9 + 1;
-    20 + 8 + (dhcp::OFF_OPTIONS + options).max(dhcp::MIN_MESSAGE_LEN)
+    20 + 8 + (dhcp::field::OPTIONS.start + options).max(dhcp::MIN_MESSAGE_LEN)
 }
 
 /// Codes a PRL may list without stopping a `complete` answer though the ACK leaves them out.
@@ -305,7 +307,7 @@ fn check_ack(
         "answered inconsistent lengths"
     );
     ensure!(
-        udp_len > 8 + dhcp::OFF_OPTIONS,
+        udp_len > 8 + dhcp::field::OPTIONS.start,
         "answered a short BOOTP message"
     );
     let rsrc: [u8; 4] = rip[12..16].try_into().unwrap();
@@ -321,15 +323,15 @@ fn check_ack(
     );
     let rb = &seg[8..];
     ensure!(
-        rb[dhcp::OFF_OP] == dhcp::OP_BOOTREQUEST,
+        rb[dhcp::field::OP] == dhcp::OP_BOOTREQUEST,
         "answered op {}",
         rb[0]
     );
     ensure!(
-        rb[dhcp::OFF_COOKIE..dhcp::OFF_OPTIONS] == dhcp::MAGIC_COOKIE,
+        rb[dhcp::field::MAGIC_COOKIE] == dhcp::MAGIC_COOKIE,
         "answered without the cookie"
     );
-    let (req_opts, _) = walk_options(&rb[dhcp::OFF_OPTIONS..])
+    let (req_opts, _) = walk_options(&rb[dhcp::field::OPTIONS.start..])
         .map_err(|e| format!("answered malformed options: {e}"))?;
     let instances = |code: u8| req_opts.iter().filter(move |o| o.code == code);
     let single = |code: u8| -> Result<Option<&V4Option>, String> {
@@ -394,17 +396,15 @@ fn check_ack(
     };
     let raw_option = |o: Option<&V4Option>| {
         o.map(|o| {
-            rb[dhcp::OFF_OPTIONS + o.at..dhcp::OFF_OPTIONS + o.at + 2 + o.data.len()].to_vec()
+            rb[dhcp::field::OPTIONS.start + o.at
+                ..dhcp::field::OPTIONS.start + o.at + 2 + o.data.len()]
+                .to_vec()
         })
     };
     let client_id = raw_option(single(dhcp::OPT_CLIENT_ID)?);
     let relay_info = raw_option(single(dhcp::OPT_RELAY_AGENT_INFO)?);
-    let ciaddr: [u8; 4] = rb[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4]
-        .try_into()
-        .unwrap();
-    let giaddr: [u8; 4] = rb[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4]
-        .try_into()
-        .unwrap();
+    let ciaddr: [u8; 4] = rb[dhcp::field::CIADDR].try_into().unwrap();
+    let giaddr: [u8; 4] = rb[dhcp::field::GIADDR].try_into().unwrap();
     let (to, to_port) = match (giaddr, ciaddr) {
         (g, _) if g != [0; 4] => (g, dhcp::SERVER_PORT),
         (_, c) if c != [0; 4] => (c, dhcp::CLIENT_PORT),
@@ -504,16 +504,13 @@ fn check_ack(
         "op {:?}",
         msg.opcode()
     );
-    ensure!(u8::from(msg.htype()) == rb[dhcp::OFF_HTYPE], "htype");
-    ensure!(msg.hlen() == rb[dhcp::OFF_HLEN], "hlen");
+    ensure!(u8::from(msg.htype()) == rb[dhcp::field::HTYPE], "htype");
+    ensure!(msg.hlen() == rb[dhcp::field::HLEN], "hlen");
     ensure!(msg.hops() == 0, "hops {}", msg.hops());
-    ensure!(
-        msg.xid().to_be_bytes() == rb[dhcp::OFF_XID..dhcp::OFF_XID + 4],
-        "xid"
-    );
+    ensure!(msg.xid().to_be_bytes() == rb[dhcp::field::XID], "xid");
     ensure!(msg.secs() == 0, "secs {}", msg.secs());
     ensure!(
-        u16::from(msg.flags()).to_be_bytes() == rb[dhcp::OFF_FLAGS..dhcp::OFF_FLAGS + 2],
+        u16::from(msg.flags()).to_be_bytes() == rb[dhcp::field::FLAGS],
         "flags"
     );
     ensure!(msg.ciaddr().octets() == ciaddr, "ciaddr");
@@ -523,25 +520,26 @@ fn check_ack(
     );
     ensure!(msg.giaddr().octets() == giaddr, "giaddr");
     ensure!(
-        bootp[dhcp::OFF_CHADDR..dhcp::OFF_SNAME] == rb[dhcp::OFF_CHADDR..dhcp::OFF_SNAME],
+        bootp[dhcp::field::CHADDR.start..dhcp::field::SNAME.start]
+            == rb[dhcp::field::CHADDR.start..dhcp::field::SNAME.start],
         "chaddr"
     );
     if msg.hlen() <= 16 {
         // (dhcproto slices chaddr by hlen: only when that is in range.)
         let hlen = usize::from(msg.hlen());
         ensure!(
-            msg.chaddr() == &rb[dhcp::OFF_CHADDR..dhcp::OFF_CHADDR + hlen],
+            msg.chaddr() == &rb[dhcp::field::CHADDR.start..dhcp::field::CHADDR.start + hlen],
             "dhcproto: chaddr"
         );
     }
     ensure!(
-        bootp[dhcp::OFF_SNAME..dhcp::OFF_COOKIE]
+        bootp[dhcp::field::SNAME.start..dhcp::field::MAGIC_COOKIE.start]
             .iter()
             .all(|&b| b == 0),
         "sname/file not zero"
     );
     ensure!(
-        bootp[dhcp::OFF_COOKIE..dhcp::OFF_OPTIONS] == dhcp::MAGIC_COOKIE,
+        bootp[dhcp::field::MAGIC_COOKIE] == dhcp::MAGIC_COOKIE,
         "magic cookie"
     );
     ensure!(
@@ -562,10 +560,12 @@ fn check_ack(
     }
 
     // The options, raw: 53 = 5 first, 54, requested, 61, 82 last, End, zero padding.
-    let (opts, end) =
-        walk_options(&bootp[dhcp::OFF_OPTIONS..]).map_err(|e| format!("reply options: {e}"))?;
+    let (opts, end) = walk_options(&bootp[dhcp::field::OPTIONS.start..])
+        .map_err(|e| format!("reply options: {e}"))?;
     ensure!(
-        bootp[dhcp::OFF_OPTIONS + end + 1..].iter().all(|&b| b == 0),
+        bootp[dhcp::field::OPTIONS.start + end + 1..]
+            .iter()
+            .all(|&b| b == 0),
         "non-zero octets after End"
     );
     ensure!(opts.len() >= 2, "reply has {} options", opts.len());
@@ -596,7 +596,9 @@ fn check_ack(
         );
     }
     let raw_reply = |o: &V4Option| {
-        bootp[dhcp::OFF_OPTIONS + o.at..dhcp::OFF_OPTIONS + o.at + 2 + o.data.len()].to_vec()
+        bootp[dhcp::field::OPTIONS.start + o.at
+            ..dhcp::field::OPTIONS.start + o.at + 2 + o.data.len()]
+            .to_vec()
     };
     match &client_id {
         Some(id) => {
@@ -681,7 +683,7 @@ fn check_ack(
             extra.data
         );
     }
-    let xid = u32::from_be_bytes(rb[dhcp::OFF_XID..dhcp::OFF_XID + 4].try_into().unwrap());
+    let xid = u32::from_be_bytes(rb[dhcp::field::XID].try_into().unwrap());
     let (_, bootstrap) =
         client::decode_v4_reply(setup.format, V4_URI_CODE, V4_CERT_CODE, bootp, xid)
             .map_err(|e| format!("decode_v4_reply: {e}"))?;
@@ -797,8 +799,10 @@ fn unicast_unpadded_and_trailer_carrying_informs_are_answered() {
 
     // Not padded to 300 octets (RFC 1542 asks it of clients; the fast path need not insist).
     let mut unpadded = Inform::standard();
-    let (_, end) = walk_options(&unpadded.bootp[dhcp::OFF_OPTIONS..]).unwrap();
-    unpadded.bootp.truncate(dhcp::OFF_OPTIONS + end + 1);
+    let (_, end) = walk_options(&unpadded.bootp[dhcp::field::OPTIONS.start..]).unwrap();
+    unpadded
+        .bootp
+        .truncate(dhcp::field::OPTIONS.start + end + 1);
     assert!(unpadded.bootp.len() < dhcp::MIN_MESSAGE_LEN);
     expect_ack(&mut h, &unpadded, "INFORM not padded to 300 octets");
 
@@ -850,7 +854,7 @@ fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
         assert_eq!(reply_ip(&reply).0, address, "{what}");
         let bootp = &parsed.l3[28..];
         assert_eq!(
-            bootp[dhcp::OFF_OPTIONS + 3..dhcp::OFF_OPTIONS + 9],
+            bootp[dhcp::field::OPTIONS.start + 3..dhcp::field::OPTIONS.start + 9],
             [
                 54,
                 4,
@@ -924,18 +928,18 @@ fn relayed_inform_goes_to_the_relay_with_option_82_echoed_last() {
     assert_eq!(reply_ip(&reply), (SERVER_V4, RELAY_V4, dhcp::SERVER_PORT));
     assert_eq!(parse_l2(&reply).unwrap().l2.dst, RELAY_MAC);
     let bootp = &parse_l2(&reply).unwrap().l3[28..];
-    let (opts, end) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    let (opts, end) = walk_options(&bootp[dhcp::field::OPTIONS.start..]).unwrap();
     let last = opts.last().unwrap();
     assert_eq!(last.code, 82);
     assert_eq!(
-        &bootp[dhcp::OFF_OPTIONS + last.at..dhcp::OFF_OPTIONS + end],
+        &bootp[dhcp::field::OPTIONS.start + last.at..dhcp::field::OPTIONS.start + end],
         RELAY_AGENT_INFO
     );
-    assert_eq!(bootp[dhcp::OFF_HOPS], 0, "hops");
+    assert_eq!(bootp[dhcp::field::HOPS], 0, "hops");
 
     // A relayed request without a ciaddr is answered the same way (giaddr decides).
     let mut no_ciaddr = Inform::standard().relayed();
-    no_ciaddr.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].fill(0);
+    no_ciaddr.bootp[dhcp::field::CIADDR].fill(0);
     let reply = expect_ack(&mut h, &no_ciaddr, "relayed, ciaddr 0");
     assert_eq!(reply_ip(&reply).1, RELAY_V4);
 }
@@ -1009,7 +1013,7 @@ fn echoed_options_of_any_length_and_parity_come_back_unaltered() {
         let what = format!("option 61 of {id_len}, option 82 of {relay_len} octets");
         let reply = expect_ack(&mut h, &inform, &what);
         let bootp = &parse_l2(&reply).unwrap().l3[28..];
-        let (opts, _) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).unwrap();
+        let (opts, _) = walk_options(&bootp[dhcp::field::OPTIONS.start..]).unwrap();
         let id = opts.iter().find(|o| o.code == dhcp::OPT_CLIENT_ID).unwrap();
         assert_eq!(id.data, &option(dhcp::OPT_CLIENT_ID, id_len)[2..], "{what}");
     }
@@ -1035,7 +1039,7 @@ fn inform_with_df_set_and_a_full_prl_is_answered() {
     let all: Vec<u8> = (1..=255).collect();
     let reply = expect_ack(&mut h, &Inform::new(&all, Some(1500)), "PRL of 255 codes");
     let bootp = &parse_l2(&reply).unwrap().l3[28..];
-    let codes: Vec<u8> = walk_options(&bootp[dhcp::OFF_OPTIONS..])
+    let codes: Vec<u8> = walk_options(&bootp[dhcp::field::OPTIONS.start..])
         .unwrap()
         .0
         .iter()
@@ -1124,7 +1128,7 @@ fn requests_that_are_not_informs_are_passed() {
         "no option 53",
     );
     let mut bad_cookie = Inform::standard();
-    bad_cookie.bootp[dhcp::OFF_COOKIE + 3] = 0x64;
+    bad_cookie.bootp[dhcp::field::MAGIC_COOKIE.start + 3] = 0x64;
     expect_pass(
         &mut h,
         &bad_cookie.frame(),
@@ -1151,7 +1155,7 @@ fn requests_that_are_not_informs_are_passed() {
         "later fragment"
     );
     let mut bootreply = Inform::standard();
-    bootreply.bootp[dhcp::OFF_OP] = dhcp::OP_BOOTREPLY;
+    bootreply.bootp[dhcp::field::OP] = dhcp::OP_BOOTREPLY;
     expect_pass(
         &mut h,
         &bootreply.frame(),
@@ -1173,7 +1177,9 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
     let pad_first = |msg_type: u8| {
         let mut inform = Inform::standard();
         set_option(&mut inform.bootp, dhcp::OPT_MESSAGE_TYPE, &[msg_type]);
-        inform.bootp.insert(dhcp::OFF_OPTIONS, dhcp::OPT_PAD);
+        inform
+            .bootp
+            .insert(dhcp::field::OPTIONS.start, dhcp::OPT_PAD);
         inform
     };
     expect_ack(
@@ -1195,7 +1201,7 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
     // Option 53 first but of length 2: not a type the glance trusts; the walk calls it
     // malformed.
     let mut long_53 = Inform::standard();
-    let o = dhcp::OFF_OPTIONS;
+    let o = dhcp::field::OPTIONS.start;
     long_53.bootp[o + 1] = 2;
     long_53.bootp.insert(o + 3, 0);
     expect_pass(
@@ -1262,7 +1268,7 @@ fn inform_without_ciaddr_or_giaddr_is_passed() {
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut inform = Inform::standard();
-    inform.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].fill(0);
+    inform.bootp[dhcp::field::CIADDR].fill(0);
     inform.src = Ipv4Addr::UNSPECIFIED;
     expect_pass(
         &mut h,
@@ -1293,7 +1299,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
             "complete, 51/58/59",
         );
         let bootp = parse_l2(&reply).unwrap().l3[28..].to_vec();
-        walk_options(&bootp[dhcp::OFF_OPTIONS..])
+        walk_options(&bootp[dhcp::field::OPTIONS.start..])
             .unwrap()
             .0
             .iter()
@@ -1332,7 +1338,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
         "lwm2m-only, codes 1 and 3",
     );
     let bootp = &parse_l2(&reply).unwrap().l3[28..];
-    let codes: Vec<u8> = walk_options(&bootp[dhcp::OFF_OPTIONS..])
+    let codes: Vec<u8> = walk_options(&bootp[dhcp::field::OPTIONS.start..])
         .unwrap()
         .0
         .iter()
@@ -1437,7 +1443,7 @@ fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for addr in NOT_UNICAST_V4 {
         let mut direct = Inform::standard();
-        direct.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].copy_from_slice(&addr.octets());
+        direct.bootp[dhcp::field::CIADDR].copy_from_slice(&addr.octets());
         expect_pass(
             &mut h,
             &direct.frame(),
@@ -1445,7 +1451,7 @@ fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
             &format!("ciaddr {addr}"),
         );
         let mut relayed = Inform::standard().relayed();
-        relayed.bootp[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4].copy_from_slice(&addr.octets());
+        relayed.bootp[dhcp::field::GIADDR].copy_from_slice(&addr.octets());
         expect_pass(
             &mut h,
             &relayed.frame(),
@@ -1456,14 +1462,14 @@ fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
     // With a unicast giaddr, ciaddr is not the destination: whatever it holds, the ACK goes
     // to the relay.
     let mut relayed = Inform::standard().relayed();
-    relayed.bootp[dhcp::OFF_CIADDR..dhcp::OFF_CIADDR + 4].fill(255);
+    relayed.bootp[dhcp::field::CIADDR].fill(255);
     let reply = expect_ack(&mut h, &relayed, "giaddr unicast, ciaddr broadcast");
     assert_eq!(reply_ip(&reply), (SERVER_V4, RELAY_V4, dhcp::SERVER_PORT));
 }
 
 /// `count` PAD octets inserted at `at` (an offset into the options field).
 fn with_pads(mut inform: Inform, at: usize, count: usize) -> Inform {
-    let at = dhcp::OFF_OPTIONS + at;
+    let at = dhcp::field::OPTIONS.start + at;
     inform
         .bootp
         .splice(at..at, std::iter::repeat_n(dhcp::OPT_PAD, count));
@@ -1477,7 +1483,7 @@ fn pads_anywhere_before_end_are_walked() {
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
     let standard = Inform::standard();
-    let (options, end) = walk_options(&standard.bootp[dhcp::OFF_OPTIONS..]).unwrap();
+    let (options, end) = walk_options(&standard.bootp[dhcp::field::OPTIONS.start..]).unwrap();
     // The whole options field may be PADs: up to 2048 octets of payload (REQ_MAX) in all.
     let room = 2048 - standard.bootp.len();
     for count in [1, 95, 96, 97, 255, 256, 1000, room] {
@@ -1498,7 +1504,7 @@ fn pads_anywhere_before_end_are_walked() {
     expect_ack(&mut h, &everywhere, "7 PADs before every option");
     // PADs are walked, not trusted: a PAD run that leaves no End is still malformed.
     let mut no_end = standard.clone();
-    no_end.bootp.truncate(dhcp::OFF_OPTIONS + end);
+    no_end.bootp.truncate(dhcp::field::OPTIONS.start + end);
     let no_end = with_pads(no_end.clone(), end, room);
     expect_pass(&mut h, &no_end.frame(), Reason::Malformed, "PADs, no End");
 }
@@ -1568,7 +1574,7 @@ fn malformed_ip_and_udp_are_passed() {
         ),
         (
             "payload changed under the UDP checksum",
-            inform.frame_with_packet(|p| p[28 + dhcp::OFF_XID] ^= 0x80),
+            inform.frame_with_packet(|p| p[28 + dhcp::field::XID.start] ^= 0x80),
         ),
     ];
     for (what, frame) in malformed {
@@ -1584,8 +1590,8 @@ fn options_running_past_the_end_are_passed() {
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     // A hostname option claiming 200 octets where 10 remain, and no End.
     let mut bootp = client::build_inform(XID, CLIENT_MAC, CLIENT_V4, &PRL, Some(1500));
-    let (_, end) = walk_options(&bootp[dhcp::OFF_OPTIONS..]).unwrap();
-    bootp.truncate(dhcp::OFF_OPTIONS + end);
+    let (_, end) = walk_options(&bootp[dhcp::field::OPTIONS.start..]).unwrap();
+    bootp.truncate(dhcp::field::OPTIONS.start + end);
     bootp.extend([12, 200]);
     bootp.extend([b'x'; 10]);
     let inform = Inform {
@@ -1600,8 +1606,8 @@ fn options_running_past_the_end_are_passed() {
     );
     // Options that stop without End.
     let mut no_end = Inform::standard();
-    let (_, end) = walk_options(&no_end.bootp[dhcp::OFF_OPTIONS..]).unwrap();
-    no_end.bootp.truncate(dhcp::OFF_OPTIONS + end);
+    let (_, end) = walk_options(&no_end.bootp[dhcp::field::OPTIONS.start..]).unwrap();
+    no_end.bootp.truncate(dhcp::field::OPTIONS.start + end);
     expect_pass(&mut h, &no_end.frame(), Reason::Malformed, "no End option");
     // The length octet of the last option missing.
     let mut no_len = no_end.clone();
@@ -1710,8 +1716,8 @@ fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correc
             let base = &bases[which];
             let bootp = parse_l2(base).unwrap().l3_off + 28;
             let range = match region {
-                0 => bootp + dhcp::OFF_OPTIONS..base.len(),
-                1 => bootp..bootp + dhcp::OFF_OPTIONS,
+                0 => bootp + dhcp::field::OPTIONS.start..base.len(),
+                1 => bootp..bootp + dhcp::field::OPTIONS.start,
                 _ => 0..base.len(),
             };
             let mut frame = mutate(base, range, &changes);
@@ -1770,8 +1776,8 @@ fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
 /// A relayed INFORM from `giaddr` for the client `chaddr`, through the one relay MAC.
 fn relayed_for(giaddr: Ipv4Addr, chaddr: [u8; 6]) -> Vec<u8> {
     let mut inform = Inform::standard().relayed();
-    inform.bootp[dhcp::OFF_GIADDR..dhcp::OFF_GIADDR + 4].copy_from_slice(&giaddr.octets());
-    inform.bootp[dhcp::OFF_CHADDR..dhcp::OFF_CHADDR + 6].copy_from_slice(&chaddr);
+    inform.bootp[dhcp::field::GIADDR].copy_from_slice(&giaddr.octets());
+    inform.bootp[dhcp::field::CHADDR.start..dhcp::field::CHADDR.start + 6].copy_from_slice(&chaddr);
     inform.src = giaddr;
     inform.frame()
 }

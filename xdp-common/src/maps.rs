@@ -34,6 +34,14 @@ pub const SLOTS: u32 = 2;
 /// Largest pre-encoded option block (the requested options of one reply). A power of two:
 /// the kernel masks lengths with `MAX_BLOCK_LEN - 1` so the verifier sees the bound.
 pub const MAX_BLOCK_LEN: usize = 2048;
+/// DHCPv4: what a reply image holds before the options of its block: sname and file (zero),
+/// the magic cookie, and the ACK head (option 53, then 54 with its address left zero: the
+/// interface's, written by the kernel). The image starts at sname, an even offset.
+pub const V4_IMAGE_HEAD_LEN: usize = crate::wire::dhcpv4::SNAME_FILE_LEN
+    + crate::wire::dhcpv4::MAGIC_COOKIE.len()
+    + crate::wire::dhcpv4::ACK_HEAD_LEN;
+/// Room of `OptionBlock::image`: the longest head and MAX_BLOCK_LEN octets of options.
+pub const IMAGE_CAP: usize = MAX_BLOCK_LEN + 256;
 /// Server Identifier option of a DHCPv6 reply: code(2) len(2) DUID.
 pub const MAX_SERVER_ID_OPT_LEN: usize = 4 + crate::wire::dhcpv6::MAX_DUID_LEN;
 /// Room for it in `IfaceConfig`: a power of two, so the kernel can bound a copy's length
@@ -160,18 +168,22 @@ pub struct SlotConfig {
     pub rate: RateLimit,
 }
 
-/// `BLOCKS` value: the pre-encoded options of one reply shape.
+/// `BLOCKS` value: one reply shape, as the kernel writes it with one store: the image.
+/// DHCPv4: sname .. the options of the block (`V4_IMAGE_HEAD_LEN` octets of head first);
+/// DHCPv6: the options of the block alone.
 ///
-/// `csum` is the 16-bit one's-complement sum of `data[..len]` read as big-endian words from
-/// an even offset (a trailing odd byte is the high half of a word), folded, in the low 16
-/// bits. The kernel swaps its bytes when it places the block at an odd offset.
+/// `csum` is the 16-bit one's-complement sum of `image[..image_len]` read as big-endian
+/// words from an even offset (a trailing odd byte is the high half of a word), folded, in
+/// the low 16 bits. The kernel swaps its bytes when it places the image at an odd offset.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct OptionBlock {
+    /// Octets of options (at most MAX_BLOCK_LEN); 0: this shape cannot be served.
     pub len: u16,
-    pub _pad: u16,
+    /// Octets of `image`: the family's head and the options.
+    pub image_len: u16,
     pub csum: u32,
-    pub data: [u8; MAX_BLOCK_LEN],
+    pub image: [u8; IMAGE_CAP],
 }
 
 /// `RATE` key: who a bucket belongs to. A relayed DHCPv4 request: its giaddr and chaddr (all
@@ -203,7 +215,8 @@ const _: () = {
     assert!(size_of::<V6Policy>() == 3 * MAX_V6_CODES + 8);
     assert!(size_of::<RateLimit>() == 16);
     assert!(size_of::<SlotConfig>() == 260 + 3 * MAX_V6_CODES + 8 + 16);
-    assert!(size_of::<OptionBlock>() == 8 + MAX_BLOCK_LEN);
+    assert!(size_of::<OptionBlock>() == 8 + IMAGE_CAP);
+    assert!(V4_IMAGE_HEAD_LEN == 205 && V4_IMAGE_HEAD_LEN <= IMAGE_CAP - MAX_BLOCK_LEN);
     assert!(size_of::<ClientKey>() == 20);
     assert!(size_of::<TokenBucket>() == 16);
 };

@@ -166,23 +166,6 @@ pub mod dhcpv4 {
     /// RFC 1542 §4.1.1: a relay MUST silently discard a BOOTREQUEST whose hops exceeds 16.
     pub const MAX_HOPS: u8 = 16;
 
-    // Offsets of the fields above, for code written before the field ranges.
-    pub const OFF_OP: usize = field::OP;
-    pub const OFF_HTYPE: usize = field::HTYPE;
-    pub const OFF_HLEN: usize = field::HLEN;
-    pub const OFF_HOPS: usize = field::HOPS;
-    pub const OFF_XID: usize = field::XID.start;
-    pub const OFF_SECS: usize = field::SECS.start;
-    pub const OFF_FLAGS: usize = field::FLAGS.start;
-    pub const OFF_CIADDR: usize = field::CIADDR.start;
-    pub const OFF_YIADDR: usize = field::YIADDR.start;
-    pub const OFF_SIADDR: usize = field::SIADDR.start;
-    pub const OFF_GIADDR: usize = field::GIADDR.start;
-    pub const OFF_CHADDR: usize = field::CHADDR.start;
-    pub const OFF_SNAME: usize = field::SNAME.start;
-    pub const OFF_FILE: usize = field::FILE.start;
-    pub const OFF_COOKIE: usize = field::MAGIC_COOKIE.start;
-    pub const OFF_OPTIONS: usize = field::OPTIONS.start;
     /// op .. chaddr: the part of the header a reply takes (partly) from the request.
     pub const HEAD_LEN: usize = field::SNAME.start;
     /// sname + file, zero in our replies.
@@ -286,7 +269,7 @@ pub mod dhcpv4 {
     /// The BOOTP message of a DHCPACK whose options after the head take `options_len`
     /// octets: header, head, options, End, padded to MIN_MESSAGE_LEN.
     pub const fn ack_message_len(options_len: usize) -> usize {
-        let used = OFF_OPTIONS + ACK_HEAD_LEN + options_len + END_LEN;
+        let used = field::OPTIONS.start + ACK_HEAD_LEN + options_len + END_LEN;
         if used < MIN_MESSAGE_LEN {
             MIN_MESSAGE_LEN
         } else {
@@ -452,7 +435,7 @@ mod tests {
             (eth::HDR_LEN, ipv4::HDR_LEN, ipv6::HDR_LEN, udp::HDR_LEN),
             (14, 20, 40, 8)
         );
-        assert_eq!(dhcpv4::OFF_OPTIONS, 240);
+        assert_eq!(dhcpv4::field::OPTIONS.start, 240);
         assert_eq!(dhcpv4::MAX_HLEN, 16);
         assert_eq!(
             (dhcpv6::HDR_LEN, dhcpv6::RELAY_HDR_LEN, dhcpv6::OPT_HDR_LEN),

@@ -4,7 +4,7 @@
 
 use aya_ebpf::helpers::bpf_csum_diff;
 
-use crate::maps::{ReqBuf, REQ_MAX};
+use crate::scratch::{ReqBuf, REQ_MAX};
 
 #[inline(always)]
 pub fn fold(mut sum: u64) -> u16 {

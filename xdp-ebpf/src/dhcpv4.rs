@@ -11,18 +11,22 @@ use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE,
-        MASKS_PER_FAMILY, MAX_SERVED_OPTIONS, POLICY_COMPLETE,
+        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
+        MAX_SERVED_OPTIONS, POLICY_COMPLETE,
     },
-    wire::{dhcpv4 as dhcp, eth, ipv4, udp},
+    wire::{
+        dhcpv4::{self as dhcp, field, ACK_HEAD_LEN, END_LEN},
+        eth, ipv4, udp, Field,
+    },
 };
 
 use crate::{
-    csum, generation,
-    loops::{self, be16, byte},
-    maps::{self, ReqBuf, REQ_MAX, SCRATCH, SLOTS},
+    csum, generation, loops,
+    maps::{self, SLOTS},
     packet::{self, ptr_at, L2},
     rate, reply,
+    scratch::{self, be16, byte, ReqBuf, REQ_MAX},
+    state::v4::{Options, Plan, PrlScan, Walk},
     verdict::{self, Stop},
 };
 
@@ -31,24 +35,12 @@ use crate::{
 const MAX_OPTIONS: u32 = REQ_MAX as u32;
 const MAX_PRL: u32 = 255;
 const BROADCAST: [u8; 4] = [255; 4];
-/// Options 53 (DHCPACK) and 54 (server identifier) open every ACK: 3 + 6 octets.
-const OPTIONS_HEAD_LEN: usize = 9;
 
-/// What the fast path needs from an INFORM's options. Offsets index the saved request.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Options {
-    msg_type: u8,
-    prl_off: usize,
-    prl_len: usize,
-    max_message_size: usize,
-    /// Whole option (code and length included) to echo: client identifier, relay info.
-    client_id_off: usize,
-    client_id_len: usize,
-    relay_off: usize,
-    relay_len: usize,
-    has_server_id: u8,
-    server_id: [u8; 4],
+/// The 4 octets of an address field of the saved request.
+#[inline(always)]
+fn addr_at(req: &ReqBuf, f: Field) -> [u8; 4] {
+    let a = f.start;
+    [req[a], req[a + 1], req[a + 2], req[a + 3]]
 }
 
 /// Entry for IPv4 frames: XDP_TX with the ACK, or XDP_PASS with the frame untouched.
@@ -77,27 +69,6 @@ pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
     verdict::finish(Family::V4, answer(ctx, l2))
 }
 
-/// Everything `build` needs, decided before the frame is touched. Kept in the scratch map:
-/// the stack is too small to hold it under three frames.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct Plan {
-    l3_off: usize,
-    msg_len: usize,
-    used_len: usize,
-    udp_len: usize,
-    ip_len: usize,
-    dst: [u8; 4],
-    dst_port: u16,
-    /// The interface's (or VLAN's) address and MAC, copied so `build` needs no lookup.
-    server_ip: [u8; 4],
-    server_mac: [u8; 6],
-    /// The rate limit's bucket and the ingress interface.
-    rate_key: ClientKey,
-    ifindex: u32,
-    opts: Options,
-}
-
 /// One generation's config, interface entry and block, each read once: `decide` and `build`
 /// are handed what they use, and never look a config map up again.
 #[inline(always)]
@@ -106,7 +77,7 @@ fn answer(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
     let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
     let block = generation::block(gen.slot, Family::V4, mask)?;
     fit(gen.config, gen.iface, block)?;
-    build(ctx, block)
+    build(ctx, gen.iface, block)
 }
 
 /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
@@ -126,8 +97,8 @@ fn decide(
     let request = read_headers(ctx, ip_off)?;
     let payload_off = ip_off + ipv4::HDR_LEN + udp::HDR_LEN;
     // Most requests are not ours: say so from the frame, before any copy or checksum.
-    not_an_inform_at_a_glance(ctx, payload_off)?;
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    not_ours_at_a_glance(ctx, payload_off)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     crate::request::copy_payload(ctx, payload_off, request.payload_len, scratch)?;
     let opts = parse_options(request.payload_len)?;
     if opts.msg_type != dhcp::MSG_INFORM {
@@ -142,16 +113,15 @@ fn decide(
     let mask = served_mask(slot, config, &opts)?;
     // Only a request we would answer pays for its checksums.
     verify_checksums(ctx, ip_off, &request)?;
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     let (dst, dst_port) = destination(&scratch.req)?;
+    let rate_key = rate::v4_key(&scratch.req, request.src_mac);
     // Field by field: the sizes are `fit`'s, and zeroing them here would be a memset call.
-    let plan = &mut loops::scratch().ok_or(Stop::Abort)?.v4_plan;
+    let plan = &mut scratch.v4_plan;
     plan.l3_off = l2.l3_off;
     plan.dst = dst;
     plan.dst_port = dst_port;
-    plan.server_ip = iface.ipv4;
-    plan.server_mac = iface.mac;
-    plan.rate_key = rate::v4_key(&loops::scratch().ok_or(Stop::Abort)?.req, request.src_mac);
+    plan.rate_key = rate_key;
     plan.ifindex = ctx.ingress_ifindex() as u32;
     plan.opts = opts;
     Ok(mask)
@@ -160,11 +130,11 @@ fn decide(
 /// The reply's sizes (protocol.md "Size": 576 / option 57 / MTU) and the rate limit.
 #[inline(never)]
 fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let plan = &mut loops::scratch().ok_or(Stop::Abort)?.v4_plan;
+    let plan = &mut scratch::get().ok_or(Stop::Abort)?.v4_plan;
     // 53 + 54 (9 octets), the block, the echoes, End, padding.
     let block_len = block.len as usize;
     let echo_len = plan.opts.client_id_len + plan.opts.relay_len;
-    let used_len = dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN + block_len + echo_len + 1;
+    let used_len = field::OPTIONS.start + ACK_HEAD_LEN + block_len + echo_len + END_LEN;
     let msg_len = if used_len < dhcp::MIN_MESSAGE_LEN {
         dhcp::MIN_MESSAGE_LEN
     } else {
@@ -190,37 +160,30 @@ fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<
     Ok(())
 }
 
-/// Turn the frame into the ACK `plan` describes.
+/// Turn the frame into the ACK `plan` describes. The request's xid, flags, ciaddr, giaddr
+/// and chaddr (and htype, hlen) stay where they are: the ACK takes them as they came.
 #[inline(never)]
-fn build(ctx: &XdpContext, block: &OptionBlock) -> Result<(), Stop> {
-    let plan = &loops::scratch().ok_or(Stop::Abort)?.v4_plan;
-    let scratch = SCRATCH.get(0).ok_or(Stop::Abort)?;
-    let block_len = block.len as usize;
-    let sums = checksums(plan, block.csum, block_len).ok_or(Stop::Abort)?;
+fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+    let sums = checksums(iface, block).ok_or(Stop::Abort)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
+    let plan = &scratch.v4_plan;
     let l3_off = packet::bound_l3_off(plan.l3_off);
     reply::resize(ctx, l3_off + plan.ip_len)?;
     // From here on the frame is the reply under construction: any failure aborts.
-    write_headers(ctx, l3_off, plan, &sums)?;
     let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
-    reply::zero(
-        ctx,
-        scratch,
-        bootp_off + dhcp::OFF_SNAME,
-        dhcp::SNAME_FILE_LEN,
-    )?;
-    // write_headers wrote options 53 and 54 (9 octets) too.
-    let mut off = bootp_off + dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN;
-    reply::store(ctx, off, block.data.as_ptr(), block_len)?;
-    off += block_len;
+    // sname, file, cookie, options 53 and 54 (its address written below), the block.
+    reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
+    write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
+    let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
     let opts = &plan.opts;
     reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
     off += opts.client_id_len;
     reply::store_from_request(ctx, scratch, off, opts.relay_off, opts.relay_len)?;
     off += opts.relay_len;
     reply::store_byte(ctx, off, dhcp::OPT_END)?;
-    off += 1;
+    off += END_LEN;
     reply::zero(ctx, scratch, off, plan.msg_len - plan.used_len)?;
-    reply::swap_macs(ctx, &plan.server_mac)
+    reply::swap_macs(ctx, &iface.mac)
 }
 
 /// What the checks need from the IPv4/UDP headers.
@@ -250,7 +213,7 @@ fn read_headers(ctx: &XdpContext, ip_off: usize) -> Result<Request, Stop> {
     if ip_off + total_len > frame_len || udp_len + ipv4::HDR_LEN != total_len {
         return Err(malformed);
     }
-    if udp_len < udp::HDR_LEN + dhcp::OFF_OPTIONS + 1 {
+    if udp_len < udp::HDR_LEN + field::OPTIONS.start + 1 {
         return Err(malformed);
     }
     let payload_len = udp_len - udp::HDR_LEN;
@@ -270,9 +233,9 @@ fn read_headers(ctx: &XdpContext, ip_off: usize) -> Result<Request, Stop> {
 /// op BOOTREQUEST, the magic cookie, and, where option 53 comes first (as every client
 /// sends it), message type INFORM; read in the frame. Anything else is the normal server's.
 #[inline(always)]
-fn not_an_inform_at_a_glance(ctx: &XdpContext, payload_off: usize) -> Result<(), Stop> {
+fn not_ours_at_a_glance(ctx: &XdpContext, payload_off: usize) -> Result<(), Stop> {
     use xdp_common::wire::dhcpv4::{field as f, option};
-    const LEN: usize = dhcp::OFF_OPTIONS + 3;
+    const LEN: usize = f::OPTIONS.start + 3;
     let not_ours = Stop::Pass(Reason::NotInfoRequest);
     let Some(p) = ptr_at::<[u8; LEN]>(ctx, payload_off) else {
         return Ok(()); // shorter than that: the walk decides
@@ -329,7 +292,7 @@ fn verify_checksums(ctx: &XdpContext, ip_off: usize, request: &Request) -> Resul
         + word(udp + u::SRC_PORT.start)
         + word(udp + u::DST_PORT.start)
         + word(udp + u::CHECKSUM.start);
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     let payload = csum::sum_request(&scratch.req, request.payload_len).ok_or(Stop::Abort)?;
     if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
         return Err(malformed);
@@ -351,25 +314,13 @@ const SEEN_CLIENT_ID: u64 = 8;
 const SEEN_RELAY: u64 = 16;
 const SEEN_SERVER_ID: u64 = 32;
 
-/// The walker's state. `opts` fields are valid only where `seen` says so: the walk starts by
-/// writing four words, not by zeroing the whole struct (LLVM turns that into a byte-loop
-/// memset call, a sizeable share of a reply's cost).
-#[repr(C)]
-pub struct Walk {
-    i: usize,
-    len: usize,
-    status: u64,
-    seen: u64,
-    opts: Options,
-}
-
 /// One BOOTP option (RFC 2132 §2) of the saved request per call.
 extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = loops::scratch() else {
+    let Some(scratch) = scratch::get() else {
         return 1;
     };
     let req = &scratch.req;
-    let w = &mut scratch.v4_walk;
+    let w: &mut Walk = &mut scratch.v4_walk;
     let i = w.i;
     if i >= w.len {
         return 1; // ran out before End
@@ -453,16 +404,14 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
 /// Walk the options of the saved request (`len` bytes of UDP payload).
 #[inline(always)]
 fn parse_options(len: usize) -> Result<Options, Stop> {
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     let req = &scratch.req;
     // op = BOOTREQUEST and the magic cookie, or this is not a DHCP request at all.
-    if req[dhcp::OFF_OP] != dhcp::OP_BOOTREQUEST
-        || req[dhcp::OFF_COOKIE..dhcp::OFF_OPTIONS] != dhcp::MAGIC_COOKIE
-    {
+    if req[field::OP] != dhcp::OP_BOOTREQUEST || req[field::MAGIC_COOKIE] != dhcp::MAGIC_COOKIE {
         return Err(Reason::NotInfoRequest.into());
     }
     let w = &mut scratch.v4_walk;
-    w.i = dhcp::OFF_OPTIONS;
+    w.i = field::OPTIONS.start;
     w.len = len;
     // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
     // SAFETY: plain stores to fields of a live value.
@@ -471,7 +420,7 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
         core::ptr::write_volatile(&mut w.seen, 0);
     }
     loops::run(MAX_OPTIONS, walk_option);
-    let w = &loops::scratch().ok_or(Stop::Abort)?.v4_walk;
+    let w = &scratch::get().ok_or(Stop::Abort)?.v4_walk;
     match w.status {
         ENDED => {}
         UNSERVABLE => return Err(Reason::Unservable.into()),
@@ -497,18 +446,8 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     })
 }
 
-#[repr(C)]
-#[derive(Default)]
-pub struct PrlScan {
-    slot: u32,
-    unservable: u32,
-    mask: u32,
-    off: usize,
-    len: usize,
-}
-
 extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = loops::scratch() else {
+    let Some(scratch) = scratch::get() else {
         return 1;
     };
     let s = &mut scratch.v4_prl;
@@ -529,17 +468,18 @@ extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
     0
 }
 
-/// The served-set mask for the PRL, after the request policy.
+/// The served-set mask for the PRL, after the request policy (LwM2M asked for; `complete`
+/// and anything unservable).
 #[inline(always)]
 fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
-    loops::scratch().ok_or(Stop::Abort)?.v4_prl = PrlScan {
+    scratch::get().ok_or(Stop::Abort)?.v4_prl = PrlScan {
         slot,
         off: opts.prl_off,
         len: opts.prl_len,
         ..Default::default()
     };
     loops::run(MAX_PRL, scan_code);
-    let scan = &loops::scratch().ok_or(Stop::Abort)?.v4_prl;
+    let scan = &scratch::get().ok_or(Stop::Abort)?.v4_prl;
     let mask = scan.mask & (MASKS_PER_FAMILY - 1);
     if mask & config.v4.lwm2m_mask as u32 == 0 {
         return Err(Reason::NoLwm2m.into());
@@ -554,22 +494,12 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
 /// fast path's to answer.
 #[inline(always)]
 fn destination(req: &ReqBuf) -> Result<([u8; 4], u16), Stop> {
-    let giaddr = [
-        req[dhcp::OFF_GIADDR],
-        req[dhcp::OFF_GIADDR + 1],
-        req[dhcp::OFF_GIADDR + 2],
-        req[dhcp::OFF_GIADDR + 3],
-    ];
+    let giaddr = addr_at(req, field::GIADDR);
     if giaddr != [0; 4] {
         crate::rules::v4_destination_is_unicast(giaddr)?;
         return Ok((giaddr, dhcp::SERVER_PORT));
     }
-    let ciaddr = [
-        req[dhcp::OFF_CIADDR],
-        req[dhcp::OFF_CIADDR + 1],
-        req[dhcp::OFF_CIADDR + 2],
-        req[dhcp::OFF_CIADDR + 3],
-    ];
+    let ciaddr = addr_at(req, field::CIADDR);
     if ciaddr != [0; 4] {
         crate::rules::v4_destination_is_unicast(ciaddr)?;
         return Ok((ciaddr, dhcp::CLIENT_PORT));
@@ -583,14 +513,27 @@ struct Checksums {
     udp: [u8; 2],
 }
 
+/// The 32-bit word of the saved request at `at` (a multiple of 4), in memory order.
+#[inline(always)]
+fn req_word(req: &ReqBuf, at: usize) -> u64 {
+    // SAFETY: `at + 4` lies inside `req`; `req` starts a `Scratch`, whose alignment is 8,
+    // and `at` is a multiple of 4, so the read is aligned.
+    (unsafe { (req.as_ptr().add(at) as *const u32).read() }) as u64
+}
+
 /// A subprogram of its own: its temporaries must not share a stack frame with `build`'s.
+///
+/// The image's sum comes with the block; what the kernel adds is what differs per request:
+/// addresses, lengths, ports, the fields the ACK keeps from the request, the server address
+/// in option 54, the echoed options and End.
 #[inline(never)]
-fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums> {
-    let req = &SCRATCH.get(0)?.req;
-    let block_sum = block_sum as u16;
-    let src = plan.server_ip;
+fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
+    const _: () = assert!(field::XID.start % 4 == 0 && field::GIADDR.start % 4 == 0);
+    let scratch = scratch::get()?;
+    let (req, plan) = (&scratch.req, &scratch.v4_plan);
+    let src = iface.ipv4;
     let dst = plan.dst;
-    let ip = csum::word(0x45, 0)
+    let ip = csum::word(ipv4::VER_IHL_NO_OPTIONS, 0)
         + plan.ip_len as u64
         + csum::word(ipv4::DEFAULT_TTL, ipv4::PROTO_UDP)
         + csum::words4(&src)
@@ -602,31 +545,28 @@ fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums>
         + plan.udp_len as u64 * 2
         + dhcp::SERVER_PORT as u64
         + plan.dst_port as u64;
-    // BOOTP head as the reply has it: op 2, hops/secs/yiaddr/siaddr 0, the rest copied.
-    sum +=
-        csum::word(dhcp::OP_BOOTREPLY, req[dhcp::OFF_HTYPE]) + csum::word(req[dhcp::OFF_HLEN], 0);
-    sum += csum::word(req[dhcp::OFF_XID], req[dhcp::OFF_XID + 1])
-        + csum::word(req[dhcp::OFF_XID + 2], req[dhcp::OFF_XID + 3]);
-    sum += csum::word(req[dhcp::OFF_FLAGS], req[dhcp::OFF_FLAGS + 1]);
-    sum += csum::word(req[dhcp::OFF_CIADDR], req[dhcp::OFF_CIADDR + 1])
-        + csum::word(req[dhcp::OFF_CIADDR + 2], req[dhcp::OFF_CIADDR + 3]);
-    let mut i = dhcp::OFF_GIADDR;
-    while i < dhcp::OFF_SNAME {
-        sum += csum::word(req[i], req[i + 1]);
-        i += 2;
+    // BOOTP head as the reply has it (op 2, hops/secs/yiaddr/siaddr 0, the rest the
+    // request's): 32-bit words of the saved request, summed in memory order, then folded and
+    // swapped into the big-endian order of every other sum here.
+    let htype_hlen = u32::from_ne_bytes([0, 0xff, 0xff, 0]) as u64; // not op, hops
+    let flags = u32::from_ne_bytes([0, 0, 0xff, 0xff]) as u64; // not secs
+    let mut native = (req_word(req, field::OP) & htype_hlen)
+        + (req_word(req, field::SECS.start) & flags)
+        + req_word(req, field::XID.start)
+        + req_word(req, field::CIADDR.start);
+    let mut at = field::GIADDR.start;
+    while at < field::CHADDR.end {
+        native += req_word(req, at);
+        at += 4;
     }
-    sum += csum::words4(&dhcp::MAGIC_COOKIE);
-    // 53 = ACK and 54 = server id: 9 octets at the (even) start of the options.
-    let a = plan.server_ip;
-    sum += csum::word(dhcp::OPT_MESSAGE_TYPE, 1)
-        + csum::word(dhcp::MSG_ACK, dhcp::OPT_SERVER_ID)
-        + csum::word(4, a[0])
-        + csum::word(a[1], a[2])
-        + csum::word(a[3], 0);
+    sum += csum::fold(native).swap_bytes() as u64;
+    sum += csum::word(dhcp::OP_BOOTREPLY, 0);
+    // The image (sname .. block) from the even offset of sname; option 54's address in it.
+    sum += csum::at_offset(block.csum as u16, field::SNAME.start);
+    let server_at = field::OPTIONS.start + ACK_HEAD_LEN - src.len();
+    sum += csum::at_offset(csum::fold(csum::words4(&src)), server_at);
     let opts = &plan.opts;
-    let mut off = dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN;
-    sum += csum::at_offset(block_sum, off);
-    off += block_len;
+    let mut off = field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
     sum += csum::at_offset(
         loops::sum_range(opts.client_id_off, opts.client_id_len),
         off,
@@ -641,80 +581,51 @@ fn checksums(plan: &Plan, block_sum: u32, block_len: usize) -> Option<Checksums>
     })
 }
 
+/// The IPv4 and UDP headers, the BOOTP fields the ACK sets, and option 54's address, with
+/// wide stores (the image and the request's fields are already in place).
 #[inline(always)]
 fn write_headers(
     ctx: &XdpContext,
     l3_off: usize,
     plan: &Plan,
+    server: [u8; 4],
     sums: &Checksums,
 ) -> Result<(), Stop> {
-    // Headers through the first options, written under one bounds check (sname/file, in
-    // between, are zeroed by the caller).
-    const LEN: usize = ipv4::HDR_LEN + udp::HDR_LEN + dhcp::OFF_OPTIONS + OPTIONS_HEAD_LEN;
+    use xdp_common::wire::{ipv4::field as ip, udp::field as u};
+    const UDP: usize = ipv4::HDR_LEN;
+    const BOOTP: usize = UDP + udp::HDR_LEN;
+    const LEN: usize = BOOTP + field::OPTIONS.start + ACK_HEAD_LEN;
     let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
-    // SAFETY: bounds checked by ptr_at.
-    let h = unsafe { &mut *h };
-    let ip_len = (plan.ip_len as u16).to_be_bytes();
-    let src = plan.server_ip;
-    let dst = plan.dst;
-    h[..ipv4::HDR_LEN].copy_from_slice(&[
-        0x45,
-        0,
-        ip_len[0],
-        ip_len[1],
-        0,
-        0,
-        0,
-        0,
-        ipv4::DEFAULT_TTL,
-        ipv4::PROTO_UDP,
-        sums.ip[0],
-        sums.ip[1],
-        src[0],
-        src[1],
-        src[2],
-        src[3],
-        dst[0],
-        dst[1],
-        dst[2],
-        dst[3],
-    ]);
+    let len = (plan.ip_len as u16).to_be_bytes();
+    let ulen = (plan.udp_len as u16).to_be_bytes();
     let sport = dhcp::SERVER_PORT.to_be_bytes();
     let dport = plan.dst_port.to_be_bytes();
-    let ulen = (plan.udp_len as u16).to_be_bytes();
-    let u = ipv4::HDR_LEN;
-    h[u..u + udp::HDR_LEN].copy_from_slice(&[
-        sport[0],
-        sport[1],
-        dport[0],
-        dport[1],
-        ulen[0],
-        ulen[1],
-        sums.udp[0],
-        sums.udp[1],
-    ]);
-    let b = u + udp::HDR_LEN;
-    h[b + dhcp::OFF_OP] = dhcp::OP_BOOTREPLY;
-    h[b + dhcp::OFF_HOPS] = 0;
-    h[b + dhcp::OFF_SECS] = 0;
-    h[b + dhcp::OFF_SECS + 1] = 0;
-    let mut i = dhcp::OFF_YIADDR;
-    while i < dhcp::OFF_GIADDR {
-        h[b + i] = 0;
-        i += 1;
+    let (c, s) = (sums.ip, sums.udp);
+    // SAFETY: ptr_at checked that all LEN octets lie in the frame; every store below ends
+    // inside them.
+    unsafe {
+        use packet::put::{octets4, u16 as put16, u32 as put32, u64 as put64};
+        let p = h as *mut u8;
+        octets4(
+            p,
+            ip::VER_IHL,
+            [ipv4::VER_IHL_NO_OPTIONS, 0, len[0], len[1]],
+        );
+        put32(p, ip::IDENT.start, 0); // ident, flags, fragment offset
+        octets4(p, ip::TTL, [ipv4::DEFAULT_TTL, ipv4::PROTO_UDP, c[0], c[1]]);
+        octets4(p, ip::SRC_ADDR.start, server);
+        octets4(p, ip::DST_ADDR.start, plan.dst);
+        octets4(
+            p,
+            UDP + u::SRC_PORT.start,
+            [sport[0], sport[1], dport[0], dport[1]],
+        );
+        octets4(p, UDP + u::LENGTH.start, [ulen[0], ulen[1], s[0], s[1]]);
+        *p.add(BOOTP + field::OP) = dhcp::OP_BOOTREPLY;
+        *p.add(BOOTP + field::HOPS) = 0;
+        put16(p, BOOTP + field::SECS.start, 0);
+        put64(p, BOOTP + field::YIADDR.start, 0); // yiaddr, siaddr
+        octets4(p, BOOTP + field::OPTIONS.start + ACK_HEAD_LEN - 4, server);
     }
-    let o = b + dhcp::OFF_OPTIONS;
-    let a = plan.server_ip;
-    h[o..o + OPTIONS_HEAD_LEN].copy_from_slice(&[
-        dhcp::OPT_MESSAGE_TYPE,
-        1,
-        dhcp::MSG_ACK,
-        dhcp::OPT_SERVER_ID,
-        4,
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-    ]);
     Ok(())
 }

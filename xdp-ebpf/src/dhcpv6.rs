@@ -13,15 +13,19 @@ use xdp_common::{
         Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
         MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE,
     },
-    wire::{dhcpv6 as dhcp, eth, ipv6, udp},
+    wire::{
+        dhcpv6::{self as dhcp, field},
+        eth, ipv6, udp, Field,
+    },
 };
 
 use crate::{
-    csum, generation,
-    loops::{self, be16, byte},
-    maps::{self, REQ_MAX, SLOTS},
+    csum, generation, loops,
+    maps::{self, SLOTS},
     packet::{self, ptr_at, read_u16, L2},
     rate, reply,
+    scratch::{self, be16, byte, REQ_MAX},
+    state::v6::{Options, OroScan, Plan, Walk},
     verdict::{self, Stop},
 };
 
@@ -35,38 +39,6 @@ const MALFORMED: u64 = 2;
 const UNSERVABLE: u64 = 3;
 const NOT_FOR_US: u64 = 4;
 
-/// What the fast path needs from the request's options; offsets index the saved request.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Options {
-    /// Whole Client Identifier option (header included), echoed in the reply.
-    client_id_off: usize,
-    client_id_len: usize,
-    /// Server Identifier data (the DUID).
-    server_id_off: usize,
-    server_id_len: usize,
-    oro_off: usize,
-    oro_len: usize,
-}
-
-/// Everything `build` needs (kept in scratch: see dhcpv4::Plan).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct Plan {
-    l3_off: usize,
-    udp_len: usize,
-    /// Copied from the interface entry so `checksum` needs no lookup.
-    server_ll: [u8; 16],
-    server_id_len: usize,
-    server_id_csum: u32,
-    /// The request's source: the reply's destination.
-    peer: [u8; 16],
-    src_mac: [u8; 6],
-    /// The ingress interface, for the rate limit.
-    ifindex: u32,
-    opts: Options,
-}
-
 /// Entry for IPv6 frames: XDP_TX with the REPLY, or XDP_PASS with the frame untouched.
 #[inline(always)]
 pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
@@ -77,7 +49,8 @@ pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
     if unsafe { (*ip).next_hdr } != ipv6::NEXT_HDR_UDP {
         return verdict::PASS;
     }
-    let Some(dst_port) = read_u16(ctx, l2.l3_off + ipv6::HDR_LEN + 2) else {
+    let Some(dst_port) = read_u16(ctx, l2.l3_off + ipv6::HDR_LEN + udp::field::DST_PORT.start)
+    else {
         return verdict::PASS;
     };
     maps::count_seen(Seen::Udp);
@@ -114,37 +87,19 @@ fn decide(
     let request = read_headers(ctx, l3_off)?;
     let msg_off = l3_off + ipv6::HDR_LEN + udp::HDR_LEN;
     // Most requests are not ours: say so from the frame, before any copy or checksum.
-    let head = ptr_at::<[u8; dhcp::HDR_LEN]>(ctx, msg_off).ok_or(Reason::Malformed)?;
-    // SAFETY: bounds checked by ptr_at.
-    let msg_type = unsafe { (*head)[0] };
-    if msg_type == dhcp::MSG_RELAY_FORW {
-        return Err(Reason::NotForUs.into());
-    }
-    if msg_type != dhcp::MSG_INFORMATION_REQUEST {
-        return Err(Reason::NotInfoRequest.into());
-    }
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    not_ours_at_a_glance(ctx, msg_off)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
     let opts = parse_options(request.msg_len)?;
     if opts.server_id_len != 0 && !server_id_is_ours(&opts, iface) {
         return Err(Reason::NotForUs.into());
     }
-    let mask = served_mask(slot, &opts)?;
-    if mask & config.v6.lwm2m_mask as u32 == 0 {
-        return Err(Reason::NoLwm2m.into());
-    }
-    let scan_unservable = loops::scratch().ok_or(Stop::Abort)?.oro.unservable;
-    if scan_unservable != 0 && config.v6.policy == POLICY_COMPLETE {
-        return Err(Reason::Unservable.into());
-    }
+    let mask = served_mask(slot, config, &opts)?;
     // Only a request we would answer pays for its checksum.
     verify_checksum(&request)?;
-    loops::scratch().ok_or(Stop::Abort)?.v6_plan = Plan {
+    scratch::get().ok_or(Stop::Abort)?.v6_plan = Plan {
         l3_off: l2.l3_off,
         udp_len: 0,
-        server_ll: iface.ipv6_link_local,
-        server_id_len: iface.server_id_len as usize,
-        server_id_csum: iface.server_id_csum,
         peer: request.src,
         src_mac: request.src_mac,
         ifindex: ctx.ingress_ifindex() as u32,
@@ -153,13 +108,29 @@ fn decide(
     Ok(mask)
 }
 
+/// msg-type INFORMATION-REQUEST, read in the frame; a Relay-forward is the normal server's
+/// (relayed DHCPv6), anything else too.
+#[inline(always)]
+fn not_ours_at_a_glance(ctx: &XdpContext, msg_off: usize) -> Result<(), Stop> {
+    let head = ptr_at::<[u8; dhcp::HDR_LEN]>(ctx, msg_off).ok_or(Reason::Malformed)?;
+    // SAFETY: bounds checked by ptr_at.
+    let msg_type = unsafe { (*head)[field::MSG_TYPE] };
+    if msg_type == dhcp::MSG_RELAY_FORW {
+        return Err(Reason::NotForUs.into());
+    }
+    if msg_type != dhcp::MSG_INFORMATION_REQUEST {
+        return Err(Reason::NotInfoRequest.into());
+    }
+    Ok(())
+}
+
 /// The reply's size (never more than the MTU) and the rate limit.
 #[inline(never)]
 fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let plan = &mut loops::scratch().ok_or(Stop::Abort)?.v6_plan;
+    let plan = &mut scratch::get().ok_or(Stop::Abort)?.v6_plan;
     let udp_len = udp::HDR_LEN
         + dhcp::HDR_LEN
-        + plan.server_id_len
+        + iface.server_id_len as usize
         + block.len as usize
         + plan.opts.client_id_len;
     if ipv6::HDR_LEN + udp_len > iface.mtu as usize {
@@ -246,7 +217,7 @@ fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
 /// The UDP checksum over the pseudo-header, the header and the saved message.
 #[inline(always)]
 fn verify_checksum(request: &Request) -> Result<(), Stop> {
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     let payload = csum::sum_request(&scratch.req, request.msg_len).ok_or(Stop::Abort)?;
     if csum::fold(request.pseudo_and_header + payload as u64) != 0xffff {
         return Err(Reason::Malformed.into());
@@ -258,23 +229,13 @@ const SEEN_CLIENT_ID: u64 = 1;
 const SEEN_SERVER_ID: u64 = 2;
 const SEEN_ORO: u64 = 4;
 
-/// The walker's state; `opts` fields are valid where `seen` says so (see dhcpv4::Walk).
-#[repr(C)]
-pub struct Walk {
-    i: usize,
-    len: usize,
-    status: u64,
-    seen: u64,
-    opts: Options,
-}
-
 /// One DHCPv6 option (RFC 8415 §21.1) of the saved request per call.
 extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = loops::scratch() else {
+    let Some(scratch) = scratch::get() else {
         return 1;
     };
     let req = &scratch.req;
-    let w = &mut scratch.v6_walk;
+    let w: &mut Walk = &mut scratch.v6_walk;
     let i = w.i;
     if i == w.len {
         w.status = ENDED;
@@ -329,8 +290,8 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
 /// Walk the options after msg-type and transaction-id.
 #[inline(always)]
 fn parse_options(len: usize) -> Result<Options, Stop> {
-    let w = &mut loops::scratch().ok_or(Stop::Abort)?.v6_walk;
-    w.i = dhcp::HDR_LEN;
+    let w = &mut scratch::get().ok_or(Stop::Abort)?.v6_walk;
+    w.i = field::OPTIONS.start;
     w.len = len;
     // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
     // SAFETY: plain stores to fields of a live value.
@@ -339,7 +300,7 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
         core::ptr::write_volatile(&mut w.seen, 0);
     }
     loops::run(MAX_OPTIONS, walk_option);
-    let w = &loops::scratch().ok_or(Stop::Abort)?.v6_walk;
+    let w = &scratch::get().ok_or(Stop::Abort)?.v6_walk;
     match w.status {
         ENDED => {}
         UNSERVABLE => return Err(Reason::Unservable.into()),
@@ -368,7 +329,7 @@ fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
     if len + dhcp::OPT_HDR_LEN != iface.server_id_len as usize || len > dhcp::MAX_DUID_LEN {
         return false;
     }
-    let Some(scratch) = loops::scratch() else {
+    let Some(scratch) = scratch::get() else {
         return false;
     };
     let ours = &iface.server_id_opt;
@@ -405,19 +366,8 @@ fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
     true
 }
 
-#[repr(C)]
-#[derive(Default)]
-pub struct OroScan {
-    slot: u32,
-    unservable: u32,
-    mask: u32,
-    off: usize,
-    /// Number of codes.
-    count: usize,
-}
-
 extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = loops::scratch() else {
+    let Some(scratch) = scratch::get() else {
         return 1;
     };
     let s = &mut scratch.oro;
@@ -451,69 +401,74 @@ extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
     0
 }
 
-/// The served-set mask for the ORO; `scratch.oro.unservable` tells if anything was left.
+/// The served-set mask for the ORO, after the request policy (LwM2M asked for; `complete`
+/// and anything unservable).
 #[inline(always)]
-fn served_mask(slot: u32, opts: &Options) -> Result<u32, Stop> {
-    loops::scratch().ok_or(Stop::Abort)?.oro = OroScan {
+fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
+    scratch::get().ok_or(Stop::Abort)?.oro = OroScan {
         slot,
         off: opts.oro_off,
         count: opts.oro_len / 2,
         ..Default::default()
     };
     loops::run(MAX_ORO_CODES, scan_code);
-    let scan = &loops::scratch().ok_or(Stop::Abort)?.oro;
+    let scan = &scratch::get().ok_or(Stop::Abort)?.oro;
     if opts.oro_len / 2 > MAX_ORO_CODES as usize {
         return Err(Reason::Unservable.into());
     }
-    Ok(scan.mask & (MASKS_PER_FAMILY - 1))
+    let mask = scan.mask & (MASKS_PER_FAMILY - 1);
+    if mask & config.v6.lwm2m_mask as u32 == 0 {
+        return Err(Reason::NoLwm2m.into());
+    }
+    if scan.unservable != 0 && config.v6.policy == POLICY_COMPLETE {
+        return Err(Reason::Unservable.into());
+    }
+    Ok(mask)
 }
 
 /// Turn the frame into the REPLY the plan in scratch describes.
 #[inline(never)]
 fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let block_len = block.len as usize;
+    use xdp_common::wire::{ipv6::field as ip, udp::field as u};
     // Bit 16 set: computed; an Option here would leave a register undefined on None.
-    let udp_sum = checksum(block.csum, block_len);
+    let udp_sum = checksum(iface, block);
     if udp_sum & 0x1_0000 == 0 {
         return Err(Stop::Abort);
     }
     let udp_sum = (udp_sum as u16).to_be_bytes();
-    let plan = &loops::scratch().ok_or(Stop::Abort)?.v6_plan;
+    let block_len = block.len as usize;
+    let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
     let l3_off = packet::bound_l3_off(plan.l3_off);
     let udp_len = plan.udp_len & 0xffff;
     reply::resize(ctx, l3_off + ipv6::HDR_LEN + udp_len)?;
     // From here on the frame is the reply under construction: any failure aborts.
-    const LEN: usize = ipv6::HDR_LEN + udp::HDR_LEN + dhcp::HDR_LEN;
+    const UDP: usize = ipv6::HDR_LEN;
+    const MSG: usize = UDP + udp::HDR_LEN;
+    const LEN: usize = MSG + dhcp::HDR_LEN;
     let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &mut *h };
+    let at = |f: Field, base: usize| base + f.start..base + f.end;
     let len = (udp_len as u16).to_be_bytes();
-    h[..8].copy_from_slice(&[
-        0x60,
-        0,
-        0,
-        0,
-        len[0],
-        len[1],
-        ipv6::NEXT_HDR_UDP,
-        ipv6::HOP_LIMIT,
-    ]);
-    h[8..24].copy_from_slice(&iface.ipv6_link_local);
-    h[24..40].copy_from_slice(&plan.peer);
-    let sport = dhcp::SERVER_PORT.to_be_bytes();
-    let dport = dhcp::CLIENT_PORT.to_be_bytes();
-    h[40..48].copy_from_slice(&[
-        sport[0], sport[1], dport[0], dport[1], len[0], len[1], udp_sum[0], udp_sum[1],
-    ]);
+    h[ip::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
+    h[ip::LENGTH].copy_from_slice(&len);
+    h[ip::NXT_HDR] = ipv6::NEXT_HDR_UDP;
+    h[ip::HOP_LIMIT] = ipv6::HOP_LIMIT;
+    h[ip::SRC_ADDR].copy_from_slice(&iface.ipv6_link_local);
+    h[ip::DST_ADDR].copy_from_slice(&plan.peer);
+    h[at(u::SRC_PORT, UDP)].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
+    h[at(u::DST_PORT, UDP)].copy_from_slice(&dhcp::CLIENT_PORT.to_be_bytes());
+    h[at(u::LENGTH, UDP)].copy_from_slice(&len);
+    h[at(u::CHECKSUM, UDP)].copy_from_slice(&udp_sum);
     // msg-type REPLY; the transaction-id stays in place.
-    h[48] = dhcp::MSG_REPLY;
+    h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
     let mut off = l3_off + LEN;
     let sid_len = iface.server_id_len as usize;
     reply::store_server_id(ctx, off, iface, sid_len)?;
     off += sid_len;
-    reply::store(ctx, off, block.data.as_ptr(), block_len)?;
+    reply::store_image(ctx, off, block)?;
     off += block_len;
-    let scratch = loops::scratch().ok_or(Stop::Abort)?;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     let opts = scratch.v6_plan.opts;
     reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
     reply::swap_macs(ctx, &iface.mac)
@@ -521,25 +476,26 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
 
 /// The REPLY's UDP checksum. A subprogram of its own to keep `build`'s stack frame small.
 #[inline(never)]
-fn checksum(block_sum: u32, block_len: usize) -> u32 {
-    let Some(scratch) = loops::scratch() else {
+fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
+    let Some(scratch) = scratch::get() else {
         return 0;
     };
     let plan = &scratch.v6_plan;
     let req = &scratch.req;
-    let mut sum = csum::words16(&plan.server_ll)
+    let mut sum = csum::words16(&iface.ipv6_link_local)
         + csum::words16(&plan.peer)
         + plan.udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
         + dhcp::SERVER_PORT as u64
         + dhcp::CLIENT_PORT as u64;
     // msg-type and transaction-id.
-    sum += csum::word(dhcp::MSG_REPLY, req[1]) + csum::word(req[2], req[3]);
+    let t = field::TRANSACTION_ID.start;
+    sum += csum::word(dhcp::MSG_REPLY, req[t]) + csum::word(req[t + 1], req[t + 2]);
     let mut off = udp::HDR_LEN + dhcp::HDR_LEN;
-    sum += csum::at_offset(plan.server_id_csum as u16, off);
-    off += plan.server_id_len;
-    sum += csum::at_offset(block_sum as u16, off);
-    off += block_len;
+    sum += csum::at_offset(iface.server_id_csum as u16, off);
+    off += iface.server_id_len as usize;
+    sum += csum::at_offset(block.csum as u16, off);
+    off += block.len as usize;
     let opts = plan.opts;
     sum += csum::at_offset(
         loops::sum_range(opts.client_id_off, opts.client_id_len),

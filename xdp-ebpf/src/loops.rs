@@ -10,14 +10,15 @@ use aya_ebpf::helpers::generated::bpf_loop;
 
 use crate::{
     csum,
-    maps::{ReqBuf, Scratch, REQ_MAX, SCRATCH},
+    scratch::{self, byte},
+    state::SumState,
 };
 
 /// A bpf_loop callback: `index` and an unused context; returns 0 to go on, 1 to stop.
 pub type Callback = extern "C" fn(index: u32, unused: *mut c_void) -> i64;
 
 /// Run `callback` up to `n` times. Its state lives in `Scratch`: write it before, and read
-/// it after through a fresh `scratch()` (no reference may be held across this call).
+/// it after through a fresh `scratch::get()` (no reference may be held across this call).
 #[inline(always)]
 pub fn run(n: u32, callback: Callback) {
     // SAFETY: the callback takes no context.
@@ -26,39 +27,13 @@ pub fn run(n: u32, callback: Callback) {
     }
 }
 
-/// The per-CPU scratch value.
-#[inline(always)]
-pub fn scratch() -> Option<&'static mut Scratch> {
-    // SAFETY: per-CPU value used by one program run at a time; callers do not keep the
-    // reference across `run`.
-    SCRATCH.get_ptr_mut(0).map(|p| unsafe { &mut *p })
-}
-
-/// A byte of the saved request; indices are masked so the verifier sees them in bounds.
-#[inline(always)]
-pub fn byte(req: &ReqBuf, i: usize) -> u8 {
-    req[i & (REQ_MAX - 1)]
-}
-
-/// Big-endian u16 of the saved request at `i`.
-#[inline(always)]
-pub fn be16(req: &ReqBuf, i: usize) -> u16 {
-    u16::from_be_bytes([byte(req, i), byte(req, i + 1)])
-}
-
-#[repr(C)]
-#[derive(Default)]
-pub struct SumState {
-    off: usize,
-    len: usize,
-    sum: u64,
-}
-
 /// Octets summed per call: a callback costs more than a few loads.
 const SUM_STRIDE: usize = 16;
 
 extern "C" fn sum_words(index: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = scratch() else { return 1 };
+    let Some(scratch) = scratch::get() else {
+        return 1;
+    };
     let s = &mut scratch.sum;
     let start = index as usize * SUM_STRIDE;
     if start >= s.len {
@@ -89,8 +64,10 @@ pub fn sum_range(off: usize, len: usize) -> u16 {
     if len == 0 {
         return 0;
     }
-    let Some(s) = scratch() else { return 0 };
+    let Some(s) = scratch::get() else {
+        return 0;
+    };
     s.sum = SumState { off, len, sum: 0 };
     run((512 / SUM_STRIDE) as u32, sum_words);
-    scratch().map_or(0, |s| csum::fold(s.sum.sum))
+    scratch::get().map_or(0, |s| csum::fold(s.sum.sum))
 }

@@ -2,6 +2,8 @@
 //! bootstrap options with XDP_TX, from replies pre-encoded in maps; passes everything else.
 #![no_std]
 #![no_main]
+// Wide packet stores (packet::put): inline asm is not yet stable for BPF.
+#![feature(asm_experimental_arch)]
 
 mod csum;
 mod dhcpv4;
@@ -14,6 +16,8 @@ mod rate;
 mod reply;
 mod request;
 mod rules;
+mod scratch;
+mod state;
 mod verdict;
 
 use aya_ebpf::{macros::xdp, programs::XdpContext};

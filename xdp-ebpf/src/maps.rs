@@ -1,4 +1,5 @@
-//! The program's maps (layouts in xdp-common) and the counter helper.
+//! The program's maps shared with userspace (layouts in xdp-common) and the counter helper.
+//! The scratch area, private to the program, is `scratch.rs`.
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
@@ -40,34 +41,6 @@ pub static RATE: LruHashMap<ClientKey, TokenBucket> =
 /// flood of client keys cannot evict it.
 #[map]
 pub static IFACE_RATE: HashMap<u32, TokenBucket> = HashMap::with_max_entries(MAX_IFACES, 0);
-
-/// Room for one request's UDP payload, plus slack so that every variable-offset access the
-/// program makes is provably inside the value.
-pub const REQ_MAX: usize = 2048;
-pub const REQ_SLACK: usize = 512;
-pub const ZEROS_LEN: usize = 256;
-
-pub type ReqBuf = [u8; REQ_MAX + REQ_SLACK];
-
-#[repr(C)]
-pub struct Scratch {
-    /// The request's UDP payload, copied out of the frame: parsed here, and the source of the
-    /// echoed options while the frame is rewritten in place.
-    pub req: ReqBuf,
-    /// Never written: a source of zeros for bpf_xdp_store_bytes.
-    pub zeros: [u8; ZEROS_LEN],
-    /// State of the loops (crate::loops says why it lives here).
-    pub v4_walk: crate::dhcpv4::Walk,
-    pub v4_prl: crate::dhcpv4::PrlScan,
-    pub v4_plan: crate::dhcpv4::Plan,
-    pub sum: crate::loops::SumState,
-    pub v6_walk: crate::dhcpv6::Walk,
-    pub oro: crate::dhcpv6::OroScan,
-    pub v6_plan: crate::dhcpv6::Plan,
-}
-
-#[map]
-pub static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
 
 #[inline(always)]
 fn bump(index: u32) {

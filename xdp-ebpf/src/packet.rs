@@ -16,6 +16,41 @@ pub fn ptr_at<T>(ctx: &XdpContext, off: usize) -> Option<*mut T> {
     Some((start + off) as *mut T)
 }
 
+/// Wide stores into the frame: one instruction of the value's width, its octets in memory
+/// order. (A Rust unaligned write is lowered to single-octet stores on BPF, and an aligned
+/// one may not point where a header starts; the verifier accepts unaligned packet stores.)
+///
+/// # Safety
+/// `base + off .. + width` must lie inside the frame (a `ptr_at` of a range that holds it).
+pub mod put {
+    macro_rules! wide_store {
+        ($name:ident, $t:ty, $insn:literal) => {
+            #[inline(always)]
+            pub unsafe fn $name(base: *mut u8, off: usize, value: $t) {
+                // SAFETY: the caller's contract above; the asm writes only those octets.
+                unsafe {
+                    core::arch::asm!(
+                        $insn,
+                        p = in(reg) base.add(off),
+                        v = in(reg) value as u64,
+                        options(nostack, preserves_flags)
+                    )
+                }
+            }
+        };
+    }
+    wide_store!(u16, u16, "*(u16 *)({p} + 0) = {v}");
+    wide_store!(u32, u32, "*(u32 *)({p} + 0) = {v}");
+    wide_store!(u64, u64, "*(u64 *)({p} + 0) = {v}");
+
+    /// Four octets as they stand in the frame.
+    #[inline(always)]
+    pub unsafe fn octets4(base: *mut u8, off: usize, value: [u8; 4]) {
+        // SAFETY: the caller's contract.
+        unsafe { u32(base, off, ::core::primitive::u32::from_ne_bytes(value)) }
+    }
+}
+
 #[inline(always)]
 pub fn read_u16(ctx: &XdpContext, off: usize) -> Option<u16> {
     // SAFETY: ptr_at checked the bounds; [u8; 2] has alignment 1.
@@ -46,7 +81,9 @@ fn is_vlan(ethertype: u16) -> bool {
 /// None for a frame too short for its layer-2 headers or with more than two tags.
 #[inline(always)]
 pub fn parse_l2(ctx: &XdpContext) -> Option<L2> {
-    const TYPE_OFF: usize = 12;
+    const TYPE_OFF: usize = eth::field::ETHERTYPE.start;
+    // A tag stands where the ethertype was, the next ethertype after it.
+    const TAG_LEN: usize = eth::VLAN_TAG_LEN;
     let mut l2 = L2 {
         l3_off: eth::HDR_LEN,
         ethertype: read_u16(ctx, TYPE_OFF)?,
@@ -54,13 +91,13 @@ pub fn parse_l2(ctx: &XdpContext) -> Option<L2> {
         inner_vlan: 0,
     };
     if is_vlan(l2.ethertype) {
-        // Tag: TCI(2) then the next ethertype(2), right after the MAC addresses.
-        l2.outer_vlan = read_u16(ctx, TYPE_OFF + 2)? & eth::VLAN_ID_MASK;
-        l2.ethertype = read_u16(ctx, TYPE_OFF + 4)?;
+        l2.outer_vlan = read_u16(ctx, TYPE_OFF + eth::tag::TCI.start)? & eth::VLAN_ID_MASK;
+        l2.ethertype = read_u16(ctx, TYPE_OFF + TAG_LEN)?;
         l2.l3_off += eth::VLAN_TAG_LEN;
         if is_vlan(l2.ethertype) {
-            l2.inner_vlan = read_u16(ctx, TYPE_OFF + 6)? & eth::VLAN_ID_MASK;
-            l2.ethertype = read_u16(ctx, TYPE_OFF + 8)?;
+            l2.inner_vlan =
+                read_u16(ctx, TYPE_OFF + TAG_LEN + eth::tag::TCI.start)? & eth::VLAN_ID_MASK;
+            l2.ethertype = read_u16(ctx, TYPE_OFF + 2 * TAG_LEN)?;
             l2.l3_off += eth::VLAN_TAG_LEN;
             if is_vlan(l2.ethertype) {
                 return None;

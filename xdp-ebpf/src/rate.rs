@@ -104,31 +104,14 @@ pub fn admit(limit: &RateLimit, key: &ClientKey, ifindex: u32) -> Result<(), Sto
 /// The key of a DHCPv4 request (its UDP payload saved in `req`): (giaddr, chaddr) when a
 /// relay forwarded it, else its source MAC.
 #[inline(always)]
-pub fn v4_key(req: &crate::maps::ReqBuf, mac: [u8; 6]) -> ClientKey {
-    use xdp_common::wire::dhcpv4::{OFF_CHADDR as C, OFF_GIADDR as G};
-    let giaddr = [req[G], req[G + 1], req[G + 2], req[G + 3]];
+pub fn v4_key(req: &crate::scratch::ReqBuf, mac: [u8; 6]) -> ClientKey {
+    use xdp_common::wire::dhcpv4::field::{CHADDR, GIADDR};
+    let g = GIADDR.start;
+    let giaddr = [req[g], req[g + 1], req[g + 2], req[g + 3]];
     if giaddr == [0; 4] {
         return mac_key(mac);
     }
-    ClientKey {
-        giaddr,
-        id: [
-            req[C],
-            req[C + 1],
-            req[C + 2],
-            req[C + 3],
-            req[C + 4],
-            req[C + 5],
-            req[C + 6],
-            req[C + 7],
-            req[C + 8],
-            req[C + 9],
-            req[C + 10],
-            req[C + 11],
-            req[C + 12],
-            req[C + 13],
-            req[C + 14],
-            req[C + 15],
-        ],
-    }
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&req[CHADDR]);
+    ClientKey { giaddr, id }
 }

@@ -5,11 +5,14 @@ use aya_ebpf::{
     programs::XdpContext,
     EbpfContext,
 };
-use xdp_common::{counters::Reason, maps::MAX_BLOCK_LEN};
+use xdp_common::{
+    counters::Reason,
+    maps::{OptionBlock, IMAGE_CAP},
+};
 
 use crate::{
-    maps::{Scratch, REQ_MAX, ZEROS_LEN},
     packet::ptr_at,
+    scratch::{Scratch, REQ_MAX, ZEROS_LEN},
     verdict::Stop,
 };
 
@@ -57,10 +60,28 @@ fn store_capped<const CAP: usize>(
     Ok(())
 }
 
-/// Copy `len` (<= MAX_BLOCK_LEN) octets of an option block into the frame at `off`.
+/// Write a block's image (DHCPv4: sname .. its options; DHCPv6: its options) into the frame
+/// at `off` with one store.
 #[inline(always)]
-pub fn store(ctx: &XdpContext, off: usize, src: *const u8, len: usize) -> Result<(), Stop> {
-    store_capped::<MAX_BLOCK_LEN>(ctx, off, src, len)
+pub fn store_image(ctx: &XdpContext, off: usize, block: &OptionBlock) -> Result<(), Stop> {
+    let len = block.image_len as usize;
+    // Not a power of two: the compare itself is the bound the verifier sees.
+    if len == 0 || len > IMAGE_CAP {
+        return Err(Stop::Abort);
+    }
+    // SAFETY: the helper checks the frame bounds; `image` owns IMAGE_CAP >= len octets.
+    let rc = unsafe {
+        bpf_xdp_store_bytes(
+            ctx.as_ptr() as *mut _,
+            off as u32,
+            block.image.as_ptr() as *mut _,
+            len as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(Stop::Abort);
+    }
+    Ok(())
 }
 
 /// Copy `len` (<= 512) octets of the saved request at `req_off` into the frame at `off`.
@@ -86,12 +107,13 @@ pub fn zero(ctx: &XdpContext, scratch: &Scratch, off: usize, len: usize) -> Resu
 /// Reply from our MAC to the request's source MAC.
 #[inline(always)]
 pub fn swap_macs(ctx: &XdpContext, our_mac: &[u8; 6]) -> Result<(), Stop> {
-    let macs = ptr_at::<[u8; 12]>(ctx, 0).ok_or(Stop::Abort)?;
+    use xdp_common::wire::eth::field::{DESTINATION, SOURCE};
+    let macs = ptr_at::<[u8; SOURCE.end]>(ctx, 0).ok_or(Stop::Abort)?;
     // SAFETY: bounds checked by ptr_at.
     unsafe {
         let m = &mut *macs;
-        m.copy_within(6..12, 0);
-        m[6..12].copy_from_slice(our_mac);
+        m.copy_within(SOURCE, DESTINATION.start);
+        m[SOURCE].copy_from_slice(our_mac);
     }
     Ok(())
 }

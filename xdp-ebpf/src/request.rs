@@ -4,7 +4,7 @@ use aya_ebpf::{helpers::bpf_xdp_load_bytes, programs::XdpContext, EbpfContext};
 use xdp_common::counters::Reason;
 
 use crate::{
-    maps::{Scratch, REQ_MAX},
+    scratch::{Scratch, REQ_MAX},
     verdict::Stop,
 };
 

@@ -2,17 +2,14 @@
 //! DHCPv6 source rules): addresses from which no client can ask, or to which no answer may go.
 
 use aya_ebpf::programs::XdpContext;
-use xdp_common::counters::Reason;
+use xdp_common::{counters::Reason, wire::eth};
 
 use crate::{packet::ptr_at, verdict::Stop};
-
-/// Octets 6..12 of the frame: the Ethernet source.
-const SRC_MAC_OFF: usize = 6;
 
 /// The request's Ethernet source must be a unicast MAC: group bit clear, not all zero.
 #[inline(always)]
 pub fn source_mac_is_unicast(ctx: &XdpContext) -> Result<(), Stop> {
-    let mac = ptr_at::<[u8; 6]>(ctx, SRC_MAC_OFF).ok_or(Reason::Malformed)?;
+    let mac = ptr_at::<[u8; 6]>(ctx, eth::field::SOURCE.start).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let m = unsafe { &*mac };
     if m[0] & 1 != 0 || m == &[0; 6] {

@@ -563,9 +563,8 @@ mod tests {
     }
 
     fn block_bytes(compiled: &compile::Compiled, family: Family, mask: u32) -> Vec<u8> {
-        let block = compiled.block(family, mask);
-        assert!(block.len > 0, "block fits");
-        block.data[..usize::from(block.len)].to_vec()
+        assert!(compiled.block(family, mask).len > 0, "block fits");
+        compiled.concatenated(family, mask)
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Config -> map values: every served option encoded once (complete with its headers and
 //! all its fragments, by options.rs), the request policy of both families, and the reply
-//! blocks, each the concatenation of the requested options with its checksum partial sum.
+//! blocks: each the image the kernel writes with one store (DHCPv4: sname, file, cookie and
+//! ACK head, then the requested options; DHCPv6: the options) with its checksum partial sum.
 
 use xdp_common::{
     maps::{
         Family, OptionBlock, RateLimit as RateParams, SlotConfig, V4Policy, V6Policy,
-        ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, MASKS_PER_FAMILY,
+        ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, IMAGE_CAP, MASKS_PER_FAMILY,
         MAX_BLOCK_LEN, MAX_SERVED_OPTIONS, MAX_V6_CODES, OVER_LIMIT_DROP, OVER_LIMIT_PASS,
-        POLICY_COMPLETE, POLICY_LWM2M_ONLY,
+        POLICY_COMPLETE, POLICY_LWM2M_ONLY, V4_IMAGE_HEAD_LEN,
     },
     wire::{dhcpv4 as v4, dhcpv6 as v6},
 };
@@ -337,24 +338,42 @@ impl Compiled {
             .collect()
     }
 
-    /// The map value for one reply shape: the options whose bit is in `mask`, in bit order,
-    /// and their checksum partial sum (maps.rs `OptionBlock`). Length 0 when they do not fit
-    /// MAX_BLOCK_LEN: the kernel then passes such requests on.
+    /// The map value for one reply shape (maps.rs `OptionBlock`): the image the kernel
+    /// writes with one store (DHCPv4: `v4_image_head`, then the options; DHCPv6: the
+    /// options), the options being those whose bit is in `mask`, in bit order, and the
+    /// image's checksum partial sum. Empty when the options do not fit MAX_BLOCK_LEN: the
+    /// kernel then passes such requests on.
     pub fn block(&self, family: Family, mask: u32) -> OptionBlock {
-        let data = self.concatenated(family, mask);
+        let options = self.concatenated(family, mask);
         let mut block = OptionBlock {
             len: 0,
-            _pad: 0,
+            image_len: 0,
             csum: 0,
-            data: [0; MAX_BLOCK_LEN],
+            image: [0; IMAGE_CAP],
         };
-        if data.len() <= MAX_BLOCK_LEN {
-            block.data[..data.len()].copy_from_slice(&data);
-            block.len = data.len() as u16;
-            block.csum = u32::from(csum::sum_be(&data));
+        if options.len() <= MAX_BLOCK_LEN {
+            let mut image = match family {
+                Family::V4 => v4_image_head().to_vec(),
+                Family::V6 => Vec::new(),
+            };
+            image.extend(&options);
+            block.image[..image.len()].copy_from_slice(&image);
+            block.len = options.len() as u16;
+            block.image_len = image.len() as u16;
+            block.csum = u32::from(csum::sum_be(&image));
         }
         block
     }
+}
+
+/// What a DHCPv4 image holds before its options: sname and file zero, the magic cookie, and
+/// options 53 (DHCPACK) and 54 with address 0.0.0.0 (the kernel writes the interface's).
+pub fn v4_image_head() -> [u8; V4_IMAGE_HEAD_LEN] {
+    let mut head = [0; V4_IMAGE_HEAD_LEN];
+    let cookie = v4::SNAME_FILE_LEN;
+    head[cookie..cookie + v4::MAGIC_COOKIE.len()].copy_from_slice(&v4::MAGIC_COOKIE);
+    head[cookie + v4::MAGIC_COOKIE.len()..].copy_from_slice(&v4::ack_head([0; 4]));
+    head
 }
 
 #[cfg(test)]
@@ -564,17 +583,20 @@ pub(crate) mod tests {
                     .filter(|o| mask & (1 << o.bit) != 0)
                     .flat_map(|o| o.bytes.clone())
                     .collect();
+                let mut image = match family {
+                    Family::V4 => v4_image_head().to_vec(),
+                    Family::V6 => vec![],
+                };
+                image.extend(&expected);
+                assert_eq!(usize::from(block.len), expected.len());
                 assert_eq!(
-                    &block.data[..usize::from(block.len)],
-                    &expected[..],
+                    &block.image[..usize::from(block.image_len)],
+                    &image[..],
                     "{family:?} mask {mask:#b}"
                 );
-                assert!(block.data[usize::from(block.len)..].iter().all(|&b| b == 0));
-                assert_eq!(
-                    block.csum,
-                    naive_sum(&expected),
-                    "{family:?} mask {mask:#b}"
-                );
+                let rest = &block.image[usize::from(block.image_len)..];
+                assert!(rest.iter().all(|&b| b == 0));
+                assert_eq!(block.csum, naive_sum(&image), "{family:?} mask {mask:#b}");
             }
         }
         // Mask bits with no option add nothing.
@@ -585,7 +607,29 @@ pub(crate) mod tests {
         let v4 = compiled.block(Family::V4, 0b101);
         let mut expected = compiled.v4[0].bytes.clone();
         expected.extend(&compiled.v4[2].bytes);
-        assert_eq!(&v4.data[..usize::from(v4.len)], &expected[..]);
+        let image = &v4.image[V4_IMAGE_HEAD_LEN..usize::from(v4.image_len)];
+        assert_eq!(image, &expected[..]);
+    }
+
+    #[test]
+    fn v4_image_head_is_sname_file_cookie_and_ack_head() {
+        let head = v4_image_head();
+        let sname_to_options = v4::field::SNAME.start..v4::field::OPTIONS.start;
+        // As the reply's octets from sname on: zeros, the cookie, 53 = ACK, 54 = 0.0.0.0.
+        let mut expected = vec![0; sname_to_options.len() - v4::MAGIC_COOKIE.len()];
+        expected.extend(v4::MAGIC_COOKIE);
+        expected.extend([
+            v4::OPT_MESSAGE_TYPE,
+            1,
+            v4::MSG_ACK,
+            v4::OPT_SERVER_ID,
+            4,
+            0,
+            0,
+            0,
+            0,
+        ]);
+        assert_eq!(&head[..], &expected[..]);
     }
 
     #[test]
@@ -601,8 +645,8 @@ pub(crate) mod tests {
         let cert_only = compiled.block(Family::V6, 0b10);
         assert_eq!(usize::from(cert_only.len), MAX_BLOCK_LEN - 10);
         let both = compiled.block(Family::V6, 0b11);
-        assert_eq!((both.len, both.csum), (0, 0));
-        assert!(both.data.iter().all(|&b| b == 0));
+        assert_eq!((both.len, both.image_len, both.csum), (0, 0, 0));
+        assert!(both.image.iter().all(|&b| b == 0));
         assert!(compiled.summary().contains("does NOT fit"));
 
         let exact = compile(&config(

@@ -1,0 +1,62 @@
+//! The per-CPU scratch area: the request's UDP payload copied out of the frame, a source of
+//! zeros, and the state of the loops and plans (`state.rs`). Not on the stack: it is too
+//! small (512 octets per call chain), and values loaded from a map are unknown scalars to the
+//! verifier, so a loop callback reading its state from here is checked about once.
+
+use aya_ebpf::{macros::map, maps::PerCpuArray};
+
+use crate::state::{v4, v6, SumState};
+
+/// Room for one request's UDP payload, plus slack so that every variable-offset access the
+/// program makes is provably inside the value.
+pub const REQ_MAX: usize = 2048;
+pub const REQ_SLACK: usize = 512;
+pub const ZEROS_LEN: usize = 256;
+
+pub type ReqBuf = [u8; REQ_MAX + REQ_SLACK];
+
+#[repr(C)]
+pub struct Scratch {
+    /// The request's UDP payload, copied out of the frame: parsed here, and the source of the
+    /// echoed options while the frame is rewritten in place.
+    pub req: ReqBuf,
+    /// Never written: a source of zeros for bpf_xdp_store_bytes.
+    pub zeros: [u8; ZEROS_LEN],
+    pub v4_walk: v4::Walk,
+    pub v4_prl: v4::PrlScan,
+    pub v4_plan: v4::Plan,
+    pub sum: SumState,
+    pub v6_walk: v6::Walk,
+    pub oro: v6::OroScan,
+    pub v6_plan: v6::Plan,
+}
+
+/// Reached only through `get`.
+#[map]
+static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// This CPU's scratch value: the one way to reach it.
+///
+/// What it holds is valid for the current packet only: every packet starts by writing what
+/// it later reads (the request copy, a walk's start, a plan), so a reference must not be
+/// kept beyond the packet (never stored, never returned from the program's entry). Nor may
+/// one be held across `loops::run`: its callback takes its own reference to the same value,
+/// so the caller takes a fresh one after the loop.
+#[inline(always)]
+pub fn get() -> Option<&'static mut Scratch> {
+    // SAFETY: a per-CPU value, used by one program run at a time on this CPU; callers hold
+    // no reference across a loop's callback (see above).
+    SCRATCH.get_ptr_mut(0).map(|p| unsafe { &mut *p })
+}
+
+/// A byte of the saved request; indices are masked so the verifier sees them in bounds.
+#[inline(always)]
+pub fn byte(req: &ReqBuf, i: usize) -> u8 {
+    req[i & (REQ_MAX - 1)]
+}
+
+/// Big-endian u16 of the saved request at `i`.
+#[inline(always)]
+pub fn be16(req: &ReqBuf, i: usize) -> u16 {
+    u16::from_be_bytes([byte(req, i), byte(req, i + 1)])
+}

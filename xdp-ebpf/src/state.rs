@@ -1,0 +1,132 @@
+//! What the fast path carries between its steps and through its loops: the walkers' and
+//! scanners' state and each family's plan. All of it lives in the per-CPU scratch value
+//! (`scratch.rs` says why not on the stack). A leaf: it imports nothing of this crate, so
+//! the scratch area includes these types and the handlers use both, never the other way.
+//!
+//! Offsets in here index the saved request (`scratch::Scratch::req`).
+
+use xdp_common::maps::ClientKey;
+
+/// DHCPv4 (dhcpv4.rs).
+pub mod v4 {
+    use super::ClientKey;
+
+    /// What the fast path needs from an INFORM's options.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct Options {
+        pub msg_type: u8,
+        pub prl_off: usize,
+        pub prl_len: usize,
+        pub max_message_size: usize,
+        /// Whole option (code and length included) to echo: client identifier, relay info.
+        pub client_id_off: usize,
+        pub client_id_len: usize,
+        pub relay_off: usize,
+        pub relay_len: usize,
+        pub has_server_id: u8,
+        pub server_id: [u8; 4],
+    }
+
+    /// The option walker's state. `opts` fields are valid only where `seen` says so: the walk
+    /// starts by writing four words, not by zeroing the whole struct (LLVM turns that into a
+    /// byte-loop memset call, a sizeable share of a reply's cost).
+    #[repr(C)]
+    pub struct Walk {
+        pub i: usize,
+        pub len: usize,
+        pub status: u64,
+        pub seen: u64,
+        pub opts: Options,
+    }
+
+    /// The PRL scan's state: the served-set bits found so far.
+    #[repr(C)]
+    #[derive(Default)]
+    pub struct PrlScan {
+        pub slot: u32,
+        pub unservable: u32,
+        pub mask: u32,
+        pub off: usize,
+        pub len: usize,
+    }
+
+    /// Everything `fit` and `build` need, decided before the frame is touched.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct Plan {
+        pub l3_off: usize,
+        pub msg_len: usize,
+        pub used_len: usize,
+        pub udp_len: usize,
+        pub ip_len: usize,
+        pub dst: [u8; 4],
+        pub dst_port: u16,
+        /// The rate limit's bucket and the ingress interface.
+        pub rate_key: ClientKey,
+        pub ifindex: u32,
+        pub opts: Options,
+    }
+}
+
+/// DHCPv6 (dhcpv6.rs).
+pub mod v6 {
+    /// What the fast path needs from an INFORMATION-REQUEST's options.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct Options {
+        /// Whole Client Identifier option (header included), echoed in the reply.
+        pub client_id_off: usize,
+        pub client_id_len: usize,
+        /// Server Identifier data (the DUID).
+        pub server_id_off: usize,
+        pub server_id_len: usize,
+        pub oro_off: usize,
+        pub oro_len: usize,
+    }
+
+    /// The option walker's state; `opts` fields are valid where `seen` says so (see v4::Walk).
+    #[repr(C)]
+    pub struct Walk {
+        pub i: usize,
+        pub len: usize,
+        pub status: u64,
+        pub seen: u64,
+        pub opts: Options,
+    }
+
+    /// The ORO scan's state: the served-set bits found so far.
+    #[repr(C)]
+    #[derive(Default)]
+    pub struct OroScan {
+        pub slot: u32,
+        pub unservable: u32,
+        pub mask: u32,
+        pub off: usize,
+        /// Number of codes.
+        pub count: usize,
+    }
+
+    /// Everything `fit` and `build` need, decided before the frame is touched.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct Plan {
+        pub l3_off: usize,
+        pub udp_len: usize,
+        /// The request's source: the reply's destination.
+        pub peer: [u8; 16],
+        pub src_mac: [u8; 6],
+        /// The ingress interface, for the rate limit.
+        pub ifindex: u32,
+        pub opts: Options,
+    }
+}
+
+/// The checksum loop's state (loops::sum_range): a range of the saved request and its sum.
+#[repr(C)]
+#[derive(Default)]
+pub struct SumState {
+    pub off: usize,
+    pub len: usize,
+    pub sum: u64,
+}
