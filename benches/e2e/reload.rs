@@ -19,7 +19,8 @@ use lwm2m_xdp::{
     compile,
     config::Config,
     datapath::{Datapath, Generation},
-    ifaces::{self, SystemInterface},
+    ifaces,
+    system::SystemInterface,
 };
 
 use crate::{

@@ -27,16 +27,23 @@ use crate::{
     config::{self, AttachMode, Config},
     control::{self, Answer},
     datapath::{Datapath, Generation},
-    ifaces::{self, SystemInterface},
+    ifaces,
     instance::{self, State},
-    metrics, privilege, service, stats, vlans,
+    metrics, privilege, service, stats,
+    system::{self, SystemInterface},
+    vlans,
 };
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
 /// never replaces a running config.
 pub fn prepare(path: &Path) -> Result<(Config, Compiled)> {
     let cfg = Config::load(path)?;
-    config::check_interfaces(&cfg)?;
+    let links: Vec<String> = system::netlink::links()
+        .context("asking netlink for the links")?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    config::check_interfaces(&cfg, &links)?;
     // Every lookup `install` makes, before anything is attached (`check` makes them too).
     interface_entries(&cfg)?;
     let compiled = compile::compile(&cfg)?;
@@ -77,7 +84,7 @@ pub fn install(
 /// Every interface lookup `run` makes: the configured interfaces and the VLAN interfaces
 /// stacked on them, as IFACES entries. `check` makes them too, so the two agree.
 pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
-    let (mut entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
+    let (mut entries, systems) = ifaces::entries(cfg, system::system_interface)?;
     let stacked = vlans::discover()?;
     let duid = ifaces::server_duid(cfg, &systems)?;
     let extra = vlans::stacked_entries(
@@ -85,7 +92,7 @@ pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
         &systems,
         &entries,
         &duid,
-        ifaces::system_interface,
+        system::system_interface,
     )?;
     for (key, _) in &extra {
         info!(
@@ -108,7 +115,7 @@ struct Attached {
 }
 
 fn attach(dp: &mut Datapath, name: &str, requested: AttachMode) -> Result<Attached> {
-    let ifindex = ifaces::ifindex(name)?;
+    let ifindex = system::ifindex(name)?;
     let (link, mode) = match requested {
         AttachMode::Native => (
             attach_in(dp, name, ifindex, XdpMode::Driver)?,

@@ -15,7 +15,7 @@ use lwm2m_xdp::{
     config::{Config, WireFormat},
     control, instance, kea, loader,
     probe::{self, ProbeOptions},
-    stats,
+    stats, system,
 };
 use xdp_common::{
     maps::Family,
@@ -180,10 +180,9 @@ fn check_command(path: &Path, offline: bool, strict: bool) -> Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let (interfaces, mut findings) =
-        check::interfaces(&cfg, offline, Path::new("/sys/class/net"), |c| {
-            loader::interface_entries(c).map(|(_, systems)| systems)
-        });
+    let (interfaces, mut findings) = check::interfaces(&cfg, offline, system::link_exists, |c| {
+        loader::interface_entries(c).map(|(_, systems)| systems)
+    });
     findings.extend(check::findings(&cfg, &compiled, &interfaces, now));
     print!("{}", compiled.summary());
     print!("{}", check::describe(&cfg, &interfaces, now));
