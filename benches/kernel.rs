@@ -67,6 +67,7 @@ fn load(cert: bool) -> Result<Datapath> {
             mtu: 1500,
             ipv4: Some(Ipv4Addr::new(198, 18, 0, 1)),
             ipv6_link_local: Some("fe80::1".parse()?),
+            ipv6_global: None,
         })
     })?;
     let mut dp = Datapath::load()?;

@@ -58,6 +58,7 @@ pub fn direct(
             mtu: 1500,
             ipv4: Some(SERVER_V4),
             ipv6_link_local: Some(server.link_local),
+            ipv6_global: None,
         })
     };
     let compiled = [

@@ -35,13 +35,15 @@ pub enum Reason {
     /// DHCPv4: ciaddr = giaddr = 0, so there is nowhere to send the ACK.
     NoDestination = 5,
     /// Not addressed to us: foreign destination or Server Identifier, IA options,
-    /// relayed DHCPv6, an interface/VLAN without an address of that family.
+    /// a message from a relay that is not a Relay-forward, an interface/VLAN without an
+    /// address of that family.
     NotForUs = 6,
     /// The reply would exceed 576 / option 57 / the MTU.
     TooBig = 7,
     /// The family is disabled in the config, or no config is loaded.
     Disabled = 8,
-    /// Truncated, inconsistent lengths, bad checksums, IP options or fragments.
+    /// Truncated, inconsistent lengths, bad checksums, IP options or fragments; a
+    /// Relay-forward without a Relay Message option or with lengths that do not nest.
     Malformed = 9,
     /// The driver gave no room to grow the frame (bpf_xdp_adjust_tail failed).
     NoTailroom = 10,
@@ -58,8 +60,13 @@ pub enum Reason {
     BadDestination = 15,
     /// Over the rate limit with `over_limit = "pass"`: handed to the normal server.
     PassedRateLimited = 16,
+    /// DHCPv6: a Relay-forward from a relay's global address, and the interface has no
+    /// global address to answer it from.
+    NoGlobalAddress = 17,
+    /// DHCPv6: more nested Relay-forwards than `wire::dhcpv6::MAX_RELAY_HOPS`.
+    RelayTooDeep = 18,
 }
-pub const REASON_COUNT: u32 = 17;
+pub const REASON_COUNT: u32 = 19;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "received",
     "answered",
@@ -78,6 +85,8 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "passed_bad_source",
     "passed_bad_destination",
     "passed_rate_limited",
+    "passed_no_global_address",
+    "passed_relay_too_deep",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

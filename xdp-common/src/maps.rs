@@ -106,6 +106,9 @@ pub struct IfaceConfig {
     pub ipv4: [u8; 4],
     /// DHCPv6 reply source; all zero: no DHCPv6 answers here.
     pub ipv6_link_local: [u8; 16],
+    /// The interface's first unicast address beyond link scope: the source of a Relay-reply
+    /// to a relay agent's global address. All zero: such Relay-forwards are passed.
+    pub ipv6_global: [u8; 16],
     /// Length of `server_id_opt` (0: no DHCPv6 answers here).
     pub server_id_len: u16,
     pub _pad: u16,
@@ -210,7 +213,7 @@ const _: () = {
     use core::mem::size_of;
     assert!(size_of::<IfaceKey>() == 8);
     assert!(size_of::<IfaceSlotKey>() == 12);
-    assert!(size_of::<IfaceConfig>() == 36 + SERVER_ID_OPT_CAP);
+    assert!(size_of::<IfaceConfig>() == 52 + SERVER_ID_OPT_CAP);
     assert!(size_of::<V4Policy>() == 260);
     assert!(size_of::<V6Policy>() == 3 * MAX_V6_CODES + 8);
     assert!(size_of::<RateLimit>() == 16);

@@ -103,6 +103,9 @@ pub mod ipv6 {
     /// ff02::1:2, All_DHCP_Relay_Agents_and_Servers (RFC 8415 §7.1).
     pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: [u8; 16] =
         [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0x02];
+    /// ff05::1:3, All_DHCP_Servers (RFC 8415 §7.1): where relay agents send by default.
+    pub const ALL_DHCP_SERVERS: [u8; 16] =
+        [0xff, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0x03];
     /// The IPv6 minimum link MTU (RFC 8200).
     pub const MIN_MTU: usize = 1280;
 }
@@ -389,6 +392,13 @@ pub mod dhcpv6 {
 
     /// RFC 8415 §7.6: HOP_COUNT_LIMIT.
     pub const HOP_COUNT_LIMIT: u8 = 8;
+    /// Relay-forward layers the fast path unwraps (and answers with as many Relay-replies).
+    /// Real paths have one (a relay agent) or two (an LDRA under it); RFC 8415 allows 32
+    /// (HOP_COUNT_LIMIT 8 by default). A power of two: the kernel indexes its layer table
+    /// with a mask. Deeper: passed to the normal server.
+    pub const MAX_RELAY_HOPS: usize = 4;
+    /// Interface-ID options (whole, header included) the fast path echoes at most.
+    pub const MAX_INTERFACE_ID_OPT_LEN: usize = 256;
     /// RFC 8415 §21.23: IRT_MINIMUM.
     pub const MIN_INFORMATION_REFRESH_TIME: u32 = 600;
     /// RFC 8415 §11.1: a DUID is at most 128 octets.

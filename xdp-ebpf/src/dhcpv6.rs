@@ -23,7 +23,7 @@ use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
     packet::{self, ptr_at, read_u16, L2},
-    rate, reply,
+    rate, relay6, reply,
     scratch::{self, be16, byte, REQ_MAX},
     state::v6::{Options, OroScan, Plan, Walk},
     verdict::{self, Stop},
@@ -84,13 +84,22 @@ fn decide(
         return Err(Reason::NotForUs.into());
     }
     let l3_off = packet::bound_l3_off(l2.l3_off);
-    let request = read_headers(ctx, l3_off)?;
+    let request = read_headers(ctx, l3_off, iface)?;
     let msg_off = l3_off + ipv6::HDR_LEN + udp::HDR_LEN;
     // Most requests are not ours: say so from the frame, before any copy or checksum.
-    not_ours_at_a_glance(ctx, msg_off)?;
+    not_ours_at_a_glance(ctx, msg_off, request.relayed)?;
     let scratch = scratch::get().ok_or(Stop::Abort)?;
     crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
-    let opts = parse_options(request.msg_len)?;
+    let inner = if request.relayed {
+        relay6::unwrap(request.msg_len, request.from_global)?
+    } else {
+        relay6::direct(request.msg_len)?
+    };
+    let msg_type = byte(&scratch::get().ok_or(Stop::Abort)?.req, inner.off);
+    if msg_type != dhcp::MSG_INFORMATION_REQUEST {
+        return Err(Reason::NotInfoRequest.into());
+    }
+    let opts = parse_options(inner.off, inner.len)?;
     if opts.server_id_len != 0 && !server_id_is_ours(&opts, iface) {
         return Err(Reason::NotForUs.into());
     }
@@ -108,15 +117,18 @@ fn decide(
     Ok(mask)
 }
 
-/// msg-type INFORMATION-REQUEST, read in the frame; a Relay-forward is the normal server's
-/// (relayed DHCPv6), anything else too.
+/// msg-type INFORMATION-REQUEST from a client, Relay-forward from a relay (relay6.rs looks
+/// inside), read in the frame; anything else is the normal server's.
 #[inline(always)]
-fn not_ours_at_a_glance(ctx: &XdpContext, msg_off: usize) -> Result<(), Stop> {
+fn not_ours_at_a_glance(ctx: &XdpContext, msg_off: usize, relayed: bool) -> Result<(), Stop> {
     let head = ptr_at::<[u8; dhcp::HDR_LEN]>(ctx, msg_off).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let msg_type = unsafe { (*head)[field::MSG_TYPE] };
-    if msg_type == dhcp::MSG_RELAY_FORW {
+    if relayed != (msg_type == dhcp::MSG_RELAY_FORW) {
         return Err(Reason::NotForUs.into());
+    }
+    if msg_type == dhcp::MSG_RELAY_FORW {
+        return Ok(());
     }
     if msg_type != dhcp::MSG_INFORMATION_REQUEST {
         return Err(Reason::NotInfoRequest.into());
@@ -127,8 +139,11 @@ fn not_ours_at_a_glance(ctx: &XdpContext, msg_off: usize) -> Result<(), Stop> {
 /// The reply's size (never more than the MTU) and the rate limit.
 #[inline(never)]
 fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let plan = &mut scratch::get().ok_or(Stop::Abort)?.v6_plan;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
+    let relay_prefix_len = scratch.relay6.path.prefix_len;
+    let plan = &mut scratch.v6_plan;
     let udp_len = udp::HDR_LEN
+        + relay_prefix_len
         + dhcp::HDR_LEN
         + iface.server_id_len as usize
         + block.len as usize
@@ -148,12 +163,15 @@ struct Request {
     src_mac: [u8; 6],
     /// Pseudo-header and UDP header, checksum field included.
     pseudo_and_header: u64,
+    /// From a relay agent (UDP 547 -> 547), and from beyond link scope.
+    relayed: bool,
+    from_global: bool,
 }
 
 /// The IPv6 and UDP headers: shape, lengths, addresses, ports (the checksum is verified
 /// later, by `verify_checksum`, only for a request we would answer).
 #[inline(always)]
-fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
+fn read_headers(ctx: &XdpContext, l3_off: usize, iface: &IfaceConfig) -> Result<Request, Stop> {
     use xdp_common::wire::{ipv6::field as ip, udp::field as u};
     const LEN: usize = ipv6::HDR_LEN + udp::HDR_LEN;
     const UDP: usize = ipv6::HDR_LEN;
@@ -168,17 +186,19 @@ fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
     let mut src = [0u8; 16];
     src.copy_from_slice(&h[ip::SRC_ADDR]);
     let sport = be16(UDP + u::SRC_PORT.start);
-    if sport == dhcp::SERVER_PORT {
-        // From a relay agent: relayed DHCPv6 is the normal server's (after the source rule).
-        crate::rules::v6_source_is_unicast(&src)?;
-        return Err(Reason::NotForUs.into());
-    }
     let mut dst = [0u8; 16];
     dst.copy_from_slice(&h[ip::DST_ADDR]);
-    if dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS || sport != dhcp::CLIENT_PORT {
-        return Err(Reason::NotForUs.into());
-    }
-    crate::rules::v6_source_is_link_local(&src)?;
+    // From a relay agent: its own address rules (relay6.rs).
+    let relayed = sport == dhcp::SERVER_PORT;
+    let from_global = if relayed {
+        relay6::relay_addresses_ok(&src, &dst, iface)?
+    } else {
+        if dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS || sport != dhcp::CLIENT_PORT {
+            return Err(Reason::NotForUs.into());
+        }
+        crate::rules::v6_source_is_link_local(&src)?;
+        false
+    };
     let payload_len = be16(ip::LENGTH.start) as usize;
     let udp_len = be16(UDP + u::LENGTH.start) as usize;
     let frame_len = ctx.data_end() - ctx.data();
@@ -211,6 +231,8 @@ fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
         // SAFETY: bounds checked by ptr_at.
         src_mac: unsafe { *mac },
         pseudo_and_header,
+        relayed,
+        from_global,
     })
 }
 
@@ -287,12 +309,12 @@ extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
     }
 }
 
-/// Walk the options after msg-type and transaction-id.
+/// Walk the options after msg-type and transaction-id of the message at `off`.
 #[inline(always)]
-fn parse_options(len: usize) -> Result<Options, Stop> {
+fn parse_options(off: usize, len: usize) -> Result<Options, Stop> {
     let w = &mut scratch::get().ok_or(Stop::Abort)?.v6_walk;
-    w.i = field::OPTIONS.start;
-    w.len = len;
+    w.i = off + field::OPTIONS.start;
+    w.len = off + len;
     // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
     // SAFETY: plain stores to fields of a live value.
     unsafe {
@@ -454,15 +476,16 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     h[ip::LENGTH].copy_from_slice(&len);
     h[ip::NXT_HDR] = ipv6::NEXT_HDR_UDP;
     h[ip::HOP_LIMIT] = ipv6::HOP_LIMIT;
-    h[ip::SRC_ADDR].copy_from_slice(&iface.ipv6_link_local);
+    h[ip::SRC_ADDR].copy_from_slice(relay6::reply_source(iface));
     h[ip::DST_ADDR].copy_from_slice(&plan.peer);
     h[at(u::SRC_PORT, UDP)].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
-    h[at(u::DST_PORT, UDP)].copy_from_slice(&dhcp::CLIENT_PORT.to_be_bytes());
+    h[at(u::DST_PORT, UDP)].copy_from_slice(&relay6::reply_port().to_be_bytes());
     h[at(u::LENGTH, UDP)].copy_from_slice(&len);
     h[at(u::CHECKSUM, UDP)].copy_from_slice(&udp_sum);
     // msg-type REPLY; the transaction-id stays in place.
     h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
-    let mut off = l3_off + LEN;
+    // Relayed: the Relay-reply headers, then the REPLY's msg-type and transaction-id.
+    let mut off = relay6::store_prefix(ctx, l3_off + MSG, udp_len)?;
     let sid_len = iface.server_id_len as usize;
     reply::store_server_id(ctx, off, iface, sid_len)?;
     off += sid_len;
@@ -477,21 +500,32 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
 /// The REPLY's UDP checksum. A subprogram of its own to keep `build`'s stack frame small.
 #[inline(never)]
 fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
+    let Some(udp_len) = scratch::get().map(|s| s.v6_plan.udp_len) else {
+        return 0;
+    };
+    let relay_prefix = relay6::prefix_sum(udp_len);
     let Some(scratch) = scratch::get() else {
         return 0;
     };
     let plan = &scratch.v6_plan;
     let req = &scratch.req;
-    let mut sum = csum::words16(&iface.ipv6_link_local)
+    let path = &scratch.relay6.path;
+    let mut sum = csum::words16(relay6::reply_source(iface))
         + csum::words16(&plan.peer)
         + plan.udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
         + dhcp::SERVER_PORT as u64
-        + dhcp::CLIENT_PORT as u64;
-    // msg-type and transaction-id.
-    let t = field::TRANSACTION_ID.start;
-    sum += csum::word(dhcp::MSG_REPLY, req[t]) + csum::word(req[t + 1], req[t + 2]);
-    let mut off = udp::HDR_LEN + dhcp::HDR_LEN;
+        + relay6::reply_port() as u64
+        + relay_prefix;
+    // msg-type and transaction-id, after the Relay-reply headers (if any).
+    let t = path.msg_off + field::TRANSACTION_ID.start;
+    let mut off = udp::HDR_LEN + path.prefix_len;
+    sum += csum::at_offset(csum::word(dhcp::MSG_REPLY, byte(req, t)) as u16, off)
+        + csum::at_offset(
+            csum::word(byte(req, t + 1), byte(req, t + 2)) as u16,
+            off + 2,
+        );
+    off += dhcp::HDR_LEN;
     sum += csum::at_offset(iface.server_id_csum as u16, off);
     off += iface.server_id_len as usize;
     sum += csum::at_offset(block.csum as u16, off);

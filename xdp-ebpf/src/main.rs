@@ -13,6 +13,7 @@ mod loops;
 mod maps;
 mod packet;
 mod rate;
+mod relay6;
 mod reply;
 mod request;
 mod rules;

@@ -35,7 +35,7 @@ pub fn resize(ctx: &XdpContext, new_len: usize) -> Result<(), Stop> {
 /// two, and `src` must own CAP octets. `(len - 1) & (CAP - 1) + 1` is what lets the verifier
 /// see the length within 1..=CAP at the helper call; 0 copies nothing.
 #[inline(always)]
-fn store_capped<const CAP: usize>(
+pub fn store_capped<const CAP: usize>(
     ctx: &XdpContext,
     off: usize,
     src: *const u8,

@@ -5,7 +5,7 @@
 
 use aya_ebpf::{macros::map, maps::PerCpuArray};
 
-use crate::state::{v4, v6, SumState};
+use crate::state::{relay6, v4, v6, SumState};
 
 /// Room for one request's UDP payload, plus slack so that every variable-offset access the
 /// program makes is provably inside the value.
@@ -29,6 +29,8 @@ pub struct Scratch {
     pub v6_walk: v6::Walk,
     pub oro: v6::OroScan,
     pub v6_plan: v6::Plan,
+    /// The relay unwrap's state; its `path` is what a (relayed or direct) REPLY goes through.
+    pub relay6: relay6::Unwrap,
 }
 
 /// Reached only through `get`.

@@ -122,6 +122,54 @@ pub mod v6 {
     }
 }
 
+/// Relayed DHCPv6 (relay6.rs).
+pub mod relay6 {
+    use xdp_common::wire::dhcpv6::MAX_RELAY_HOPS;
+
+    /// One Relay-forward of the request, outermost first.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct Layer {
+        /// Its msg-type octet.
+        pub off: usize,
+        /// Its Interface-ID option, whole (0 octets: none).
+        pub iid_off: usize,
+        pub iid_len: usize,
+    }
+
+    /// The unwrap walk's state (one option, or one step into a Relay Message, per call).
+    #[repr(C)]
+    pub struct Unwrap {
+        /// Next option of the current layer, and where its options end.
+        pub i: usize,
+        pub end: usize,
+        pub status: u64,
+        /// The current layer's Relay Message data (valid once `has_msg`).
+        pub msg_off: usize,
+        pub msg_len: usize,
+        pub has_msg: u64,
+        pub current: Layer,
+        pub path: Path,
+    }
+
+    /// The relay path a reply goes back through, decided before the frame is touched.
+    /// `hops` 0: a direct request (every v6 request writes this).
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct Path {
+        pub hops: usize,
+        /// The innermost message (the INFORMATION-REQUEST) in the saved request.
+        pub msg_off: usize,
+        pub msg_len: usize,
+        /// Octets of Relay-reply headers, Interface-IDs and Relay Message headers in front of
+        /// the REPLY.
+        pub prefix_len: usize,
+        /// The relay's source is beyond link scope: reply from the global address.
+        pub from_global: u64,
+        pub layers: [Layer; MAX_RELAY_HOPS],
+    }
+}
+
 /// The checksum loop's state (loops::sum_range): a range of the saved request and its sum.
 #[repr(C)]
 #[derive(Default)]

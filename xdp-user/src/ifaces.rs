@@ -54,7 +54,7 @@ pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -
                 outer_vlan: 0,
                 inner_vlan: 0,
             },
-            iface_config(sys, ipv4, sys.ipv6_link_local, &duid),
+            iface_config(sys, ipv4, sys.ipv6_link_local, sys.ipv6_global, &duid),
         ));
         for vlan in &iface.vlans {
             out.push((
@@ -63,7 +63,9 @@ pub fn entries(cfg: &Config, lookup: impl Fn(&str) -> Result<SystemInterface>) -
                     outer_vlan: vlan.id,
                     inner_vlan: vlan.inner_id.unwrap_or(0),
                 },
-                iface_config(sys, vlan.ipv4, vlan.ipv6_link_local, &duid),
+                // A VLAN's config names its link-local address only: Relay-forwards from
+                // a global address on it are passed (`passed_no_global_address`).
+                iface_config(sys, vlan.ipv4, vlan.ipv6_link_local, None, &duid),
             ));
         }
     }
@@ -74,6 +76,7 @@ pub fn iface_config(
     sys: &SystemInterface,
     ipv4: Option<Ipv4Addr>,
     ipv6: Option<Ipv6Addr>,
+    ipv6_global: Option<Ipv6Addr>,
     duid: &[u8],
 ) -> IfaceConfig {
     let mut server_id_opt = [0u8; SERVER_ID_OPT_CAP];
@@ -87,6 +90,7 @@ pub fn iface_config(
         mtu: sys.mtu,
         ipv4: ipv4.map_or([0; 4], |a| a.octets()),
         ipv6_link_local: ipv6.map_or([0; 16], |a| a.octets()),
+        ipv6_global: ipv6_global.map_or([0; 16], |a| a.octets()),
         server_id_len: if has_v6 { opt_len as u16 } else { 0 },
         _pad: 0,
         server_id_csum: csum::sum_be(&server_id_opt[..opt_len]) as u32,

@@ -23,6 +23,9 @@ pub struct SystemInterface {
     pub mtu: u16,
     pub ipv4: Option<Ipv4Addr>,
     pub ipv6_link_local: Option<Ipv6Addr>,
+    /// The first unicast address beyond link scope (global or unique local): the source of
+    /// Relay-replies to relay agents that send from such an address.
+    pub ipv6_global: Option<Ipv6Addr>,
 }
 
 /// SO_BINDTODEVICE: `socket` sends and receives on interface `name` only.
@@ -87,6 +90,11 @@ pub fn first_ipv6(addresses: &[IpAddr], wanted: impl Fn(&Ipv6Addr) -> bool) -> O
     })
 }
 
+/// Unicast beyond link scope: not link-local, loopback, multicast or unspecified.
+pub fn is_beyond_link_unicast(a: &Ipv6Addr) -> bool {
+    !(a.is_unicast_link_local() || a.is_loopback() || a.is_multicast() || a.is_unspecified())
+}
+
 /// `name` as the fast path needs it: an Ethernet link, its MAC, MTU and addresses.
 pub fn system_interface(name: &str) -> Result<SystemInterface> {
     interface_of(&link(name)?)
@@ -124,5 +132,6 @@ pub fn interface_of(link: &Link) -> Result<SystemInterface> {
         mtu,
         ipv4: first_ipv4(&addresses),
         ipv6_link_local: first_ipv6(&addresses, Ipv6Addr::is_unicast_link_local),
+        ipv6_global: first_ipv6(&addresses, is_beyond_link_unicast),
     })
 }

@@ -89,7 +89,7 @@ pub fn stacked_entries(
         let sys = lookup(&vlan.name)?;
         out.push((
             key,
-            ifaces::iface_config(&sys, sys.ipv4, sys.ipv6_link_local, duid),
+            ifaces::iface_config(&sys, sys.ipv4, sys.ipv6_link_local, sys.ipv6_global, duid),
         ));
     }
     Ok(out)
@@ -161,6 +161,7 @@ mod tests {
             mtu: 1500,
             ipv4: Some(ipv4.into()),
             ipv6_link_local: Some("fe80::1".parse().unwrap()),
+            ipv6_global: None,
         }
     }
 
@@ -173,8 +174,13 @@ mod tests {
             outer_vlan: 42,
             inner_vlan: 0,
         };
-        let configured =
-            ifaces::iface_config(&attached[0], Some([198, 18, 42, 1].into()), None, &duid);
+        let configured = ifaces::iface_config(
+            &attached[0],
+            Some([198, 18, 42, 1].into()),
+            None,
+            None,
+            &duid,
+        );
         let stacked = parse(&links());
         let lookup = |name: &str| match name {
             "eth0.100" => Ok(sys(name, 6, [198, 18, 100, 1])),

@@ -50,6 +50,8 @@ pub const LOOPBACK_IFINDEX: u32 = 1;
 pub const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 pub const SERVER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 pub const SERVER_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+/// The fake interface's global address: the source of Relay-replies to a global relay.
+pub const SERVER_GLOBAL: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 /// `[[interface.vlan]] id = 42` and `id = 100, inner_id = 42` addresses.
 pub const VLAN42_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 42, 1);
 pub const VLAN42_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x42, 1);
@@ -288,6 +290,7 @@ impl Harness {
                 mtu,
                 ipv4: Some(SERVER_V4),
                 ipv6_link_local: Some(SERVER_LL),
+                ipv6_global: Some(SERVER_GLOBAL),
             })
         })
         .expect("interface entries");

@@ -45,6 +45,7 @@ fn live(mtu: u16) -> Interfaces {
         mtu,
         ipv4: Some(Ipv4Addr::new(198, 18, 0, 1)),
         ipv6_link_local: Some("fe80::1".parse().unwrap()),
+        ipv6_global: None,
     }])
 }
 
