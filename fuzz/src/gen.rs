@@ -535,16 +535,18 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
     if odd(rng, 5) {
         // Relayed, 1 or 2 hops, from the relay's address (or not).
         msg = relay_forward(rng, &msg, 0);
-        if rng.gen() {
-            msg = relay_forward(rng, &msg, 1);
+        for hop in 1..rng.gen_range(1..=5) {
+            msg = relay_forward(rng, &msg, hop);
         }
         sport = 547;
         if rng.gen_ratio(3, 4) {
             src = Ipv6Addr::new(0x2001, 0xdb8, 0, 5, 0, 0, 0, 1);
         }
-        if rng.gen() {
-            dst = IFACES[0].ll;
-        }
+        dst = match rng.gen_range(0..4) {
+            0 => IFACES[0].ll,
+            1 => IFACES[0].global.expect("the untagged interface has one"),
+            _ => dst,
+        };
     }
     let udp_len = 8 + msg.len();
     let mut udp = [

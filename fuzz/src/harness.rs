@@ -49,7 +49,7 @@ impl Harness {
                 mtu,
                 ipv4: Some(IFACES[0].v4),
                 ipv6_link_local: Some(IFACES[0].ll),
-                ipv6_global: None,
+                ipv6_global: IFACES[0].global,
             })
         })?;
         self.dp

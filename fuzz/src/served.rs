@@ -34,6 +34,8 @@ pub struct Iface {
     pub vlans: (u16, u16),
     pub v4: Ipv4Addr,
     pub ll: Ipv6Addr,
+    /// The untagged interface's global address (netlink's); VLAN entries have none.
+    pub global: Option<Ipv6Addr>,
 }
 
 pub const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -42,16 +44,19 @@ pub const IFACES: [Iface; 3] = [
         vlans: (0, 0),
         v4: Ipv4Addr::new(198, 18, 0, 1),
         ll: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1),
+        global: Some(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
     },
     Iface {
         vlans: (42, 0),
         v4: Ipv4Addr::new(198, 18, 42, 1),
         ll: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x42, 1),
+        global: None,
     },
     Iface {
         vlans: (100, 42),
         v4: Ipv4Addr::new(198, 18, 43, 1),
         ll: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x43, 1),
+        global: None,
     },
 ];
 

@@ -1,6 +1,6 @@
 //! INFORMATION-REQUEST -> REPLY as protocol.md states it (RFC 8415 §16, §18.3.6, §21), plus
-//! the program's documented limits (payload <= 2048 octets, ORO <= 128 codes, relayed
-//! DHCPv6 left to the normal server).
+//! the program's documented limits (payload <= 2048 octets, ORO <= 128 codes), and relayed
+//! DHCPv6 (RFC 8415 §19): up to 4 Relay-forward layers, answered with Relay-replies.
 
 use std::net::Ipv6Addr;
 
@@ -13,18 +13,95 @@ use crate::{
 };
 
 const ALL_DHCP_AGENTS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 1, 3);
+const MAX_RELAY_HOPS: usize = 4;
+const MAX_INTERFACE_ID_OPT_LEN: usize = 256;
 const REQ_MAX: usize = 2048;
 const MAX_ORO_CODES: usize = 128;
 /// SOL_MAX_RT and INF_MAX_RT: a reply may leave them out (RFC 8415 §21.24/25).
 const MAY_OMIT: [u16; 2] = [82, 83];
 
 pub struct Answer {
-    iface: &'static Iface,
     peer: Ipv6Addr,
     codes: Vec<u16>,
     /// The whole Client Identifier option, to be echoed.
     client_id: Option<Vec<u8>>,
     udp_len: usize,
+    /// The reply's source address.
+    source: Ipv6Addr,
+    /// Relay-forward layers, outermost first (none: a direct request).
+    layers: Vec<Layer>,
+    /// The innermost request message's transaction-id.
+    xid: [u8; 3],
+}
+
+/// What a Relay-reply copies from its Relay-forward.
+struct Layer {
+    hop_count: u8,
+    addresses: [u8; 32],
+    /// The whole Interface-ID option.
+    interface_id: Option<Vec<u8>>,
+}
+
+/// A relay sends from a unicast address to a DHCP servers' group or to us; the reply comes
+/// from our address of its scope.
+fn relay_source(src: Ipv6Addr, dst: Ipv6Addr, iface: &Iface) -> Result<Ipv6Addr, &'static str> {
+    if src.is_multicast() || src.is_unspecified() || src.is_loopback() {
+        return Err("relay source not unicast");
+    }
+    let ours = dst == iface.ll || iface.global == Some(dst);
+    if !ours && dst != ALL_DHCP_SERVERS && dst != ALL_DHCP_AGENTS {
+        return Err("relayed: not to a servers' group or to us");
+    }
+    if src.is_unicast_link_local() {
+        return Ok(iface.ll);
+    }
+    iface.global.ok_or("global relay, no global address")
+}
+
+/// The layers of a Relay-forward and its innermost message.
+fn unwrap(mut msg: &[u8]) -> Result<(Vec<Layer>, &[u8]), &'static str> {
+    let mut layers = Vec::new();
+    loop {
+        if msg.len() < 34 {
+            return Err("relay: header cut");
+        }
+        let (mut inner, mut interface_id) = (None, None);
+        let mut at = 34;
+        while at < msg.len() {
+            if at + 4 > msg.len() {
+                return Err("relay: stray octets");
+            }
+            let code = be16(msg, at);
+            let len = usize::from(be16(msg, at + 2));
+            let data = msg.get(at + 4..at + 4 + len).ok_or("relay: past the end")?;
+            match code {
+                9 if inner.is_some() => return Err("relay: two Relay Messages"),
+                9 => inner = Some(data),
+                18 if interface_id.is_some() => return Err("relay: two Interface-IDs"),
+                18 if 4 + len > MAX_INTERFACE_ID_OPT_LEN => return Err("relay: long Interface-ID"),
+                18 => interface_id = Some(msg[at..at + 4 + len].to_vec()),
+                _ => {}
+            }
+            at += 4 + len;
+        }
+        let inner = inner.ok_or("relay: no Relay Message")?;
+        if inner.len() < 4 {
+            return Err("relay: Relay Message under 4 octets");
+        }
+        layers.push(Layer {
+            hop_count: msg[1],
+            addresses: msg[2..34].try_into().expect("32"),
+            interface_id,
+        });
+        if inner[0] != 12 {
+            return Ok((layers, inner));
+        }
+        if layers.len() >= MAX_RELAY_HOPS {
+            return Err("relay: too deep");
+        }
+        msg = inner;
+    }
 }
 
 fn option_len(served: &Served, code: u16) -> usize {
@@ -66,15 +143,19 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     let src = addr_at(ip, 8);
     let dst = addr_at(ip, 24);
     let sport = be16(ip, 40);
-    if sport == 547 {
-        return Err("from a relay agent: the normal server's");
-    }
-    if dst != ALL_DHCP_AGENTS || sport != 546 {
-        return Err("not to ff02::1:2 from port 546");
-    }
-    if !src.is_unicast_link_local() {
-        return Err("source not link-local unicast");
-    }
+    let relayed = sport == 547;
+    let source = if relayed {
+        let iface = iface(served, l2).ok_or("VLAN not configured")?;
+        relay_source(src, dst, iface)?
+    } else {
+        if dst != ALL_DHCP_AGENTS || sport != 546 {
+            return Err("not to ff02::1:2 from port 546");
+        }
+        if !src.is_unicast_link_local() {
+            return Err("source not link-local unicast");
+        }
+        iface(served, l2).map_or(Ipv6Addr::UNSPECIFIED, |i| i.ll)
+    };
     let payload_len = usize::from(be16(ip, 4));
     if 40 + payload_len > ip.len() {
         return Err("ipv6: payload length");
@@ -93,8 +174,16 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     if !unicast_mac(l2.src) {
         return Err("group source MAC");
     }
-    let iface = iface(served, l2).ok_or("VLAN not configured")?;
+    iface(served, l2).ok_or("VLAN not configured")?;
     let msg = &udp[8..];
+    if relayed != (msg[0] == 12) {
+        return Err("Relay-forward not from a relay, or a relay's other message");
+    }
+    let (layers, msg) = if relayed {
+        unwrap(msg)?
+    } else {
+        (Vec::new(), msg)
+    };
     if msg[0] != 11 {
         return Err("not INFORMATION-REQUEST");
     }
@@ -125,17 +214,28 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
         return Err("complete: ORO asks for what the fast path cannot serve");
     }
     let block: usize = codes.iter().map(|&c| option_len(served, c)).sum();
-    let udp_len =
-        8 + 4 + 4 + served.duid().len() + block + opts.client_id.as_ref().map_or(0, Vec::len);
+    let prefix: usize = layers
+        .iter()
+        .map(|l| 34 + 4 + l.interface_id.as_ref().map_or(0, Vec::len))
+        .sum();
+    let udp_len = 8
+        + prefix
+        + 4
+        + 4
+        + served.duid().len()
+        + block
+        + opts.client_id.as_ref().map_or(0, Vec::len);
     if 40 + udp_len > usize::from(served.mtu) {
         return Err("reply over the MTU");
     }
     Ok(Answer {
-        iface,
         peer: src,
         codes,
         client_id: opts.client_id,
         udp_len,
+        source,
+        layers,
+        xid: msg[1..4].try_into().expect("3"),
     })
 }
 
@@ -186,7 +286,6 @@ fn walk(msg: &[u8]) -> Result<Options, &'static str> {
 pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Result<(), String> {
     let l2 = super::parse_l2(request).expect("the model parsed it");
     check_l2(&l2, reply, ETHERTYPE_IPV6)?;
-    let req_msg = &request[l2.l3_off + 48..];
     let ip = &reply[l2.l3_off..];
     ensure!(
         ip.len() == 40 + a.udp_len,
@@ -206,11 +305,12 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         ip[6],
         ip[7]
     );
-    ensure!(addr_at(ip, 8) == a.iface.ll, "source {}", addr_at(ip, 8));
+    ensure!(addr_at(ip, 8) == a.source, "source {}", addr_at(ip, 8));
     ensure!(addr_at(ip, 24) == a.peer, "destination {}", addr_at(ip, 24));
     let udp = &ip[40..];
+    let dport = if a.layers.is_empty() { 546 } else { 547 };
     ensure!(
-        be16(udp, 0) == 547 && be16(udp, 2) == 546,
+        be16(udp, 0) == 547 && be16(udp, 2) == dport,
         "ports {} -> {}",
         be16(udp, 0),
         be16(udp, 2)
@@ -221,7 +321,40 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         be16(udp, 6) != 0 && sum(&[&ip[8..40], &len, &[0, 0, 0, 17], udp]) == 0xffff,
         "UDP checksum"
     );
-    let msg = &udp[8..];
+    let mut msg = &udp[8..];
+    for (k, layer) in a.layers.iter().enumerate() {
+        ensure!(
+            msg.len() >= 34 && msg[0] == 13,
+            "layer {k}: not a Relay-reply"
+        );
+        ensure!(
+            msg[1] == layer.hop_count && msg[2..34] == layer.addresses,
+            "layer {k}: hop-count or addresses changed"
+        );
+        let mut at = 34;
+        let mut inner = None;
+        let mut others = Vec::new();
+        while at < msg.len() {
+            ensure!(at + 4 <= msg.len(), "layer {k}: stray octets");
+            let code = be16(msg, at);
+            let len = usize::from(be16(msg, at + 2));
+            let whole = msg
+                .get(at..at + 4 + len)
+                .ok_or("relay option past the end")?;
+            if code == 9 {
+                inner = Some(&whole[4..]);
+            } else {
+                others.push(whole.to_vec());
+            }
+            at += 4 + len;
+        }
+        let want: Vec<Vec<u8>> = layer.interface_id.iter().cloned().collect();
+        ensure!(
+            others == want,
+            "layer {k}: options besides the Relay Message"
+        );
+        msg = inner.ok_or("no Relay Message")?;
+    }
     let decoded =
         d6::Message::decode(&mut Decoder::new(msg)).map_err(|e| format!("dhcproto: {e}"))?;
     ensure!(
@@ -229,7 +362,7 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         "message type {:?}",
         decoded.msg_type()
     );
-    ensure!(msg[1..4] == req_msg[1..4], "transaction-id changed");
+    ensure!(msg[1..4] == a.xid, "transaction-id changed");
     let mut list: Vec<(u16, &[u8])> = Vec::new();
     let mut at = 4;
     while at < msg.len() {
