@@ -108,7 +108,9 @@ pub struct IfaceConfig {
     pub ipv6_link_local: [u8; 16],
     /// Length of `server_id_opt` (0: no DHCPv6 answers here).
     pub server_id_len: u16,
-    pub _pad: u16,
+    /// Checksum partial sum of `ipv6_link_local` (see `OptionBlock`), for the reply's
+    /// pseudo-header.
+    pub ipv6_link_local_csum: u16,
     /// Checksum partial sum of `server_id_opt` (see `BlockCsum`).
     pub server_id_csum: u32,
     /// The DHCPv6 Server Identifier option, encoded: code(2) len(2) DUID.

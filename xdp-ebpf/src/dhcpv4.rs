@@ -513,14 +513,6 @@ struct Checksums {
     udp: [u8; 2],
 }
 
-/// The 32-bit word of the saved request at `at` (a multiple of 4), in memory order.
-#[inline(always)]
-fn req_word(req: &ReqBuf, at: usize) -> u64 {
-    // SAFETY: `at + 4` lies inside `req`; `req` starts a `Scratch`, whose alignment is 8,
-    // and `at` is a multiple of 4, so the read is aligned.
-    (unsafe { (req.as_ptr().add(at) as *const u32).read() }) as u64
-}
-
 /// A subprogram of its own: its temporaries must not share a stack frame with `build`'s.
 ///
 /// The image's sum comes with the block; what the kernel adds is what differs per request:
@@ -550,13 +542,13 @@ fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
     // swapped into the big-endian order of every other sum here.
     let htype_hlen = u32::from_ne_bytes([0, 0xff, 0xff, 0]) as u64; // not op, hops
     let flags = u32::from_ne_bytes([0, 0, 0xff, 0xff]) as u64; // not secs
-    let mut native = (req_word(req, field::OP) & htype_hlen)
-        + (req_word(req, field::SECS.start) & flags)
-        + req_word(req, field::XID.start)
-        + req_word(req, field::CIADDR.start);
+    let mut native = (scratch::word32(req, field::OP) & htype_hlen)
+        + (scratch::word32(req, field::SECS.start) & flags)
+        + scratch::word32(req, field::XID.start)
+        + scratch::word32(req, field::CIADDR.start);
     let mut at = field::GIADDR.start;
     while at < field::CHADDR.end {
-        native += req_word(req, at);
+        native += scratch::word32(req, at);
         at += 4;
     }
     sum += csum::fold(native).swap_bytes() as u64;

@@ -101,6 +101,7 @@ fn decide(
         l3_off: l2.l3_off,
         udp_len: 0,
         peer: request.src,
+        peer_csum: request.src_csum,
         src_mac: request.src_mac,
         ifindex: ctx.ingress_ifindex() as u32,
         opts,
@@ -146,6 +147,8 @@ struct Request {
     msg_len: usize,
     src: [u8; 16],
     src_mac: [u8; 6],
+    /// Sum of `src`, which the reply's pseudo-header has too.
+    src_csum: u16,
     /// Pseudo-header and UDP header, checksum field included.
     pseudo_and_header: u64,
 }
@@ -197,7 +200,8 @@ fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
     if udp_csum == 0 {
         return Err(malformed);
     }
-    let pseudo_and_header = csum::words16(&src)
+    let src_csum = csum::fold(csum::words16(&src));
+    let pseudo_and_header = src_csum as u64
         + csum::words16(&dst)
         + udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
@@ -210,6 +214,7 @@ fn read_headers(ctx: &XdpContext, l3_off: usize) -> Result<Request, Stop> {
         src,
         // SAFETY: bounds checked by ptr_at.
         src_mac: unsafe { *mac },
+        src_csum,
         pseudo_and_header,
     })
 }
@@ -481,16 +486,19 @@ fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
         return 0;
     };
     let plan = &scratch.v6_plan;
-    let req = &scratch.req;
-    let mut sum = csum::words16(&iface.ipv6_link_local)
-        + csum::words16(&plan.peer)
+    // The addresses' sums come precomputed: the interface's from userspace, the peer's from
+    // the request's pseudo-header.
+    let mut sum = iface.ipv6_link_local_csum as u64
+        + plan.peer_csum as u64
         + plan.udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
         + dhcp::SERVER_PORT as u64
         + dhcp::CLIENT_PORT as u64;
-    // msg-type and transaction-id.
-    let t = field::TRANSACTION_ID.start;
-    sum += csum::word(dhcp::MSG_REPLY, req[t]) + csum::word(req[t + 1], req[t + 2]);
+    // msg-type REPLY and the request's transaction-id: one word of the saved request.
+    const _: () = assert!(field::MSG_TYPE == 0 && field::TRANSACTION_ID.end == 4);
+    let transaction_id = u32::from_ne_bytes([0, 0xff, 0xff, 0xff]) as u64;
+    let native = scratch::word32(&scratch.req, field::MSG_TYPE) & transaction_id;
+    sum += csum::fold(native).swap_bytes() as u64 + csum::word(dhcp::MSG_REPLY, 0);
     let mut off = udp::HDR_LEN + dhcp::HDR_LEN;
     sum += csum::at_offset(iface.server_id_csum as u16, off);
     off += iface.server_id_len as usize;
