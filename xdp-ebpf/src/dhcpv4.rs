@@ -25,7 +25,7 @@ use crate::{
     maps::{self, SLOTS},
     packet::{self, ptr_at, L2},
     rate, reply,
-    scratch::{self, be16, byte, ReqBuf, REQ_MAX},
+    scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
     state::v4::{Options, Plan, PrlScan, Walk},
     verdict::{self, Stop},
 };
@@ -314,11 +314,24 @@ const SEEN_CLIENT_ID: u64 = 8;
 const SEEN_RELAY: u64 = 16;
 const SEEN_SERVER_ID: u64 = 32;
 
-/// One BOOTP option (RFC 2132 §2) of the saved request per call.
-extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
+/// BOOTP options (RFC 2132 §2) of the saved request, STEPS_PER_CALL a call.
+extern "C" fn walk_options(_: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if walk_option(scratch) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// One option: 0 to go on, 1 when the walk is over (`status` says how).
+#[inline(always)]
+fn walk_option(scratch: &mut Scratch) -> i64 {
     let req = &scratch.req;
     let w: &mut Walk = &mut scratch.v4_walk;
     let i = w.i;
@@ -419,7 +432,7 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
         core::ptr::write_volatile(&mut w.status, WALKING);
         core::ptr::write_volatile(&mut w.seen, 0);
     }
-    loops::run(MAX_OPTIONS, walk_option);
+    loops::run(loops::calls(MAX_OPTIONS), walk_options);
     let w = &scratch::get().ok_or(Stop::Abort)?.v4_walk;
     match w.status {
         ENDED => {}
@@ -446,10 +459,24 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     })
 }
 
-extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
+/// Requested codes, STEPS_PER_CALL a call.
+extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if scan_code(scratch, index * loops::STEPS_PER_CALL + k) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// Code `index` of the list: 0 to go on, 1 past its end.
+#[inline(always)]
+fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
     let s = &mut scratch.v4_prl;
     let k = index as usize;
     if k >= s.len {
@@ -478,7 +505,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
         len: opts.prl_len,
         ..Default::default()
     };
-    loops::run(MAX_PRL, scan_code);
+    loops::run(loops::calls(MAX_PRL), scan_codes);
     let scan = &scratch::get().ok_or(Stop::Abort)?.v4_prl;
     let mask = scan.mask & (MASKS_PER_FAMILY - 1);
     if mask & config.v4.lwm2m_mask as u32 == 0 {

@@ -24,7 +24,7 @@ use crate::{
     maps::{self, SLOTS},
     packet::{self, ptr_at, read_u16, L2},
     rate, reply,
-    scratch::{self, be16, byte, REQ_MAX},
+    scratch::{self, be16, byte, Scratch, REQ_MAX},
     state::v6::{Options, OroScan, Plan, Walk},
     verdict::{self, Stop},
 };
@@ -234,11 +234,24 @@ const SEEN_CLIENT_ID: u64 = 1;
 const SEEN_SERVER_ID: u64 = 2;
 const SEEN_ORO: u64 = 4;
 
-/// One DHCPv6 option (RFC 8415 §21.1) of the saved request per call.
-extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
+/// DHCPv6 options (RFC 8415 §21.1) of the saved request, STEPS_PER_CALL a call.
+extern "C" fn walk_options(_: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if walk_option(scratch) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// One option: 0 to go on, 1 when the walk is over (`status` says how).
+#[inline(always)]
+fn walk_option(scratch: &mut Scratch) -> i64 {
     let req = &scratch.req;
     let w: &mut Walk = &mut scratch.v6_walk;
     let i = w.i;
@@ -304,7 +317,7 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
         core::ptr::write_volatile(&mut w.status, WALKING);
         core::ptr::write_volatile(&mut w.seen, 0);
     }
-    loops::run(MAX_OPTIONS, walk_option);
+    loops::run(loops::calls(MAX_OPTIONS), walk_options);
     let w = &scratch::get().ok_or(Stop::Abort)?.v6_walk;
     match w.status {
         ENDED => {}
@@ -371,10 +384,24 @@ fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
     true
 }
 
-extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
+/// Requested codes, STEPS_PER_CALL a call.
+extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if scan_code(scratch, index * loops::STEPS_PER_CALL + k) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// Code `index` of the list: 0 to go on, 1 past its end.
+#[inline(always)]
+fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
     let s = &mut scratch.oro;
     let k = index as usize;
     if k >= s.count {
@@ -416,7 +443,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
         count: opts.oro_len / 2,
         ..Default::default()
     };
-    loops::run(MAX_ORO_CODES, scan_code);
+    loops::run(loops::calls(MAX_ORO_CODES), scan_codes);
     let scan = &scratch::get().ok_or(Stop::Abort)?.oro;
     if opts.oro_len / 2 > MAX_ORO_CODES as usize {
         return Err(Reason::Unservable.into());
