@@ -175,14 +175,28 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
     write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
     let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
-    let opts = &plan.opts;
-    reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
-    off += opts.client_id_len;
-    reply::store_from_request(ctx, scratch, off, opts.relay_off, opts.relay_len)?;
-    off += opts.relay_len;
-    reply::store_byte(ctx, off, dhcp::OPT_END)?;
-    off += END_LEN;
-    reply::zero(ctx, scratch, off, plan.msg_len - plan.used_len)?;
+    let (opts, pad_len) = (plan.opts, plan.msg_len - plan.used_len);
+    // The last echo takes End along in the same store: End is written into the saved
+    // request right after that option (the walk found End after every option, so this is
+    // inside the request, and nothing reads the request's octet there any more).
+    let (first, last) = if opts.relay_len != 0 {
+        (
+            (opts.client_id_off, opts.client_id_len),
+            (opts.relay_off, opts.relay_len),
+        )
+    } else {
+        ((0, 0), (opts.client_id_off, opts.client_id_len))
+    };
+    reply::store_from_request(ctx, scratch, off, first.0, first.1)?;
+    off += first.1;
+    if last.1 == 0 {
+        reply::store_byte(ctx, off, dhcp::OPT_END)?;
+    } else {
+        scratch.req[(last.0 + last.1) & (REQ_MAX - 1)] = dhcp::OPT_END;
+        reply::store_from_request(ctx, scratch, off, last.0, last.1 + END_LEN)?;
+    }
+    off += last.1 + END_LEN;
+    reply::zero(ctx, scratch, off, pad_len)?;
     reply::swap_macs(ctx, &iface.mac)
 }
 
