@@ -506,8 +506,8 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     reply::swap_macs(ctx, &iface.mac)
 }
 
-/// The REPLY's UDP checksum. A subprogram of its own to keep `build`'s stack frame small.
-#[inline(never)]
+/// The REPLY's UDP checksum (inlined into `build`, as DHCPv4's `checksums`).
+#[inline(always)]
 fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
     let Some(scratch) = scratch::get() else {
         return 0;
