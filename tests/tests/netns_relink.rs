@@ -1,7 +1,8 @@
 //! An attached interface deleted and re-created with the same name is served again, and
 //! `status` shows the gap (issue 11: "Delete the attached veth and re-create it with the same
-//! name: answered again within 2 s, and `status` showed the gap"); a new address on it
-//! becomes the DHCPv4 server identifier without a reload (the interface entries follow it).
+//! name: answered again within 2 s, and `status` showed the gap"). The new link's entries are
+//! its own: DHCPv6 answers carry the DUID-LL of its new MAC (from its new link-local), and a
+//! new IPv4 address becomes the DHCPv4 server identifier without a reload.
 
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ const IP_LIMIT: Duration = Duration::from_secs(10);
 fn config(server_if: &str) -> String {
     format!(
         "[lwm2m]\nbootstrap_uri = \"{URI}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n\
-         [dhcpv6]\nenabled = false\n[[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\n"
+         [dhcpv6]\nenabled = true\n[[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\n"
     )
 }
 
@@ -41,20 +42,12 @@ fn ip(args: &[&str]) {
     );
 }
 
-/// The server identifier a DHCPINFORM from the client gets back with the URI, or why not.
-fn probe(pair: &NetnsPair, bin: &str, timeout_s: &str) -> Result<String, String> {
-    let out = pair.exec_within(
-        Side::Client,
-        Duration::from_secs(10),
-        &[
-            bin,
-            "probe",
-            "--interface",
-            &pair.client_if,
-            "--timeout",
-            timeout_s,
-        ],
-    );
+/// The server a probe from the client hears with the URI (DHCPv4: its server identifier;
+/// DHCPv6 with `--v6`: "DUID <hex>"), or why none. `args` follow `probe --interface IF`.
+fn probe(pair: &NetnsPair, bin: &str, args: &[&str]) -> Result<String, String> {
+    let mut all = vec![bin, "probe", "--interface", &pair.client_if];
+    all.extend_from_slice(args);
+    let out = pair.exec_within(Side::Client, Duration::from_secs(10), &all);
     let stdout = text(&out.stdout);
     if !out.status.success() {
         return Err(format!("{stdout} {}", text(&out.stderr)));
@@ -85,7 +78,18 @@ fn interface_status(pair: &NetnsPair, bin: &str, instance: &str) -> Value {
     status["interfaces"][0].clone()
 }
 
-/// The veth pair again, as `NetnsPair::new` made it: same names, same addresses.
+/// A DHCPv6 probe (veth generic XDP: the request needs slack to grow into, ARCHITECTURE.md).
+const V6: [&str; 5] = ["--v6", "--pad", "256", "--timeout", "1"];
+
+/// "DUID <DUID-LL of the server end's current MAC>", as `probe --v6` prints the server.
+fn server_duid(pair: &NetnsPair) -> String {
+    let path = format!("/sys/class/net/{}/address", pair.server_if);
+    let out = pair.exec(Side::Server, &["cat", &path]);
+    assert!(out.status.success(), "{path}: {}", text(&out.stderr));
+    format!("DUID 00030001{}", text(&out.stdout).replace(':', ""))
+}
+
+/// The veth pair again, as `NetnsPair::new` made it: same names, same addresses (DAD off).
 fn recreate_veth(pair: &NetnsPair) {
     ip(&[
         "-n",
@@ -103,9 +107,14 @@ fn recreate_veth(pair: &NetnsPair) {
     ]);
     for side in [Side::Server, Side::Client] {
         let (ns, ifname) = (pair.ns(side), pair.ifname(side));
+        let accept_dad = format!("echo 0 > /proc/sys/net/ipv6/conf/{ifname}/accept_dad");
+        let out = pair.exec(side, &["sh", "-c", &accept_dad]);
+        assert!(out.status.success(), "{accept_dad}: {}", text(&out.stderr));
         ip(&["-n", ns, "link", "set", ifname, "up"]);
         let v4 = format!("{}/24", pair.ipv4(side));
         ip(&["-n", ns, "addr", "add", &v4, "dev", ifname]);
+        let v6 = format!("{}/64", pair.ipv6(side));
+        ip(&["-n", ns, "-6", "addr", "add", &v6, "dev", ifname, "nodad"]);
     }
     // Full UDP checksums from the client: the fast path verifies them (ARCHITECTURE.md).
     pair.exec(
@@ -149,7 +158,7 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
     let mut last = Err(String::new());
     let up = wait_until(Duration::from_secs(15), Duration::from_millis(200), || {
         assert!(run.try_wait().unwrap().is_none(), "`run` exited early");
-        last = probe(&pair, bin, "2");
+        last = probe(&pair, bin, &["--timeout", "2"]);
         last.is_ok()
     });
     assert!(up, "no answer before the interface was deleted: {last:?}");
@@ -158,6 +167,12 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
     assert_eq!(before["state"], "attached", "{before}");
     assert!(before.get("gaps").is_none(), "a gap before any: {before}");
     let old_ifindex = before["ifindex"].as_u64().expect("ifindex");
+    let old_duid = server_duid(&pair);
+    assert_eq!(
+        probe(&pair, bin, &V6),
+        Ok(old_duid.clone()),
+        "DHCPv6 before"
+    );
 
     // Deleting one end deletes the pair.
     ip(&["-n", &pair.server_ns, "link", "del", &pair.server_if]);
@@ -182,7 +197,7 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
     let recreated = Instant::now();
     let mut again = Err(String::new());
     while recreated.elapsed() < ANSWERED_AGAIN_WITHIN {
-        again = probe(&pair, bin, "1");
+        again = probe(&pair, bin, &["--timeout", "1"]);
         if again.is_ok() {
             break;
         }
@@ -206,6 +221,20 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
         "the gap is not shown: {after}"
     );
     assert!(after.get("absent_since_unix_ms").is_none(), "{after}");
+
+    // DHCPv6 from the new link: its link-local arrives after the link (an address event),
+    // its MAC is new, so the answer's DUID-LL is too.
+    let new_duid = server_duid(&pair);
+    assert_ne!(new_duid, old_duid, "a new veth, a new MAC");
+    let mut seen = Err(String::new());
+    let v6_again = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
+        seen = probe(&pair, bin, &V6);
+        seen.as_deref() == Ok(new_duid.as_str())
+    });
+    assert!(
+        v6_again,
+        "DHCPv6 on the new link: {seen:?}, want {new_duid}"
+    );
 
     // A new address: the server identifier follows it, no reload asked for.
     let [a, b, c, _] = pair.ipv4(Side::Server).octets();
@@ -232,7 +261,7 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
     ]);
     let mut seen = Err(String::new());
     let followed = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
-        seen = probe(&pair, bin, "1");
+        seen = probe(&pair, bin, &["--timeout", "1"]);
         seen.as_deref() == Ok(new_ip.as_str())
     });
     assert!(
