@@ -338,6 +338,21 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// ", absent for N ms", ", N gaps, last M ms": an interface's link history (README, status).
+fn gaps_text(iface: &serde_json::Value) -> String {
+    let mut text = String::new();
+    if let Some(ms) = iface["absent_for_ms"].as_u64() {
+        text += &format!(", absent for {ms} ms");
+    }
+    if let Some(gaps) = iface["gaps"].as_u64() {
+        text += &format!(", {gaps} gap{}", if gaps == 1 { "" } else { "s" });
+    }
+    if let Some(ms) = iface["last_gap_ms"].as_u64() {
+        text += &format!(", last {ms} ms");
+    }
+    text
+}
+
 /// `status` for a person: one line for the instance, one per interface.
 fn status_text(status: &serde_json::Value) -> String {
     let field = |v: &serde_json::Value, key: &str| match &v[key] {
@@ -362,7 +377,7 @@ fn status_text(status: &serde_json::Value) -> String {
             .filter_map(|h| h.as_str().map(str::to_owned))
             .collect();
         out += &format!(
-            "  {:<16} {:<14} ifindex {:<5} mode {:<8} (asked {}) hooks {}\n",
+            "  {:<16} {:<14} ifindex {:<5} mode {:<8} (asked {}) hooks {}{}\n",
             field(iface, "name"),
             field(iface, "state"),
             field(iface, "ifindex"),
@@ -373,6 +388,7 @@ fn status_text(status: &serde_json::Value) -> String {
             } else {
                 hooks.join(",")
             },
+            gaps_text(iface),
         );
     }
     out
