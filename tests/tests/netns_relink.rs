@@ -2,7 +2,8 @@
 //! `status` shows the gap (issue 11: "Delete the attached veth and re-create it with the same
 //! name: answered again within 2 s, and `status` showed the gap"). The new link's entries are
 //! its own: DHCPv6 answers carry the DUID-LL of its new MAC (from its new link-local), and a
-//! new IPv4 address becomes the DHCPv4 server identifier without a reload.
+//! new IPv4 address becomes the DHCPv4 server identifier without a reload. A reload during
+//! the gap takes (the absent interface is not looked up).
 
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -192,6 +193,16 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
         run.try_wait().unwrap().is_none(),
         "`run` died with its interface"
     );
+    // A reload during the gap does not look the absent interface up: it takes, and the
+    // interface stays absent, to be attached when it returns.
+    let out = cli(&pair, bin, &instance, &["reload"]);
+    assert!(
+        out.status.success(),
+        "reload during the gap: {}",
+        text(&out.stderr)
+    );
+    let still = interface_status(&pair, bin, &instance);
+    assert_eq!(still["state"], "absent", "{still}");
 
     recreate_veth(&pair);
     let recreated = Instant::now();

@@ -199,6 +199,10 @@ impl Daemon {
         self.rewrite_entries(relinked, events);
         if relinked {
             self.relay.apply(&self.cfg);
+            // What the instance holds changed (its links): tools read it from the state.
+            if let Err(e) = self.write_state() {
+                warn!("{e:#}");
+            }
         }
     }
 
