@@ -166,6 +166,7 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
     assert_eq!(last.as_deref(), Ok(server_ip.as_str()));
     let before = interface_status(&pair, bin, &instance);
     assert_eq!(before["state"], "attached", "{before}");
+    assert_eq!(before["link"], "up", "{before}");
     assert!(before.get("gaps").is_none(), "a gap before any: {before}");
     let old_ifindex = before["ifindex"].as_u64().expect("ifindex");
     let old_duid = server_duid(&pair);
@@ -278,6 +279,22 @@ fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() 
     assert!(
         followed,
         "the server identifier did not follow the new address: {seen:?}"
+    );
+
+    // Administratively down: still attached, and status says the link is down.
+    ip(&[
+        "-n",
+        &pair.server_ns,
+        "link",
+        "set",
+        &pair.server_if,
+        "down",
+    ]);
+    let down = interface_status(&pair, bin, &instance);
+    assert_eq!(
+        (&down["state"], &down["link"]),
+        (&"attached".into(), &"down".into()),
+        "{down}"
     );
 
     let out = cli(&pair, bin, &instance, &["detach"]);

@@ -338,9 +338,13 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// ", absent for N ms", ", N gaps, last M ms": an interface's link history (README, status).
+/// ", link down", ", absent for N ms", ", N gaps, last M ms": an interface's link state and
+/// history (README, status).
 fn gaps_text(iface: &serde_json::Value) -> String {
     let mut text = String::new();
+    if iface["link"] == "down" {
+        text += ", link down";
+    }
     if let Some(ms) = iface["absent_for_ms"].as_u64() {
         text += &format!(", absent for {ms} ms");
     }

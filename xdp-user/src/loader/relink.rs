@@ -95,10 +95,16 @@ impl Links {
         served
     }
 
-    /// Adds `name`'s gap fields to its `status` entry: `"state": "absent"` with
-    /// `absent_since_unix_ms`, `absent_for_ms` and the `ifindex` it had while its link is
-    /// gone; `gaps` and `last_gap_ms` once it has had one.
+    /// Adds `name`'s link fields to its `status` entry: `"link": "up"` or `"down"` (IFF_UP,
+    /// asked of netlink) while attached; `"state": "absent"` with `absent_since_unix_ms`,
+    /// `absent_for_ms` and the `ifindex` it had while its link is gone; `gaps` and
+    /// `last_gap_ms` once it has had one.
     pub(super) fn annotate(&self, name: &str, entry: &mut Value) {
+        if entry["state"] == "attached" {
+            if let Ok(Some(link)) = system::netlink::link(name) {
+                entry["link"] = json!(if link.up { "up" } else { "down" });
+            }
+        }
         let Some(history) = self.by_name.get(name) else {
             return;
         };
