@@ -21,4 +21,5 @@ pub mod relay;
 pub mod render;
 pub mod service;
 pub mod stats;
+pub mod system;
 pub mod vlans;

@@ -1,4 +1,7 @@
-//! `lwm2m-xdp run`: config -> maps, attach, serve until told to stop; SIGHUP reloads.
+//! `lwm2m-xdp run`: config -> maps, attach, serve until told to stop; SIGHUP reloads; the
+//! interfaces are followed as they are deleted, re-created and readdressed (`relink.rs`).
+
+mod relink;
 
 use std::{
     collections::HashMap,
@@ -18,7 +21,7 @@ use tokio::{
 };
 use xdp_common::{
     counters::{reason_index, Reason},
-    maps::Family,
+    maps::{Family, IfaceConfig, IfaceKey},
     wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
 };
 
@@ -27,29 +30,41 @@ use crate::{
     config::{self, AttachMode, Config},
     control::{self, Answer},
     datapath::{Datapath, Generation},
-    ifaces::{self, SystemInterface},
+    ifaces,
     instance::{self, State},
-    metrics, privilege, service, stats, vlans,
+    metrics, privilege, service, stats,
+    system::{self, watch::Watch},
+    vlans,
 };
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
 /// never replaces a running config.
 pub fn prepare(path: &Path) -> Result<(Config, Compiled)> {
+    prepare_without(path, &relink::Links::default())
+}
+
+/// [`prepare`] for a running instance: the interfaces whose link is gone (`absent`) are not
+/// looked up; they are attached again when their link returns.
+fn prepare_without(path: &Path, absent: &relink::Links) -> Result<(Config, Compiled)> {
     let cfg = Config::load(path)?;
-    config::check_interfaces(&cfg)?;
+    let served = absent.served(&cfg);
+    let links: Vec<String> = system::netlink::links()
+        .context("asking netlink for the links")?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    config::check_interfaces(&served, &links)?;
     // Every lookup `install` makes, before anything is attached (`check` makes them too).
-    interface_entries(&cfg)?;
+    if !served.interfaces.is_empty() {
+        interface_entries(&served)?;
+    }
     let compiled = compile::compile(&cfg)?;
     Ok((cfg, compiled))
 }
 
 /// Write a prepared config into the maps: interfaces, then the new generation, flipped in
-/// with one write. Returns the interfaces as the system reports them.
-pub fn install(
-    dp: &mut Datapath,
-    cfg: &Config,
-    compiled: &Compiled,
-) -> Result<Vec<SystemInterface>> {
+/// with one write. Returns the entries written and the interfaces as the system reports them.
+pub fn install(dp: &mut Datapath, cfg: &Config, compiled: &Compiled) -> Result<ifaces::Entries> {
     let (entries, systems) = interface_entries(cfg)?;
     // What the untagged entry of each interface will answer with (its own server_id, the
     // [dhcpv4] one, or its address: ifaces::entries decided).
@@ -70,14 +85,14 @@ pub fn install(
             );
         }
     }
-    dp.install_generation(&Generation::new(compiled, entries))?;
-    Ok(systems)
+    dp.install_generation(&Generation::new(compiled, entries.clone()))?;
+    Ok((entries, systems))
 }
 
 /// Every interface lookup `run` makes: the configured interfaces and the VLAN interfaces
 /// stacked on them, as IFACES entries. `check` makes them too, so the two agree.
 pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
-    let (mut entries, systems) = ifaces::entries(cfg, ifaces::system_interface)?;
+    let (mut entries, systems) = ifaces::entries(cfg, system::system_interface)?;
     let stacked = vlans::discover()?;
     let duid = ifaces::server_duid(cfg, &systems)?;
     let extra = vlans::stacked_entries(
@@ -85,7 +100,7 @@ pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
         &systems,
         &entries,
         &duid,
-        ifaces::system_interface,
+        system::system_interface,
     )?;
     for (key, _) in &extra {
         info!(
@@ -108,7 +123,7 @@ struct Attached {
 }
 
 fn attach(dp: &mut Datapath, name: &str, requested: AttachMode) -> Result<Attached> {
-    let ifindex = ifaces::ifindex(name)?;
+    let ifindex = system::ifindex(name)?;
     let (link, mode) = match requested {
         AttachMode::Native => (
             attach_in(dp, name, ifindex, XdpMode::Driver)?,
@@ -179,6 +194,12 @@ struct Daemon {
     started: Instant,
     program_id: u32,
     counters_map_id: u32,
+    /// What `cfg` compiled to: interface entries are rewritten with it (relink.rs).
+    compiled: Compiled,
+    /// The interface entries of the generation in force.
+    installed: Vec<(IfaceKey, IfaceConfig)>,
+    /// Interfaces whose link went away, and their gaps (relink.rs).
+    links: relink::Links,
 }
 
 impl Daemon {
@@ -188,7 +209,8 @@ impl Daemon {
     /// force stays; the error names the interface and the cause.
     fn apply(&mut self, cfg: &Config, compiled: &Compiled) -> Result<()> {
         let mut added: Vec<(String, Attached)> = Vec::new();
-        for iface in &cfg.interfaces {
+        let served = self.links.served(cfg);
+        for iface in &served.interfaces {
             if let Some(a) = self.attached.get(&iface.name) {
                 if a.requested != iface.mode {
                     warn!(
@@ -208,9 +230,12 @@ impl Daemon {
                 }
             }
         }
-        if let Err(e) = install(&mut self.dp, cfg, compiled) {
-            self.undo(added);
-            return Err(e.context("writing the new generation"));
+        match install_served(&mut self.dp, &served, compiled) {
+            Ok(entries) => self.installed = entries,
+            Err(e) => {
+                self.undo(added);
+                return Err(e.context("writing the new generation"));
+            }
         }
         for (name, a) in added {
             info!("{name}: attached ({} mode)", mode_name(a.mode));
@@ -247,9 +272,11 @@ impl Daemon {
     fn reload(&mut self) -> Result<String, String> {
         let file = self.opts.config.display().to_string();
         service::reloading();
-        let result = prepare(&self.opts.config).and_then(|(cfg, compiled)| {
+        let result = prepare_without(&self.opts.config, &self.links).and_then(|(cfg, compiled)| {
             self.apply(&cfg, &compiled)?;
             self.relay.apply(&cfg);
+            self.links.keep_configured(&cfg);
+            self.compiled = compiled;
             self.cfg = cfg;
             self.generation += 1;
             Ok(())
@@ -295,21 +322,25 @@ impl Daemon {
             .cfg
             .interfaces
             .iter()
-            .map(|i| match self.attached.get(&i.name) {
-                Some(a) => json!({
-                    "name": i.name,
-                    "ifindex": a.ifindex,
-                    "state": "attached",
-                    "mode": mode_name(a.mode),
-                    "requested_mode": attach_mode_name(i.mode),
-                    "hooks": ["xdp"],
-                }),
-                None => json!({
-                    "name": i.name,
-                    "state": "not attached",
-                    "requested_mode": attach_mode_name(i.mode),
-                    "hooks": [],
-                }),
+            .map(|i| {
+                let mut entry = match self.attached.get(&i.name) {
+                    Some(a) => json!({
+                        "name": i.name,
+                        "ifindex": a.ifindex,
+                        "state": "attached",
+                        "mode": mode_name(a.mode),
+                        "requested_mode": attach_mode_name(i.mode),
+                        "hooks": ["xdp"],
+                    }),
+                    None => json!({
+                        "name": i.name,
+                        "state": "not attached",
+                        "requested_mode": attach_mode_name(i.mode),
+                        "hooks": [],
+                    }),
+                };
+                self.links.annotate(&i.name, &mut entry);
+                entry
             })
             .collect();
         json!({
@@ -378,6 +409,19 @@ impl Daemon {
     }
 }
 
+/// [`install`] of a config whose interfaces are all present; with none (every link gone) the
+/// entries in force stay: they name devices that are gone.
+fn install_served(
+    dp: &mut Datapath,
+    served: &Config,
+    compiled: &Compiled,
+) -> Result<Vec<(IfaceKey, IfaceConfig)>> {
+    if served.interfaces.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(install(dp, served, compiled)?.0)
+}
+
 fn attach_mode_name(mode: AttachMode) -> &'static str {
     match mode {
         AttachMode::Auto => "auto",
@@ -406,7 +450,12 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         started: Instant::now(),
         program_id,
         counters_map_id,
+        compiled: compiled.clone(),
+        installed: Vec::new(),
+        links: relink::Links::default(),
     };
+    // Subscribed before attaching: a link deleted from here on is seen.
+    let mut watch = Watch::start().context("subscribing to netlink link and address events")?;
     daemon.apply(&cfg, &compiled)?;
     daemon.generation = 1;
     // The slow path's relay agent (relay.rs): idle unless slow_path.mode = "relay".
@@ -452,6 +501,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 }
                 let _ = request.reply.send(answer);
             }
+            events = watch.next() => daemon.follow_links(&events),
             _ = int.recv() => break,
             _ = term.recv() => break,
             _ = tick.tick() => {
