@@ -7,6 +7,8 @@
 //! removed here: the pin dir comes from the state file (its marker checked), and each pin the
 //! state recorded is removed only while it still holds the kernel object (ID) recorded.
 
+use std::os::fd::AsFd as _;
+
 use anyhow::Result;
 use log::info;
 
@@ -75,7 +77,11 @@ fn remove_pins(name: &str, state: &State) -> Result<()> {
         let shown = pins.join(&pin.name);
         match pins.id(&pin.name, pin.kind) {
             Ok(id) if id == pin.id => {
-                pins.remove(&pin.name)?;
+                if pin.kind == pins::Kind::Link {
+                    pins.remove_link(&pin.name, pins::open_pin(&shown)?.as_fd())?;
+                } else {
+                    pins.remove(&pin.name)?;
+                }
                 eprintln!(
                     "lwm2m-xdp: removed {} ({:?} {id})",
                     shown.display(),

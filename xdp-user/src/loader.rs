@@ -3,6 +3,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     net::{Ipv6Addr, UdpSocket},
+    os::fd::{AsFd as _, OwnedFd},
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
@@ -107,8 +108,8 @@ pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
 enum Hook {
     /// Owned by the program (no --pin-dir): detached when the process exits, even by SIGKILL.
     Owned(XdpLinkId),
-    /// Pinned in the pin dir as `pin`: outlives the process; detached by unpinning.
-    Pinned { link: FdLink, pin: String, id: u32 },
+    /// Pinned in the pin dir as `pin` (`link` is our descriptor of it): outlives the process.
+    Pinned { link: OwnedFd, pin: String, id: u32 },
 }
 
 struct Attached {
@@ -169,25 +170,27 @@ fn pin_link(dp: &mut Datapath, pins: &PinDir, name: &str, link: XdpLinkId) -> Re
     })?;
     let pin = PinDir::link_name(name);
     let path = pins.join(&pin);
-    let link = FdLink::from(
+    let id = link.info()?.id();
+    drop(
         link.pin(&path)
             .with_context(|| format!("{name}: pinning its link at {}", path.display()))?,
     );
-    let id = link.info()?.id();
-    Ok(Hook::Pinned { link, pin, id })
+    Ok(Hook::Pinned {
+        link: pins::open_pin(&path)?,
+        pin,
+        id,
+    })
 }
 
-/// Detaches one interface: an owned link through the program, a pinned one by unpinning it
-/// and closing our descriptor (the last reference).
+/// Detaches one interface: an owned link through the program, a pinned one with
+/// BPF_LINK_DETACH before it is unpinned.
 fn detach_hook(dp: &mut Datapath, pins: Option<&PinDir>, hook: Hook) -> Result<()> {
     match hook {
         Hook::Owned(link) => dp.program().detach(link)?,
-        Hook::Pinned { link, pin, .. } => {
-            if let Some(pins) = pins {
-                pins.remove(&pin)?;
-            }
-            drop(link);
-        }
+        Hook::Pinned { link, pin, .. } => match pins {
+            Some(pins) => pins.remove_link(&pin, link.as_fd())?,
+            None => pins::detach_link(link.as_fd())?,
+        },
     }
     Ok(())
 }
@@ -617,7 +620,7 @@ impl Daemon {
                     .with_context(|| format!("opening the pinned link {}", path.display()))?,
             );
             let Some(iface) = self.cfg.interfaces.iter().find(|i| i.name == ifname) else {
-                pins.remove(&pin)?;
+                pins.remove_link(&pin, pins::open_pin(&path)?.as_fd())?;
                 drop(link);
                 info!("{ifname}: detached (pinned by an earlier run, no longer in the config)");
                 continue;
@@ -635,6 +638,8 @@ impl Daemon {
                         "{ifname}: pinned link {} not taken over ({e:#}); attaching anew",
                         path.display()
                     );
+                    // Best effort: a link whose interface is gone is detached already.
+                    let _ = pins::open_pin(&path).and_then(|l| pins::detach_link(l.as_fd()));
                     pins.remove(&pin)?;
                     continue;
                 }
@@ -645,6 +650,9 @@ impl Daemon {
                 .and_then(|m| xdp_mode(m))
                 .unwrap_or(XdpMode::Default);
             let id = link.info()?.id();
+            // The pin keeps the link; from here on it is held like one this run pinned.
+            drop(link);
+            let link = pins::open_pin(&path)?;
             info!(
                 "{ifname}: took over pinned link {id} ({} mode)",
                 mode_name(mode)

@@ -11,7 +11,10 @@
 use std::{
     ffi::CString,
     fs, io,
-    os::unix::ffi::OsStrExt as _,
+    os::{
+        fd::{AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd},
+        unix::ffi::OsStrExt as _,
+    },
     path::{Path, PathBuf},
 };
 
@@ -30,6 +33,65 @@ const LINK_PREFIX: &str = "link_";
 const OWNER_LEN: usize = 64;
 
 type OwnerValue = [u8; OWNER_LEN];
+
+/// bpf(2) commands (include/uapi/linux/bpf.h): not in libc, and aya keeps its own private.
+const BPF_OBJ_GET: libc::c_long = 7;
+const BPF_LINK_DETACH: libc::c_long = 34;
+
+/// `union bpf_attr` as BPF_OBJ_GET reads it (the kernel accepts a shorter attr).
+#[repr(C)]
+struct ObjGetAttr {
+    pathname: u64,
+    bpf_fd: u32,
+    file_flags: u32,
+}
+
+/// `union bpf_attr` as BPF_LINK_DETACH reads it.
+#[repr(C)]
+struct LinkDetachAttr {
+    link_fd: u32,
+}
+
+fn sys_bpf<T>(cmd: libc::c_long, attr: &T) -> io::Result<libc::c_long> {
+    // SAFETY: `attr` is a live repr(C) prefix of union bpf_attr for `cmd`, its size given.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *const T,
+            std::mem::size_of::<T>() as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(rc)
+}
+
+/// A descriptor of the object pinned at `path` (BPF_OBJ_GET).
+pub fn open_pin(path: &Path) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .with_context(|| format!("{} contains a NUL", path.display()))?;
+    let attr = ObjGetAttr {
+        pathname: c.as_ptr() as u64,
+        bpf_fd: 0,
+        file_flags: 0,
+    };
+    let fd = sys_bpf(BPF_OBJ_GET, &attr).with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: BPF_OBJ_GET returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Detaches a link from its hook at once (BPF_LINK_DETACH). Unpinning alone is not enough:
+/// bpffs drops a pin's reference only after an RCU grace period, so the interface would keep
+/// the program a moment after the pin is gone, and an attach right then would find it busy.
+pub fn detach_link(link: BorrowedFd<'_>) -> Result<()> {
+    let attr = LinkDetachAttr {
+        link_fd: link.as_raw_fd() as u32,
+    };
+    sys_bpf(BPF_LINK_DETACH, &attr).context("BPF_LINK_DETACH")?;
+    Ok(())
+}
 
 /// What one pin holds (how its kernel ID is read back).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +240,12 @@ impl PinDir {
         }
         links.sort();
         Ok(links)
+    }
+
+    /// Detaches the link pinned as `name` and unpins it.
+    pub fn remove_link(&self, name: &str, link: BorrowedFd<'_>) -> Result<()> {
+        detach_link(link).with_context(|| format!("detaching {}", self.join(name).display()))?;
+        self.remove(name)
     }
 
     /// Unpins `name` (a missing pin is not an error).
