@@ -171,8 +171,9 @@ struct Tally {
 }
 
 /// Sends requests one after the other until `stop` plus [`STREAM_TAIL`] more after the
-/// first answer with `URI_B` (bounded by [`STREAM_LIMIT`]).
-fn stream(pair: &NetnsPair, config: &Path, stop: &AtomicBool) -> Tally {
+/// first answer with `URI_B` (bounded by [`STREAM_LIMIT`]); at once on `abort` (the test
+/// failed: its panic should not wait a minute for the stream).
+fn stream(pair: &NetnsPair, config: &Path, stop: &AtomicBool, abort: &AtomicBool) -> Tally {
     in_netns(&pair.client_ns, || {
         let mut client = Client::new(pair, config)?;
         let mut tally = Tally::default();
@@ -186,6 +187,9 @@ fn stream(pair: &NetnsPair, config: &Path, stop: &AtomicBool) -> Tally {
                 Some(URI_A) => tally.old += 1,
                 Some(URI_B) => tally.new += 1,
                 Some(_) => tally.other += 1,
+            }
+            if abort.load(Ordering::SeqCst) {
+                break;
             }
             if tally.new > 0 && stop.load(Ordering::SeqCst) {
                 tail = Some(tail.unwrap_or(STREAM_TAIL) - 1);
@@ -345,9 +349,19 @@ fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
 
     // Second run under a steady stream of requests: every one answered, by the old program
     // until the link update, by the new one after.
-    let stop = AtomicBool::new(false);
+    let (stop, abort) = (AtomicBool::new(false), AtomicBool::new(false));
+    /// Sets `abort` when the closure below panics (a failed assertion).
+    struct Abort<'a>(&'a AtomicBool);
+    impl Drop for Abort<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
     let (tally, new_prog) = std::thread::scope(|scope| {
-        let streaming = scope.spawn(|| stream(&pair, &cfg_a, &stop));
+        let streaming = scope.spawn(|| stream(&pair, &cfg_a, &stop, &abort));
+        let _abort = Abort(&abort);
         // Let the stream run on the old program first.
         std::thread::sleep(Duration::from_millis(300));
         let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_b, pins.arg()));
