@@ -283,6 +283,42 @@ fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
         entries(ours.path())
     );
     assert_eq!(xdp_prog_id(&pair), None, "attached after SIGTERM");
+
+    // Another instance's pin dir (left by a crash, then renamed): refused, untouched.
+    let other = PinDir::new("pinref-other");
+    let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, other.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(run.try_wait().unwrap().is_none(), "run exited early");
+        probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "never answered with --pin-dir {}", other.arg());
+    kill(&mut run, libc::SIGKILL);
+    let renamed = PinDir::new("pinref-renamed");
+    std::fs::rename(other.path(), renamed.path()).unwrap();
+    let before = entries(renamed.path());
+    let out = pair.exec_within(
+        Side::Server,
+        START_LIMIT,
+        &run_args(&bin, &cfg, renamed.arg()),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run --pin-dir {}: {err}",
+        renamed.arg()
+    );
+    assert!(err.contains("belongs to instance"), "{err}");
+    assert_eq!(
+        entries(renamed.path()),
+        before,
+        "another instance's pin dir changed"
+    );
+    std::fs::rename(renamed.path(), other.path()).unwrap();
+    let out = cli(&pair, &["detach", "--pin-dir", other.arg()]);
+    assert!(out.status.success(), "detach: {}", text(&out.stderr));
+    assert!(!other.path().exists(), "{} left after detach", other.arg());
+    assert_eq!(xdp_prog_id(&pair), None, "attached after detach");
 }
 
 #[test]
