@@ -600,7 +600,7 @@ impl Daemon {
         }
         self.apply(cfg, compiled)?;
         if let Some(pins) = &self.pins {
-            self.object_pins = pin_objects(&mut self.dp, pins)?;
+            pin_objects(&mut self.dp, pins, &mut self.object_pins)?;
         }
         self.write_state()
     }
@@ -688,7 +688,12 @@ impl Daemon {
         let Some(pins) = self.pins.take() else {
             return;
         };
-        for pin in self.object_pins.drain(..) {
+        // The marker goes last, with the directory (PinDir::close).
+        for pin in self
+            .object_pins
+            .drain(..)
+            .filter(|p| p.kind != pins::Kind::Owner)
+        {
             if let Err(e) = pins.remove(&pin.name) {
                 warn!("{e:#}");
             }
@@ -700,9 +705,10 @@ impl Daemon {
 }
 
 /// Pins the program and the maps (bpffs refuses the object's `.rodata`/`.bss` names), each
-/// replacing an earlier run's pin of the same name; returns them with the marker.
-fn pin_objects(dp: &mut Datapath, pins: &PinDir) -> Result<Vec<pins::Pin>> {
-    let mut made = vec![pins.owner_pin()?];
+/// replacing an earlier run's pin of the same name; records them, and the marker, in `made`
+/// as they are made (so a failure part-way still knows what to remove).
+fn pin_objects(dp: &mut Datapath, pins: &PinDir, made: &mut Vec<pins::Pin>) -> Result<()> {
+    made.push(pins.owner_pin()?);
     pins.remove(pins::PROGRAM)?;
     let path = pins.join(pins::PROGRAM);
     dp.program()
@@ -727,5 +733,5 @@ fn pin_objects(dp: &mut Datapath, pins: &PinDir) -> Result<Vec<pins::Pin>> {
             id: pins.id(name, pins::Kind::Map)?,
         });
     }
-    Ok(made)
+    Ok(())
 }
