@@ -473,3 +473,106 @@ fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
         "program {old_prog} or {new_prog:?} still loaded after detach"
     );
 }
+
+/// Whether `ip link` shows an XDP program on `ifname` in the server namespace.
+fn has_xdp(pair: &NetnsPair, ifname: &str) -> bool {
+    let out = pair.exec(Side::Server, &["ip", "link", "show", "dev", ifname]);
+    assert!(
+        out.status.success(),
+        "ip link show {ifname}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout).contains("xdp")
+}
+
+#[test]
+fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run() {
+    if !require_root(
+        "netns_pin::a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run",
+    ) {
+        return;
+    }
+    let bin = bin();
+    let pair = NetnsPair::new("pindrop").expect("netns pair");
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    // A second interface inside the server namespace; its name has a dot, which bpffs
+    // refuses in pin names (the link pin is percent-encoded).
+    let extra = "ex.0";
+    let made = pair.exec(
+        Side::Server,
+        &["sh", "-c", &format!("ip link add {extra} type veth peer name ex.1 && ip link set {extra} up && ip link set ex.1 up")],
+    );
+    assert!(
+        made.status.success(),
+        "veth {extra}: {}",
+        text(&made.stderr)
+    );
+    let scratch = ScratchDir::new("pindrop").expect("scratch dir");
+    let server_ip = pair.ipv4(Side::Server).to_string();
+    let one = config(&pair.server_if, &server_ip, URI_A);
+    let both = format!(
+        "{one}[[interface]]\nname = \"{extra}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
+    );
+    let cfg_both = scratch.write("both.toml", &both).unwrap();
+    let cfg_one = scratch.write("one.toml", &one).unwrap();
+    let pins = PinDir::new("pindrop");
+    let extra_pin = "link_ex%2E0";
+
+    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_both, pins.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "first run exited early"
+        );
+        probe_uri(&pair, &cfg_one).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "the first run never answered");
+    assert!(
+        entries(pins.path()).iter().any(|n| n == extra_pin),
+        "no {extra_pin}: {:?}",
+        entries(pins.path())
+    );
+    kill(&mut first, libc::SIGKILL);
+    assert!(
+        has_xdp(&pair, extra),
+        "{extra} lost its pinned program with the process"
+    );
+
+    // The next run no longer serves ex.0: it detaches and unpins that link, keeps the other.
+    let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_one, pins.arg()));
+    let instance = pins
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            second.try_wait().unwrap().is_none(),
+            "second run exited early"
+        );
+        cli(&pair, &["status", "--instance", &instance])
+            .status
+            .success()
+    });
+    assert!(ready, "the second run never answered status");
+    assert!(!has_xdp(&pair, extra), "{extra} still has a program");
+    let now = entries(pins.path());
+    assert!(
+        !now.iter().any(|n| n == extra_pin),
+        "{extra_pin} still pinned: {now:?}"
+    );
+    assert!(has_xdp(&pair, &pair.server_if));
+    assert_eq!(probe_uri(&pair, &cfg_one).as_deref(), Some(URI_A));
+    kill(&mut second, libc::SIGTERM);
+    assert!(
+        !pins.path().exists(),
+        "pin dir left: {:?}",
+        entries(pins.path())
+    );
+    assert!(
+        !has_xdp(&pair, &pair.server_if),
+        "a program is left after SIGTERM"
+    );
+}
