@@ -513,12 +513,19 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
     let both = format!(
         "{one}[[interface]]\nname = \"{extra}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
     );
-    let cfg_both = scratch.write("both.toml", &both).unwrap();
+    let cfg_first = scratch.write("first.toml", &one).unwrap();
     let cfg_one = scratch.write("one.toml", &one).unwrap();
     let pins = PinDir::new("pindrop");
+    let instance = pins
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let extra_pin = "link_ex%2E0";
 
-    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_both, pins.arg()));
+    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_first, pins.arg()));
     let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
         assert!(
             first.try_wait().unwrap().is_none(),
@@ -527,6 +534,12 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
         probe_uri(&pair, &cfg_one).as_deref() == Some(URI_A)
     });
     assert!(answered, "the first run never answered");
+    // A reload adds ex.0: pinned too, after start-up dropped the capabilities.
+    assert!(!has_xdp(&pair, extra));
+    std::fs::write(&cfg_first, &both).unwrap();
+    let out = cli(&pair, &["reload", "--instance", &instance]);
+    assert!(out.status.success(), "reload: {}", text(&out.stderr));
+    assert!(has_xdp(&pair, extra), "the reload did not attach {extra}");
     assert!(
         entries(pins.path()).iter().any(|n| n == extra_pin),
         "no {extra_pin}: {:?}",
@@ -540,13 +553,6 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
 
     // The next run no longer serves ex.0: it detaches and unpins that link, keeps the other.
     let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_one, pins.arg()));
-    let instance = pins
-        .path()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
     let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
         assert!(
             second.try_wait().unwrap().is_none(),
