@@ -657,6 +657,17 @@ impl Daemon {
                 "{ifname}: took over pinned link {id} ({} mode)",
                 mode_name(mode)
             );
+            // A link update keeps the link's mode: another one needs a new link.
+            if matches!(
+                (iface.mode, mode),
+                (AttachMode::Native, XdpMode::Skb) | (AttachMode::Generic, XdpMode::Driver)
+            ) {
+                warn!(
+                    "{ifname}: mode {:?} not applied: the pinned link stays in {} mode until the instance is stopped (SIGTERM or `lwm2m-xdp detach`) and run again",
+                    iface.mode,
+                    mode_name(mode)
+                );
+            }
             self.attached.insert(
                 ifname.clone(),
                 Attached {
