@@ -39,7 +39,8 @@ struct InstanceArgs {
     /// Name of the instance (its control socket is /run/lwm2m-xdp/NAME.sock): A-Z a-z 0-9 . _ -
     #[arg(long, default_value = instance::DEFAULT_INSTANCE)]
     instance: String,
-    /// Pin the maps under this bpffs directory; its last component names the instance.
+    /// Pin the XDP links, program and maps in this bpffs directory (created by `run`, with an
+    /// owner marker; the next `run` takes the links over); its last component names the instance.
     #[arg(long)]
     pin_dir: Option<PathBuf>,
 }

@@ -13,7 +13,7 @@ use log::{info, warn};
 use serde_json::{json, Value};
 use xdp_common::maps::{IfaceConfig, IfaceKey};
 
-use super::{attach, install, interface_entries, mode_name, Daemon};
+use super::{attach, detach_hook, install, interface_entries, mode_name, Daemon};
 use crate::{
     config::Config,
     system::{self, watch::Event},
@@ -187,7 +187,7 @@ impl Daemon {
             else {
                 continue;
             };
-            match attach(&mut self.dp, &name, mode) {
+            match attach(&mut self.dp, self.pins.as_ref(), &name, mode) {
                 Ok(a) => {
                     let gap = self.links.came_back(&name).unwrap_or_default();
                     info!(
@@ -216,7 +216,7 @@ impl Daemon {
     fn lost(&mut self, name: &str, ifindex: u32) {
         if let Some(a) = self.attached.remove(name) {
             // The kernel detached it with the device; this only releases our side.
-            if let Err(e) = self.dp.program().detach(a.link) {
+            if let Err(e) = detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
                 log::debug!("{name}: releasing the XDP link of a deleted device: {e}");
             }
         }
