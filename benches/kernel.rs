@@ -23,7 +23,8 @@ use lwm2m_xdp::{
     client, compile,
     config::Config,
     datapath::{Datapath, Generation},
-    ifaces::{self, SystemInterface},
+    ifaces,
+    system::SystemInterface,
 };
 use lwm2m_xdp_test_support::{
     bench::{set_bench_frame, BENCH_OBJECT},

@@ -16,7 +16,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use lwm2m_xdp::{client, config::WireFormat, ifaces};
+use lwm2m_xdp::{client, config::WireFormat, system};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
 use crate::{
@@ -86,7 +86,7 @@ pub fn open(ns: &str, family: Family) -> Result<UdpSocket> {
         )),
     }
     .context("binding the DHCP client port in the client namespace")?;
-    ifaces::bind_to_device(&sock, CLIENT_IF).context("SO_BINDTODEVICE")?;
+    system::bind_to_device(&sock, CLIENT_IF).context("SO_BINDTODEVICE")?;
     let one: libc::c_int = 1;
     setsockopt(
         &sock,

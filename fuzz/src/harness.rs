@@ -7,7 +7,8 @@ use lwm2m_xdp::{
     compile,
     config::Config,
     datapath::{Datapath, Generation},
-    ifaces::{self, SystemInterface},
+    ifaces,
+    system::SystemInterface,
 };
 
 use crate::served::{examples_dir, Served, IFACES, SERVER_MAC};

@@ -10,6 +10,11 @@ pub mod relay_topology;
 pub mod running;
 
 pub use bin::lwm2m_xdp_bin;
+
+/// A command's output as text, trimmed: what the tests compare and print.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
 pub use lwm2m_xdp_test_support::{
     bounded, cleanup_stale, files, netns, privilege, require_root, require_tool, wait_child,
     wait_until, NetnsPair, PinDir, ScratchDir, Side,

@@ -8,7 +8,7 @@
 //! rejected by [`parse_udp_frame`], not silently accepted.
 
 use std::mem::{size_of, zeroed};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -39,6 +39,56 @@ pub fn client_tx_checksums_off(pair: &NetnsPair) -> Result<()> {
 }
 
 pub use lwm2m_xdp_test_support::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
+
+/// A transaction id that differs between runs and tests (`salt` tells a test's requests
+/// apart).
+pub fn xid(salt: u32) -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    nanos ^ std::process::id().rotate_left(12) ^ salt.rotate_left(24)
+}
+
+/// A DHCPv4 message as a client on `pair`'s client end broadcasts it: from its MAC to
+/// ff:ff:ff:ff:ff:ff (tagged `vlans`), `src` -> 255.255.255.255, UDP `src_port` -> 67.
+pub fn client_v4_broadcast(
+    pair: &NetnsPair,
+    vlans: Vec<u16>,
+    src: Ipv4Addr,
+    src_port: u16,
+    bootp: &[u8],
+) -> Vec<u8> {
+    ipv4_udp_frame(
+        &Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: pair.mac(Side::Client),
+            vlans,
+        },
+        src,
+        Ipv4Addr::BROADCAST,
+        (src_port, dhcpv4::SERVER_PORT),
+        bootp,
+    )
+}
+
+/// A DHCPv6 message as a client on `pair`'s client end sends it: from its link-local address
+/// to All_DHCP_Relay_Agents_and_Servers (ff02::1:2), hop limit 1, UDP 546 -> 547.
+pub fn client_v6_multicast(pair: &NetnsPair, msg: &[u8]) -> Vec<u8> {
+    let group = ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
+    ipv6_udp_frame(
+        &Ethernet {
+            dst: Ethernet::ipv6_multicast(group),
+            src: pair.mac(Side::Client),
+            vlans: vec![],
+        },
+        pair.ipv6_link_local(Side::Client),
+        group,
+        1,
+        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+        msg,
+    )
+}
 
 /// A received UDP datagram with everything around it, checksums verified.
 #[derive(Clone, Debug)]

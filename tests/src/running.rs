@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{lwm2m_xdp_bin, wait_child, wait_until, NetnsPair, PinDir, Side};
+use crate::{lwm2m_xdp_bin, text, wait_child, wait_until, NetnsPair, PinDir, Side};
 
 /// From start to the first successful `stats`: loading, verifying and attaching.
 pub const ATTACH_LIMIT: Duration = Duration::from_secs(15);
@@ -20,8 +20,33 @@ pub const EXIT_LIMIT: Duration = Duration::from_secs(10);
 /// How long a counter or log line may take to show what just happened.
 pub const COUNT_LIMIT: Duration = Duration::from_secs(5);
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
+/// The bootstrap URI `lwm2m-xdp probe` gets from the client end of `pair` (a DHCPINFORM for
+/// the URI and the certificate), or what it said instead; it gives up after `limit`.
+pub fn probe_uri(pair: &NetnsPair, bin: &str, limit: Duration) -> Result<String, String> {
+    let out = pair.exec_within(
+        Side::Client,
+        limit,
+        &[
+            bin,
+            "probe",
+            "--interface",
+            &pair.client_if,
+            "--timeout",
+            "2",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let said = || format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        return Err(said());
+    }
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("bootstrap URI:")
+                .map(|u| u.trim().to_owned())
+        })
+        .ok_or_else(said)
 }
 
 pub struct Running<'a> {

@@ -3,15 +3,12 @@
 //! finding; these test the binary: the shipped example on a host without its interface,
 //! `--strict`, `--offline`, usage errors, and `check` and `run` agreeing on `lo`.
 
+use lwm2m_xdp_tests::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use lwm2m_xdp_tests::{lwm2m_xdp_bin, require_root, NetnsPair, ScratchDir, Side};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
 
 fn lwm2m_xdp(args: &[&str]) -> Output {
     Command::new(lwm2m_xdp_bin())

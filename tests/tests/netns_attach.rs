@@ -1,6 +1,7 @@
 //! The loader attaches to a real interface, counts what crosses it, and leaves nothing on it
 //! after SIGINT (design.md, "CLI: the contract": `run`, `stats --json`, SIGINT -> exit 0).
 
+use lwm2m_xdp_tests::text;
 use std::process::Output;
 use std::time::Duration;
 
@@ -37,10 +38,6 @@ fn counter(stats: &Value, name: &str) -> u64 {
         .get(name)
         .and_then(Value::as_u64)
         .unwrap_or_else(|| panic!("no numeric \"{name}\" at the top of stats --json: {stats}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! padding line appended to their snippet (dhcpcd: a Vendor Class; dhclient: a private option,
 //! it has no name for option 16): a property of the test link, not of the snippets.
 
+use lwm2m_xdp_tests::text;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -28,10 +29,6 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(20);
 const V6_PAD: usize = 256;
 /// A private DHCPv6 code for dhclient's padding (unassigned, never requested).
 const DHCLIENT_PAD_CODE: u16 = 65300;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
 
 fn show(out: &Output) -> String {
     format!(

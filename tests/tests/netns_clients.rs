@@ -24,6 +24,8 @@
 //! - The kernel here has no 802.1Q module (CONFIG_VLAN_8021Q is not set), so the tagged
 //!   INFORM is sent from a raw socket; the tag of the ACK is read back from PACKET_AUXDATA.
 
+use lwm2m_xdp_tests::peers::xid;
+use lwm2m_xdp_tests::text;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -31,10 +33,10 @@ use std::time::Duration;
 
 use lwm2m_xdp::client::{self, Bootstrap};
 use lwm2m_xdp::config::WireFormat;
-use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
+use lwm2m_xdp_tests::peers::{self, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::running::{count, top, Running};
 use lwm2m_xdp_tests::{require_root, NetnsPair, ScratchDir, Side};
-use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
+use xdp_common::wire::{dhcpv4, dhcpv6};
 
 /// A reply over veth comes back in well under a millisecond; this only bounds a lost one.
 const REPLY_LIMIT: Duration = Duration::from_secs(2);
@@ -55,10 +57,6 @@ const V6_CODES: [u16; 2] = [65001, 65002];
 /// `probe --v6 --pad 256`).
 const V6_PAD: usize = 256;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
-
 fn certificate_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/certs/bootstrap-1000.der")
@@ -72,15 +70,6 @@ fn certificate() -> Vec<u8> {
 
 fn uri(pair: &NetnsPair) -> String {
     format!("coaps://{}:5684", pair.ipv4(Side::Server))
-}
-
-/// A small transaction id that differs between runs and tests.
-fn xid(salt: u32) -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(12) ^ salt.rotate_left(24)
 }
 
 /// The config every test starts from: URI and the 1000-octet certificate, both families,
@@ -130,19 +119,8 @@ fn exchange<T>(
 /// A DHCPINFORM frame from the client end: broadcast (as dhcpcd sends it), ciaddr `ciaddr`,
 /// PRL 224 + 225, option 57 = 1500, tagged with `vlans`.
 fn inform_frame(pair: &NetnsPair, xid: u32, ciaddr: Ipv4Addr, vlans: Vec<u16>) -> Vec<u8> {
-    let mac = pair.mac(Side::Client);
-    let bootp = client::build_inform(xid, mac, ciaddr, &V4_CODES, Some(1500));
-    peers::ipv4_udp_frame(
-        &Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: mac,
-            vlans,
-        },
-        ciaddr,
-        Ipv4Addr::BROADCAST,
-        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
-        &bootp,
-    )
+    let bootp = client::build_inform(xid, pair.mac(Side::Client), ciaddr, &V4_CODES, Some(1500));
+    peers::client_v4_broadcast(pair, vlans, ciaddr, dhcpv4::CLIENT_PORT, &bootp)
 }
 
 fn decode_ack(
@@ -254,19 +232,45 @@ fn raw_socket_client_gets_the_ack() {
     responder.stop();
 }
 
-/// dhcpcd's hook variables for the LwM2M options, from its `-T` output.
-fn dhcpcd_value<'v>(vars: &'v [(String, String)], name: &str, out: &Output) -> &'v str {
-    vars.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| {
-            panic!(
-                "dhcpcd printed no {name} (exit {}):\nstdout:\n{}\nstderr:\n{}",
-                out.status,
-                text(&out.stdout),
-                text(&out.stderr)
-            )
-        })
+/// A dhcpcd run that must have succeeded, and the hook variables its `-T` output printed.
+struct Dhcpcd {
+    out: Output,
+    vars: Vec<(String, String)>,
+}
+
+impl Dhcpcd {
+    fn answered(out: Output, what: &str) -> Dhcpcd {
+        assert!(
+            out.status.success(),
+            "{what} (exit {}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let vars = peers::dhcpcd_variables(&String::from_utf8_lossy(&out.stdout));
+        Dhcpcd { out, vars }
+    }
+
+    /// The hook variable `name`; a test failure naming it when dhcpcd printed none.
+    fn value(&self, name: &str) -> &str {
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| {
+                panic!(
+                    "dhcpcd printed no {name} (exit {}):\nstdout:\n{}\nstderr:\n{}",
+                    self.out.status,
+                    text(&self.out.stdout),
+                    text(&self.out.stderr)
+                )
+            })
+    }
+
+    /// The octets of a binary option dhcpcd printed as decimals.
+    fn octets(&self, name: &str) -> Vec<u8> {
+        peers::decimal_octets(self.value(name)).unwrap()
+    }
 }
 
 /// dhcpcd --inform in test mode (-T: the hook prints what the ACK carried, nothing is
@@ -336,23 +340,15 @@ fn dhcpcd_inform_gets_the_lwm2m_options() {
     // 2. policy = lwm2m-only: answered with the LwM2M options, the rest left out.
     responder.reload(&config(&pair, "rfc3396", "lwm2m-only", ""));
     let out = run_dhcpcd(DHCPCD_TIMEOUT);
-    assert!(
-        out.status.success(),
-        "dhcpcd --inform (exit {}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let vars = peers::dhcpcd_variables(&stdout);
-    assert_eq!(dhcpcd_value(&vars, "reason", &out), "TEST");
-    assert_eq!(dhcpcd_value(&vars, "new_dhcp_message_type", &out), "5");
+    let dhcpcd = Dhcpcd::answered(out, "dhcpcd --inform");
+    assert_eq!(dhcpcd.value("reason"), "TEST");
+    assert_eq!(dhcpcd.value("new_dhcp_message_type"), "5");
     assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp_server_identifier", &out),
+        dhcpcd.value("new_dhcp_server_identifier"),
         pair.ipv4(Side::Server).to_string()
     );
-    assert_eq!(dhcpcd_value(&vars, "new_lwm2m_uri", &out), uri(&pair));
-    let cert = peers::decimal_octets(dhcpcd_value(&vars, "new_lwm2m_cert", &out)).unwrap();
+    assert_eq!(dhcpcd.value("new_lwm2m_uri"), uri(&pair));
+    let cert = dhcpcd.octets("new_lwm2m_cert");
     assert!(
         cert == certificate(),
         "dhcpcd's lwm2m_cert ({} octets) is not bootstrap-1000.der",
@@ -369,19 +365,7 @@ fn dhcpcd_inform_gets_the_lwm2m_options() {
 fn information_request_frame(pair: &NetnsPair, xid: [u8; 3], duid: &[u8], pad: usize) -> Vec<u8> {
     let mut msg = client::build_information_request(xid, duid, &V6_CODES);
     client::pad_with_vendor_class(&mut msg, u16::try_from(pad).expect("pad fits"));
-    let group = ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
-    peers::ipv6_udp_frame(
-        &Ethernet {
-            dst: Ethernet::ipv6_multicast(group),
-            src: pair.mac(Side::Client),
-            vlans: vec![],
-        },
-        pair.ipv6_link_local(Side::Client),
-        group,
-        1,
-        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
-        &msg,
-    )
+    peers::client_v6_multicast(pair, &msg)
 }
 
 /// dhcpcd --inform6, then a raw-socket client. dhcpcd's bare request (106 octets) hits the
@@ -454,22 +438,11 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
 
     // 2. dhcpcd with a 256-octet Vendor Class: answered.
     let out = run_dhcpcd(&padded, DHCPCD_TIMEOUT);
-    assert!(
-        out.status.success(),
-        "dhcpcd --inform6 (padded) (exit {}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let vars = peers::dhcpcd_variables(&stdout);
-    assert_eq!(dhcpcd_value(&vars, "reason", &out), "TEST");
-    assert_eq!(dhcpcd_value(&vars, "protocol", &out), "dhcp6");
-    assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp6_lwm2m_uri6", &out),
-        uri(&pair)
-    );
-    let cert = peers::decimal_octets(dhcpcd_value(&vars, "new_dhcp6_lwm2m_cert6", &out)).unwrap();
+    let dhcpcd = Dhcpcd::answered(out, "dhcpcd --inform6 (padded)");
+    assert_eq!(dhcpcd.value("reason"), "TEST");
+    assert_eq!(dhcpcd.value("protocol"), "dhcp6");
+    assert_eq!(dhcpcd.value("new_dhcp6_lwm2m_uri6"), uri(&pair));
+    let cert = dhcpcd.octets("new_dhcp6_lwm2m_cert6");
     assert!(
         cert == certificate(),
         "dhcpcd's lwm2m_cert6 ({} octets) is not bootstrap-1000.der",
@@ -477,14 +450,11 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
     );
     let server_duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Server));
     assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp6_server_id", &out),
+        dhcpcd.value("new_dhcp6_server_id"),
         peers::hex(&server_duid)
     );
     // dhcpcd asks for option 32 by default; the config sets it.
-    assert_eq!(
-        dhcpcd_value(&vars, "new_dhcp6_info_refresh_time", &out),
-        "86400"
-    );
+    assert_eq!(dhcpcd.value("new_dhcp6_info_refresh_time"), "86400");
     let stats = responder.wait_stats("v6.answered >= 1", |s| count(s, "v6", "answered") >= 1);
     let answered_by_dhcpcd = count(&stats, "v6", "answered");
 

@@ -3,6 +3,7 @@
 //! a live unrelated process gets that process no signal, and they say the instance is not
 //! running. A second `run` of a running instance is refused (the instance lock).
 
+use lwm2m_xdp_tests::text;
 use std::os::unix::net::UnixListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -10,10 +11,6 @@ use std::time::Duration;
 use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, require_root, wait_child, ScratchDir};
 
 const STATE_DIR: &str = "/run/lwm2m-xdp";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
 
 /// Removes the files this test planted, also when it fails.
 struct Planted(Vec<std::path::PathBuf>);

@@ -14,6 +14,8 @@
 //! - A DHCPv4 option longer than 255 octets goes out split into options of 253 data octets,
 //!   and only one `option-data` entry per code is sent.
 
+use lwm2m_xdp_tests::peers::xid;
+use lwm2m_xdp_tests::text;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,12 +25,12 @@ use lwm2m_xdp::compile::{self, EncodedOption};
 use lwm2m_xdp::config::{Config, WireFormat};
 use lwm2m_xdp::kea::KEA_V4_SPLIT_DATA;
 use lwm2m_xdp::options::{self, NAME_CERTIFICATE};
-use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket};
+use lwm2m_xdp_tests::peers::{self, RawSocket};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily};
 use lwm2m_xdp_tests::{lwm2m_xdp_bin, require_root, NetnsPair, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::maps::Family;
-use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
+use xdp_common::wire::{dhcpv4, dhcpv6};
 
 /// Kea from start to "started".
 const KEA_LIMIT: Duration = Duration::from_secs(15);
@@ -47,19 +49,6 @@ fn certificate_path() -> PathBuf {
         .join("../examples/certs/bootstrap-1000.der")
         .canonicalize()
         .expect("examples/certs/bootstrap-1000.der")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
-
-/// A transaction id that differs between runs and tests.
-fn xid(salt: u32) -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(12) ^ salt.rotate_left(24)
 }
 
 /// The lwm2m-xdp config: URI, the 1000-octet certificate, one extra option per family and
@@ -300,17 +289,7 @@ fn kea_dhcp4_serves_the_fast_path_bytes_in_every_format() {
             &[uri_code, cert_code, V4_EXTRA],
             Some(1500),
         );
-        let frame = peers::ipv4_udp_frame(
-            &Ethernet {
-                dst: Ethernet::BROADCAST,
-                src: mac,
-                vlans: vec![],
-            },
-            ciaddr,
-            Ipv4Addr::BROADCAST,
-            (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
-            &bootp,
-        );
+        let frame = peers::client_v4_broadcast(&pair, vec![], ciaddr, dhcpv4::CLIENT_PORT, &bootp);
         let (_, (info, got)) = socket.exchange(
             &frame,
             &format!("Kea's DHCPACK ({format})"),
@@ -348,7 +327,6 @@ fn kea_dhcp6_serves_the_fast_path_bytes_in_every_format() {
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
     let der = std::fs::read(certificate_path()).unwrap();
     let duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Client));
-    let group = ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
     for (n, format) in WireFormat::ALL.into_iter().enumerate() {
         let (kea, cfg) = start_kea(&pair, &scratch, KeaFamily::V6, format);
         let (uri_code, cert_code) = (cfg.dhcpv6.uri_option, cfg.dhcpv6.certificate_option);
@@ -364,18 +342,7 @@ fn kea_dhcp6_serves_the_fast_path_bytes_in_every_format() {
                 dhcpv6::OPT_INFORMATION_REFRESH_TIME,
             ],
         );
-        let frame = peers::ipv6_udp_frame(
-            &Ethernet {
-                dst: Ethernet::ipv6_multicast(group),
-                src: pair.mac(Side::Client),
-                vlans: vec![],
-            },
-            pair.ipv6_link_local(Side::Client),
-            group,
-            1,
-            (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
-            &msg,
-        );
+        let frame = peers::client_v6_multicast(&pair, &msg);
         let (_, (info, got)) = socket.exchange(
             &frame,
             &format!("Kea's REPLY ({format})"),

@@ -8,6 +8,7 @@
 //! in the daemon's own mount namespace (`ip netns exec` makes one), owned by that uid: what
 //! systemd's RuntimeDirectory= gives the service, without touching the host's directory.
 
+use lwm2m_xdp_tests::running::probe_uri;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixDatagram;
@@ -86,29 +87,6 @@ fn thread_caps(pid: u32) -> Vec<(String, String, u64)> {
         }
     }
     found
-}
-
-/// The URI `probe` prints from the client side, or what it said instead.
-fn probe(pair: &NetnsPair, bin: &str) -> Result<String, String> {
-    let out = pair.exec_within(
-        Side::Client,
-        STEP_LIMIT,
-        &[
-            bin,
-            "probe",
-            "--interface",
-            &pair.client_if,
-            "--timeout",
-            "2",
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("bootstrap URI:")
-                .map(|u| u.trim().to_owned())
-        })
-        .ok_or_else(|| format!("{text}{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// The notify socket `run` writes to: every datagram, in order.
@@ -303,7 +281,7 @@ fn a_non_root_daemon_with_the_documented_capabilities_attaches_answers_reloads()
         String::from_utf8_lossy(&link.stdout)
     );
     assert_eq!(
-        probe(&pair, bin),
+        probe_uri(&pair, bin, STEP_LIMIT),
         Ok(uri1.clone()),
         "answered with the first config"
     );
@@ -321,7 +299,7 @@ fn a_non_root_daemon_with_the_documented_capabilities_attaches_answers_reloads()
     daemon.wait_log("reloaded");
     let mut last = Err(String::new());
     let answered = wait_until(STEP_LIMIT, Duration::from_millis(200), || {
-        last = probe(&pair, bin);
+        last = probe_uri(&pair, bin, STEP_LIMIT);
         last.as_deref() == Ok(uri2.as_str())
     });
     assert!(answered, "after the reload: {last:?}\n{}", daemon.log());

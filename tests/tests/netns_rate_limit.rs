@@ -2,18 +2,16 @@
 //! the client is over its limit reaches the normal server's socket on port 67, untouched,
 //! and is counted `passed_rate_limited`; within the limit the fast path answers.
 
-use std::{
-    net::{Ipv4Addr, UdpSocket},
-    time::Duration,
-};
+use std::{net::UdpSocket, time::Duration};
 
 use lwm2m_xdp::client;
 use lwm2m_xdp_tests::{
-    peers::{self, dhcp_client_reply, in_netns, ipv4_udp_frame, Ethernet, RawSocket},
+    peers::{self, client_v4_broadcast, dhcp_client_reply, in_netns, RawSocket},
     require_root,
     running::{count, Running},
     NetnsPair, ScratchDir, Side,
 };
+use xdp_common::wire::dhcpv4;
 
 const URI: &str = "coaps://198.18.0.1:5684";
 
@@ -48,15 +46,8 @@ fn requests_over_the_limit_reach_the_normal_server_when_over_limit_is_pass() {
     let client_v4 = pair.ipv4(Side::Client);
     let inform = |xid: u32| {
         let bootp = client::build_inform(xid, mac, client_v4, &[224], Some(1500));
-        let l2 = Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: mac,
-            vlans: vec![],
-        };
-        (
-            bootp.clone(),
-            ipv4_udp_frame(&l2, client_v4, Ipv4Addr::BROADCAST, (68, 67), &bootp),
-        )
+        let frame = client_v4_broadcast(&pair, vec![], client_v4, dhcpv4::CLIENT_PORT, &bootp);
+        (bootp, frame)
     };
     // Within the burst: answered by the fast path.
     let (_, first) = inform(0x5151_0001);

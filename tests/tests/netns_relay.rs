@@ -16,6 +16,7 @@
 //! the unicast address the relay sends to. It selects the subnet by giaddr and by the
 //! Relay-forward's link-address.
 
+use lwm2m_xdp_tests::peers::xid;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,7 +29,7 @@ use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
 use lwm2m_xdp_tests::running::{count, Running};
 use lwm2m_xdp_tests::{http, require_root, ScratchDir, Side};
 use serde_json::{json, Value};
-use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
+use xdp_common::wire::{dhcpv4, dhcpv6};
 
 /// Kea from start to "started".
 const KEA_LIMIT: Duration = Duration::from_secs(15);
@@ -52,15 +53,6 @@ fn certificate_path() -> PathBuf {
 
 fn uri(topo: &RelayTopology) -> String {
     format!("coaps://{}:5684", topo.pair.ipv4(Side::Server))
-}
-
-/// A transaction id that differs between runs and tests.
-fn xid(salt: u32) -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(12) ^ salt.rotate_left(24)
 }
 
 /// Both families served by the fast path on the relay's client end (generic mode), and the
@@ -301,15 +293,11 @@ fn exchange<T>(
 fn v4_frame(topo: &RelayTopology, msg: &d4::Message) -> Vec<u8> {
     let mut bootp = msg.to_vec().expect("encode");
     bootp.resize(bootp.len().max(dhcpv4::MIN_MESSAGE_LEN), 0);
-    peers::ipv4_udp_frame(
-        &Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: topo.pair.mac(Side::Client),
-            vlans: vec![],
-        },
+    peers::client_v4_broadcast(
+        &topo.pair,
+        vec![],
         Ipv4Addr::UNSPECIFIED,
-        Ipv4Addr::BROADCAST,
-        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        dhcpv4::CLIENT_PORT,
         &bootp,
     )
 }
@@ -446,15 +434,11 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     let xid3 = xid(3);
     let ciaddr = topo.pair.ipv4(Side::Client);
     let mac = topo.pair.mac(Side::Client);
-    let inform = peers::ipv4_udp_frame(
-        &Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: mac,
-            vlans: vec![],
-        },
+    let inform = peers::client_v4_broadcast(
+        &topo.pair,
+        vec![],
         ciaddr,
-        Ipv4Addr::BROADCAST,
-        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        dhcpv4::CLIENT_PORT,
         &client::build_inform(xid3, mac, ciaddr, &LWM2M_CODES, Some(1500)),
     );
     let (frame, (info, got)) = exchange(&socket, &inform, "DHCPACK from XDP", |f| {
@@ -480,15 +464,11 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     assert_eq!(count(&stats, "v4", "malformed"), 0, "{stats}");
 
     // 4. Not relayed: a request cut to 100 octets, and a BOOTREPLY from the client side.
-    let cut = peers::ipv4_udp_frame(
-        &Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: mac,
-            vlans: vec![],
-        },
+    let cut = peers::client_v4_broadcast(
+        &topo.pair,
+        vec![],
         Ipv4Addr::UNSPECIFIED,
-        Ipv4Addr::BROADCAST,
-        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        dhcpv4::CLIENT_PORT,
         &discover.to_vec().unwrap()[..100],
     );
     socket.send(&cut).expect("send the cut request");
@@ -497,15 +477,11 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     });
     let mut forged = offer.clone();
     forged.set_xid(xid(4));
-    let forged_frame = peers::ipv4_udp_frame(
-        &Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: mac,
-            vlans: vec![],
-        },
+    let forged_frame = peers::client_v4_broadcast(
+        &topo.pair,
+        vec![],
         ciaddr,
-        Ipv4Addr::BROADCAST,
-        (dhcpv4::SERVER_PORT, dhcpv4::SERVER_PORT),
+        dhcpv4::SERVER_PORT,
         &forged.to_vec().unwrap(),
     );
     socket.send(&forged_frame).expect("send the forged reply");
@@ -632,19 +608,7 @@ fn sighup_points_the_relay_at_new_servers() {
 
 /// A DHCPv6 client message to ff02::1:2 from the client's link-local address.
 fn v6_frame(topo: &RelayTopology, msg: &d6::Message) -> Vec<u8> {
-    let group = ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
-    peers::ipv6_udp_frame(
-        &Ethernet {
-            dst: Ethernet::ipv6_multicast(group),
-            src: topo.pair.mac(Side::Client),
-            vlans: vec![],
-        },
-        topo.pair.ipv6_link_local(Side::Client),
-        group,
-        1,
-        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
-        &msg.to_vec().expect("encode"),
-    )
+    peers::client_v6_multicast(&topo.pair, &msg.to_vec().expect("encode"))
 }
 
 fn v6_message(

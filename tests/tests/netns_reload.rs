@@ -4,6 +4,8 @@
 //! reason"; issue 12: a reload is a transaction). The URI a real DHCPINFORM gets back tells
 //! which config is in force.
 
+use lwm2m_xdp_tests::running::probe_uri;
+use lwm2m_xdp_tests::text;
 use std::process::Output;
 use std::time::Duration;
 
@@ -22,38 +24,6 @@ fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
         "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
          [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
     )
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
-}
-
-/// The URI line `probe` prints, or its error. `probe` asks for the URI and the certificate;
-/// the config has no certificate, so it is `lwm2m-only` (under `complete` such a request is
-/// passed to the normal server, draft §5).
-fn probe(pair: &NetnsPair, bin: &str) -> Result<String, String> {
-    let out = pair.exec_within(
-        Side::Client,
-        Duration::from_secs(10),
-        &[
-            bin,
-            "probe",
-            "--interface",
-            &pair.client_if,
-            "--timeout",
-            "2",
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!("{text}{}", String::from_utf8_lossy(&out.stderr)));
-    }
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("bootstrap URI:")
-                .map(|u| u.trim().to_string())
-        })
-        .ok_or(text)
 }
 
 /// `lwm2m-xdp ARGS... --instance INSTANCE` on the server side.
@@ -77,6 +47,10 @@ fn sighup(run: &std::process::Child) {
 }
 
 const INSTANCE: &str = "lwx-reload-test";
+/// Bridges for the half-failing reload: generic XDP attaches to any device, native needs a
+/// driver that has it (a bridge has none; this kernel has no dummy driver).
+const BRIDGE_GENERIC: &str = "lwxbr1";
+const BRIDGE_NATIVE: &str = "lwxbr0";
 
 /// `ip link show dev IF` inside the server namespace mentions no XDP program.
 fn assert_no_program(pair: &NetnsPair, ifname: &str) {
@@ -118,7 +92,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     let mut last = Err(String::new());
     let up = wait_until(Duration::from_secs(15), Duration::from_millis(200), || {
         assert!(run.try_wait().unwrap().is_none(), "`run` exited early");
-        last = probe(&pair, bin);
+        last = probe_uri(&pair, bin, Duration::from_secs(10));
         last.is_ok()
     });
     assert!(up, "no answer from the first config: {last:?}");
@@ -134,7 +108,10 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(probe(&pair, bin).as_deref(), Ok(URI_B));
+    assert_eq!(
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
+        Ok(URI_B)
+    );
     assert_eq!(status(&pair, bin)["generation"], 2);
 
     // A broken config (a reserved option code): `reload` exits 1 naming the key and value.
@@ -157,7 +134,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "`run` died on a bad reload"
     );
     assert_eq!(
-        probe(&pair, bin).as_deref(),
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
         Ok(URI_B),
         "a bad reload changed the answer"
     );
@@ -177,11 +154,62 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
         "the interface and cause are not named: {err}"
     );
     assert_eq!(
-        probe(&pair, bin).as_deref(),
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
         Ok(URI_B),
         "a reload that failed to attach changed the answer"
     );
     assert_no_program(&pair, "lo");
+    let st = status(&pair, bin);
+    assert_eq!(st["generation"], 2, "{st}");
+    assert_eq!(st["interfaces"].as_array().map(Vec::len), Some(1), "{st}");
+
+    // Two new interfaces, the second of which cannot attach (a bridge has no native
+    // XDP): the reload is undone as a whole. The first, attached in generic mode before the
+    // second failed, is detached again; the error names the failing interface and its mode.
+    for (name, address) in [
+        (BRIDGE_GENERIC, "198.18.98.1/24"),
+        (BRIDGE_NATIVE, "198.18.99.1/24"),
+    ] {
+        for args in [
+            &["ip", "link", "add", name, "type", "bridge"][..],
+            &["ip", "address", "add", address, "dev", name],
+            &["ip", "link", "set", name, "up"],
+        ] {
+            let out = pair.exec(Side::Server, args);
+            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        }
+    }
+    write(
+        URI_NEVER,
+        &format!(
+            "[[interface]]\nname = \"{BRIDGE_GENERIC}\"\nmode = \"generic\"\n\
+             [[interface]]\nname = \"{BRIDGE_NATIVE}\"\nmode = \"native\"\n"
+        ),
+    );
+    let out = cli(&pair, bin, &["reload"]);
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "reload adding a native bridge: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{BRIDGE_NATIVE}: cannot attach XDP in native mode"
+        )) && err.contains("stays in force"),
+        "the interface, mode and outcome are not named: {err}"
+    );
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "`run` died on a failed attach"
+    );
+    assert_eq!(
+        probe_uri(&pair, bin, Duration::from_secs(10)).as_deref(),
+        Ok(URI_B),
+        "a reload that failed half way changed the answer"
+    );
+    assert_no_program(&pair, BRIDGE_GENERIC);
+    assert_no_program(&pair, BRIDGE_NATIVE);
     let st = status(&pair, bin);
     assert_eq!(st["generation"], 2, "{st}");
     assert_eq!(st["interfaces"].as_array().map(Vec::len), Some(1), "{st}");
@@ -191,7 +219,7 @@ fn reloads_swap_the_config_and_failed_ones_change_nothing() {
     sighup(&run);
     let mut seen = Err(String::new());
     let swapped = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
-        seen = probe(&pair, bin);
+        seen = probe_uri(&pair, bin, Duration::from_secs(10));
         seen.as_deref() == Ok(URI_C)
     });
     assert!(swapped, "after SIGHUP the answer still says {seen:?}");

@@ -10,7 +10,6 @@
 use std::{
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    path::Path,
 };
 
 use x509_parser::{certificate::X509Certificate, extensions::GeneralName, public_key::PublicKey};
@@ -25,8 +24,8 @@ use crate::{
         uri::{parse_bootstrap_uri, UriHost, LWM2M_SCHEMES},
         Config,
     },
-    ifaces::SystemInterface,
     options::{NAME_CERTIFICATE, NAME_URI},
+    system::SystemInterface,
 };
 
 /// A certificate that ends within this many days is worth a warning.
@@ -98,12 +97,13 @@ pub enum Interfaces {
 }
 
 /// `--offline`, or the interfaces looked up as `run` looks them up (`lookup`: run's
-/// `loader::interface_entries`). An interface missing from `sys_class_net` makes the check
-/// offline with a warning; any other lookup failure is an error, as it is for `run`.
+/// `loader::interface_entries`). An interface `present` does not know (run's: a netlink
+/// query, `system::link_exists`) makes the check offline with a warning; any other lookup
+/// failure is an error, as it is for `run`.
 pub fn interfaces(
     cfg: &Config,
     offline: bool,
-    sys_class_net: &Path,
+    present: impl Fn(&str) -> bool,
     lookup: impl Fn(&Config) -> anyhow::Result<Vec<SystemInterface>>,
 ) -> (Interfaces, Vec<Finding>) {
     if offline {
@@ -113,7 +113,7 @@ pub fn interfaces(
         .interfaces
         .iter()
         .enumerate()
-        .filter(|(_, i)| !sys_class_net.join(&i.name).exists())
+        .filter(|(_, i)| !present(&i.name))
         .map(|(n, i)| (n, i.name.as_str()))
         .collect();
     if let Some((n, name)) = absent.first() {

@@ -12,7 +12,7 @@ use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 use crate::{
     client::{self, Bootstrap},
     config::WireFormat,
-    ifaces,
+    ifaces, system,
 };
 
 /// What the client asks for and how it reads the answer.
@@ -78,7 +78,7 @@ fn receive<T>(
 /// DHCPINFORM from the interface's address (ciaddr), broadcast to port 67; the ACK comes
 /// back unicast to ciaddr:68.
 pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
-    let sys = ifaces::system_interface(&opts.interface)?;
+    let sys = system::system_interface(&opts.interface)?;
     let ciaddr = sys
         .ipv4
         .with_context(|| format!("{} has no IPv4 address to put in ciaddr", opts.interface))?;
@@ -87,7 +87,7 @@ pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
         dhcpv4::CLIENT_PORT,
     ))
     .context("binding UDP port 68 (is a DHCP client running?)")?;
-    ifaces::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
+    system::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
     socket.set_broadcast(true)?;
     let xid = random_u32();
     // Option 57: the certificate does not fit the default 576 octets.
@@ -108,7 +108,7 @@ pub fn probe_v4(opts: &ProbeOptions) -> Result<ProbeResult> {
 
 /// INFORMATION-REQUEST from the link-local address to ff02::1:2.
 pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
-    let sys = ifaces::system_interface(&opts.interface)?;
+    let sys = system::system_interface(&opts.interface)?;
     let socket = UdpSocket::bind(SocketAddrV6::new(
         Ipv6Addr::UNSPECIFIED,
         dhcpv6::CLIENT_PORT,
@@ -116,7 +116,7 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
         0,
     ))
     .context("binding UDP port 546 (is a DHCPv6 client running?)")?;
-    ifaces::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
+    system::bind_to_device(&socket, &opts.interface).context("SO_BINDTODEVICE")?;
     // A transaction id is 3 octets: the low ones of a random u32.
     let [_, xid @ ..] = random_u32().to_be_bytes();
     let duid = ifaces::duid_ll(sys.mac);

@@ -1,14 +1,15 @@
 //! VLAN interfaces stacked on an attached interface (e.g. eth0.42, or eth0.100.42 for QinQ):
 //! protocol.md says a tagged frame whose VLAN id has no `[[interface.vlan]]` is answered with
-//! the addresses of such an interface where one exists. Found through `ip -details -json link`.
-
-use std::process::Command;
+//! the addresses of such an interface where one exists. Found in the netlink link dump
+//! (IFLA_LINKINFO kind "vlan", IFLA_VLAN_ID, IFLA_LINK parent).
 
 use anyhow::{Context as _, Result};
-use serde_json::Value;
 use xdp_common::maps::{IfaceConfig, IfaceKey};
 
-use crate::ifaces::{self, SystemInterface};
+use crate::{
+    ifaces,
+    system::{self, Link, SystemInterface},
+};
 
 /// A VLAN interface and the tags a frame carries on the physical interface to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,40 +22,31 @@ pub struct StackedVlan {
     pub inner: u16,
 }
 
-/// VLAN links in the output of `ip -details -json link show`, resolved to their physical
-/// interface (one or two VLAN levels deep; deeper stacks are not answered by the fast path).
-pub fn parse(ip_json: &str) -> Result<Vec<StackedVlan>> {
-    let links: Value = serde_json::from_str(ip_json).context("`ip -json link` output")?;
-    let links = links.as_array().map(Vec::as_slice).unwrap_or_default();
-    // name -> (parent, vlan id) for every VLAN link.
-    let vlan_of = |name: &str| -> Option<(String, u16)> {
-        let link = links.iter().find(|l| l["ifname"] == name)?;
-        let info = &link["linkinfo"];
-        if info["info_kind"] != "vlan" {
-            return None;
-        }
-        let id = u16::try_from(info["info_data"]["id"].as_u64()?).ok()?;
-        Some((link["link"].as_str()?.to_string(), id))
+/// The VLAN links among `links`, resolved to their physical interface (one or two VLAN
+/// levels deep; deeper stacks are not answered by the fast path).
+pub fn parse(links: &[Link]) -> Vec<StackedVlan> {
+    let by_index = |index: u32| links.iter().find(|l| l.index == index);
+    // A VLAN link's (parent, vlan id).
+    let vlan_of = |link: &Link| -> Option<(&Link, u16)> {
+        let tag = link.vlan?;
+        Some((by_index(link.parent?)?, tag.id))
     };
     let mut found = Vec::new();
     for link in links {
-        let Some(name) = link["ifname"].as_str() else {
+        let Some((parent, id)) = vlan_of(link) else {
             continue;
         };
-        let Some((parent, id)) = vlan_of(name) else {
-            continue;
-        };
-        match vlan_of(&parent) {
+        match vlan_of(parent) {
             None => found.push(StackedVlan {
-                name: name.to_string(),
-                physical: parent,
+                name: link.name.clone(),
+                physical: parent.name.clone(),
                 outer: id,
                 inner: 0,
             }),
-            Some((grandparent, outer)) if vlan_of(&grandparent).is_none() => {
+            Some((grandparent, outer)) if vlan_of(grandparent).is_none() => {
                 found.push(StackedVlan {
-                    name: name.to_string(),
-                    physical: grandparent,
+                    name: link.name.clone(),
+                    physical: grandparent.name.clone(),
                     outer,
                     inner: id,
                 })
@@ -62,16 +54,13 @@ pub fn parse(ip_json: &str) -> Result<Vec<StackedVlan>> {
             Some(_) => {}
         }
     }
-    Ok(found)
+    found
 }
 
 /// The stacked VLAN interfaces of this network namespace.
 pub fn discover() -> Result<Vec<StackedVlan>> {
-    let out = Command::new("ip")
-        .args(["-details", "-json", "link", "show"])
-        .output()
-        .context("running `ip -details -json link show`")?;
-    parse(&String::from_utf8_lossy(&out.stdout))
+    let links = system::netlink::links().context("asking netlink for the links")?;
+    Ok(parse(&links))
 }
 
 /// Entries for the stacked VLANs of the attached interfaces whose tags `entries` does not
@@ -110,17 +99,29 @@ pub fn stacked_entries(
 mod tests {
     use super::*;
 
-    /// Trimmed from `ip -details -json link show` with eth0, eth0.42 and eth0.100.7.
-    const IP_JSON: &str = r#"[
-      {"ifindex":2,"ifname":"eth0","address":"02:00:00:00:00:01","linkinfo":null},
-      {"ifindex":5,"ifname":"eth0.42","link":"eth0","address":"02:00:00:00:00:01",
-       "linkinfo":{"info_kind":"vlan","info_data":{"protocol":"802.1Q","id":42}}},
-      {"ifindex":6,"ifname":"eth0.100","link":"eth0",
-       "linkinfo":{"info_kind":"vlan","info_data":{"protocol":"802.1ad","id":100}}},
-      {"ifindex":7,"ifname":"eth0.100.7","link":"eth0.100",
-       "linkinfo":{"info_kind":"vlan","info_data":{"protocol":"802.1Q","id":7}}},
-      {"ifindex":8,"ifname":"veth0","link":"veth1","linkinfo":{"info_kind":"veth"}}
-    ]"#;
+    /// eth0 with eth0.42 (802.1Q), eth0.100 (802.1ad) and eth0.100.7 on it, and a veth.
+    fn links() -> Vec<Link> {
+        let link = |index: u32, name: &str, parent: Option<u32>, tag: Option<(u16, u16)>| Link {
+            index,
+            name: name.into(),
+            link_type: libc::ARPHRD_ETHER,
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            mtu: 1500,
+            up: true,
+            parent,
+            vlan: tag.map(|(id, protocol)| system::VlanTag { id, protocol }),
+        };
+        vec![
+            link(2, "eth0", None, None),
+            link(5, "eth0.42", Some(2), Some((42, 0x8100))),
+            link(6, "eth0.100", Some(2), Some((100, 0x88a8))),
+            link(7, "eth0.100.7", Some(6), Some((7, 0x8100))),
+            // A veth's IFLA_LINK names its peer, which may be in another namespace.
+            link(8, "veth0", Some(9), None),
+            // Three levels: not answered.
+            link(10, "eth0.100.7.3", Some(7), Some((3, 0x8100))),
+        ]
+    }
 
     fn vlan(name: &str, outer: u16, inner: u16) -> StackedVlan {
         StackedVlan {
@@ -133,7 +134,7 @@ mod tests {
 
     #[test]
     fn single_and_double_tagged_vlans_resolve_to_the_physical_interface() {
-        let found = parse(IP_JSON).unwrap();
+        let found = parse(&links());
         assert_eq!(
             found,
             vec![
@@ -145,9 +146,11 @@ mod tests {
     }
 
     #[test]
-    fn no_vlans_and_bad_json() {
-        assert!(parse("[]").unwrap().is_empty());
-        assert!(parse("not json").is_err());
+    fn no_vlans_and_a_vlan_whose_parent_is_not_listed() {
+        assert!(parse(&[]).is_empty());
+        let mut orphan = links();
+        orphan.retain(|l| l.name == "eth0.42");
+        assert!(parse(&orphan).is_empty());
     }
 
     fn sys(name: &str, ifindex: u32, ipv4: [u8; 4]) -> SystemInterface {
@@ -172,7 +175,7 @@ mod tests {
         };
         let configured =
             ifaces::iface_config(&attached[0], Some([198, 18, 42, 1].into()), None, &duid);
-        let stacked = parse(IP_JSON).unwrap();
+        let stacked = parse(&links());
         let lookup = |name: &str| match name {
             "eth0.100" => Ok(sys(name, 6, [198, 18, 100, 1])),
             "eth0.100.7" => Ok(sys(name, 7, [198, 18, 107, 1])),

@@ -16,7 +16,8 @@ use lwm2m_xdp::{
     compile,
     config::{Config, WireFormat},
     datapath::{Datapath, Generation},
-    ifaces::{self, SystemInterface},
+    ifaces,
+    system::SystemInterface,
 };
 use proptest::{
     prelude::*,

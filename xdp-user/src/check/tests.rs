@@ -1,7 +1,7 @@
 //! Each error and warning of `check`, from configs built in place and the certificates of
 //! testdata/check (make-fixtures.sh). "Now" is taken from each certificate's own validity.
 
-use std::{fs, path::PathBuf};
+use std::fs;
 
 use super::*;
 use crate::{
@@ -428,26 +428,17 @@ fn schemes_other_than_lwm2m_ones_are_warned() {
     }
 }
 
-fn sys_class_net(names: &[&str]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "lwm2m-xdp-check-{}-{}",
-        std::process::id(),
-        names.join("-")
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    for n in names {
-        fs::create_dir_all(dir.join(n)).unwrap();
-    }
-    dir
+/// A host whose links are `names` (as `system::link_exists` would answer).
+fn host_with(names: &'static [&'static str]) -> impl Fn(&str) -> bool {
+    move |name| names.contains(&name)
 }
 
 #[test]
 fn an_absent_interface_makes_the_check_offline_with_a_warning() {
     let cfg = config(WireFormat::Draft00, Some(URI), None);
     let never = |_: &Config| -> anyhow::Result<Vec<SystemInterface>> { panic!("looked up") };
-    let dir = sys_class_net(&["lo"]);
-    let (ifs, found) = interfaces(&cfg, false, &dir, never);
+    let host = host_with(&["lo"]);
+    let (ifs, found) = interfaces(&cfg, false, &host, never);
     assert!(matches!(ifs, Interfaces::Offline(Some(_))), "{ifs:?}");
     assert_has(
         &found,
@@ -456,7 +447,7 @@ fn an_absent_interface_makes_the_check_offline_with_a_warning() {
         "\"eth0\" is not on this host: checked offline",
     );
     // --offline: nothing looked up, nothing to say.
-    let (ifs, found) = interfaces(&cfg, true, &dir, never);
+    let (ifs, found) = interfaces(&cfg, true, &host, never);
     assert!(matches!(ifs, Interfaces::Offline(None)) && found.is_empty());
     assert!(
         describe(&cfg, &ifs, 0).contains("interfaces: not looked up (offline; sizes for MTU 1500)")
@@ -466,12 +457,12 @@ fn an_absent_interface_makes_the_check_offline_with_a_warning() {
 #[test]
 fn a_failed_lookup_is_runs_error() {
     let cfg = config(WireFormat::Draft00, Some(URI), None);
-    let dir = sys_class_net(&["eth0"]);
+    let host = host_with(&["eth0"]);
     let failing = |_: &Config| -> anyhow::Result<Vec<SystemInterface>> {
         Err(anyhow::anyhow!("a loopback interface (link type 772)"))
             .map_err(|e| e.context("interface[0].name = \"eth0\""))
     };
-    let (_, found) = interfaces(&cfg, false, &dir, failing);
+    let (_, found) = interfaces(&cfg, false, &host, failing);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         found[0].to_string(),
@@ -486,7 +477,7 @@ fn a_failed_lookup_is_runs_error() {
         s[0].ipv6_link_local = None;
         Ok(s)
     };
-    let (ifs, found) = interfaces(&cfg, false, &dir, bare);
+    let (ifs, found) = interfaces(&cfg, false, &host, bare);
     assert!(matches!(ifs, Interfaces::Live(_)));
     assert_has(
         &found,
@@ -517,8 +508,8 @@ fn the_examples_check_on_a_host_without_their_interfaces() {
         }
         let cfg = Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let compiled = compile(&cfg).unwrap();
-        let dir = sys_class_net(&["lo"]);
-        let (ifs, mut found) = interfaces(&cfg, false, &dir, |_| panic!("looked up"));
+        let host = host_with(&["lo"]);
+        let (ifs, mut found) = interfaces(&cfg, false, &host, |_| panic!("looked up"));
         assert!(matches!(ifs, Interfaces::Offline(Some(_))));
         let der = &cfg.lwm2m.certificate.as_ref().unwrap().der;
         found.extend(findings(&cfg, &compiled, &ifs, mid(der)));

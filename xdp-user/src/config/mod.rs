@@ -41,24 +41,14 @@ impl Config {
     }
 }
 
-/// Checks that every `[[interface]]` exists on this host (kept apart from [`Config::parse`]
-/// so parsing can be tested anywhere).
-pub fn check_interfaces(cfg: &Config) -> Result<(), ConfigError> {
-    check_interfaces_in(cfg, Path::new("/sys/class/net"))
-}
-
-fn check_interfaces_in(cfg: &Config, sys_class_net: &Path) -> Result<(), ConfigError> {
+/// Checks that every `[[interface]]` is among `links`, the names of this host's links (the
+/// loader asks netlink; kept apart from [`Config::parse`] so parsing can be tested anywhere).
+pub fn check_interfaces(cfg: &Config, links: &[String]) -> Result<(), ConfigError> {
     for (i, iface) in cfg.interfaces.iter().enumerate() {
-        if sys_class_net.join(&iface.name).exists() {
+        if links.contains(&iface.name) {
             continue;
         }
-        let mut present: Vec<String> = fs::read_dir(sys_class_net)
-            .map(|dir| {
-                dir.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut present = links.to_vec();
         present.sort();
         return Err(invalid(
             format!("interface[{i}].name"),

@@ -12,7 +12,7 @@ use xdp_common::{
     wire::{dhcpv4 as v4, dhcpv6 as v6},
 };
 
-use super::{check_interfaces_in, error::quoted, values::code_ranges, *};
+use super::{check_interfaces, error::quoted, values::code_ranges, *};
 
 /// The fixture certificates (examples/certs).
 pub(crate) fn certs_dir() -> PathBuf {
@@ -1109,18 +1109,16 @@ fn rate_limit_values_are_positive() {
 }
 
 #[test]
-fn interfaces_are_looked_up_in_sys_class_net() {
-    let dir = scratch("sysnet");
-    fs::create_dir_all(dir.join("eth0")).unwrap();
-    fs::create_dir_all(dir.join("lo")).unwrap();
+fn interfaces_are_looked_up_among_the_hosts_links() {
+    let links = ["lo".to_string(), "eth0".to_string()];
     let cfg = parse("[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"wlan9\"").unwrap();
-    let msg = check_interfaces_in(&cfg, &dir).unwrap_err().to_string();
+    let msg = check_interfaces(&cfg, &links).unwrap_err().to_string();
     assert_eq!(
         msg,
         "interface[1].name = \"wlan9\": no such network interface on this host (it has: eth0, lo)"
     );
     let ok = parse("[[interface]]\nname = \"lo\"").unwrap();
-    check_interfaces_in(&ok, &dir).unwrap();
+    check_interfaces(&ok, &links).unwrap();
 }
 
 #[test]

@@ -160,42 +160,7 @@ impl RawDhcpv4 {
             ("dhcpv4.uri_option".to_string(), uri_option),
             ("dhcpv4.certificate_option".to_string(), certificate_option),
         ];
-        let mut extra_options = Vec::new();
-        for (i, raw) in self.extra_option.into_iter().enumerate() {
-            let key = format!("dhcpv4.extra_option[{i}]");
-            let code = dhcpv4_code(&format!("{key}.code"), raw.code)?;
-            keyed.push((format!("{key}.code"), code));
-            let ipv4 = raw.ipv4.map(|list| {
-                address_list(&format!("{key}.ipv4"), &list, |k, a| {
-                    Ok(unicast_ipv4(k, a)?.octets().to_vec())
-                })
-            });
-            let forms = vec![
-                ("ipv4", ipv4),
-                (
-                    "string",
-                    raw.string
-                        .as_deref()
-                        .map(|s| string_form(&format!("{key}.string"), s)),
-                ),
-                (
-                    "hex",
-                    raw.hex
-                        .as_deref()
-                        .map(|s| hex_form(&format!("{key}.hex"), s)),
-                ),
-            ];
-            let data = one_form(&key, forms)?;
-            let max = u8::MAX as usize;
-            if data.len() > max {
-                return Err(invalid(
-                    key.as_str(),
-                    format!("[{} octets]", data.len()),
-                    format!("a DHCPv4 extra option carries at most {max} octets"),
-                ));
-            }
-            extra_options.push(ExtraOption { code, data });
-        }
+        let extra_options = extra_options("dhcpv4", self.extra_option, &mut keyed)?;
         check_distinct_codes(&keyed)?;
         Ok(Dhcpv4 {
             enabled: self.enabled.unwrap_or(true),
@@ -263,50 +228,7 @@ impl RawDhcpv6 {
             ("dhcpv6.uri_option".to_string(), uri_option),
             ("dhcpv6.certificate_option".to_string(), certificate_option),
         ];
-        let mut extra_options = Vec::new();
-        for (i, raw) in self.extra_option.into_iter().enumerate() {
-            let key = format!("dhcpv6.extra_option[{i}]");
-            let code = dhcpv6_code(&format!("{key}.code"), raw.code)?;
-            keyed.push((format!("{key}.code"), code));
-            let ipv6s = raw.ipv6.map(|list| {
-                address_list(&format!("{key}.ipv6"), &list, |k, a| {
-                    Ok(ipv6(k, a)?.octets().to_vec())
-                })
-            });
-            let forms = vec![
-                ("ipv6", ipv6s),
-                (
-                    "string",
-                    raw.string
-                        .as_deref()
-                        .map(|s| string_form(&format!("{key}.string"), s)),
-                ),
-                (
-                    "hex",
-                    raw.hex
-                        .as_deref()
-                        .map(|s| hex_form(&format!("{key}.hex"), s)),
-                ),
-                (
-                    "domains",
-                    raw.domains
-                        .as_deref()
-                        .map(|d| encode_domains(&format!("{key}.domains"), d)),
-                ),
-            ];
-            let data = one_form(&key, forms)?;
-            let max = MAX_BLOCK_LEN - v6::OPT_HDR_LEN;
-            if data.len() > max {
-                return Err(invalid(
-                    key.as_str(),
-                    format!("[{} octets]", data.len()),
-                    format!(
-                        "at most {max} octets: a reply block holds {MAX_BLOCK_LEN} with the header"
-                    ),
-                ));
-            }
-            extra_options.push(ExtraOption { code, data });
-        }
+        let extra_options = extra_options("dhcpv6", self.extra_option, &mut keyed)?;
         check_distinct_codes(&keyed)?;
         Ok(Dhcpv6 {
             enabled: self.enabled.unwrap_or(true),
@@ -317,6 +239,112 @@ impl RawDhcpv6 {
             extra_options,
         })
     }
+}
+
+/// What differs between the families' `extra_option` entries: the code's range, the value
+/// forms beside `string` and `hex`, and the largest payload.
+trait RawExtra {
+    type Code: Copy;
+    fn code(&self, key: &str) -> Result<Self::Code, ConfigError>;
+    /// Every payload form of the entry under `key`; exactly one must be given.
+    fn forms(&self, key: &str) -> Vec<Form<'static>>;
+    /// The largest payload, and what bounds it.
+    fn max_len() -> (usize, String);
+}
+
+/// The `string` and `hex` forms both families accept.
+fn text_forms(key: &str, string: &Option<String>, hex: &Option<String>) -> [Form<'static>; 2] {
+    [
+        (
+            "string",
+            string
+                .as_deref()
+                .map(|s| string_form(&format!("{key}.string"), s)),
+        ),
+        (
+            "hex",
+            hex.as_deref().map(|s| hex_form(&format!("{key}.hex"), s)),
+        ),
+    ]
+}
+
+impl RawExtra for RawExtraV4 {
+    type Code = u8;
+    fn code(&self, key: &str) -> Result<u8, ConfigError> {
+        dhcpv4_code(key, self.code)
+    }
+    fn forms(&self, key: &str) -> Vec<Form<'static>> {
+        let ipv4 = self.ipv4.as_ref().map(|list| {
+            address_list(&format!("{key}.ipv4"), list, |k, a| {
+                Ok(unicast_ipv4(k, a)?.octets().to_vec())
+            })
+        });
+        let mut forms = vec![("ipv4", ipv4)];
+        forms.extend(text_forms(key, &self.string, &self.hex));
+        forms
+    }
+    fn max_len() -> (usize, String) {
+        let max = u8::MAX as usize;
+        (
+            max,
+            format!("a DHCPv4 extra option carries at most {max} octets"),
+        )
+    }
+}
+
+impl RawExtra for RawExtraV6 {
+    type Code = u16;
+    fn code(&self, key: &str) -> Result<u16, ConfigError> {
+        dhcpv6_code(key, self.code)
+    }
+    fn forms(&self, key: &str) -> Vec<Form<'static>> {
+        let ipv6s = self.ipv6.as_ref().map(|list| {
+            address_list(&format!("{key}.ipv6"), list, |k, a| {
+                Ok(ipv6(k, a)?.octets().to_vec())
+            })
+        });
+        let domains = self
+            .domains
+            .as_deref()
+            .map(|d| encode_domains(&format!("{key}.domains"), d));
+        let mut forms = vec![("ipv6", ipv6s)];
+        forms.extend(text_forms(key, &self.string, &self.hex));
+        forms.push(("domains", domains));
+        forms
+    }
+    fn max_len() -> (usize, String) {
+        let max = MAX_BLOCK_LEN - v6::OPT_HDR_LEN;
+        (
+            max,
+            format!("at most {max} octets: a reply block holds {MAX_BLOCK_LEN} with the header"),
+        )
+    }
+}
+
+/// `FAMILY.extra_option[i]`: each entry's code (also added to `keyed`, for the distinct-codes
+/// rule) and its one payload, within the family's size limit.
+fn extra_options<R: RawExtra>(
+    family: &str,
+    raws: Vec<R>,
+    keyed: &mut Vec<(String, R::Code)>,
+) -> Result<Vec<ExtraOption<R::Code>>, ConfigError> {
+    let (max, bound) = R::max_len();
+    let mut out = Vec::with_capacity(raws.len());
+    for (i, raw) in raws.iter().enumerate() {
+        let key = format!("{family}.extra_option[{i}]");
+        let code = raw.code(&format!("{key}.code"))?;
+        keyed.push((format!("{key}.code"), code));
+        let data = one_form(&key, raw.forms(&key))?;
+        if data.len() > max {
+            return Err(invalid(
+                key.as_str(),
+                format!("[{} octets]", data.len()),
+                bound,
+            ));
+        }
+        out.push(ExtraOption { code, data });
+    }
+    Ok(out)
 }
 
 fn validate_interfaces(raw: Vec<RawInterface>) -> Result<Vec<Interface>, ConfigError> {

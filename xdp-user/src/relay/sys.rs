@@ -11,7 +11,7 @@ use std::{
 
 use anyhow::Result;
 
-use crate::ifaces;
+use crate::system;
 
 /// linux/in6.h: deliver multicast only for groups this socket joined (0), not every group
 /// the host joined (1, the default). libc does not export it.
@@ -77,7 +77,7 @@ pub fn udp_v4(
 ) -> io::Result<tokio::net::UdpSocket> {
     let fd = udp_socket(libc::AF_INET)?;
     if let Some(name) = device {
-        ifaces::bind_to_device(&fd, name)?;
+        system::bind_to_device(&fd, name)?;
     }
     if broadcast {
         set_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_BROADCAST, 1)?;
@@ -108,7 +108,7 @@ pub fn udp_v6(
     let fd = udp_socket(libc::AF_INET6)?;
     set_int(fd.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
     if let Some(name) = device {
-        ifaces::bind_to_device(&fd, name)?;
+        system::bind_to_device(&fd, name)?;
     }
     if !multicast_all {
         set_int(fd.as_raw_fd(), libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)?;
@@ -139,17 +139,18 @@ pub struct Iface {
 }
 
 fn is_global_unicast(a: &Ipv6Addr) -> bool {
-    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || ifaces::is_link_local(a))
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_unicast_link_local())
 }
 
-/// Reads `name`'s index and addresses (getifaddrs).
+/// Reads `name`'s index and addresses (netlink).
 pub fn iface(name: &str) -> Result<Iface> {
-    let addresses = ifaces::addresses(name)?;
+    let ifindex = system::ifindex(name)?;
+    let addresses = system::addresses(ifindex)?;
     Ok(Iface {
         name: name.to_owned(),
-        ifindex: ifaces::ifindex(name)?,
-        ipv4: ifaces::first_ipv4(&addresses),
-        ipv6_global: ifaces::first_ipv6(&addresses, is_global_unicast),
+        ifindex,
+        ipv4: system::first_ipv4(&addresses),
+        ipv6_global: system::first_ipv6(&addresses, is_global_unicast),
     })
 }
 
