@@ -188,7 +188,7 @@ fn time_switches(
 }
 
 /// What `run` does with a file before it writes any map (`loader::prepare` without its
-/// /sys/class/net check, then the blocks `loader::install` builds): read and validate it,
+/// interface lookups, then the blocks `loader::install` builds): read and validate it,
 /// read the certificate, encode, build all 2 x 256 blocks with their checksums.
 /// Median milliseconds over `n` rounds.
 pub fn prepare_ms(path: &Path, n: usize) -> Result<f64> {

@@ -111,6 +111,11 @@ pub struct IfaceConfig {
     pub ipv6_global: [u8; 16],
     /// Length of `server_id_opt` (0: no DHCPv6 answers here).
     pub server_id_len: u16,
+    /// Checksum partial sum of `ipv6_link_local` (see `OptionBlock`), for the reply's
+    /// pseudo-header.
+    pub ipv6_link_local_csum: u16,
+    /// Checksum partial sum of `ipv6_global`, for a Relay-reply's pseudo-header.
+    pub ipv6_global_csum: u16,
     pub _pad: u16,
     /// Checksum partial sum of `server_id_opt` (see `BlockCsum`).
     pub server_id_csum: u32,
@@ -213,7 +218,7 @@ const _: () = {
     use core::mem::size_of;
     assert!(size_of::<IfaceKey>() == 8);
     assert!(size_of::<IfaceSlotKey>() == 12);
-    assert!(size_of::<IfaceConfig>() == 52 + SERVER_ID_OPT_CAP);
+    assert!(size_of::<IfaceConfig>() == 56 + SERVER_ID_OPT_CAP);
     assert!(size_of::<V4Policy>() == 260);
     assert!(size_of::<V6Policy>() == 3 * MAX_V6_CODES + 8);
     assert!(size_of::<RateLimit>() == 16);

@@ -25,7 +25,7 @@ use crate::{
     maps::{self, SLOTS},
     packet::{self, ptr_at, L2},
     rate, reply,
-    scratch::{self, be16, byte, ReqBuf, REQ_MAX},
+    scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
     state::v4::{Options, Plan, PrlScan, Walk},
     verdict::{self, Stop},
 };
@@ -175,14 +175,28 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
     write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
     let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
-    let opts = &plan.opts;
-    reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
-    off += opts.client_id_len;
-    reply::store_from_request(ctx, scratch, off, opts.relay_off, opts.relay_len)?;
-    off += opts.relay_len;
-    reply::store_byte(ctx, off, dhcp::OPT_END)?;
-    off += END_LEN;
-    reply::zero(ctx, scratch, off, plan.msg_len - plan.used_len)?;
+    let (opts, pad_len) = (plan.opts, plan.msg_len - plan.used_len);
+    // The last echo takes End along in the same store: End is written into the saved
+    // request right after that option (the walk found End after every option, so this is
+    // inside the request, and nothing reads the request's octet there any more).
+    let (first, last) = if opts.relay_len != 0 {
+        (
+            (opts.client_id_off, opts.client_id_len),
+            (opts.relay_off, opts.relay_len),
+        )
+    } else {
+        ((0, 0), (opts.client_id_off, opts.client_id_len))
+    };
+    reply::store_from_request(ctx, scratch, off, first.0, first.1)?;
+    off += first.1;
+    if last.1 == 0 {
+        reply::store_byte(ctx, off, dhcp::OPT_END)?;
+    } else {
+        scratch.req[(last.0 + last.1) & (REQ_MAX - 1)] = dhcp::OPT_END;
+        reply::store_from_request(ctx, scratch, off, last.0, last.1 + END_LEN)?;
+    }
+    off += last.1 + END_LEN;
+    reply::zero(ctx, scratch, off, pad_len)?;
     reply::swap_macs(ctx, &iface.mac)
 }
 
@@ -314,11 +328,24 @@ const SEEN_CLIENT_ID: u64 = 8;
 const SEEN_RELAY: u64 = 16;
 const SEEN_SERVER_ID: u64 = 32;
 
-/// One BOOTP option (RFC 2132 §2) of the saved request per call.
-extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
+/// BOOTP options (RFC 2132 §2) of the saved request, STEPS_PER_CALL a call.
+extern "C" fn walk_options(_: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if walk_option(scratch) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// One option: 0 to go on, 1 when the walk is over (`status` says how).
+#[inline(always)]
+fn walk_option(scratch: &mut Scratch) -> i64 {
     let req = &scratch.req;
     let w: &mut Walk = &mut scratch.v4_walk;
     let i = w.i;
@@ -419,7 +446,7 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
         core::ptr::write_volatile(&mut w.status, WALKING);
         core::ptr::write_volatile(&mut w.seen, 0);
     }
-    loops::run(MAX_OPTIONS, walk_option);
+    loops::run(loops::calls(MAX_OPTIONS), walk_options);
     let w = &scratch::get().ok_or(Stop::Abort)?.v4_walk;
     match w.status {
         ENDED => {}
@@ -446,10 +473,24 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     })
 }
 
-extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
+/// Requested codes, STEPS_PER_CALL a call.
+extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if scan_code(scratch, index * loops::STEPS_PER_CALL + k) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// Code `index` of the list: 0 to go on, 1 past its end.
+#[inline(always)]
+fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
     let s = &mut scratch.v4_prl;
     let k = index as usize;
     if k >= s.len {
@@ -478,7 +519,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
         len: opts.prl_len,
         ..Default::default()
     };
-    loops::run(MAX_PRL, scan_code);
+    loops::run(loops::calls(MAX_PRL), scan_codes);
     let scan = &scratch::get().ok_or(Stop::Abort)?.v4_prl;
     let mask = scan.mask & (MASKS_PER_FAMILY - 1);
     if mask & config.v4.lwm2m_mask as u32 == 0 {
@@ -513,20 +554,13 @@ struct Checksums {
     udp: [u8; 2],
 }
 
-/// The 32-bit word of the saved request at `at` (a multiple of 4), in memory order.
-#[inline(always)]
-fn req_word(req: &ReqBuf, at: usize) -> u64 {
-    // SAFETY: `at + 4` lies inside `req`; `req` starts a `Scratch`, whose alignment is 8,
-    // and `at` is a multiple of 4, so the read is aligned.
-    (unsafe { (req.as_ptr().add(at) as *const u32).read() }) as u64
-}
-
-/// A subprogram of its own: its temporaries must not share a stack frame with `build`'s.
+/// Inlined into `build`: a subprogram call of its own cost more than its stack (the chain
+/// stays under 512 octets).
 ///
 /// The image's sum comes with the block; what the kernel adds is what differs per request:
 /// addresses, lengths, ports, the fields the ACK keeps from the request, the server address
 /// in option 54, the echoed options and End.
-#[inline(never)]
+#[inline(always)]
 fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
     const _: () = assert!(field::XID.start % 4 == 0 && field::GIADDR.start % 4 == 0);
     let scratch = scratch::get()?;
@@ -550,13 +584,13 @@ fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
     // swapped into the big-endian order of every other sum here.
     let htype_hlen = u32::from_ne_bytes([0, 0xff, 0xff, 0]) as u64; // not op, hops
     let flags = u32::from_ne_bytes([0, 0, 0xff, 0xff]) as u64; // not secs
-    let mut native = (req_word(req, field::OP) & htype_hlen)
-        + (req_word(req, field::SECS.start) & flags)
-        + req_word(req, field::XID.start)
-        + req_word(req, field::CIADDR.start);
+    let mut native = (scratch::word32(req, field::OP) & htype_hlen)
+        + (scratch::word32(req, field::SECS.start) & flags)
+        + scratch::word32(req, field::XID.start)
+        + scratch::word32(req, field::CIADDR.start);
     let mut at = field::GIADDR.start;
     while at < field::CHADDR.end {
-        native += req_word(req, at);
+        native += scratch::word32(req, at);
         at += 4;
     }
     sum += csum::fold(native).swap_bytes() as u64;

@@ -24,7 +24,7 @@ use crate::{
     maps::{self, SLOTS},
     packet::{self, ptr_at, read_u16, L2},
     rate, relay6, reply,
-    scratch::{self, be16, byte, REQ_MAX},
+    scratch::{self, be16, byte, Scratch, REQ_MAX},
     state::v6::{Options, OroScan, Plan, Walk},
     verdict::{self, Stop},
 };
@@ -110,6 +110,7 @@ fn decide(
         l3_off: l2.l3_off,
         udp_len: 0,
         peer: request.src,
+        peer_csum: request.src_csum,
         src_mac: request.src_mac,
         ifindex: ctx.ingress_ifindex() as u32,
         opts,
@@ -161,6 +162,8 @@ struct Request {
     msg_len: usize,
     src: [u8; 16],
     src_mac: [u8; 6],
+    /// Sum of `src`, which the reply's pseudo-header has too.
+    src_csum: u16,
     /// Pseudo-header and UDP header, checksum field included.
     pseudo_and_header: u64,
     /// From a relay agent (UDP 547 -> 547), and from beyond link scope.
@@ -217,7 +220,8 @@ fn read_headers(ctx: &XdpContext, l3_off: usize, iface: &IfaceConfig) -> Result<
     if udp_csum == 0 {
         return Err(malformed);
     }
-    let pseudo_and_header = csum::words16(&src)
+    let src_csum = csum::fold(csum::words16(&src));
+    let pseudo_and_header = src_csum as u64
         + csum::words16(&dst)
         + udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
@@ -230,6 +234,7 @@ fn read_headers(ctx: &XdpContext, l3_off: usize, iface: &IfaceConfig) -> Result<
         src,
         // SAFETY: bounds checked by ptr_at.
         src_mac: unsafe { *mac },
+        src_csum,
         pseudo_and_header,
         relayed,
         from_global,
@@ -251,11 +256,24 @@ const SEEN_CLIENT_ID: u64 = 1;
 const SEEN_SERVER_ID: u64 = 2;
 const SEEN_ORO: u64 = 4;
 
-/// One DHCPv6 option (RFC 8415 §21.1) of the saved request per call.
-extern "C" fn walk_option(_: u32, _: *mut c_void) -> i64 {
+/// DHCPv6 options (RFC 8415 §21.1) of the saved request, STEPS_PER_CALL a call.
+extern "C" fn walk_options(_: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if walk_option(scratch) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// One option: 0 to go on, 1 when the walk is over (`status` says how).
+#[inline(always)]
+fn walk_option(scratch: &mut Scratch) -> i64 {
     let req = &scratch.req;
     let w: &mut Walk = &mut scratch.v6_walk;
     let i = w.i;
@@ -321,7 +339,7 @@ fn parse_options(off: usize, len: usize) -> Result<Options, Stop> {
         core::ptr::write_volatile(&mut w.status, WALKING);
         core::ptr::write_volatile(&mut w.seen, 0);
     }
-    loops::run(MAX_OPTIONS, walk_option);
+    loops::run(loops::calls(MAX_OPTIONS), walk_options);
     let w = &scratch::get().ok_or(Stop::Abort)?.v6_walk;
     match w.status {
         ENDED => {}
@@ -388,10 +406,24 @@ fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
     true
 }
 
-extern "C" fn scan_code(index: u32, _: *mut c_void) -> i64 {
+/// Requested codes, STEPS_PER_CALL a call.
+extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
     let Some(scratch) = scratch::get() else {
         return 1;
     };
+    let mut k = 0;
+    while k < loops::STEPS_PER_CALL {
+        if scan_code(scratch, index * loops::STEPS_PER_CALL + k) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
+
+/// Code `index` of the list: 0 to go on, 1 past its end.
+#[inline(always)]
+fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
     let s = &mut scratch.oro;
     let k = index as usize;
     if k >= s.count {
@@ -433,7 +465,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
         count: opts.oro_len / 2,
         ..Default::default()
     };
-    loops::run(MAX_ORO_CODES, scan_code);
+    loops::run(loops::calls(MAX_ORO_CODES), scan_codes);
     let scan = &scratch::get().ok_or(Stop::Abort)?.oro;
     if opts.oro_len / 2 > MAX_ORO_CODES as usize {
         return Err(Reason::Unservable.into());
@@ -497,8 +529,8 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     reply::swap_macs(ctx, &iface.mac)
 }
 
-/// The REPLY's UDP checksum. A subprogram of its own to keep `build`'s stack frame small.
-#[inline(never)]
+/// The REPLY's UDP checksum (inlined into `build`, as DHCPv4's `checksums`).
+#[inline(always)]
 fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
     let Some(udp_len) = scratch::get().map(|s| s.v6_plan.udp_len) else {
         return 0;
@@ -510,14 +542,17 @@ fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
     let plan = &scratch.v6_plan;
     let req = &scratch.req;
     let path = &scratch.relay6.path;
-    let mut sum = csum::words16(relay6::reply_source(iface))
-        + csum::words16(&plan.peer)
+    // The addresses' sums come precomputed: the interface's from userspace, the peer's from
+    // the request's pseudo-header.
+    let mut sum = relay6::reply_source_csum(iface) as u64
+        + plan.peer_csum as u64
         + plan.udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
         + dhcp::SERVER_PORT as u64
         + relay6::reply_port() as u64
         + relay_prefix;
-    // msg-type and transaction-id, after the Relay-reply headers (if any).
+    // msg-type REPLY and the transaction-id, after the Relay-reply headers (if any), which
+    // may leave them at an odd offset.
     let t = path.msg_off + field::TRANSACTION_ID.start;
     let mut off = udp::HDR_LEN + path.prefix_len;
     sum += csum::at_offset(csum::word(dhcp::MSG_REPLY, byte(req, t)) as u16, off)

@@ -17,6 +17,15 @@ use crate::{
 /// A bpf_loop callback: `index` and an unused context; returns 0 to go on, 1 to stop.
 pub type Callback = extern "C" fn(index: u32, unused: *mut c_void) -> i64;
 
+/// Steps (options, codes) a walk or scan callback takes per call: on this machine a call
+/// (and its return) costs more than the few instructions of another step.
+pub const STEPS_PER_CALL: u32 = 4;
+
+/// Callbacks needed for `steps` steps.
+pub const fn calls(steps: u32) -> u32 {
+    steps.div_ceil(STEPS_PER_CALL)
+}
+
 /// Run `callback` up to `n` times. Its state lives in `Scratch`: write it before, and read
 /// it after through a fresh `scratch::get()` (no reference may be held across this call).
 #[inline(always)]

@@ -201,6 +201,15 @@ pub fn reply_source(iface: &IfaceConfig) -> &[u8; 16] {
     }
 }
 
+/// Checksum partial sum of `reply_source` (precomputed by userspace).
+#[inline(always)]
+pub fn reply_source_csum(iface: &IfaceConfig) -> u16 {
+    match scratch::get() {
+        Some(s) if s.relay6.path.from_global != 0 => iface.ipv6_global_csum,
+        _ => iface.ipv6_link_local_csum,
+    }
+}
+
 /// The reply's UDP destination port: a relay's server port (RFC 8415 §7.2), else the client's.
 #[inline(always)]
 pub fn reply_port() -> u16 {

@@ -62,3 +62,11 @@ pub fn byte(req: &ReqBuf, i: usize) -> u8 {
 pub fn be16(req: &ReqBuf, i: usize) -> u16 {
     u16::from_be_bytes([byte(req, i), byte(req, i + 1)])
 }
+
+/// The 32-bit word of the saved request at `at` (a multiple of 4), in memory order: one load.
+#[inline(always)]
+pub fn word32(req: &ReqBuf, at: usize) -> u64 {
+    // SAFETY: `at + 4` lies inside `req` (callers pass fixed header offsets); `req` starts
+    // `Scratch`, whose alignment is 8, and `at` is a multiple of 4: an aligned read.
+    (unsafe { (req.as_ptr().add(at & (REQ_MAX - 4)) as *const u32).read() }) as u64
+}

@@ -113,8 +113,9 @@ pub mod v6 {
     pub struct Plan {
         pub l3_off: usize,
         pub udp_len: usize,
-        /// The request's source: the reply's destination.
+        /// The request's source: the reply's destination, and its checksum sum.
         pub peer: [u8; 16],
+        pub peer_csum: u16,
         pub src_mac: [u8; 6],
         /// The ingress interface, for the rate limit.
         pub ifindex: u32,

@@ -85,13 +85,17 @@ pub fn iface_config(
     server_id_opt[2..4].copy_from_slice(&(duid.len() as u16).to_be_bytes());
     server_id_opt[4..opt_len].copy_from_slice(duid);
     let has_v6 = ipv6.is_some();
+    let ipv6_link_local = ipv6.map_or([0; 16], |a| a.octets());
+    let ipv6_global = ipv6_global.map_or([0; 16], |a| a.octets());
     IfaceConfig {
         mac: sys.mac,
         mtu: sys.mtu,
         ipv4: ipv4.map_or([0; 4], |a| a.octets()),
-        ipv6_link_local: ipv6.map_or([0; 16], |a| a.octets()),
-        ipv6_global: ipv6_global.map_or([0; 16], |a| a.octets()),
+        ipv6_link_local,
+        ipv6_global,
         server_id_len: if has_v6 { opt_len as u16 } else { 0 },
+        ipv6_link_local_csum: csum::sum_be(&ipv6_link_local),
+        ipv6_global_csum: csum::sum_be(&ipv6_global),
         _pad: 0,
         server_id_csum: csum::sum_be(&server_id_opt[..opt_len]) as u32,
         server_id_opt,

@@ -31,6 +31,13 @@ pub struct State {
     pub counters_map_id: u32,
     pub interfaces: Vec<String>,
     pub pin_dir: Option<PathBuf>,
+    /// Every pin in `pin_dir` this instance made, with the kernel object it held (`detach`
+    /// removes a pin only while it still holds that object).
+    #[serde(default)]
+    pub pins: Vec<crate::pins::Pin>,
+    /// The XDP mode of each pinned link ("native", "generic"), for the run that adopts it.
+    #[serde(default)]
+    pub link_modes: std::collections::BTreeMap<String, String>,
 }
 
 /// An instance name: 1 to 64 of `A-Z a-z 0-9 . _ -`, not starting with a dot (so never a

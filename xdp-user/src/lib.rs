@@ -15,6 +15,7 @@ pub mod kea;
 pub mod loader;
 pub mod metrics;
 pub mod options;
+pub mod pins;
 pub mod privilege;
 pub mod probe;
 pub mod relay;

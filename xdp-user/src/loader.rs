@@ -1,15 +1,23 @@
-//! `lwm2m-xdp run`: config -> maps, attach, serve until told to stop; SIGHUP reloads.
+//! `lwm2m-xdp run`: config -> maps, attach, serve until told to stop; SIGHUP reloads; the
+//! interfaces are followed as they are deleted, re-created and readdressed (`relink.rs`).
+
+mod relink;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     net::{Ipv6Addr, UdpSocket},
+    os::fd::{AsFd as _, OwnedFd},
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, Result};
-use aya::programs::{xdp::XdpLinkId, XdpMode};
+use aya::programs::{
+    links::{FdLink, PinnedLink},
+    xdp::{XdpLink, XdpLinkId},
+    XdpMode,
+};
 use log::{info, warn};
 use serde_json::{json, Value};
 use tokio::{
@@ -18,7 +26,7 @@ use tokio::{
 };
 use xdp_common::{
     counters::{reason_index, Reason},
-    maps::Family,
+    maps::{Family, IfaceConfig, IfaceKey},
     wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
 };
 
@@ -29,34 +37,41 @@ use crate::{
     datapath::{Datapath, Generation},
     ifaces,
     instance::{self, State},
-    metrics, privilege, service, stats,
-    system::{self, SystemInterface},
+    metrics,
+    pins::{self, PinDir},
+    privilege, service, stats,
+    system::{self, watch::Watch},
     vlans,
 };
 
 /// Validate and compile `path` completely before touching the kernel, so that a bad file
 /// never replaces a running config.
 pub fn prepare(path: &Path) -> Result<(Config, Compiled)> {
+    prepare_without(path, &relink::Links::default())
+}
+
+/// [`prepare`] for a running instance: the interfaces whose link is gone (`absent`) are not
+/// looked up; they are attached again when their link returns.
+fn prepare_without(path: &Path, absent: &relink::Links) -> Result<(Config, Compiled)> {
     let cfg = Config::load(path)?;
+    let served = absent.served(&cfg);
     let links: Vec<String> = system::netlink::links()
         .context("asking netlink for the links")?
         .into_iter()
         .map(|l| l.name)
         .collect();
-    config::check_interfaces(&cfg, &links)?;
+    config::check_interfaces(&served, &links)?;
     // Every lookup `install` makes, before anything is attached (`check` makes them too).
-    interface_entries(&cfg)?;
+    if !served.interfaces.is_empty() {
+        interface_entries(&served)?;
+    }
     let compiled = compile::compile(&cfg)?;
     Ok((cfg, compiled))
 }
 
 /// Write a prepared config into the maps: interfaces, then the new generation, flipped in
-/// with one write. Returns the interfaces as the system reports them.
-pub fn install(
-    dp: &mut Datapath,
-    cfg: &Config,
-    compiled: &Compiled,
-) -> Result<Vec<SystemInterface>> {
+/// with one write. Returns the entries written and the interfaces as the system reports them.
+pub fn install(dp: &mut Datapath, cfg: &Config, compiled: &Compiled) -> Result<ifaces::Entries> {
     let (entries, systems) = interface_entries(cfg)?;
     // What the untagged entry of each interface will answer with (its own server_id, the
     // [dhcpv4] one, or its address: ifaces::entries decided).
@@ -77,8 +92,8 @@ pub fn install(
             );
         }
     }
-    dp.install_generation(&Generation::new(compiled, entries))?;
-    Ok(systems)
+    dp.install_generation(&Generation::new(compiled, entries.clone()))?;
+    Ok((entries, systems))
 }
 
 /// Every interface lookup `run` makes: the configured interfaces and the VLAN interfaces
@@ -104,8 +119,16 @@ pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
     Ok((entries, systems))
 }
 
+/// How an interface's XDP link is held.
+enum Hook {
+    /// Owned by the program (no --pin-dir): detached when the process exits, even by SIGKILL.
+    Owned(XdpLinkId),
+    /// Pinned in the pin dir as `pin` (`link` is our descriptor of it): outlives the process.
+    Pinned { link: OwnedFd, pin: String, id: u32 },
+}
+
 struct Attached {
-    link: XdpLinkId,
+    hook: Hook,
     ifindex: u32,
     /// What the config asked for (a change takes effect at the next start).
     requested: AttachMode,
@@ -114,7 +137,12 @@ struct Attached {
     _group: Option<UdpSocket>,
 }
 
-fn attach(dp: &mut Datapath, name: &str, requested: AttachMode) -> Result<Attached> {
+fn attach(
+    dp: &mut Datapath,
+    pins: Option<&PinDir>,
+    name: &str,
+    requested: AttachMode,
+) -> Result<Attached> {
     let ifindex = system::ifindex(name)?;
     let (link, mode) = match requested {
         AttachMode::Native => (
@@ -130,16 +158,62 @@ fn attach(dp: &mut Datapath, name: &str, requested: AttachMode) -> Result<Attach
             }
         },
     };
-    let group = join_dhcpv6_group(ifindex)
-        .map_err(|e| warn!("{name}: could not join ff02::1:2 ({e:#}); DHCPv6 may not arrive"))
-        .ok();
+    let hook = match pins {
+        Some(pins) => pin_link(dp, pins, name, link)?,
+        None => Hook::Owned(link),
+    };
     Ok(Attached {
-        link,
+        hook,
         ifindex,
         requested,
         mode,
-        _group: group,
+        _group: join_group(name, ifindex),
     })
+}
+
+fn join_group(name: &str, ifindex: u32) -> Option<UdpSocket> {
+    join_dhcpv6_group(ifindex)
+        .map_err(|e| warn!("{name}: could not join ff02::1:2 ({e:#}); DHCPv6 may not arrive"))
+        .ok()
+}
+
+/// Takes the link from the program and pins it as `link_<name>`; on failure the link is
+/// dropped, and so detached.
+fn pin_link(dp: &mut Datapath, pins: &PinDir, name: &str, link: XdpLinkId) -> Result<Hook> {
+    let link = FdLink::try_from(dp.program().take_link(link)?).with_context(|| {
+        format!("{name}: attached through netlink, not bpf_link: the link cannot be pinned")
+    })?;
+    let pin = PinDir::link_name(name);
+    let path = pins.join(&pin);
+    let id = link.info()?.id();
+    drop(
+        link.pin(&path)
+            .with_context(|| format!("{name}: pinning its link at {}", path.display()))?,
+    );
+    Ok(Hook::Pinned {
+        link: pins::open_pin(&path)?,
+        pin,
+        id,
+    })
+}
+
+/// Detaches one interface: an owned link through the program, a pinned one with
+/// BPF_LINK_DETACH before it is unpinned.
+fn detach_hook(dp: &mut Datapath, pins: Option<&PinDir>, hook: Hook) -> Result<()> {
+    match hook {
+        Hook::Owned(link) => dp.program().detach(link)?,
+        Hook::Pinned { link, pin, .. } => match pins {
+            Some(pins) => pins.remove_link(&pin, link.as_fd())?,
+            None => pins::detach_link(link.as_fd())?,
+        },
+    }
+    Ok(())
+}
+
+fn xdp_mode(name: &str) -> Option<XdpMode> {
+    [XdpMode::Driver, XdpMode::Skb]
+        .into_iter()
+        .find(|m| mode_name(*m) == name)
 }
 
 /// One attach, its error naming the interface and the mode.
@@ -186,6 +260,16 @@ struct Daemon {
     started: Instant,
     program_id: u32,
     counters_map_id: u32,
+    /// What `cfg` compiled to: interface entries are rewritten with it (relink.rs).
+    compiled: Compiled,
+    /// The interface entries of the generation in force.
+    installed: Vec<(IfaceKey, IfaceConfig)>,
+    /// Interfaces whose link went away, and their gaps (relink.rs).
+    links: relink::Links,
+    /// The instance's pin dir (`--pin-dir`), marker checked.
+    pins: Option<PinDir>,
+    /// The program and map pins made at start (links are in `attached`).
+    object_pins: Vec<pins::Pin>,
 }
 
 impl Daemon {
@@ -195,7 +279,8 @@ impl Daemon {
     /// force stays; the error names the interface and the cause.
     fn apply(&mut self, cfg: &Config, compiled: &Compiled) -> Result<()> {
         let mut added: Vec<(String, Attached)> = Vec::new();
-        for iface in &cfg.interfaces {
+        let served = self.links.served(cfg);
+        for iface in &served.interfaces {
             if let Some(a) = self.attached.get(&iface.name) {
                 if a.requested != iface.mode {
                     warn!(
@@ -207,7 +292,7 @@ impl Daemon {
                 }
                 continue;
             }
-            match attach(&mut self.dp, &iface.name, iface.mode) {
+            match attach(&mut self.dp, self.pins.as_ref(), &iface.name, iface.mode) {
                 Ok(a) => added.push((iface.name.clone(), a)),
                 Err(e) => {
                     self.undo(added);
@@ -215,9 +300,12 @@ impl Daemon {
                 }
             }
         }
-        if let Err(e) = install(&mut self.dp, cfg, compiled) {
-            self.undo(added);
-            return Err(e.context("writing the new generation"));
+        match install_served(&mut self.dp, &served, compiled) {
+            Ok(entries) => self.installed = entries,
+            Err(e) => {
+                self.undo(added);
+                return Err(e.context("writing the new generation"));
+            }
         }
         for (name, a) in added {
             info!("{name}: attached ({} mode)", mode_name(a.mode));
@@ -231,7 +319,7 @@ impl Daemon {
             .collect();
         for name in gone {
             if let Some(a) = self.attached.remove(&name) {
-                match self.dp.program().detach(a.link) {
+                match detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
                     Ok(()) => info!("{name}: detached (no longer in the config)"),
                     Err(e) => warn!("{name}: detach failed: {e}"),
                 }
@@ -243,7 +331,7 @@ impl Daemon {
     /// Detaches what a failed [`Self::apply`] attached.
     fn undo(&mut self, added: Vec<(String, Attached)>) {
         for (name, a) in added {
-            match self.dp.program().detach(a.link) {
+            match detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
                 Ok(()) => info!("{name}: detached again: the new config was not applied"),
                 Err(e) => warn!("{name}: detach after a failed reload failed: {e}"),
             }
@@ -254,9 +342,11 @@ impl Daemon {
     fn reload(&mut self) -> Result<String, String> {
         let file = self.opts.config.display().to_string();
         service::reloading();
-        let result = prepare(&self.opts.config).and_then(|(cfg, compiled)| {
+        let result = prepare_without(&self.opts.config, &self.links).and_then(|(cfg, compiled)| {
             self.apply(&cfg, &compiled)?;
             self.relay.apply(&cfg);
+            self.links.keep_configured(&cfg);
+            self.compiled = compiled;
             self.cfg = cfg;
             self.generation += 1;
             Ok(())
@@ -290,7 +380,29 @@ impl Daemon {
             counters_map_id: self.counters_map_id,
             interfaces: self.cfg.interfaces.iter().map(|i| i.name.clone()).collect(),
             pin_dir: self.opts.pin_dir.clone(),
+            pins: self.all_pins(),
+            link_modes: self
+                .attached
+                .iter()
+                .filter(|(_, a)| matches!(a.hook, Hook::Pinned { .. }))
+                .map(|(n, a)| (n.clone(), mode_name(a.mode).to_string()))
+                .collect(),
         }
+    }
+
+    /// The marker, program and map pins, and one pin per pinned link.
+    fn all_pins(&self) -> Vec<pins::Pin> {
+        let mut all = self.object_pins.clone();
+        for a in self.attached.values() {
+            if let Hook::Pinned { pin, id, .. } = &a.hook {
+                all.push(pins::Pin {
+                    name: pin.clone(),
+                    kind: pins::Kind::Link,
+                    id: *id,
+                });
+            }
+        }
+        all
     }
 
     fn write_state(&self) -> Result<()> {
@@ -302,21 +414,26 @@ impl Daemon {
             .cfg
             .interfaces
             .iter()
-            .map(|i| match self.attached.get(&i.name) {
-                Some(a) => json!({
-                    "name": i.name,
-                    "ifindex": a.ifindex,
-                    "state": "attached",
-                    "mode": mode_name(a.mode),
-                    "requested_mode": attach_mode_name(i.mode),
-                    "hooks": ["xdp"],
-                }),
-                None => json!({
-                    "name": i.name,
-                    "state": "not attached",
-                    "requested_mode": attach_mode_name(i.mode),
-                    "hooks": [],
-                }),
+            .map(|i| {
+                let mut entry = match self.attached.get(&i.name) {
+                    Some(a) => json!({
+                        "name": i.name,
+                        "ifindex": a.ifindex,
+                        "state": "attached",
+                        "mode": mode_name(a.mode),
+                        "requested_mode": attach_mode_name(i.mode),
+                        "hooks": ["xdp"],
+                        "pinned": matches!(a.hook, Hook::Pinned { .. }),
+                    }),
+                    None => json!({
+                        "name": i.name,
+                        "state": "not attached",
+                        "requested_mode": attach_mode_name(i.mode),
+                        "hooks": [],
+                    }),
+                };
+                self.links.annotate(&i.name, &mut entry);
+                entry
             })
             .collect();
         json!({
@@ -378,11 +495,24 @@ impl Daemon {
     /// Detaches every interface (a failure is logged, the rest still detached).
     fn detach_all(&mut self) {
         for (name, a) in self.attached.drain() {
-            if let Err(e) = self.dp.program().detach(a.link) {
-                warn!("{name}: detach failed: {e}");
+            if let Err(e) = detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
+                warn!("{name}: detach failed: {e:#}");
             }
         }
     }
+}
+
+/// [`install`] of a config whose interfaces are all present; with none (every link gone) the
+/// entries in force stay: they name devices that are gone.
+fn install_served(
+    dp: &mut Datapath,
+    served: &Config,
+    compiled: &Compiled,
+) -> Result<Vec<(IfaceKey, IfaceConfig)>> {
+    if served.interfaces.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(install(dp, served, compiled)?.0)
 }
 
 fn attach_mode_name(mode: AttachMode) -> &'static str {
@@ -397,7 +527,24 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let lock = instance::lock(&opts.instance)?;
     let metrics = opts.metrics.map(metrics::Listener::bind).transpose()?;
     let (cfg, compiled) = prepare(&opts.config)?;
-    let mut dp = Datapath::load()?;
+    // Subscribed before attaching: a link deleted from here on is seen.
+    let mut watch = Watch::start().context("subscribing to netlink link and address events")?;
+    // Read before this run rewrites it: the modes of the links it may adopt.
+    let earlier = instance::read_state(&opts.instance).ok();
+    let pins = opts
+        .pin_dir
+        .as_deref()
+        .map(|dir| PinDir::claim(dir, &opts.instance))
+        .transpose()?;
+    let mut dp = match Datapath::load() {
+        Ok(dp) => dp,
+        Err(e) => {
+            if let Some(pins) = pins.filter(|p| p.created) {
+                let _ = pins.close();
+            }
+            return Err(e);
+        }
+    };
     let program_id = dp.program().info()?.id();
     let relay = crate::relay::Relay::new();
     let source = Arc::new(stats::Source::new(&mut dp, &relay)?);
@@ -413,15 +560,19 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         started: Instant::now(),
         program_id,
         counters_map_id,
+        compiled: compiled.clone(),
+        installed: Vec::new(),
+        links: relink::Links::default(),
+        pins,
+        object_pins: Vec::new(),
     };
-    daemon.apply(&cfg, &compiled)?;
+    if let Err(e) = daemon.start(&cfg, &compiled, earlier) {
+        daemon.abandon();
+        return Err(e);
+    }
     daemon.generation = 1;
     // The slow path's relay agent (relay.rs): idle unless slow_path.mode = "relay".
     daemon.relay.apply(&cfg);
-    if let Some(dir) = &daemon.opts.pin_dir {
-        pin_maps(&mut daemon.dp, dir)?;
-    }
-    daemon.write_state()?;
     let (requests_tx, mut requests) = mpsc::channel(16);
     let socket = instance::socket_path(&daemon.opts.instance);
     let mut control = control::Server::bind(&socket, requests_tx)?;
@@ -459,6 +610,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 }
                 let _ = request.reply.send(answer);
             }
+            events = watch.next() => daemon.follow_links(&events),
             _ = int.recv() => break,
             _ = term.recv() => break,
             _ = tick.tick() => {
@@ -473,9 +625,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         .shutdown()
         .await;
     daemon.detach_all();
-    if let Some(dir) = &daemon.opts.pin_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    daemon.unpin_objects();
     instance::remove_state(&daemon.opts.instance);
     if let Some((reply, answer)) = shutdown_reply {
         let _ = reply.send(answer);
@@ -486,18 +636,163 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     Ok(())
 }
 
-fn pin_maps(dp: &mut Datapath, dir: &Path) -> Result<()> {
-    instance::ensure_bpffs()?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// Start-up with a pin dir: adopt what an earlier run of the instance pinned, pin what this
+/// run loaded. Kept apart from the run loop.
+impl Daemon {
+    /// The first config in force: with a pin dir, the maps are written first and the pinned
+    /// links of configured interfaces switched to this run's program ([`Self::adopt`]); then
+    /// the rest is attached as usual, the program and maps pinned and the state written.
+    fn start(&mut self, cfg: &Config, compiled: &Compiled, earlier: Option<State>) -> Result<()> {
+        if self.pins.is_some() {
+            install(&mut self.dp, cfg, compiled)
+                .context("writing the config before taking over pinned links")?;
+            self.adopt(earlier.map(|s| s.link_modes).unwrap_or_default())?;
+        }
+        self.apply(cfg, compiled)?;
+        if let Some(pins) = &self.pins {
+            pin_objects(&mut self.dp, pins, &mut self.object_pins)?;
+        }
+        self.write_state()
+    }
+
+    /// Swaps this run's program into every pinned link of a configured interface with one
+    /// bpf_link_update each: the interface is never without a program, and the first packet
+    /// the new program sees finds the config already written. Links of interfaces no longer
+    /// configured are unpinned, and so detached.
+    fn adopt(&mut self, modes: BTreeMap<String, String>) -> Result<()> {
+        let Some(pins) = &self.pins else {
+            return Ok(());
+        };
+        for (ifname, pin) in pins.links()? {
+            let path = pins.join(&pin);
+            let link = FdLink::from(
+                PinnedLink::from_pin(&path)
+                    .with_context(|| format!("opening the pinned link {}", path.display()))?,
+            );
+            let Some(iface) = self.cfg.interfaces.iter().find(|i| i.name == ifname) else {
+                pins.remove_link(&pin, pins::open_pin(&path)?.as_fd())?;
+                drop(link);
+                info!("{ifname}: detached (pinned by an earlier run, no longer in the config)");
+                continue;
+            };
+            let program = self.dp.program();
+            let updated = XdpLink::try_from(link)
+                .map_err(anyhow::Error::new)
+                .and_then(|link| Ok(program.attach_to_link(link)?))
+                .and_then(|id| Ok(FdLink::try_from(program.take_link(id)?)?));
+            let link = match updated {
+                Ok(link) => link,
+                Err(e) => {
+                    // A link whose interface is gone (or not an XDP link): attached anew.
+                    warn!(
+                        "{ifname}: pinned link {} not taken over ({e:#}); attaching anew",
+                        path.display()
+                    );
+                    // Best effort: a link whose interface is gone is detached already.
+                    let _ = pins::open_pin(&path).and_then(|l| pins::detach_link(l.as_fd()));
+                    pins.remove(&pin)?;
+                    continue;
+                }
+            };
+            let ifindex = system::ifindex(&ifname)?;
+            let mode = modes
+                .get(&ifname)
+                .and_then(|m| xdp_mode(m))
+                .unwrap_or(XdpMode::Default);
+            let id = link.info()?.id();
+            // The pin keeps the link; from here on it is held like one this run pinned.
+            drop(link);
+            let link = pins::open_pin(&path)?;
+            info!(
+                "{ifname}: took over pinned link {id} ({} mode)",
+                mode_name(mode)
+            );
+            // A link update keeps the link's mode: another one needs a new link.
+            if matches!(
+                (iface.mode, mode),
+                (AttachMode::Native, XdpMode::Skb) | (AttachMode::Generic, XdpMode::Driver)
+            ) {
+                warn!(
+                    "{ifname}: mode {:?} not applied: the pinned link stays in {} mode until the instance is stopped (SIGTERM or `lwm2m-xdp detach`) and run again",
+                    iface.mode,
+                    mode_name(mode)
+                );
+            }
+            self.attached.insert(
+                ifname.clone(),
+                Attached {
+                    hook: Hook::Pinned { link, pin, id },
+                    ifindex,
+                    requested: iface.mode,
+                    mode,
+                    _group: join_group(&ifname, ifindex),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// After a failed start: a pin dir this run created is emptied and removed; one it took
+    /// over keeps its pinned links (the fast path keeps answering) for the next run.
+    fn abandon(&mut self) {
+        if self.pins.as_ref().is_some_and(|p| p.created) {
+            self.detach_all();
+            self.unpin_objects();
+        } else {
+            self.attached.clear();
+        }
+    }
+
+    /// Removes the program and map pins this run made, then the marker and the directory
+    /// (which stays, with a warning, if it holds anything else).
+    fn unpin_objects(&mut self) {
+        let Some(pins) = self.pins.take() else {
+            return;
+        };
+        // The marker goes last, with the directory (PinDir::close).
+        for pin in self
+            .object_pins
+            .drain(..)
+            .filter(|p| p.kind != pins::Kind::Owner)
+        {
+            if let Err(e) = pins.remove(&pin.name) {
+                warn!("{e:#}");
+            }
+        }
+        if let Err(e) = pins.close() {
+            warn!("{e:#}");
+        }
+    }
+}
+
+/// Pins the program and the maps (bpffs refuses the object's `.rodata`/`.bss` names), each
+/// replacing an earlier run's pin of the same name; records them, and the marker, in `made`
+/// as they are made (so a failure part-way still knows what to remove).
+fn pin_objects(dp: &mut Datapath, pins: &PinDir, made: &mut Vec<pins::Pin>) -> Result<()> {
+    made.push(pins.owner_pin()?);
+    pins.remove(pins::PROGRAM)?;
+    let path = pins.join(pins::PROGRAM);
+    dp.program()
+        .pin(&path)
+        .with_context(|| format!("pinning the program at {}", path.display()))?;
+    made.push(pins::Pin {
+        name: pins::PROGRAM.to_string(),
+        kind: pins::Kind::Program,
+        id: pins.id(pins::PROGRAM, pins::Kind::Program)?,
+    });
     for (name, map) in dp.ebpf().maps() {
-        // bpffs refuses names with a dot: skip the object's .rodata/.bss data maps.
         if name.starts_with('.') {
             continue;
         }
-        let path = dir.join(name);
-        let _ = std::fs::remove_file(&path);
+        pins.remove(name)?;
+        let path = pins.join(name);
         map.pin(&path)
             .with_context(|| format!("pinning {name} at {}", path.display()))?;
+        made.push(pins::Pin {
+            name: name.to_string(),
+            kind: pins::Kind::Map,
+            id: pins.id(name, pins::Kind::Map)?,
+        });
     }
     Ok(())
 }

@@ -39,7 +39,8 @@ struct InstanceArgs {
     /// Name of the instance (its control socket is /run/lwm2m-xdp/NAME.sock): A-Z a-z 0-9 . _ -
     #[arg(long, default_value = instance::DEFAULT_INSTANCE)]
     instance: String,
-    /// Pin the maps under this bpffs directory; its last component names the instance.
+    /// Pin the XDP links, program and maps in this bpffs directory (created by `run`, with an
+    /// owner marker; the next `run` takes the links over); its last component names the instance.
     #[arg(long)]
     pin_dir: Option<PathBuf>,
 }
@@ -338,6 +339,25 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// ", link down", ", absent for N ms", ", N gaps, last M ms": an interface's link state and
+/// history (README, status).
+fn gaps_text(iface: &serde_json::Value) -> String {
+    let mut text = String::new();
+    if iface["link"] == "down" {
+        text += ", link down";
+    }
+    if let Some(ms) = iface["absent_for_ms"].as_u64() {
+        text += &format!(", absent for {ms} ms");
+    }
+    if let Some(gaps) = iface["gaps"].as_u64() {
+        text += &format!(", {gaps} gap{}", if gaps == 1 { "" } else { "s" });
+    }
+    if let Some(ms) = iface["last_gap_ms"].as_u64() {
+        text += &format!(", last {ms} ms");
+    }
+    text
+}
+
 /// `status` for a person: one line for the instance, one per interface.
 fn status_text(status: &serde_json::Value) -> String {
     let field = |v: &serde_json::Value, key: &str| match &v[key] {
@@ -362,7 +382,7 @@ fn status_text(status: &serde_json::Value) -> String {
             .filter_map(|h| h.as_str().map(str::to_owned))
             .collect();
         out += &format!(
-            "  {:<16} {:<14} ifindex {:<5} mode {:<8} (asked {}) hooks {}\n",
+            "  {:<16} {:<14} ifindex {:<5} mode {:<8} (asked {}) hooks {}{}\n",
             field(iface, "name"),
             field(iface, "state"),
             field(iface, "ifindex"),
@@ -373,6 +393,7 @@ fn status_text(status: &serde_json::Value) -> String {
             } else {
                 hooks.join(",")
             },
+            gaps_text(iface),
         );
     }
     out

@@ -4,6 +4,7 @@
 //! entries.
 
 pub mod netlink;
+pub mod watch;
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr},

@@ -187,31 +187,45 @@ fn request(message: RouteNetlinkMessage, dump: bool) -> io::Result<Vec<RouteNetl
                 "netlink socket closed before the answer",
             ));
         }
-        let mut offset = 0;
-        while offset < datagram.len() {
-            let answer = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&datagram[offset..])
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-            let len = answer.header.length as usize;
-            match answer.payload {
-                NetlinkPayload::Done(_) => return Ok(answers),
-                NetlinkPayload::Error(e) => match e.code {
-                    Some(code) => return Err(io::Error::from_raw_os_error(-code.get())),
-                    None => return Ok(answers),
-                },
-                NetlinkPayload::InnerMessage(inner) => {
-                    answers.push(inner);
-                    if !dump {
-                        return Ok(answers);
-                    }
-                }
-                _ => {}
-            }
-            if len == 0 {
-                break;
-            }
-            offset += len.next_multiple_of(NLMSG_ALIGNTO);
+        if decode_datagram(&datagram, dump, &mut answers)? {
+            return Ok(answers);
         }
     }
+}
+
+/// Adds the answers in one datagram to `answers`; `true` once the request is answered
+/// (NLMSG_DONE of a dump, an ACK, or the one answer of a plain request). An NLMSG_ERROR is
+/// the errno it carries.
+fn decode_datagram(
+    datagram: &[u8],
+    dump: bool,
+    answers: &mut Vec<RouteNetlinkMessage>,
+) -> io::Result<bool> {
+    let mut offset = 0;
+    while offset < datagram.len() {
+        let answer = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&datagram[offset..])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let len = answer.header.length as usize;
+        match answer.payload {
+            NetlinkPayload::Done(_) => return Ok(true),
+            NetlinkPayload::Error(e) => match e.code {
+                Some(code) => return Err(io::Error::from_raw_os_error(-code.get())),
+                None => return Ok(true),
+            },
+            NetlinkPayload::InnerMessage(inner) => {
+                answers.push(inner);
+                if !dump {
+                    return Ok(true);
+                }
+            }
+            _ => {}
+        }
+        if len == 0 {
+            break;
+        }
+        offset += len.next_multiple_of(NLMSG_ALIGNTO);
+    }
+    Ok(false)
 }
 
 fn set_recv_timeout(socket: &Socket, timeout: Duration) -> io::Result<()> {
@@ -233,5 +247,130 @@ fn set_recv_timeout(socket: &Socket, timeout: Duration) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use netlink_packet_core::{DoneMessage, ErrorMessage, NLM_F_MULTIPART};
+    use netlink_packet_route::{
+        address::AddressHeader,
+        link::VlanProtocol,
+        link::{LinkHeader, LinkLayerType},
+        AddressFamily,
+    };
+
+    use super::*;
+
+    fn vlan_link() -> LinkMessage {
+        let mut message = LinkMessage::default();
+        message.header = LinkHeader {
+            index: 5,
+            link_layer_type: LinkLayerType::Ether,
+            flags: LinkFlags::Up,
+            ..LinkHeader::default()
+        };
+        message.attributes = vec![
+            LinkAttribute::IfName("eth0.100".into()),
+            LinkAttribute::Address(vec![2, 0, 0, 0, 0, 1]),
+            LinkAttribute::Mtu(1496),
+            LinkAttribute::Link(2),
+            LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Vlan),
+                LinkInfo::Data(InfoData::Vlan(vec![
+                    InfoVlan::Id(100),
+                    InfoVlan::Protocol(VlanProtocol::Ieee8021Ad),
+                ])),
+            ]),
+        ];
+        message
+    }
+
+    fn bytes(payload: NetlinkPayload<RouteNetlinkMessage>) -> Vec<u8> {
+        let mut packet = NetlinkMessage::new(NetlinkHeader::default(), payload);
+        packet.header.flags = NLM_F_MULTIPART;
+        packet.finalize();
+        let mut out = vec![0; packet.buffer_len()];
+        packet.serialize(&mut out);
+        // Messages in a datagram start at 4-octet boundaries.
+        out.resize(out.len().next_multiple_of(NLMSG_ALIGNTO), 0);
+        out
+    }
+
+    #[test]
+    fn a_vlan_link_decodes_with_its_tag_protocol_and_parent() {
+        let link = link_of(&vlan_link()).unwrap();
+        assert_eq!(
+            link,
+            Link {
+                index: 5,
+                name: "eth0.100".into(),
+                link_type: libc::ARPHRD_ETHER,
+                mac: Some([2, 0, 0, 0, 0, 1]),
+                mtu: 1496,
+                up: true,
+                parent: Some(2),
+                vlan: Some(VlanTag {
+                    id: 100,
+                    protocol: xdp_common::wire::eth::ETHERTYPE_QINQ
+                }),
+            }
+        );
+        let mut veth = vlan_link();
+        veth.attributes
+            .retain(|a| !matches!(a, LinkAttribute::LinkInfo(_)));
+        assert_eq!(link_of(&veth).unwrap().vlan, None);
+        veth.attributes
+            .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
+        assert_eq!(link_of(&veth), None, "a link without a name");
+    }
+
+    #[test]
+    fn an_address_prefers_ifa_local() {
+        let mut message = AddressMessage::default();
+        message.header = AddressHeader {
+            family: AddressFamily::Inet,
+            index: 3,
+            ..AddressHeader::default()
+        };
+        message.attributes = vec![
+            AddressAttribute::Address("198.18.0.2".parse().unwrap()),
+            AddressAttribute::Local("198.18.0.1".parse().unwrap()),
+        ];
+        assert_eq!(
+            address_of(&message),
+            Some(Address {
+                index: 3,
+                address: "198.18.0.1".parse().unwrap()
+            })
+        );
+        message.attributes.remove(1);
+        assert_eq!(
+            address_of(&message).unwrap().address,
+            "198.18.0.2".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_dump_datagram_is_read_to_its_done_and_an_error_is_its_errno() {
+        let link = || NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(vlan_link()));
+        let mut datagram = bytes(link());
+        datagram.extend(bytes(link()));
+        let mut answers = Vec::new();
+        assert!(
+            !decode_datagram(&datagram, true, &mut answers).unwrap(),
+            "no DONE yet"
+        );
+        assert_eq!(answers.len(), 2);
+        datagram.extend(bytes(NetlinkPayload::Done(DoneMessage::default())));
+        answers.clear();
+        assert!(decode_datagram(&datagram, true, &mut answers).unwrap());
+        assert_eq!(answers.len(), 2);
+
+        let mut error = ErrorMessage::default();
+        error.code = std::num::NonZeroI32::new(-libc::ENODEV);
+        let e =
+            decode_datagram(&bytes(NetlinkPayload::Error(error)), false, &mut answers).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
     }
 }

@@ -1,0 +1,584 @@
+//! `--pin-dir` (issue 11): only a bpffs directory the instance created is used; its pinned
+//! links keep the fast path answering after SIGKILL; the next `run` of the instance takes the
+//! links over with bpf_link_update, losing no request of a steady stream; `detach` of the
+//! crashed instance removes its links, pins and state, and nothing else.
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use lwm2m_xdp::{client, config::Config, system};
+use lwm2m_xdp_tests::{
+    lwm2m_xdp_bin,
+    peers::{self, in_netns},
+    require_root, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
+};
+use serde_json::Value;
+use xdp_common::wire::dhcpv4;
+
+const URI_A: &str = "coaps://198.18.0.1:5684/first";
+const URI_B: &str = "coaps://198.18.0.1:5685/taken-over";
+/// Start-up (load, verify, attach) of one `run`.
+const START_LIMIT: Duration = Duration::from_secs(20);
+/// A reply later than this counts as lost (a reply from XDP takes well under a millisecond).
+const REPLY_LIMIT: Duration = Duration::from_secs(1);
+/// The stream: one request at a time, at most this often, for at most this long.
+const STREAM_PACE: Duration = Duration::from_micros(500);
+const STREAM_LIMIT: Duration = Duration::from_secs(60);
+/// Requests the stream still sends after the new program answered.
+const STREAM_TAIL: u32 = 200;
+
+fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
+    format!(
+        "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
+         [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
+    )
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+fn bin() -> String {
+    lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned()
+}
+
+fn run_args<'a>(bin: &'a str, config: &'a Path, pins: &'a str) -> [&'a str; 6] {
+    [
+        bin,
+        "run",
+        "--config",
+        config.to_str().expect("UTF-8 path"),
+        "--pin-dir",
+        pins,
+    ]
+}
+
+/// `lwm2m-xdp ARGS...` on the server side.
+fn cli(pair: &NetnsPair, args: &[&str]) -> Output {
+    let bin = bin();
+    let mut all = vec![bin.as_str()];
+    all.extend_from_slice(args);
+    pair.exec_within(Side::Server, Duration::from_secs(30), &all)
+}
+
+/// The XDP program id `ip -d link` shows on the server's veth, if any.
+fn xdp_prog_id(pair: &NetnsPair) -> Option<u32> {
+    let out = pair.exec(
+        Side::Server,
+        &["ip", "-d", "link", "show", "dev", &pair.server_if],
+    );
+    let shown = text(&out.stdout);
+    let mut words = shown.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "prog/xdp" && words.next() == Some("id") {
+            return words.next().and_then(|id| id.parse().ok());
+        }
+    }
+    None
+}
+
+fn kill(child: &mut Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+    // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal {signal}");
+    let status = wait_child(child, Duration::from_secs(10)).expect("wait for run");
+    assert!(status.is_some(), "run did not exit after signal {signal}");
+}
+
+/// The client side of the stream: DHCPINFORMs from the client's address, one at a time.
+struct Client {
+    socket: UdpSocket,
+    mac: [u8; 6],
+    ciaddr: Ipv4Addr,
+    cfg: Config,
+    xid: u32,
+}
+
+impl Client {
+    /// Made on a thread inside the client namespace (the socket stays there); the address
+    /// and MAC come from the pair (this thread's /sys is still the host's).
+    fn new(pair: &NetnsPair, config: &Path) -> anyhow::Result<Client> {
+        let ifname = pair.client_if.as_str();
+        let socket = UdpSocket::bind(SocketAddrV4::new(
+            Ipv4Addr::UNSPECIFIED,
+            dhcpv4::CLIENT_PORT,
+        ))?;
+        system::bind_to_device(&socket, ifname)?;
+        socket.set_broadcast(true)?;
+        Ok(Client {
+            socket,
+            mac: pair.mac(Side::Client),
+            ciaddr: pair.ipv4(Side::Client),
+            cfg: Config::load(config)?,
+            xid: 0x1100_0000,
+        })
+    }
+
+    /// One DHCPINFORM; the URI of its DHCPACK, or None after [`REPLY_LIMIT`].
+    fn ask(&mut self) -> Option<String> {
+        self.xid += 1;
+        let codes = [
+            self.cfg.dhcpv4.uri_option,
+            self.cfg.dhcpv4.certificate_option,
+        ];
+        let request = client::build_inform(self.xid, self.mac, self.ciaddr, &codes, None);
+        self.socket
+            .send_to(
+                &request,
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT),
+            )
+            .expect("send DHCPINFORM");
+        let deadline = Instant::now() + REPLY_LIMIT;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.socket.set_read_timeout(Some(left)).expect("timeout");
+            let Ok((n, _)) = self.socket.recv_from(&mut buf) else {
+                return None;
+            };
+            if let Ok((_, bootstrap)) = client::decode_v4_reply(
+                self.cfg.lwm2m.wire_format,
+                codes[0],
+                codes[1],
+                &buf[..n],
+                self.xid,
+            ) {
+                return Some(bootstrap.uri.unwrap_or_default());
+            }
+        }
+    }
+}
+
+/// One request from the client namespace: the URI answered, or None.
+fn probe_uri(pair: &NetnsPair, config: &Path) -> Option<String> {
+    in_netns(&pair.client_ns, || Ok(Client::new(pair, config)?.ask()))
+        .expect("client in its namespace")
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    sent: u32,
+    lost: u32,
+    old: u32,
+    new: u32,
+    other: u32,
+}
+
+/// Sends requests one after the other until `stop` plus [`STREAM_TAIL`] more after the
+/// first answer with `URI_B` (bounded by [`STREAM_LIMIT`]); at once on `abort` (the test
+/// failed: its panic should not wait a minute for the stream).
+fn stream(pair: &NetnsPair, config: &Path, stop: &AtomicBool, abort: &AtomicBool) -> Tally {
+    in_netns(&pair.client_ns, || {
+        let mut client = Client::new(pair, config)?;
+        let mut tally = Tally::default();
+        let started = Instant::now();
+        let mut tail = None;
+        while started.elapsed() < STREAM_LIMIT && tail != Some(0) {
+            let sent_at = Instant::now();
+            tally.sent += 1;
+            match client.ask().as_deref() {
+                None => tally.lost += 1,
+                Some(URI_A) => tally.old += 1,
+                Some(URI_B) => tally.new += 1,
+                Some(_) => tally.other += 1,
+            }
+            if abort.load(Ordering::SeqCst) {
+                break;
+            }
+            if tally.new > 0 && stop.load(Ordering::SeqCst) {
+                tail = Some(tail.unwrap_or(STREAM_TAIL) - 1);
+            }
+            std::thread::sleep(STREAM_PACE.saturating_sub(sent_at.elapsed()));
+        }
+        Ok(tally)
+    })
+    .expect("stream in the client namespace")
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
+    if !require_root("netns_pin::a_pin_dir_not_made_by_the_instance_is_refused_and_untouched") {
+        return;
+    }
+    let bin = bin();
+    let pair = NetnsPair::new("pinref").expect("netns pair");
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    let scratch = ScratchDir::new("pinref").expect("scratch dir");
+    let server_ip = pair.ipv4(Side::Server).to_string();
+    let cfg = scratch
+        .write(
+            "lwm2m-xdp.toml",
+            &config(&pair.server_if, &server_ip, URI_A),
+        )
+        .unwrap();
+
+    // A plain directory (tmpfs or ext4) with a file in it, and one that does not exist there.
+    let plain = scratch.path().join("pins");
+    std::fs::create_dir(&plain).unwrap();
+    std::fs::write(plain.join("keep"), "operator's file").unwrap();
+    let absent = scratch.path().join("absent");
+    // On bpffs: a directory someone else made, holding a directory of theirs.
+    let foreign = PinDir::new("pinref");
+    std::fs::create_dir(foreign.path()).unwrap();
+    std::fs::create_dir(foreign.path().join("theirs")).unwrap();
+
+    for (dir, says) in [
+        (plain.to_str().unwrap(), "is not on bpffs"),
+        (absent.to_str().unwrap(), "is not on bpffs"),
+        (foreign.arg(), "was not created by lwm2m-xdp"),
+    ] {
+        let out = pair.exec_within(Side::Server, START_LIMIT, &run_args(&bin, &cfg, dir));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "run --pin-dir {dir}: {err}");
+        assert!(
+            err.contains(says),
+            "run --pin-dir {dir}: expected {says:?} in: {err}"
+        );
+        assert_eq!(xdp_prog_id(&pair), None, "attached despite --pin-dir {dir}");
+    }
+    assert_eq!(entries(&plain), ["keep"], "the plain directory changed");
+    assert_eq!(
+        std::fs::read_to_string(plain.join("keep")).unwrap(),
+        "operator's file"
+    );
+    assert!(!absent.exists(), "a pin dir was made off bpffs");
+    assert_eq!(
+        entries(foreign.path()),
+        ["theirs"],
+        "the foreign directory changed"
+    );
+
+    // A directory it made is used, and removed at a normal exit (SIGTERM).
+    let ours = PinDir::new("pinref-ours");
+    let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, ours.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(run.try_wait().unwrap().is_none(), "run exited early");
+        probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "never answered with --pin-dir {}", ours.arg());
+    assert!(entries(ours.path()).contains(&"LWM2M_XDP_OWNER".to_string()));
+    kill(&mut run, libc::SIGTERM);
+    assert!(
+        !ours.path().exists(),
+        "{} left after SIGTERM: {:?}",
+        ours.arg(),
+        entries(ours.path())
+    );
+    assert_eq!(xdp_prog_id(&pair), None, "attached after SIGTERM");
+
+    // Another instance's pin dir (left by a crash, then renamed): refused, untouched.
+    let other = PinDir::new("pinref-other");
+    let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, other.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(run.try_wait().unwrap().is_none(), "run exited early");
+        probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "never answered with --pin-dir {}", other.arg());
+    kill(&mut run, libc::SIGKILL);
+    let renamed = PinDir::new("pinref-renamed");
+    std::fs::rename(other.path(), renamed.path()).unwrap();
+    let before = entries(renamed.path());
+    let out = pair.exec_within(
+        Side::Server,
+        START_LIMIT,
+        &run_args(&bin, &cfg, renamed.arg()),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run --pin-dir {}: {err}",
+        renamed.arg()
+    );
+    assert!(err.contains("belongs to instance"), "{err}");
+    assert_eq!(
+        entries(renamed.path()),
+        before,
+        "another instance's pin dir changed"
+    );
+    std::fs::rename(renamed.path(), other.path()).unwrap();
+    let out = cli(&pair, &["detach", "--pin-dir", other.arg()]);
+    assert!(out.status.success(), "detach: {}", text(&out.stderr));
+    assert!(!other.path().exists(), "{} left after detach", other.arg());
+    assert_eq!(xdp_prog_id(&pair), None, "attached after detach");
+}
+
+#[test]
+fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
+    if !require_root(
+        "netns_pin::pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request",
+    ) {
+        return;
+    }
+    let bin = bin();
+    let pair = NetnsPair::new("pin").expect("netns pair");
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    let scratch = ScratchDir::new("pin").expect("scratch dir");
+    let server_ip = pair.ipv4(Side::Server).to_string();
+    let cfg_a = scratch
+        .write("a.toml", &config(&pair.server_if, &server_ip, URI_A))
+        .unwrap();
+    let cfg_b = scratch
+        .write("b.toml", &config(&pair.server_if, &server_ip, URI_B))
+        .unwrap();
+    let pins = PinDir::new("pin");
+    let instance = pins
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    // First run: answering, its link, program and maps pinned.
+    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_a, pins.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "first run exited early"
+        );
+        probe_uri(&pair, &cfg_a).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "the first run never answered");
+    let link_pin = format!("link_{}", pair.server_if.replace('.', "%2E"));
+    let pinned = entries(pins.path());
+    for name in [
+        "LWM2M_XDP_OWNER",
+        "program",
+        "COUNTERS",
+        "ACTIVE",
+        link_pin.as_str(),
+    ] {
+        assert!(
+            pinned.iter().any(|n| n == name),
+            "no {name} pinned: {pinned:?}"
+        );
+    }
+    let old_prog = xdp_prog_id(&pair).expect("a program on the veth");
+
+    // SIGKILL: nothing of the process runs, the pinned link still answers.
+    kill(&mut first, libc::SIGKILL);
+    assert_eq!(
+        probe_uri(&pair, &cfg_a).as_deref(),
+        Some(URI_A),
+        "the fast path died with the process"
+    );
+    assert_eq!(xdp_prog_id(&pair), Some(old_prog));
+
+    // Second run under a steady stream of requests: every one answered, by the old program
+    // until the link update, by the new one after.
+    let (stop, abort) = (AtomicBool::new(false), AtomicBool::new(false));
+    /// Sets `abort` when the closure below panics (a failed assertion).
+    struct Abort<'a>(&'a AtomicBool);
+    impl Drop for Abort<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    let (tally, new_prog) = std::thread::scope(|scope| {
+        let streaming = scope.spawn(|| stream(&pair, &cfg_a, &stop, &abort));
+        let _abort = Abort(&abort);
+        // Let the stream run on the old program first.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_b, pins.arg()));
+        let mut status = Value::Null;
+        let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
+            assert!(
+                second.try_wait().unwrap().is_none(),
+                "second run exited early"
+            );
+            let out = cli(&pair, &["status", "--json", "--instance", &instance]);
+            if out.status.success() {
+                status = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+            }
+            out.status.success()
+        });
+        stop.store(true, Ordering::SeqCst);
+        let tally = streaming.join().expect("stream thread");
+        assert!(ready, "the second run never answered status");
+        // Crash it too: `detach` must clean up after an instance that is not running.
+        kill(&mut second, libc::SIGKILL);
+        (tally, status["program_id"].as_u64().map(|id| id as u32))
+    });
+    eprintln!("stream: {tally:?}");
+    assert_eq!(
+        tally.lost, 0,
+        "requests lost during the takeover: {tally:?}"
+    );
+    assert_eq!(tally.other, 0, "{tally:?}");
+    assert!(tally.old > 0 && tally.new >= STREAM_TAIL, "{tally:?}");
+    let now = xdp_prog_id(&pair);
+    assert_ne!(
+        now,
+        Some(old_prog),
+        "the program on the veth did not change"
+    );
+    assert_eq!(
+        now, new_prog,
+        "the veth does not run the second run's program"
+    );
+    assert_eq!(probe_uri(&pair, &cfg_a).as_deref(), Some(URI_B));
+
+    // `detach` of the crashed instance: no link, pin, program or state left.
+    let out = cli(&pair, &["detach", "--pin-dir", pins.arg()]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "detach: {said}");
+    assert!(
+        said.contains(&link_pin),
+        "detach did not say it removed {link_pin}: {said}"
+    );
+    assert!(
+        !pins.path().exists(),
+        "pin dir left: {:?}",
+        entries(pins.path())
+    );
+    let run_dir = entries(Path::new("/run/lwm2m-xdp"));
+    let left: Vec<&String> = run_dir
+        .iter()
+        .filter(|n| n.starts_with(&format!("{instance}.")))
+        .collect();
+    assert!(left.is_empty(), "left in /run/lwm2m-xdp: {left:?}");
+    assert_eq!(xdp_prog_id(&pair), None, "a program is still on the veth");
+    assert_eq!(probe_uri(&pair, &cfg_a), None, "answered after detach");
+    let gone = |id: u32| {
+        !aya::programs::loaded_programs()
+            .filter_map(|p| p.ok())
+            .any(|p| p.id() == id)
+    };
+    let freed = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
+        gone(old_prog) && new_prog.is_some_and(gone)
+    });
+    assert!(
+        freed,
+        "program {old_prog} or {new_prog:?} still loaded after detach"
+    );
+}
+
+/// Whether `ip link` shows an XDP program on `ifname` in the server namespace.
+fn has_xdp(pair: &NetnsPair, ifname: &str) -> bool {
+    let out = pair.exec(Side::Server, &["ip", "link", "show", "dev", ifname]);
+    assert!(
+        out.status.success(),
+        "ip link show {ifname}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout).contains("xdp")
+}
+
+#[test]
+fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run() {
+    if !require_root(
+        "netns_pin::a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run",
+    ) {
+        return;
+    }
+    let bin = bin();
+    let pair = NetnsPair::new("pindrop").expect("netns pair");
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    // A second interface inside the server namespace; its name has a dot, which bpffs
+    // refuses in pin names (the link pin is percent-encoded).
+    let extra = "ex.0";
+    let made = pair.exec(
+        Side::Server,
+        &["sh", "-c", &format!("ip link add {extra} type veth peer name ex.1 && ip link set {extra} up && ip link set ex.1 up")],
+    );
+    assert!(
+        made.status.success(),
+        "veth {extra}: {}",
+        text(&made.stderr)
+    );
+    let scratch = ScratchDir::new("pindrop").expect("scratch dir");
+    let server_ip = pair.ipv4(Side::Server).to_string();
+    let one = config(&pair.server_if, &server_ip, URI_A);
+    let both = format!(
+        "{one}[[interface]]\nname = \"{extra}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
+    );
+    let cfg_first = scratch.write("first.toml", &one).unwrap();
+    let cfg_one = scratch.write("one.toml", &one).unwrap();
+    let pins = PinDir::new("pindrop");
+    let instance = pins
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let extra_pin = "link_ex%2E0";
+
+    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_first, pins.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "first run exited early"
+        );
+        probe_uri(&pair, &cfg_one).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "the first run never answered");
+    // A reload adds ex.0: pinned too, after start-up dropped the capabilities.
+    assert!(!has_xdp(&pair, extra));
+    std::fs::write(&cfg_first, &both).unwrap();
+    let out = cli(&pair, &["reload", "--instance", &instance]);
+    assert!(out.status.success(), "reload: {}", text(&out.stderr));
+    assert!(has_xdp(&pair, extra), "the reload did not attach {extra}");
+    assert!(
+        entries(pins.path()).iter().any(|n| n == extra_pin),
+        "no {extra_pin}: {:?}",
+        entries(pins.path())
+    );
+    kill(&mut first, libc::SIGKILL);
+    assert!(
+        has_xdp(&pair, extra),
+        "{extra} lost its pinned program with the process"
+    );
+
+    // The next run no longer serves ex.0: it detaches and unpins that link, keeps the other.
+    let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_one, pins.arg()));
+    let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            second.try_wait().unwrap().is_none(),
+            "second run exited early"
+        );
+        cli(&pair, &["status", "--instance", &instance])
+            .status
+            .success()
+    });
+    assert!(ready, "the second run never answered status");
+    assert!(!has_xdp(&pair, extra), "{extra} still has a program");
+    let now = entries(pins.path());
+    assert!(
+        !now.iter().any(|n| n == extra_pin),
+        "{extra_pin} still pinned: {now:?}"
+    );
+    assert!(has_xdp(&pair, &pair.server_if));
+    assert_eq!(probe_uri(&pair, &cfg_one).as_deref(), Some(URI_A));
+    kill(&mut second, libc::SIGTERM);
+    assert!(
+        !pins.path().exists(),
+        "pin dir left: {:?}",
+        entries(pins.path())
+    );
+    assert!(
+        !has_xdp(&pair, &pair.server_if),
+        "a program is left after SIGTERM"
+    );
+}
