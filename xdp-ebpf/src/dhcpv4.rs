@@ -440,12 +440,8 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
     let w = &mut scratch.v4_walk;
     w.i = field::OPTIONS.start;
     w.len = len;
-    // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
-    // SAFETY: plain stores to fields of a live value.
-    unsafe {
-        core::ptr::write_volatile(&mut w.status, WALKING);
-        core::ptr::write_volatile(&mut w.seen, 0);
-    }
+    scratch::store_apart(&mut w.status, WALKING);
+    scratch::store_apart(&mut w.seen, 0);
     loops::run(loops::calls(MAX_OPTIONS), walk_options);
     let w = &scratch::get().ok_or(Stop::Abort)?.v4_walk;
     match w.status {

@@ -333,12 +333,8 @@ fn parse_options(off: usize, len: usize) -> Result<Options, Stop> {
     let w = &mut scratch::get().ok_or(Stop::Abort)?.v6_walk;
     w.i = off + field::OPTIONS.start;
     w.len = off + len;
-    // Volatile: two adjacent zero stores would become a call to a byte-loop memset.
-    // SAFETY: plain stores to fields of a live value.
-    unsafe {
-        core::ptr::write_volatile(&mut w.status, WALKING);
-        core::ptr::write_volatile(&mut w.seen, 0);
-    }
+    scratch::store_apart(&mut w.status, WALKING);
+    scratch::store_apart(&mut w.seen, 0);
     loops::run(loops::calls(MAX_OPTIONS), walk_options);
     let w = &scratch::get().ok_or(Stop::Abort)?.v6_walk;
     match w.status {
@@ -517,7 +513,11 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     // msg-type REPLY; the transaction-id stays in place.
     h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
     // Relayed: the Relay-reply headers, then the REPLY's msg-type and transaction-id.
-    let mut off = relay6::store_prefix(ctx, l3_off + MSG, udp_len)?;
+    let mut off = if scratch::get().ok_or(Stop::Abort)?.relay6.path.hops == 0 {
+        l3_off + LEN
+    } else {
+        relay6::store_prefix(ctx, l3_off + MSG, udp_len)?
+    };
     let sid_len = iface.server_id_len as usize;
     reply::store_server_id(ctx, off, iface, sid_len)?;
     off += sid_len;
@@ -532,10 +532,16 @@ fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
 /// The REPLY's UDP checksum (inlined into `build`, as DHCPv4's `checksums`).
 #[inline(always)]
 fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
-    let Some(udp_len) = scratch::get().map(|s| s.v6_plan.udp_len) else {
+    let Some((udp_len, hops)) = scratch::get().map(|s| (s.v6_plan.udp_len, s.relay6.path.hops))
+    else {
         return 0;
     };
-    let relay_prefix = relay6::prefix_sum(udp_len);
+    // A direct request (the common case) has no Relay-reply headers to sum: no call.
+    let relay_prefix = if hops == 0 {
+        0
+    } else {
+        relay6::prefix_sum(udp_len)
+    };
     let Some(scratch) = scratch::get() else {
         return 0;
     };
@@ -551,15 +557,22 @@ fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
         + dhcp::SERVER_PORT as u64
         + relay6::reply_port() as u64
         + relay_prefix;
-    // msg-type REPLY and the transaction-id, after the Relay-reply headers (if any), which
-    // may leave them at an odd offset.
-    let t = path.msg_off + field::TRANSACTION_ID.start;
+    // msg-type REPLY and the transaction-id: direct, one word of the saved request; relayed,
+    // after the Relay-reply headers, which may leave them at an odd offset.
     let mut off = udp::HDR_LEN + path.prefix_len;
-    sum += csum::at_offset(csum::word(dhcp::MSG_REPLY, byte(req, t)) as u16, off)
-        + csum::at_offset(
-            csum::word(byte(req, t + 1), byte(req, t + 2)) as u16,
-            off + 2,
-        );
+    if hops == 0 {
+        const _: () = assert!(field::MSG_TYPE == 0 && field::TRANSACTION_ID.end == 4);
+        let transaction_id = u32::from_ne_bytes([0, 0xff, 0xff, 0xff]) as u64;
+        let native = scratch::word32(req, field::MSG_TYPE) & transaction_id;
+        sum += csum::fold(native).swap_bytes() as u64 + csum::word(dhcp::MSG_REPLY, 0);
+    } else {
+        let t = path.msg_off + field::TRANSACTION_ID.start;
+        sum += csum::at_offset(csum::word(dhcp::MSG_REPLY, byte(req, t)) as u16, off)
+            + csum::at_offset(
+                csum::word(byte(req, t + 1), byte(req, t + 2)) as u16,
+                off + 2,
+            );
+    }
     off += dhcp::HDR_LEN;
     sum += csum::at_offset(iface.server_id_csum as u16, off);
     off += iface.server_id_len as usize;

@@ -69,11 +69,11 @@ pub fn relay_addresses_ok(
 #[inline(always)]
 pub fn direct(msg_len: usize) -> Result<Inner, Stop> {
     let path = &mut scratch::get().ok_or(Stop::Abort)?.relay6.path;
-    path.hops = 0;
-    path.msg_off = 0;
+    scratch::store_apart(&mut path.hops, 0);
+    scratch::store_apart(&mut path.msg_off, 0);
     path.msg_len = msg_len;
-    path.prefix_len = 0;
-    path.from_global = 0;
+    scratch::store_apart(&mut path.prefix_len, 0);
+    scratch::store_apart(&mut path.from_global, 0);
     Ok(Inner {
         off: 0,
         len: msg_len,
@@ -112,14 +112,12 @@ extern "C" fn walk_layer(_: u32, _: *mut c_void) -> i64 {
             w.status = MALFORMED;
             return 1;
         }
-        w.current = Layer {
-            off,
-            iid_off: 0,
-            iid_len: 0,
-        };
+        w.current.off = off;
+        scratch::store_apart(&mut w.current.iid_off, 0);
+        scratch::store_apart(&mut w.current.iid_len, 0);
         w.i = off + RELAY_HDR_LEN;
         w.end = off + len;
-        w.has_msg = 0;
+        scratch::store_apart(&mut w.has_msg, 0);
         return 0;
     }
     let i = w.i;
@@ -172,11 +170,13 @@ pub fn unwrap(len: usize, from_global: bool) -> Result<Inner, Stop> {
     let w = &mut scratch::get().ok_or(Stop::Abort)?.relay6;
     w.i = RELAY_HDR_LEN;
     w.end = len;
-    w.status = WALKING;
-    w.has_msg = 0;
-    w.current = Layer::default();
-    w.path.hops = 0;
-    w.path.prefix_len = 0;
+    scratch::store_apart(&mut w.status, WALKING);
+    scratch::store_apart(&mut w.has_msg, 0);
+    scratch::store_apart(&mut w.current.off, 0);
+    scratch::store_apart(&mut w.current.iid_off, 0);
+    scratch::store_apart(&mut w.current.iid_len, 0);
+    scratch::store_apart(&mut w.path.hops, 0);
+    scratch::store_apart(&mut w.path.prefix_len, 0);
     w.path.from_global = from_global as u64;
     loops::run(MAX_STEPS, walk_layer);
     let path = &scratch::get().ok_or(Stop::Abort)?.relay6.path;

@@ -51,6 +51,14 @@ pub fn get() -> Option<&'static mut Scratch> {
     SCRATCH.get_ptr_mut(0).map(|p| unsafe { &mut *p })
 }
 
+/// Store `value` in a field of the scratch value as a store of its own: LLVM merges adjacent
+/// zero stores into a call to its byte-loop memset, which costs more than the stores.
+#[inline(always)]
+pub fn store_apart<T>(field: &mut T, value: T) {
+    // SAFETY: a plain store to a live, aligned field.
+    unsafe { core::ptr::write_volatile(field, value) }
+}
+
 /// A byte of the saved request; indices are masked so the verifier sees them in bounds.
 #[inline(always)]
 pub fn byte(req: &ReqBuf, i: usize) -> u8 {
