@@ -5,7 +5,7 @@
 //! 2. End to end over veth between two namespaces (benches/e2e): a live-frame traffic
 //!    generator against the reflector, `lwm2m-xdp run` and Kea; replies/s, loss, CPU per
 //!    reply, latency; config change to first new reply; memory.
-//! 3. Here: the machine, the aims of issue 5 checked against the figures, a table on stdout,
+//! 3. Here: the machine, the aims of issue 9 checked against the figures, a table on stdout,
 //!    target/bench/{bench.json, bench.svg, summary.md} (plus each bench's own .txt/.json).
 //!
 //! Performance is reported, never asserted: a missed aim is printed, not a failure.
