@@ -85,6 +85,28 @@ fn run_counts_udp_and_detaches_on_sigint() {
         last.map(|o| text(&o.stderr)).unwrap_or_default()
     );
 
+    // A second instance on the same interface cannot attach, and its error names what holds
+    // the hook: our own program, by id and mode (issue 11: who holds the interface).
+    let second = format!("attach2-{}", std::process::id());
+    let refused = pair.exec_within(
+        Side::Server,
+        Duration::from_secs(20),
+        &[bin, "run", "--instance", &second, "--config", config_arg],
+    );
+    let why = text(&refused.stderr);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "a second run attached: {why}"
+    );
+    for expected in [
+        format!("{} already has XDP program id", pair.server_if),
+        "attached in generic mode".to_string(),
+        "lwm2m-xdp's program".to_string(),
+    ] {
+        assert!(why.contains(&expected), "no {expected:?} in: {why}");
+    }
+
     // Each `echo` opens its own socket, so an ICMP port-unreachable for one datagram cannot
     // fail the next; port 9 is discard, nobody listens.
     let server = pair.ipv4(Side::Server);

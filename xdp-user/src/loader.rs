@@ -220,7 +220,10 @@ fn xdp_mode(name: &str) -> Option<XdpMode> {
 fn attach_in(dp: &mut Datapath, name: &str, ifindex: u32, mode: XdpMode) -> Result<XdpLinkId> {
     dp.program()
         .attach_to_if_index(ifindex, mode)
-        .map_err(anyhow::Error::new)
+        .map_err(|e| match system::xdp_holder(name) {
+            Some(holder) => anyhow::Error::new(e).context(holder),
+            None => anyhow::Error::new(e),
+        })
         .with_context(|| format!("{name}: cannot attach XDP in {} mode", mode_name(mode)))
 }
 

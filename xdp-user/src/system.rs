@@ -55,6 +55,31 @@ pub fn link(name: &str) -> Result<Link> {
         .with_context(|| format!("interface {name:?} does not exist"))
 }
 
+/// Who holds the XDP hook of interface `name`, said for an attach that failed: the program's
+/// id and mode from netlink and, when this process may open it (CAP_SYS_ADMIN), its name.
+pub fn xdp_holder(name: &str) -> Option<String> {
+    let program = netlink::link(name).ok()??.xdp?;
+    let program_name = aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .find(|p| p.id() == program.id)
+        .and_then(|p| p.name_as_str().map(str::to_owned));
+    let whose = match program_name.as_deref() {
+        // The kernel keeps BPF_OBJ_NAME_LEN - 1 octets of a name.
+        Some(n) if !n.is_empty() && xdp_common::maps::PROGRAM_NAME.starts_with(n) => {
+            "lwm2m-xdp's program: another instance, or a pinned one of a stopped instance \
+             (`lwm2m-xdp status --instance NAME`, `lwm2m-xdp detach`)"
+                .to_string()
+        }
+        Some(n) if !n.is_empty() => format!("program {n:?}: detach it with its owner's tool"),
+        _ => "detach it with its owner's tool".to_string(),
+    };
+    Some(format!(
+        "{name} already has XDP program id {} attached in {} mode ({whose}; \
+         `bpftool net show dev {name}` shows it)",
+        program.id, program.mode
+    ))
+}
+
 /// Whether this network namespace has a link named `name` (a failed query counts as not).
 pub fn link_exists(name: &str) -> bool {
     matches!(netlink::link(name), Ok(Some(_)))

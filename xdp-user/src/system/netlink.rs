@@ -12,7 +12,10 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::{
     address::{AddressAttribute, AddressMessage},
-    link::{InfoData, InfoKind, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage},
+    link::{
+        InfoData, InfoKind, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp,
+        XdpAttached,
+    },
     RouteNetlinkMessage,
 };
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -46,6 +49,17 @@ pub struct Link {
     /// IFLA_LINK: the interface this one is stacked on (a VLAN's parent).
     pub parent: Option<u32>,
     pub vlan: Option<VlanTag>,
+    /// IFLA_XDP: the XDP program attached to it, whoever attached it.
+    pub xdp: Option<XdpProgram>,
+}
+
+/// An XDP program attached to a link, as IFLA_XDP reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XdpProgram {
+    /// The kernel's program id (`bpftool prog show id N`).
+    pub id: u32,
+    /// "native", "generic", "offload" or "multiple".
+    pub mode: &'static str,
 }
 
 /// One address as RTM_NEWADDR describes it.
@@ -66,6 +80,7 @@ pub fn link_of(message: &LinkMessage) -> Option<Link> {
         up: message.header.flags.contains(LinkFlags::Up),
         parent: None,
         vlan: None,
+        xdp: None,
     };
     for attribute in &message.attributes {
         match attribute {
@@ -74,10 +89,31 @@ pub fn link_of(message: &LinkMessage) -> Option<Link> {
             LinkAttribute::Mtu(mtu) => link.mtu = *mtu,
             LinkAttribute::Link(parent) => link.parent = Some(*parent),
             LinkAttribute::LinkInfo(infos) => link.vlan = vlan_of(infos),
+            LinkAttribute::Xdp(xdp) => link.xdp = xdp_of(xdp),
             _ => {}
         }
     }
     (!link.name.is_empty()).then_some(link)
+}
+
+/// The program in IFLA_XDP, when one is attached.
+fn xdp_of(attributes: &[LinkXdp]) -> Option<XdpProgram> {
+    let mut mode = None;
+    let mut id = None;
+    for attribute in attributes {
+        match attribute {
+            LinkXdp::Attached(XdpAttached::Driver) => mode = Some("native"),
+            LinkXdp::Attached(XdpAttached::SocketBuffer) => mode = Some("generic"),
+            LinkXdp::Attached(XdpAttached::Hardware) => mode = Some("offload"),
+            LinkXdp::Attached(XdpAttached::Multiple) => mode = Some("multiple"),
+            LinkXdp::ProgId(prog) => id = Some(*prog),
+            _ => {}
+        }
+    }
+    Some(XdpProgram {
+        id: id?,
+        mode: mode?,
+    })
 }
 
 /// The VLAN tag in IFLA_LINKINFO, when its kind is "vlan".
@@ -314,6 +350,7 @@ mod tests {
                     id: 100,
                     protocol: xdp_common::wire::eth::ETHERTYPE_QINQ
                 }),
+                xdp: None,
             }
         );
         let mut veth = vlan_link();
@@ -323,6 +360,28 @@ mod tests {
         veth.attributes
             .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
         assert_eq!(link_of(&veth), None, "a link without a name");
+    }
+
+    #[test]
+    fn an_attached_xdp_program_decodes_with_its_id_and_mode() {
+        let mut veth = vlan_link();
+        veth.attributes.push(LinkAttribute::Xdp(vec![
+            LinkXdp::Attached(XdpAttached::SocketBuffer),
+            LinkXdp::ProgId(42),
+        ]));
+        assert_eq!(
+            link_of(&veth).unwrap().xdp,
+            Some(XdpProgram {
+                id: 42,
+                mode: "generic"
+            })
+        );
+        veth.attributes.pop();
+        veth.attributes
+            .push(LinkAttribute::Xdp(vec![LinkXdp::Attached(
+                XdpAttached::None,
+            )]));
+        assert_eq!(link_of(&veth).unwrap().xdp, None, "nothing attached");
     }
 
     #[test]
