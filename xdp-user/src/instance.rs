@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 
 pub const STATE_DIR: &str = "/run/lwm2m-xdp";
 pub const DEFAULT_INSTANCE: &str = "lwm2m-xdp";
-pub const BPFFS: &str = "/sys/fs/bpf";
 /// Instance names end up in file names (and a socket path of at most 108 octets).
 const NAME_MAX: usize = 64;
 
@@ -165,34 +164,6 @@ pub fn read_state(name: &str) -> Result<State> {
 
 pub fn remove_state(name: &str) {
     let _ = fs::remove_file(state_path(name));
-}
-
-/// Mount bpffs at /sys/fs/bpf when nothing is mounted there (toolchain.md: it is not, on
-/// these machines).
-pub fn ensure_bpffs() -> Result<()> {
-    let mounts = fs::read_to_string("/proc/mounts").context("reading /proc/mounts")?;
-    if mounts
-        .lines()
-        .any(|l| l.split(' ').nth(1) == Some(BPFFS) && l.split(' ').nth(2) == Some("bpf"))
-    {
-        return Ok(());
-    }
-    let src = std::ffi::CString::new("bpf").unwrap();
-    let dst = std::ffi::CString::new(BPFFS).unwrap();
-    // SAFETY: valid C strings; a plain mount without data.
-    let rc = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            dst.as_ptr(),
-            src.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("mount -t bpf bpf /sys/fs/bpf");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! `lwm2m-xdp run`: config -> maps, attach, serve until told to stop; SIGHUP reloads; the
 //! interfaces are followed as they are deleted, re-created and readdressed (`relink.rs`).
 
+mod attach;
 mod relink;
+
+use attach::{attach, detach_hook, join_group, mode_name, xdp_mode, Attached, Hook};
 
 use std::{
     collections::{BTreeMap, HashMap},
-    net::{Ipv6Addr, UdpSocket},
-    os::fd::{AsFd as _, OwnedFd},
+    os::fd::AsFd as _,
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
@@ -15,7 +17,7 @@ use std::{
 use anyhow::{Context as _, Result};
 use aya::programs::{
     links::{FdLink, PinnedLink},
-    xdp::{XdpLink, XdpLinkId},
+    xdp::XdpLink,
     XdpMode,
 };
 use log::{info, warn};
@@ -27,7 +29,6 @@ use tokio::{
 use xdp_common::{
     counters::{reason_index, Reason},
     maps::{Family, IfaceConfig, IfaceKey},
-    wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
 };
 
 use crate::{
@@ -117,129 +118,6 @@ pub fn interface_entries(cfg: &Config) -> Result<ifaces::Entries> {
     }
     entries.extend(extra);
     Ok((entries, systems))
-}
-
-/// How an interface's XDP link is held.
-enum Hook {
-    /// Owned by the program (no --pin-dir): detached when the process exits, even by SIGKILL.
-    Owned(XdpLinkId),
-    /// Pinned in the pin dir as `pin` (`link` is our descriptor of it): outlives the process.
-    Pinned { link: OwnedFd, pin: String, id: u32 },
-}
-
-struct Attached {
-    hook: Hook,
-    ifindex: u32,
-    /// What the config asked for (a change takes effect at the next start).
-    requested: AttachMode,
-    mode: XdpMode,
-    /// Joined to ff02::1:2 on this interface (a real NIC filters multicast it was not asked for).
-    _group: Option<UdpSocket>,
-}
-
-fn attach(
-    dp: &mut Datapath,
-    pins: Option<&PinDir>,
-    name: &str,
-    requested: AttachMode,
-) -> Result<Attached> {
-    let ifindex = system::ifindex(name)?;
-    let (link, mode) = match requested {
-        AttachMode::Native => (
-            attach_in(dp, name, ifindex, XdpMode::Driver)?,
-            XdpMode::Driver,
-        ),
-        AttachMode::Generic => (attach_in(dp, name, ifindex, XdpMode::Skb)?, XdpMode::Skb),
-        AttachMode::Auto => match attach_in(dp, name, ifindex, XdpMode::Driver) {
-            Ok(link) => (link, XdpMode::Driver),
-            Err(e) => {
-                warn!("{e:#}; attaching {name} in generic mode");
-                (attach_in(dp, name, ifindex, XdpMode::Skb)?, XdpMode::Skb)
-            }
-        },
-    };
-    let hook = match pins {
-        Some(pins) => pin_link(dp, pins, name, link)?,
-        None => Hook::Owned(link),
-    };
-    Ok(Attached {
-        hook,
-        ifindex,
-        requested,
-        mode,
-        _group: join_group(name, ifindex),
-    })
-}
-
-fn join_group(name: &str, ifindex: u32) -> Option<UdpSocket> {
-    join_dhcpv6_group(ifindex)
-        .map_err(|e| warn!("{name}: could not join ff02::1:2 ({e:#}); DHCPv6 may not arrive"))
-        .ok()
-}
-
-/// Takes the link from the program and pins it as `link_<name>`; on failure the link is
-/// dropped, and so detached.
-fn pin_link(dp: &mut Datapath, pins: &PinDir, name: &str, link: XdpLinkId) -> Result<Hook> {
-    let link = FdLink::try_from(dp.program().take_link(link)?).with_context(|| {
-        format!("{name}: attached through netlink, not bpf_link: the link cannot be pinned")
-    })?;
-    let pin = PinDir::link_name(name);
-    let path = pins.join(&pin);
-    let id = link.info()?.id();
-    drop(
-        link.pin(&path)
-            .with_context(|| format!("{name}: pinning its link at {}", path.display()))?,
-    );
-    Ok(Hook::Pinned {
-        link: pins::open_pin(&path)?,
-        pin,
-        id,
-    })
-}
-
-/// Detaches one interface: an owned link through the program, a pinned one with
-/// BPF_LINK_DETACH before it is unpinned.
-fn detach_hook(dp: &mut Datapath, pins: Option<&PinDir>, hook: Hook) -> Result<()> {
-    match hook {
-        Hook::Owned(link) => dp.program().detach(link)?,
-        Hook::Pinned { link, pin, .. } => match pins {
-            Some(pins) => pins.remove_link(&pin, link.as_fd())?,
-            None => pins::detach_link(link.as_fd())?,
-        },
-    }
-    Ok(())
-}
-
-fn xdp_mode(name: &str) -> Option<XdpMode> {
-    [XdpMode::Driver, XdpMode::Skb]
-        .into_iter()
-        .find(|m| mode_name(*m) == name)
-}
-
-/// One attach, its error naming the interface and the mode.
-fn attach_in(dp: &mut Datapath, name: &str, ifindex: u32, mode: XdpMode) -> Result<XdpLinkId> {
-    dp.program()
-        .attach_to_if_index(ifindex, mode)
-        .map_err(|e| match system::xdp_holder(name) {
-            Some(holder) => anyhow::Error::new(e).context(holder),
-            None => anyhow::Error::new(e),
-        })
-        .with_context(|| format!("{name}: cannot attach XDP in {} mode", mode_name(mode)))
-}
-
-fn join_dhcpv6_group(ifindex: u32) -> Result<UdpSocket> {
-    let socket = UdpSocket::bind("[::]:0").context("UDP socket")?;
-    socket.join_multicast_v6(&Ipv6Addr::from(ALL_DHCP_RELAY_AGENTS_AND_SERVERS), ifindex)?;
-    Ok(socket)
-}
-
-fn mode_name(mode: XdpMode) -> &'static str {
-    match mode {
-        XdpMode::Driver => "native",
-        XdpMode::Skb => "generic",
-        XdpMode::Hardware => "offload",
-        XdpMode::Default => "default",
-    }
 }
 
 pub struct RunOptions {

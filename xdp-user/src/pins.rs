@@ -22,8 +22,6 @@ use anyhow::{bail, Context as _, Result};
 use aya::maps::{Array, Map, MapData, MapInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::instance;
-
 /// The marker pin: an array map `[u8; OWNER_LEN]` holding the instance name, NUL-padded.
 pub const OWNER: &str = "LWM2M_XDP_OWNER";
 /// The XDP program's pin.
@@ -147,8 +145,8 @@ impl PinDir {
     }
 
     fn create(path: &Path, instance: &str) -> Result<PinDir> {
-        if path.starts_with(instance::BPFFS) {
-            instance::ensure_bpffs()?;
+        if path.starts_with(BPFFS) {
+            ensure_bpffs()?;
         }
         let parent = path
             .parent()
@@ -166,7 +164,7 @@ impl PinDir {
                 "--pin-dir {}: {} is not on bpffs; a pin dir must be on a bpf file system (e.g. under {})",
                 path.display(),
                 parent.display(),
-                instance::BPFFS
+                BPFFS
             );
         }
         fs::create_dir(path).with_context(|| format!("creating {}", path.display()))?;
@@ -357,6 +355,37 @@ fn decode_ifname(encoded: &str) -> Option<String> {
     }
     out.push_str(rest);
     (!out.is_empty()).then_some(out)
+}
+
+/// Where bpffs is mounted, and where pin directories usually live.
+pub const BPFFS: &str = "/sys/fs/bpf";
+
+/// Mount bpffs at /sys/fs/bpf when nothing is mounted there (toolchain.md: it is not, on
+/// these machines).
+pub fn ensure_bpffs() -> Result<()> {
+    let mounts = fs::read_to_string("/proc/mounts").context("reading /proc/mounts")?;
+    if mounts
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some(BPFFS) && l.split(' ').nth(2) == Some("bpf"))
+    {
+        return Ok(());
+    }
+    let src = std::ffi::CString::new("bpf").unwrap();
+    let dst = std::ffi::CString::new(BPFFS).unwrap();
+    // SAFETY: valid C strings; a plain mount without data.
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            src.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("mount -t bpf bpf /sys/fs/bpf");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ use log::{info, warn};
 use serde_json::{json, Value};
 use xdp_common::maps::{IfaceConfig, IfaceKey};
 
-use super::{attach, detach_hook, install, interface_entries, mode_name, Daemon};
+use super::{
+    attach::{attach, detach_hook, mode_name},
+    install, interface_entries, Daemon,
+};
 use crate::{
     config::Config,
     system::{self, watch::Event},
