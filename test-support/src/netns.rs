@@ -24,8 +24,13 @@ use crate::bounded::{bounded, run_checked, wait_until};
 use crate::files::{cleanup_stale_dirs, owner_is_dead, sanitize, PREFIX};
 use crate::privilege::{ensure_bpffs, BPFFS};
 
-/// A second mount of the host's bpffs outside /sys, which `ip netns exec` leaves visible.
-const HOST_BPFFS_BIND: &str = "/run/lwm2m-xdp-tests/bpffs";
+/// A second mount of the host's bpffs outside /sys, which `ip netns exec` leaves visible; one
+/// per test process, so that a process unmounting its own never pulls the bind from under
+/// another one's namespace commands (test runs of two checkouts at once).
+fn host_bpffs_bind() -> &'static str {
+    static BIND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIND.get_or_init(|| format!("/run/lwm2m-xdp-tests/bpffs-{}", std::process::id()))
+}
 /// `ip` on a quiet machine answers in milliseconds; a limit only catches a hang.
 const IP_LIMIT: Duration = Duration::from_secs(10);
 /// Default bound for [`NetnsPair::exec`].
@@ -272,7 +277,8 @@ impl NetnsPair {
     /// `netns exec NS /bin/sh -c SCRIPT lwx-exec CMD...`: the wrapper shell restores the
     /// host's bpffs, then execs the command (so the pid stays the command's).
     fn exec_args(&self, side: Side, cmd: &[&str]) -> Vec<String> {
-        let script = format!("mount --bind {HOST_BPFFS_BIND} {BPFFS} && exec \"$@\"");
+        let bind = host_bpffs_bind();
+        let script = format!("mount --bind {bind} {BPFFS} && exec \"$@\"");
         let mut args: Vec<String> = [
             "netns",
             "exec",
@@ -434,26 +440,28 @@ fn release_host_bpffs_bind() {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     bind.pairs = bind.pairs.saturating_sub(1);
     if bind.pairs == 0 && bind.made {
-        let _ = bounded(IP_LIMIT, "umount", &[HOST_BPFFS_BIND]).status();
+        let _ = bounded(IP_LIMIT, "umount", &[host_bpffs_bind()]).status();
+        let _ = std::fs::remove_dir(host_bpffs_bind());
         bind.made = false;
     }
 }
 
-/// Binds the host's bpffs at HOST_BPFFS_BIND unless that already shows it; true when it
+/// Binds the host's bpffs at `host_bpffs_bind()` unless that already shows it; true when it
 /// mounted. Called with HOST_BIND held.
 fn ensure_host_bpffs_bind() -> Result<bool> {
     ensure_bpffs().map_err(anyhow::Error::msg)?;
+    let bind = host_bpffs_bind();
     let dev = |p: &str| std::fs::metadata(p).map(|m| m.dev()).ok();
     // Same device: the bind shows the current bpffs. Not mounted, or bound to a bpffs that
     // was since unmounted and mounted anew: (re)bind on top.
-    if dev(HOST_BPFFS_BIND).is_some() && dev(HOST_BPFFS_BIND) == dev(BPFFS) {
+    if dev(bind).is_some() && dev(bind) == dev(BPFFS) {
         return Ok(false);
     }
-    std::fs::create_dir_all(HOST_BPFFS_BIND).with_context(|| format!("mkdir {HOST_BPFFS_BIND}"))?;
-    let out = bounded(IP_LIMIT, "mount", &["--bind", BPFFS, HOST_BPFFS_BIND]).output()?;
+    std::fs::create_dir_all(bind).with_context(|| format!("mkdir {bind}"))?;
+    let out = bounded(IP_LIMIT, "mount", &["--bind", BPFFS, bind]).output()?;
     if !out.status.success() {
         bail!(
-            "mount --bind {BPFFS} {HOST_BPFFS_BIND} failed: {}",
+            "mount --bind {BPFFS} {bind} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
