@@ -1,24 +1,26 @@
-//! Three hosts for a real DHCPv6 relay agent: client <-veth-> agent <-veth-> router. The
-//! router link is a [`NetnsPair`]: its server end is the router (so [`crate::running::Running`]
-//! runs `lwm2m-xdp run` there unchanged), its client end the agent's upper interface. The
-//! client link joins the agent's namespace to a third, the client's. ISC dhcrelay runs in the
-//! agent's namespace ([`Dhcrelay`], stopped by pid on drop). Everything is removed on drop,
-//! also when a test panics.
+//! Hosts for real DHCPv6 relay agents: client <-veth-> agent(s) <-veth-> router. The router
+//! link is a [`NetnsPair`]: its server end is the router (so [`crate::running::Running`] runs
+//! `lwm2m-xdp run` there unchanged), its client end the upper interface of the agent nearest
+//! the router. Each agent's lower interface joins it to the next agent down, the last one's to
+//! the client. ISC dhcrelay runs in the agents' namespaces ([`Dhcrelay`], stopped by pid on
+//! drop). Everything is removed on drop, also when a test panics.
 //!
 //! Addresses (x = the pair's subnet number), link-local addresses on every end besides:
-//! - router link: 2001:db8:x::/64, the pair's (router ::1, agent ::2);
-//! - client link: 2001:db8:x:1::/64, agent ::1 (dhcrelay's link-address), client ::2.
+//! - router link: 2001:db8:x::/64, the pair's (router ::1, first agent ::2);
+//! - the link below agent i (0 nearest the router): 2001:db8:x:(i+1)::/64, agent i ::1
+//!   (dhcrelay's link-address there), the next agent or the client ::2.
 //!
-//! Checksum offload is off on the agent's and the client's ends: the fast path verifies what
-//! dhcrelay sends, the raw client what dhcrelay hands down (ARCHITECTURE.md, "Traps").
+//! Checksum offload is off on every end but the router's: the fast path verifies what
+//! dhcrelay sends, dhcrelay what the next agent sends, the raw client what dhcrelay hands down
+//! (ARCHITECTURE.md, "Traps").
 
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
 use crate::bounded::{bounded, run_checked, wait_child, wait_until};
@@ -31,10 +33,12 @@ const CMD_LIMIT: Duration = Duration::from_secs(10);
 const LINK_LOCAL_LIMIT: Duration = Duration::from_secs(5);
 /// From SIGTERM to dhcrelay's exit.
 const STOP_LIMIT: Duration = Duration::from_secs(5);
+/// Agents in one chain: one digit in the link names.
+const MAX_AGENTS: usize = 9;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// What the kernel chose for one end of the client link.
+/// What the kernel chose for one veth end.
 #[derive(Debug, Clone, Copy)]
 pub struct LinkEnd {
     pub ifindex: u32,
@@ -42,136 +46,177 @@ pub struct LinkEnd {
     pub link_local: Ipv6Addr,
 }
 
-/// client <-> agent <-> router, addressed and up.
+/// One relay agent's host.
+#[derive(Debug)]
+pub struct Agent {
+    pub ns: String,
+    /// Towards the router, with its global address.
+    pub upper_if: String,
+    pub upper_ipv6: Ipv6Addr,
+    /// Towards the client, with its global address (the link-address of what it relays).
+    pub lower_if: String,
+    pub lower_ipv6: Ipv6Addr,
+    pub lower: LinkEnd,
+}
+
+/// client <-> agents <-> router, addressed and up.
 #[derive(Debug)]
 pub struct AgentTopology {
-    /// Router ([`Side::Server`]) and the agent's upper end ([`Side::Client`]).
+    /// Router ([`Side::Server`]) and the first agent's upper end ([`Side::Client`]).
     pub pair: NetnsPair,
+    /// Nearest the router first; `agents[0]` lives in `pair.client_ns`.
+    pub agents: Vec<Agent>,
     pub client_ns: String,
-    /// The client's end of the client link.
     pub client_if: String,
-    /// The agent's lower end of the client link (in `pair.client_ns`).
-    pub agent_down_if: String,
     pub client: LinkEnd,
-    pub agent_down: LinkEnd,
+    /// The namespaces made besides the pair's, in the order made.
+    made: Vec<String>,
 }
 
 impl AgentTopology {
-    /// Makes the three namespaces. Needs root ([`crate::require_root`]).
-    pub fn new(tag: &str) -> Result<AgentTopology> {
+    /// Makes the router, `agents` agent hosts (1 to 9) and the client. Needs root
+    /// ([`crate::require_root`]).
+    pub fn new(tag: &str, agents: usize) -> Result<AgentTopology> {
+        ensure!(
+            (1..=MAX_AGENTS).contains(&agents),
+            "1 to {MAX_AGENTS} agents, not {agents}"
+        );
         let pair = NetnsPair::new(tag)?;
-        let n = NEXT.fetch_add(1, Ordering::Relaxed) % 1000;
-        let pid = std::process::id();
-        let unknown = LinkEnd {
-            ifindex: 0,
-            mac: [0; 6],
-            link_local: Ipv6Addr::UNSPECIFIED,
-        };
         let mut topo = AgentTopology {
-            // `lwx-<pid>-...`: cleanup_stale removes it when this process died without Drop.
-            client_ns: format!("{PREFIX}{pid}-a{n}-d-{}", sanitize(tag)),
-            client_if: format!("lwa{pid}-{n}c"),
-            agent_down_if: format!("lwa{pid}-{n}a"),
+            agents: Vec::new(),
+            client_ns: String::new(),
+            client_if: String::new(),
+            client: LinkEnd {
+                ifindex: 0,
+                mac: [0; 6],
+                link_local: Ipv6Addr::UNSPECIFIED,
+            },
+            made: Vec::new(),
             pair,
-            client: unknown,
-            agent_down: unknown,
         };
-        topo.build()
-            .with_context(|| format!("making the client namespace {}", topo.client_ns))?;
+        // From here on a failure returns early and Drop removes what was made.
+        topo.build(tag, agents)
+            .with_context(|| format!("making the agents below {}", topo.pair.client_ns))?;
         Ok(topo)
     }
 
-    fn build(&mut self) -> Result<()> {
-        let agent_ns = self.pair.client_ns.clone();
-        run(&["netns", "add", &self.client_ns])?;
-        run(&[
-            "-n",
-            &self.client_ns,
-            "link",
-            "add",
-            &self.client_if,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &self.agent_down_if,
-            "netns",
-            &agent_ns,
-        ])?;
-        let ends = [
-            (
-                self.client_ns.clone(),
-                self.client_if.clone(),
-                self.client_ipv6(),
-            ),
-            (agent_ns, self.agent_down_if.clone(), self.agent_down_ipv6()),
-        ];
-        for (ns, ifname, v6) in &ends {
-            // No DAD: dhcrelay and the client use the addresses at once.
-            let dad = format!("net.ipv6.conf.{ifname}.accept_dad=0");
-            run(&["netns", "exec", ns, "sysctl", "-qw", &dad])?;
-            run(&["-n", ns, "link", "set", "lo", "up"])?;
-            run(&["-n", ns, "link", "set", ifname, "up"])?;
-            let v6 = format!("{v6}/64");
-            run(&["-n", ns, "-6", "addr", "add", &v6, "dev", ifname, "nodad"])?;
-            run(&["netns", "exec", ns, "ethtool", "-K", ifname, "tx", "off"])?;
+    fn build(&mut self, tag: &str, agents: usize) -> Result<()> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed) % 100;
+        let pid = std::process::id();
+        let tag = sanitize(tag);
+        // dhcrelay's Relay-forwards leave by the first agent's upper end.
+        let first_upper = self.pair.client_if.clone();
+        off_load(&self.pair.client_ns, &first_upper)?;
+        let (mut ns, mut upper_if, mut upper_ipv6) = (
+            self.pair.client_ns.clone(),
+            first_upper,
+            self.pair.ipv6(Side::Client),
+        );
+        for i in 0..agents {
+            let below = i + 1;
+            // `lwx-<pid>-...`: cleanup_stale removes it when this process died without Drop.
+            let below_ns = if below == agents {
+                format!("{PREFIX}{pid}-a{n}-c-{tag}")
+            } else {
+                format!("{PREFIX}{pid}-a{n}-{below}-{tag}")
+            };
+            // At most 15 octets: "lwa" + 7-digit pid + "-" + 2 + 1 + 1.
+            let lower_if = format!("lwa{pid}-{n:02}{i}l");
+            let below_upper_if = format!("lwa{pid}-{n:02}{i}u");
+            run(&["netns", "add", &below_ns])?;
+            self.made.push(below_ns.clone());
+            run(&[
+                "-n",
+                &below_ns,
+                "link",
+                "add",
+                &below_upper_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &lower_if,
+                "netns",
+                &ns,
+            ])?;
+            let lower_ipv6 = self.link_v6(below, 1);
+            let below_ipv6 = self.link_v6(below, 2);
+            for (ns, ifname, v6) in [
+                (&below_ns, &below_upper_if, below_ipv6),
+                (&ns, &lower_if, lower_ipv6),
+            ] {
+                address(ns, ifname, v6)?;
+            }
+            let lower = read_link_end(&ns, &lower_if)?;
+            self.agents.push(Agent {
+                ns,
+                upper_if,
+                upper_ipv6,
+                lower_if,
+                lower_ipv6,
+                lower,
+            });
+            (ns, upper_if, upper_ipv6) = (below_ns, below_upper_if, below_ipv6);
         }
-        // dhcrelay's Relay-forwards leave by the agent's upper end.
-        let upper = &self.pair.client_if;
-        run(&[
-            "netns",
-            "exec",
-            &self.pair.client_ns,
-            "ethtool",
-            "-K",
-            upper,
-            "tx",
-            "off",
-        ])?;
-        let [(client_ns, client_if, _), (agent_ns, agent_if, _)] = &ends;
-        self.client = read_link_end(client_ns, client_if)?;
-        self.agent_down = read_link_end(agent_ns, agent_if)?;
+        self.client = read_link_end(&ns, &upper_if)?;
+        self.client_ns = ns;
+        self.client_if = upper_if;
         Ok(())
     }
 
-    fn client_link_v6(&self, host: u16) -> Ipv6Addr {
-        Ipv6Addr::new(0x2001, 0xdb8, self.pair.subnet, 1, 0, 0, 0, host)
+    /// 2001:db8:x:link::host.
+    fn link_v6(&self, link: usize, host: u16) -> Ipv6Addr {
+        let link = u16::try_from(link).expect("at most 9 links below the router");
+        Ipv6Addr::new(0x2001, 0xdb8, self.pair.subnet, link, 0, 0, 0, host)
     }
 
-    /// 2001:db8:x:1::1: the agent's lower end, dhcrelay's link-address.
-    pub fn agent_down_ipv6(&self) -> Ipv6Addr {
-        self.client_link_v6(1)
-    }
-
-    /// 2001:db8:x:1::2.
-    pub fn client_ipv6(&self) -> Ipv6Addr {
-        self.client_link_v6(2)
+    /// The agent nearest the client.
+    pub fn last_agent(&self) -> &Agent {
+        self.agents.last().expect("at least one agent")
     }
 }
 
 impl Drop for AgentTopology {
-    /// Stops what runs in the client namespace and deletes it (and so the client link);
-    /// then the pair's own Drop removes the other two. Never panics.
+    /// Stops what runs in the namespaces made here and deletes them (and so their links),
+    /// the client's first; then the pair's own Drop removes the other two. Never panics.
     fn drop(&mut self) {
-        for signal in [libc::SIGTERM, libc::SIGKILL] {
-            let pids = netns_pids(&self.client_ns);
-            if pids.is_empty() {
-                break;
+        for ns in self.made.iter().rev() {
+            for signal in [libc::SIGTERM, libc::SIGKILL] {
+                let pids = netns_pids(ns);
+                if pids.is_empty() {
+                    break;
+                }
+                for pid in pids {
+                    // SAFETY: no memory-safety preconditions; these pids are processes this
+                    // test started inside a namespace it made.
+                    unsafe { libc::kill(pid, signal) };
+                }
+                wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+                    netns_pids(ns).is_empty()
+                });
             }
-            for pid in pids {
-                // SAFETY: no memory-safety preconditions; these pids are processes this test
-                // started inside a namespace it made.
-                unsafe { libc::kill(pid, signal) };
-            }
-            wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-                netns_pids(&self.client_ns).is_empty()
-            });
+            let _ = bounded(CMD_LIMIT, "ip", &["netns", "del", ns])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
-        let _ = bounded(CMD_LIMIT, "ip", &["netns", "del", &self.client_ns])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
+}
+
+/// Up, `v6`/64 without DAD (dhcrelay and the client use the addresses at once), full
+/// checksums on what leaves.
+fn address(ns: &str, ifname: &str, v6: Ipv6Addr) -> Result<()> {
+    let dad = format!("net.ipv6.conf.{ifname}.accept_dad=0");
+    run(&["netns", "exec", ns, "sysctl", "-qw", &dad])?;
+    run(&["-n", ns, "link", "set", "lo", "up"])?;
+    run(&["-n", ns, "link", "set", ifname, "up"])?;
+    let v6 = format!("{v6}/64");
+    run(&["-n", ns, "-6", "addr", "add", &v6, "dev", ifname, "nodad"])?;
+    off_load(ns, ifname)
+}
+
+fn off_load(ns: &str, ifname: &str) -> Result<()> {
+    run(&["netns", "exec", ns, "ethtool", "-K", ifname, "tx", "off"])
 }
 
 /// `dhcrelay -6 -d --no-pid ARGS -l LOWER -u UPPER` in the agent's namespace, its output in
@@ -184,11 +229,11 @@ pub struct Dhcrelay {
 }
 
 impl Dhcrelay {
-    /// Starts dhcrelay relaying from the agent's lower end to `upper` (`IF` sends to
+    /// Starts dhcrelay on `agent`, relaying from its lower end to `upper` (`IF` sends to
     /// ff05::1:3, `ADDRESS%IF` to ADDRESS) with `args` before `-l`; waits up to `limit` until
     /// it says it sends on the lower interface (its last start-up line).
     pub fn start(
-        topo: &AgentTopology,
+        agent: &Agent,
         upper: &str,
         args: &[&str],
         log: &Path,
@@ -199,10 +244,10 @@ impl Dhcrelay {
         let err = out.try_clone()?;
         let mut argv = vec!["dhcrelay", "-6", "-d", "--no-pid"];
         argv.extend_from_slice(args);
-        argv.extend(["-l", &topo.agent_down_if, "-u", upper]);
-        let child = topo
-            .pair
-            .command(Side::Client, &argv)
+        argv.extend(["-l", &agent.lower_if, "-u", upper]);
+        let child = Command::new("ip")
+            .args(["netns", "exec", &agent.ns])
+            .args(&argv)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -212,7 +257,7 @@ impl Dhcrelay {
             child,
             log: log.to_path_buf(),
         };
-        let ready = format!("Sending on   Socket/{}", topo.agent_down_if);
+        let ready = format!("Sending on   Socket/{}", agent.lower_if);
         let mut exited = None;
         let started = wait_until(limit, Duration::from_millis(20), || {
             if let Ok(Some(status)) = relay.child.try_wait() {

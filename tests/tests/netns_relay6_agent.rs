@@ -1,23 +1,26 @@
-//! Relayed DHCPv6 answered by the fast path, through a real relay agent: ISC dhcrelay
-//! (Debian's isc-dhcp-relay 4.4.3) in a namespace between the client and the router
-//! (`relay_agent`: client <-veth-> agent <-veth-> router, `lwm2m-xdp run` on the router's end
-//! in generic mode). The router is not on the client's link: a REPLY can only reach the
-//! client through dhcrelay.
+//! Relayed DHCPv6 answered by the fast path, through real relay agents: ISC dhcrelay
+//! (Debian's isc-dhcp-relay 4.4.3) in a namespace between the client and the router, or two
+//! in a row (`relay_agent`: client <-veth-> agent(s) <-veth-> router, `lwm2m-xdp run` on the
+//! router's end in generic mode). The router is not on the client's link: a REPLY can only
+//! reach the client through dhcrelay.
 //!
 //! The client is the raw AF_PACKET socket of `peers` (then `lwm2m-xdp probe --v6`); a second
-//! raw socket on the agent's upper end reads the Relay-reply XDP sent, before dhcrelay takes
-//! it apart. Asserted: the client gets the URI and the certificate (the config's bytes) in a
-//! REPLY from the agent's link-local address; the Relay-reply came from the router's global
-//! address with dhcrelay's link- and peer-address and the same REPLY inside; `stats --json`
-//! counts each request answered by the fast path and nothing passed.
+//! raw socket on the upper end of the agent nearest the router reads the Relay-reply XDP
+//! sent, before dhcrelay takes it apart. Asserted: the client gets the URI and the
+//! certificate (the config's bytes) in a REPLY from its agent's link-local address; the
+//! Relay-reply came from the router's global address with one layer per agent (dhcrelay's
+//! hop-count, link- and peer-address) and the same REPLY inside; `stats --json` counts each
+//! request answered by the fast path and nothing passed.
 //!
 //! What dhcrelay 4.4.3 does here (`-6 -l LOWER -u UPPER`): the Relay-forward leaves from the
 //! upper end's global address to ff05::1:3, hop limit 32 (`-u ADDRESS%UPPER`: to ADDRESS),
 //! link-address the lower end's global address, peer-address the client's link-local; an
-//! Interface-ID only with `-I`. Its UDP checksum is partial on veth (`tx off` in the
-//! topology). On generic-mode veth the 1.1 KB Relay-reply fits in the Relay-forward's buffer
-//! only when the client pads its request (as `probe --v6 --pad` does; ARCHITECTURE.md,
-//! "Traps"): without the pad each of 3 bare requests was counted `no_tailroom`, none answered.
+//! Interface-ID only with `-I`. Relaying another dhcrelay's Relay-forward it sets hop-count 1,
+//! its own lower address as link-address, the other's source as peer-address. Its UDP
+//! checksum is partial on veth (`tx off` in the topology). On generic-mode veth the 1.1 KB
+//! Relay-reply fits in the Relay-forward's buffer only when the client pads its request (as
+//! `probe --v6 --pad` does; ARCHITECTURE.md, "Traps"): without the pad each of 3 bare
+//! requests was counted `no_tailroom`, none answered.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -93,15 +96,17 @@ struct Setup {
     scratch: ScratchDir,
 }
 
-fn setup(tag: &str) -> Setup {
-    let topo = AgentTopology::new(tag).expect("agent topology");
+fn setup(tag: &str, agents: usize) -> Setup {
+    let topo = AgentTopology::new(tag, agents).expect("agent topology");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
     Setup { topo, scratch }
 }
 
-fn start_dhcrelay(s: &Setup, upper: &str, args: &[&str]) -> Dhcrelay {
-    let log = s.scratch.path().join("dhcrelay.log");
-    Dhcrelay::start(&s.topo, upper, args, &log, DHCRELAY_LIMIT).unwrap_or_else(|e| panic!("{e:#}"))
+/// dhcrelay on agent `i`, relaying to `upper`.
+fn start_dhcrelay(s: &Setup, i: usize, upper: &str, args: &[&str]) -> Dhcrelay {
+    let log = s.scratch.path().join(format!("dhcrelay-{i}.log"));
+    Dhcrelay::start(&s.topo.agents[i], upper, args, &log, DHCRELAY_LIMIT)
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Every v6 counter but `received` and `answered`: what must not move.
@@ -174,14 +179,20 @@ fn exchange(
     Err(refused.unwrap_or_else(|| "none came".into()))
 }
 
-/// A Relay-reply as read on the agent's upper end.
-struct RelayReply {
-    frame: UdpFrame,
+/// One Relay-reply layer as read on the first agent's upper end.
+#[derive(Debug)]
+struct Layer {
     hop_count: u8,
     link: Ipv6Addr,
     peer: Ipv6Addr,
     interface_id: Option<Vec<u8>>,
-    relay_message: Vec<u8>,
+}
+
+/// A Relay-reply frame: its layers, outermost first, and the REPLY inside them.
+struct RelayReply {
+    frame: UdpFrame,
+    layers: Vec<Layer>,
+    reply: Vec<u8>,
 }
 
 /// The options of a DHCPv6 message, (code, data) in order.
@@ -205,27 +216,39 @@ fn options(mut rest: &[u8]) -> Result<Vec<(u16, Vec<u8>)>, String> {
 
 fn relay_reply(frame: UdpFrame) -> Result<RelayReply, String> {
     use dhcpv6::relay;
-    let msg = &frame.payload;
     if (frame.src_port, frame.dst_port) != (dhcpv6::SERVER_PORT, dhcpv6::SERVER_PORT)
-        || msg.len() < dhcpv6::RELAY_HDR_LEN
-        || msg[relay::MSG_TYPE] != dhcpv6::MSG_RELAY_REPL
+        || frame.payload.first() != Some(&dhcpv6::MSG_RELAY_REPL)
     {
         return Err("not a Relay-reply".into());
     }
-    let addr = |f: std::ops::Range<usize>| Ipv6Addr::from(<[u8; 16]>::try_from(&msg[f]).unwrap());
-    let opts = options(&msg[relay::OPTIONS])?;
-    let find = |code| {
-        opts.iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, d)| d.clone())
-    };
+    let mut layers = Vec::new();
+    let mut msg = frame.payload.clone();
+    // Each layer is at least RELAY_HDR_LEN octets of the frame: bounded by its length.
+    while msg.first() == Some(&dhcpv6::MSG_RELAY_REPL) {
+        if msg.len() < dhcpv6::RELAY_HDR_LEN {
+            return Err(format!("a {}-octet Relay-reply layer", msg.len()));
+        }
+        let addr = |f: std::ops::Range<usize>| {
+            Ipv6Addr::from(<[u8; 16]>::try_from(&msg[f]).expect("16 octets"))
+        };
+        let opts = options(&msg[relay::OPTIONS])?;
+        let find = |code| {
+            opts.iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, d)| d.clone())
+        };
+        layers.push(Layer {
+            hop_count: msg[relay::HOP_COUNT],
+            link: addr(relay::LINK_ADDRESS),
+            peer: addr(relay::PEER_ADDRESS),
+            interface_id: find(dhcpv6::OPT_INTERFACE_ID),
+        });
+        msg = find(dhcpv6::OPT_RELAY_MSG).ok_or("a layer without Relay Message option")?;
+    }
     Ok(RelayReply {
-        hop_count: msg[relay::HOP_COUNT],
-        link: addr(relay::LINK_ADDRESS),
-        peer: addr(relay::PEER_ADDRESS),
-        interface_id: find(dhcpv6::OPT_INTERFACE_ID),
-        relay_message: find(dhcpv6::OPT_RELAY_MSG).ok_or("no Relay Message option")?,
         frame,
+        layers,
+        reply: msg,
     })
 }
 
@@ -250,10 +273,21 @@ fn read_relay_reply(upper: &RawSocket) -> RelayReply {
     })
 }
 
-/// One relayed exchange: the raw client's request through dhcrelay and back, everything
-/// checked but the Interface-ID, which the Relay-reply returns for the caller to check.
-fn relayed_exchange(s: &Setup, run: &Running, relay: &Dhcrelay, salt: u32) -> Option<Vec<u8>> {
+/// All the relays' logs, for a failure message.
+fn logs(relays: &[&Dhcrelay]) -> String {
+    relays
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("dhcrelay on agent {i}:\n{}", r.log_text()))
+        .collect()
+}
+
+/// One relayed exchange: the raw client's request through the agents' dhcrelays (`relays[i]`
+/// on `agents[i]`) and back, everything checked but the Interface-IDs; the Relay-reply's
+/// layers, outermost first, for the caller to check those.
+fn relayed_exchange(s: &Setup, run: &Running, relays: &[&Dhcrelay], salt: u32) -> Vec<Layer> {
     let topo = &s.topo;
+    let (first, last) = (&topo.agents[0], topo.last_agent());
     let client_socket = RawSocket::open(&topo.client_ns, topo.client.ifindex).expect("raw client");
     let upper =
         RawSocket::open(&topo.pair.client_ns, topo.pair.ifindex(Side::Client)).expect("upper");
@@ -263,18 +297,18 @@ fn relayed_exchange(s: &Setup, run: &Running, relay: &Dhcrelay, salt: u32) -> Op
         .unwrap_or_else(|why| {
             panic!(
                 "no REPLY through dhcrelay after {ATTEMPTS} requests (last refused: {why});\n\
-                 router's stats: {}\ndhcrelay:\n{}",
+                 router's stats: {}\n{}",
                 run.stats(),
-                relay.log_text()
+                logs(relays)
             )
         });
 
     // From dhcrelay on the client's link: the router has no address there.
-    assert_eq!(reply.l2.src, topo.agent_down.mac, "source MAC: the agent's");
+    assert_eq!(reply.l2.src, last.lower.mac, "source MAC: the agent's");
     assert_eq!(reply.l2.dst, topo.client.mac, "destination MAC");
     assert_eq!(
         reply.src,
-        IpAddr::V6(topo.agent_down.link_local),
+        IpAddr::V6(last.lower.link_local),
         "source: the agent's link-local address"
     );
     assert_eq!(reply.dst, IpAddr::V6(topo.client.link_local));
@@ -300,8 +334,9 @@ fn relayed_exchange(s: &Setup, run: &Running, relay: &Dhcrelay, salt: u32) -> Op
         got.certificate.as_ref().map(Vec::len)
     );
 
-    // What XDP sent to dhcrelay: a Relay-reply from the router's global address (the relay's
-    // is global) to the agent's, around the very REPLY the client got.
+    // What XDP sent to the first agent: a Relay-reply from the router's global address (the
+    // agent's is global) to the agent's, one layer per agent, around the very REPLY the
+    // client got.
     let rr = read_relay_reply(&upper);
     assert_eq!(
         rr.frame.l2.src,
@@ -317,19 +352,32 @@ fn relayed_exchange(s: &Setup, run: &Running, relay: &Dhcrelay, salt: u32) -> Op
         (rr.frame.src, rr.frame.dst),
         (
             IpAddr::V6(topo.pair.ipv6(Side::Server)),
-            IpAddr::V6(topo.pair.ipv6(Side::Client))
+            IpAddr::V6(first.upper_ipv6)
         ),
         "Relay-reply addresses: router global -> agent global"
     );
-    assert_eq!(rr.hop_count, 0, "hop-count copied");
-    assert_eq!(rr.link, topo.agent_down_ipv6(), "link-address copied");
-    assert_eq!(rr.peer, topo.client.link_local, "peer-address copied");
+    let n = topo.agents.len();
+    assert_eq!(rr.layers.len(), n, "one layer per agent: {:?}", rr.layers);
+    for (i, (layer, agent)) in rr.layers.iter().zip(&topo.agents).enumerate() {
+        // Agent i relayed what came from below: the client's link-local address, or the
+        // next agent's upper (global) address.
+        let peer = topo
+            .agents
+            .get(i + 1)
+            .map_or(topo.client.link_local, |below| below.upper_ipv6);
+        assert_eq!(
+            (layer.hop_count, layer.link, layer.peer),
+            (u8::try_from(n - 1 - i).unwrap(), agent.lower_ipv6, peer),
+            "layer {i} (hop-count, link-address, peer-address): {:?}",
+            rr.layers
+        );
+    }
     assert!(
-        rr.relay_message == reply.payload,
+        rr.reply == reply.payload,
         "dhcrelay handed down other bytes than the Relay-reply carried"
     );
     let down = format!("Relaying Reply to {} port 546 down", topo.client.link_local);
-    let log = relay.log_text();
+    let log = relays[n - 1].log_text();
     assert!(log.contains(&down), "dhcrelay's log lacks {down:?}:\n{log}");
 
     // Answered by the fast path, once per request sent, nothing passed.
@@ -348,7 +396,7 @@ fn relayed_exchange(s: &Setup, run: &Running, relay: &Dhcrelay, salt: u32) -> Op
         v6_not_answered(&before),
         "a v6 counter besides answered moved: {after}"
     );
-    rr.interface_id
+    rr.layers
 }
 
 /// dhcrelay as it comes (`-l LOWER -u UPPER`: to ff05::1:3 from its global address, no
@@ -361,18 +409,21 @@ fn dhcrelay_relays_an_information_request_that_xdp_answers() {
     {
         return;
     }
-    let s = setup("relay6agent");
+    let s = setup("relay6agent", 1);
     let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
     let run = Running::start(&s.topo.pair, config, "relay6agent", &[]);
-    let relay = start_dhcrelay(&s, &s.topo.pair.client_if, &[]);
+    let relay = start_dhcrelay(&s, 0, &s.topo.pair.client_if, &[]);
     assert!(
         relay.log_text().contains("Setting hop count limit to 32"),
         "dhcrelay without an upper address sends to a group:\n{}",
         relay.log_text()
     );
 
-    let interface_id = relayed_exchange(&s, &run, &relay, 1);
-    assert_eq!(interface_id, None, "an Interface-ID dhcrelay did not send");
+    let layers = relayed_exchange(&s, &run, &[&relay], 1);
+    assert_eq!(
+        layers[0].interface_id, None,
+        "an Interface-ID dhcrelay did not send"
+    );
 
     // The CLI's device side through the same relay.
     let before = run.stats();
@@ -444,7 +495,7 @@ fn dhcrelay_with_an_interface_id_to_the_routers_address_is_answered() {
     {
         return;
     }
-    let s = setup("relay6agentid");
+    let s = setup("relay6agentid", 1);
     let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
     let run = Running::start(&s.topo.pair, config, "relay6agentid", &[]);
     let upper = format!(
@@ -452,14 +503,46 @@ fn dhcrelay_with_an_interface_id_to_the_routers_address_is_answered() {
         s.topo.pair.ipv6(Side::Server),
         s.topo.pair.client_if
     );
-    let relay = start_dhcrelay(&s, &upper, &["-I"]);
+    let relay = start_dhcrelay(&s, 0, &upper, &["-I"]);
 
-    let interface_id = relayed_exchange(&s, &run, &relay, 2);
+    let layers = relayed_exchange(&s, &run, &[&relay], 2);
     assert!(
-        interface_id.as_ref().is_some_and(|id| !id.is_empty()),
-        "no Interface-ID echoed in the Relay-reply: {interface_id:?}"
+        layers[0]
+            .interface_id
+            .as_ref()
+            .is_some_and(|id| !id.is_empty()),
+        "no Interface-ID echoed in the Relay-reply: {layers:?}"
     );
 
     drop(relay);
+    run.stop();
+}
+
+/// Two dhcrelays in a row (client -> agent 1 -> agent 0 -> router; agent 1 sends unicast to
+/// agent 0's lower address, agent 0 to ff05::1:3): the router unwraps both Relay-forwards
+/// and answers with two Relay-reply layers, each agent takes its own off.
+#[test]
+fn two_dhcrelays_in_a_row_are_answered_through_both() {
+    if !require_root("netns_relay6_agent::two_dhcrelays_in_a_row_are_answered_through_both")
+        || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
+    {
+        return;
+    }
+    let s = setup("relay6agent2", 2);
+    let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
+    let run = Running::start(&s.topo.pair, config, "relay6agent2", &[]);
+    let near_router = start_dhcrelay(&s, 0, &s.topo.pair.client_if, &[]);
+    let (upper_agent, lower_agent) = (&s.topo.agents[0], &s.topo.agents[1]);
+    let to_agent0 = format!("{}%{}", upper_agent.lower_ipv6, lower_agent.upper_if);
+    let near_client = start_dhcrelay(&s, 1, &to_agent0, &[]);
+
+    let layers = relayed_exchange(&s, &run, &[&near_router, &near_client], 3);
+    assert!(
+        layers.iter().all(|l| l.interface_id.is_none()),
+        "an Interface-ID neither dhcrelay sent: {layers:?}"
+    );
+
+    drop(near_client);
+    drop(near_router);
     run.stop();
 }
