@@ -10,7 +10,10 @@
 //! certificate (the config's bytes) in a REPLY from its agent's link-local address; the
 //! Relay-reply came from the router's global address with one layer per agent (dhcrelay's
 //! hop-count, link- and peer-address) and the same REPLY inside; `stats --json` counts each
-//! request answered by the fast path and nothing passed.
+//! request answered by the fast path and nothing passed. Cases: one dhcrelay to ff05::1:3
+//! (and `probe --v6` through it), one with `-I` unicast to the router, two in a row, an agent
+//! without a global address upstream (answered link-local to link-local), and a router
+//! without one (`passed_no_global_address`).
 //!
 //! What dhcrelay 4.4.3 does here (`-6 -l LOWER -u UPPER`): the Relay-forward leaves from the
 //! upper end's global address to ff05::1:3, hop limit 32 (`-u ADDRESS%UPPER`: to ADDRESS),
@@ -79,6 +82,8 @@ fn config(topo: &AgentTopology) -> String {
          certificate = \"{cert}\"\n\
          wire_format = \"draft-00\"\n\
          policy = \"complete\"\n\
+         [dhcpv4]\n\
+         enabled = false\n\
          [dhcpv6]\n\
          enabled = true\n\
          [[interface]]\n\
@@ -90,7 +95,7 @@ fn config(topo: &AgentTopology) -> String {
     )
 }
 
-/// The three namespaces and a scratch directory.
+/// The namespaces and a scratch directory.
 struct Setup {
     topo: AgentTopology,
     scratch: ScratchDir,
@@ -282,10 +287,23 @@ fn logs(relays: &[&Dhcrelay]) -> String {
         .collect()
 }
 
+/// Which address the agent nearest the router sends from, and so the router answers from.
+#[derive(Clone, Copy, Debug)]
+enum Upstream {
+    Global,
+    LinkLocal,
+}
+
 /// One relayed exchange: the raw client's request through the agents' dhcrelays (`relays[i]`
 /// on `agents[i]`) and back, everything checked but the Interface-IDs; the Relay-reply's
 /// layers, outermost first, for the caller to check those.
-fn relayed_exchange(s: &Setup, run: &Running, relays: &[&Dhcrelay], salt: u32) -> Vec<Layer> {
+fn relayed_exchange(
+    s: &Setup,
+    run: &Running,
+    relays: &[&Dhcrelay],
+    upstream: Upstream,
+    salt: u32,
+) -> Vec<Layer> {
     let topo = &s.topo;
     let (first, last) = (&topo.agents[0], topo.last_agent());
     let client_socket = RawSocket::open(&topo.client_ns, topo.client.ifindex).expect("raw client");
@@ -334,8 +352,8 @@ fn relayed_exchange(s: &Setup, run: &Running, relays: &[&Dhcrelay], salt: u32) -
         got.certificate.as_ref().map(Vec::len)
     );
 
-    // What XDP sent to the first agent: a Relay-reply from the router's global address (the
-    // agent's is global) to the agent's, one layer per agent, around the very REPLY the
+    // What XDP sent to the first agent: a Relay-reply from the router's address of the scope
+    // the agent sent from to that address, one layer per agent, around the very REPLY the
     // client got.
     let rr = read_relay_reply(&upper);
     assert_eq!(
@@ -348,13 +366,17 @@ fn relayed_exchange(s: &Setup, run: &Running, relays: &[&Dhcrelay], salt: u32) -
         topo.pair.mac(Side::Client),
         "Relay-reply destination MAC"
     );
+    let addresses = match upstream {
+        Upstream::Global => (topo.pair.ipv6(Side::Server), first.upper_ipv6),
+        Upstream::LinkLocal => (
+            topo.pair.ipv6_link_local(Side::Server),
+            topo.pair.ipv6_link_local(Side::Client),
+        ),
+    };
     assert_eq!(
         (rr.frame.src, rr.frame.dst),
-        (
-            IpAddr::V6(topo.pair.ipv6(Side::Server)),
-            IpAddr::V6(first.upper_ipv6)
-        ),
-        "Relay-reply addresses: router global -> agent global"
+        (IpAddr::V6(addresses.0), IpAddr::V6(addresses.1)),
+        "Relay-reply addresses ({upstream:?}): router -> agent"
     );
     let n = topo.agents.len();
     assert_eq!(rr.layers.len(), n, "one layer per agent: {:?}", rr.layers);
@@ -419,7 +441,7 @@ fn dhcrelay_relays_an_information_request_that_xdp_answers() {
         relay.log_text()
     );
 
-    let layers = relayed_exchange(&s, &run, &[&relay], 1);
+    let layers = relayed_exchange(&s, &run, &[&relay], Upstream::Global, 1);
     assert_eq!(
         layers[0].interface_id, None,
         "an Interface-ID dhcrelay did not send"
@@ -505,7 +527,7 @@ fn dhcrelay_with_an_interface_id_to_the_routers_address_is_answered() {
     );
     let relay = start_dhcrelay(&s, 0, &upper, &["-I"]);
 
-    let layers = relayed_exchange(&s, &run, &[&relay], 2);
+    let layers = relayed_exchange(&s, &run, &[&relay], Upstream::Global, 2);
     assert!(
         layers[0]
             .interface_id
@@ -536,7 +558,7 @@ fn two_dhcrelays_in_a_row_are_answered_through_both() {
     let to_agent0 = format!("{}%{}", upper_agent.lower_ipv6, lower_agent.upper_if);
     let near_client = start_dhcrelay(&s, 1, &to_agent0, &[]);
 
-    let layers = relayed_exchange(&s, &run, &[&near_router, &near_client], 3);
+    let layers = relayed_exchange(&s, &run, &[&near_router, &near_client], Upstream::Global, 3);
     assert!(
         layers.iter().all(|l| l.interface_id.is_none()),
         "an Interface-ID neither dhcrelay sent: {layers:?}"
@@ -544,5 +566,80 @@ fn two_dhcrelays_in_a_row_are_answered_through_both() {
 
     drop(near_client);
     drop(near_router);
+    run.stop();
+}
+
+/// `ip -6 addr del ADDRESS/64` on one end of the router link.
+fn remove_global(s: &Setup, side: Side) {
+    let address = format!("{}/64", s.topo.pair.ipv6(side));
+    let ifname = s.topo.pair.ifname(side);
+    let out = s
+        .topo
+        .pair
+        .exec(side, &["ip", "-6", "addr", "del", &address, "dev", ifname]);
+    assert!(
+        out.status.success(),
+        "ip addr del {address}: {}",
+        text(&out.stderr)
+    );
+}
+
+/// An agent without a global address upstream: dhcrelay sends from its link-local address,
+/// and the router answers from its own.
+#[test]
+fn an_agent_without_a_global_address_is_answered_from_the_routers_link_local() {
+    if !require_root(
+        "netns_relay6_agent::an_agent_without_a_global_address_is_answered_from_the_routers_link_local",
+    ) || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
+    {
+        return;
+    }
+    let s = setup("relay6agentll", 1);
+    let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
+    let run = Running::start(&s.topo.pair, config, "relay6agentll", &[]);
+    // Before dhcrelay starts: it reads its addresses then.
+    remove_global(&s, Side::Client);
+    let relay = start_dhcrelay(&s, 0, &s.topo.pair.client_if, &[]);
+
+    relayed_exchange(&s, &run, &[&relay], Upstream::LinkLocal, 4);
+
+    drop(relay);
+    run.stop();
+}
+
+/// A router without a global address cannot answer dhcrelay's global source: the request is
+/// passed and counted (`passed_no_global_address`), nothing answered.
+#[test]
+fn a_router_without_a_global_address_passes_the_relayed_request() {
+    if !require_root(
+        "netns_relay6_agent::a_router_without_a_global_address_passes_the_relayed_request",
+    ) || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
+    {
+        return;
+    }
+    let s = setup("relay6agentnog", 1);
+    // Before run starts: the interface entry takes the addresses it finds then.
+    remove_global(&s, Side::Server);
+    let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
+    let run = Running::start(&s.topo.pair, config, "relay6agentnog", &[]);
+    let relay = start_dhcrelay(&s, 0, &s.topo.pair.client_if, &[]);
+    let client_socket =
+        RawSocket::open(&s.topo.client_ns, s.topo.client.ifindex).expect("raw client");
+    let [_, xid @ ..] = xid(5).to_be_bytes();
+    client_socket
+        .send(&information_request(&s.topo, xid))
+        .expect("send the request");
+    let stats = run.wait_stats("v6.passed_no_global_address = 1", |st| {
+        count(st, "v6", "passed_no_global_address") == 1
+    });
+    assert_eq!(count(&stats, "v6", "received"), 1, "{stats}");
+    assert_eq!(count(&stats, "v6", "answered"), 0, "{stats}");
+    assert!(
+        relay.log_text().contains("going up"),
+        "dhcrelay did not relay the request:\n{}",
+        relay.log_text()
+    );
+
+    drop(relay);
     run.stop();
 }
