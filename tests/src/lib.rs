@@ -1,11 +1,13 @@
 //! Test harness for lwm2m-xdp: the binary under test, the peers on a namespace pair, the
-//! relay's three-namespace topology, a running `lwm2m-xdp run` (whole hosts with real peers,
-//! design.md "Tests"). What the benches use too (privileges, bounded commands, the namespace
-//! runner, frames) is lwm2m-xdp-test-support's, re-exported here.
+//! relay's three-namespace topology, a real DHCPv6 relay agent's (`relay_agent`), a running
+//! `lwm2m-xdp run` (whole hosts with real peers, design.md "Tests"). What the benches use too
+//! (privileges, bounded commands, the namespace runner, frames) is lwm2m-xdp-test-support's,
+//! re-exported here.
 
 mod bin;
 pub mod http;
 pub mod peers;
+pub mod relay_agent;
 pub mod relay_topology;
 pub mod running;
 

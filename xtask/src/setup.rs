@@ -18,10 +18,12 @@ use crate::cmd;
 const RUST_DEBS: &[&str] = &["rustc-web", "cargo-web", "rust-web-src"];
 /// The Debian compiler those packages install; its LLVM major picks the LLVM for bpf-linker.
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
-/// Real peers and tools the namespace tests drive. iputils-ping: the harness self-test.
+/// Real peers and tools the namespace tests drive. iputils-ping: the harness self-test;
+/// isc-dhcp-relay: dhcrelay, the DHCPv6 relay agent of tests/tests/netns_relay6_agent.rs.
 const TEST_PEER_DEBS: &[&str] = &[
     "kea-dhcp4-server",
     "kea-dhcp6-server",
+    "isc-dhcp-relay",
     "dhcpcd-base",
     "isc-dhcp-client",
     "python3-scapy",
@@ -60,7 +62,7 @@ pub fn run() -> Result<()> {
     setup.toolchain_link_step()?;
     setup.rust_components_step()?;
     setup.apt_step(
-        "test peers (kea, dhcpcd, dhclient, scapy, tcpdump, ip, ethtool, bpftool, ping)",
+        "test peers (kea, dhcrelay, dhcpcd, dhclient, scapy, tcpdump, ip, ethtool, bpftool, ping)",
         TEST_PEER_DEBS,
     )?;
     setup.apt_step_without_recommends("promtool (Debian's prometheus)", PROMTOOL_DEBS)?;
