@@ -1,5 +1,7 @@
 //! lwm2m-xdp: answers DHCPINFORM and DHCPv6 INFORMATION-REQUEST asking for the LwM2M
 //! bootstrap options with XDP_TX, from replies pre-encoded in maps; passes everything else.
+//! `lwm2m_tc`, on the TC ingress hook of the same interfaces, answers with the same builder
+//! what XDP passed because its frame could not grow (drivers without XDP tailroom).
 #![no_std]
 #![no_main]
 // Wide packet stores (packet::put): inline asm is not yet stable for BPF.
@@ -21,7 +23,13 @@ mod scratch;
 mod state;
 mod verdict;
 
-use aya_ebpf::{macros::xdp, programs::XdpContext};
+use aya_ebpf::{
+    bindings::{__sk_buff, TC_ACT_OK},
+    helpers::bpf_skb_pull_data,
+    macros::{classifier, xdp},
+    programs::{TcContext, XdpContext},
+    EbpfContext,
+};
 use xdp_common::{counters::Seen, wire::eth};
 
 #[xdp]
@@ -29,7 +37,7 @@ pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
     maps::count_seen(Seen::Frames);
     let Some(l2) = packet::parse_l2(&ctx) else {
         maps::count_seen(Seen::Other);
-        return verdict::PASS;
+        return verdict::pass(&ctx);
     };
     if l2.tagged() {
         maps::count_seen(Seen::VlanTagged);
@@ -45,9 +53,35 @@ pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
         }
         _ => {
             maps::count_seen(Seen::Other);
-            verdict::PASS
+            verdict::pass(&ctx)
         }
     }
+}
+
+/// The TC fallback: decide and build run again, as in XDP, so only a request XDP would have
+/// answered but passed for lack of room (or one it passed for the same reason as here) is
+/// answered; everything else goes on with TC_ACT_OK. Counted: only what TC did.
+#[classifier]
+pub fn lwm2m_tc(ctx: TcContext) -> i32 {
+    let skb = ctx.as_ptr() as *mut __sk_buff;
+    // SAFETY: the context pointer the program was given.
+    // A hardware-accelerated VLAN tag is in the skb, not the frame: not answered here yet.
+    if unsafe { (*skb).vlan_present } != 0 {
+        return TC_ACT_OK as i32;
+    }
+    // The whole skb linear: the direct accesses below reach every header.
+    // SAFETY: len 0 pulls the whole skb.
+    if unsafe { bpf_skb_pull_data(skb, 0) } != 0 {
+        return TC_ACT_OK as i32;
+    }
+    let Some(l2) = packet::parse_l2(&ctx) else {
+        return TC_ACT_OK as i32;
+    };
+    (match l2.ethertype {
+        eth::ETHERTYPE_IPV4 => dhcpv4::handle(&ctx, &l2),
+        eth::ETHERTYPE_IPV6 => dhcpv6::handle(&ctx, &l2),
+        _ => verdict::pass(&ctx),
+    }) as i32
 }
 
 #[cfg(not(test))]
