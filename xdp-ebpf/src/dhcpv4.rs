@@ -22,7 +22,7 @@ use xdp_common::{
 use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
-    packet::{self, ptr_at, Frame, L2},
+    packet::{self, ptr_at, Frame, Hook, L2},
     rate, reply,
     scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
     state::v4::{Options, Plan, PrlScan, Walk},
@@ -76,7 +76,14 @@ fn answer(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
     let block = generation::block(gen.slot, Family::V4, mask)?;
     fit(gen.config, gen.iface, block)?;
-    build(ctx, gen.iface, block)
+    let built = build(ctx, gen.iface, block);
+    if let Err(stop) = built {
+        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
+            let plan = &scratch::get().ok_or(Stop::Abort)?.v4_plan;
+            rate::refund(&gen.config.rate, &plan.rate_key, plan.ifindex);
+        }
+    }
+    built
 }
 
 /// Every check of protocol.md up to the served set (its mask is returned); the frame is not

@@ -21,7 +21,7 @@ use xdp_common::{
 use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
-    packet::{self, ptr_at, read_u16, Frame, L2},
+    packet::{self, ptr_at, read_u16, Frame, Hook, L2},
     rate, relay6, reply,
     scratch::{self, be16, byte, Scratch, REQ_MAX},
     state::v6::{Options, OroScan, Plan, Walk},
@@ -66,7 +66,14 @@ fn answer(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
     let block = generation::block(gen.slot, Family::V6, mask)?;
     fit(gen.config, gen.iface, block)?;
-    build(ctx, gen.iface, block)
+    let built = build(ctx, gen.iface, block);
+    if let Err(stop) = built {
+        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
+            let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
+            rate::refund(&gen.config.rate, &rate::mac_key(plan.src_mac), plan.ifindex);
+        }
+    }
+    built
 }
 
 /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
