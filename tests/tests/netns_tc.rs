@@ -4,16 +4,20 @@
 //! URI, `stats` counts it no_tailroom (XDP) and answered_tc; with `fallback = "none"` the same
 //! request goes unanswered; after exit nothing answers. The probe's UDP sockets send with the
 //! client's TX checksum offload off: a partial checksum is passed as malformed by both hooks.
+//! A request tagged 42 answered by TC leaves with its tag.
 
 use std::time::Duration;
 
+use lwm2m_xdp::client;
+use lwm2m_xdp_test_support::frame::{ipv6_udp_frame, Ethernet};
 use lwm2m_xdp_tests::{
     lwm2m_xdp_bin,
-    peers::client_tx_checksums_off,
+    peers::{client_tx_checksums_off, RawSocket},
     require_root,
     running::{count, Running},
     text, NetnsPair, ScratchDir, Side,
 };
+use xdp_common::wire::{dhcpv6, ipv6};
 
 const URI: &str = "coaps://198.18.0.1:5684";
 /// Bounds one probe (it gives up after its own --timeout).
@@ -28,11 +32,15 @@ fn certificate_path() -> std::path::PathBuf {
         .expect("examples/certs/bootstrap-1000.der")
 }
 
+/// The link-local address `[[interface.vlan]] id = 42` answers from.
+const VLAN42_LL: &str = "fe80::42:1";
+
 fn config(server_if: &str, mode: &str, fallback: &str) -> String {
     format!(
         "[lwm2m]\nbootstrap_uri = \"{URI}\"\ncertificate = \"{cert}\"\npolicy = \"lwm2m-only\"\n\
          [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n\
-         [[interface]]\nname = \"{server_if}\"\nmode = \"{mode}\"\nfallback = \"{fallback}\"\n",
+         [[interface]]\nname = \"{server_if}\"\nmode = \"{mode}\"\nfallback = \"{fallback}\"\n\
+         [[interface.vlan]]\nid = 42\nipv6_link_local = \"{VLAN42_LL}\"\n",
         cert = certificate_path().display()
     )
 }
@@ -151,5 +159,65 @@ fn without_the_fallback_the_bare_request_goes_unanswered() {
     let stats = run.stats();
     assert!(count(&stats, "v6", "no_tailroom") >= 1, "{stats}");
     assert_eq!(count(&stats, "v6", "answered_tc"), 0, "{stats}");
+    run.stop();
+}
+
+/// A bare INFORMATION-REQUEST tagged 42 (a raw socket's frame): the tag reaches TC ingress
+/// in the skb, not in the frame; TC answers from the VLAN's address and the REPLY leaves with
+/// the tag (the skb keeps it, the egress puts it back).
+#[test]
+fn a_tagged_request_answered_by_tc_keeps_its_tag() {
+    if !require_root("netns_tc::a_tagged_request_answered_by_tc_keeps_its_tag") {
+        return;
+    }
+    let tag = "tc-vlan";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let run = start(&pair, &scratch, tag, "tc");
+    let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
+    let xid = [0x42, 0x7c, 0x01];
+    let duid = [&[0, 3, 0, 1][..], &pair.mac(Side::Client)[..]].concat();
+    let msg = client::build_information_request(
+        xid,
+        &duid,
+        &[
+            dhcpv6::DEFAULT_URI_OPTION,
+            dhcpv6::DEFAULT_CERTIFICATE_OPTION,
+        ],
+    );
+    let group = ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
+    let frame = ipv6_udp_frame(
+        &Ethernet {
+            dst: Ethernet::ipv6_multicast(group),
+            src: pair.mac(Side::Client),
+            vlans: vec![42],
+        },
+        pair.ipv6_link_local(Side::Client),
+        group,
+        1,
+        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+        &msg,
+    );
+    let (reply, ()) = socket.exchange(
+        &frame,
+        "REPLY on VLAN 42",
+        (3, Duration::from_secs(1)),
+        |reply| {
+            let p = &reply.payload;
+            if p.len() > 4 && p[0] == dhcpv6::MSG_REPLY && p[1..4] == xid {
+                Ok(())
+            } else {
+                Err(format!("not our REPLY: {}", lwm2m_xdp_tests::peers::hex(p)))
+            }
+        },
+    );
+    assert_eq!(reply.l2.vlans, [42], "the REPLY keeps the request's tag");
+    assert_eq!(reply.src.to_string(), VLAN42_LL, "from the VLAN's address");
+    let stats = run.stats();
+    assert!(
+        count(&stats, "v6", "answered_tc") >= 1,
+        "answered by TC: {stats}"
+    );
+    assert_eq!(count(&stats, "v6", "answered"), 0, "not by XDP: {stats}");
     run.stop();
 }

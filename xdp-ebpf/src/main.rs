@@ -59,24 +59,31 @@ pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
 }
 
 /// The TC fallback: decide and build run again, as in XDP, so only a request XDP would have
-/// answered but passed for lack of room (or one it passed for the same reason as here) is
-/// answered; everything else goes on with TC_ACT_OK. Counted: only what TC did.
+/// answered but passed for lack of room is answered (anything else XDP passed, TC passes for
+/// the same reason); everything else goes on with TC_ACT_OK. Counted: only what TC did.
 #[classifier]
 pub fn lwm2m_tc(ctx: TcContext) -> i32 {
     let skb = ctx.as_ptr() as *mut __sk_buff;
+    // The outer VLAN tag was taken out of the frame into the skb before this hook
+    // (skb_vlan_untag); the reply keeps that metadata, and the device's egress puts it back.
     // SAFETY: the context pointer the program was given.
-    // A hardware-accelerated VLAN tag is in the skb, not the frame: not answered here yet.
-    if unsafe { (*skb).vlan_present } != 0 {
-        return TC_ACT_OK as i32;
-    }
+    let (tagged, tci) = unsafe { ((*skb).vlan_present, (*skb).vlan_tci) };
     // The whole skb linear: the direct accesses below reach every header.
     // SAFETY: len 0 pulls the whole skb.
     if unsafe { bpf_skb_pull_data(skb, 0) } != 0 {
         return TC_ACT_OK as i32;
     }
-    let Some(l2) = packet::parse_l2(&ctx) else {
+    let Some(mut l2) = packet::parse_l2(&ctx) else {
         return TC_ACT_OK as i32;
     };
+    if tagged != 0 {
+        // A tag left in the frame is the inner one; a second left there is one too many.
+        if l2.inner_vlan != 0 || l2.l3_off > eth::HDR_LEN + eth::VLAN_TAG_LEN {
+            return TC_ACT_OK as i32;
+        }
+        l2.inner_vlan = l2.outer_vlan;
+        l2.outer_vlan = tci as u16 & eth::VLAN_ID_MASK;
+    }
     (match l2.ethertype {
         eth::ETHERTYPE_IPV4 => dhcpv4::handle(&ctx, &l2),
         eth::ETHERTYPE_IPV6 => dhcpv6::handle(&ctx, &l2),
