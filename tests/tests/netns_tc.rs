@@ -35,12 +35,12 @@ fn certificate_path() -> std::path::PathBuf {
 /// The link-local address `[[interface.vlan]] id = 42` answers from.
 const VLAN42_LL: &str = "fe80::42:1";
 
-fn config(server_if: &str, mode: &str, fallback: &str) -> String {
+fn config(server_if: &str, mode: &str, fallback: &str, extra: &str) -> String {
     format!(
         "[lwm2m]\nbootstrap_uri = \"{URI}\"\ncertificate = \"{cert}\"\npolicy = \"lwm2m-only\"\n\
          [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n\
          [[interface]]\nname = \"{server_if}\"\nmode = \"{mode}\"\nfallback = \"{fallback}\"\n\
-         [[interface.vlan]]\nid = 42\nipv6_link_local = \"{VLAN42_LL}\"\n",
+         [[interface.vlan]]\nid = 42\nipv6_link_local = \"{VLAN42_LL}\"\n{extra}",
         cert = certificate_path().display()
     )
 }
@@ -84,14 +84,20 @@ fn hooks(pair: &NetnsPair, bin: &str, run: &Running) -> String {
     status["interfaces"][0]["hooks"].to_string()
 }
 
-fn start<'a>(pair: &'a NetnsPair, scratch: &ScratchDir, tag: &str, fallback: &str) -> Running<'a> {
+fn start<'a>(
+    pair: &'a NetnsPair,
+    scratch: &ScratchDir,
+    tag: &str,
+    fallback: &str,
+    extra: &str,
+) -> Running<'a> {
     // The probe sends from UDP sockets: full checksums, not veth's partial ones
     // (ARCHITECTURE.md, "Traps"; the TC fallback verifies them as XDP does).
     client_tx_checksums_off(pair).expect("client tx checksums off");
     let cfg = scratch
         .write(
             "lwm2m-xdp.toml",
-            &config(&pair.server_if, "generic", fallback),
+            &config(&pair.server_if, "generic", fallback, extra),
         )
         .unwrap();
     Running::start(pair, cfg, tag, &[])
@@ -106,7 +112,7 @@ fn generic_veth_bare_information_request_is_answered_by_tc() {
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
     let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
-    let run = start(&pair, &scratch, tag, "tc");
+    let run = start(&pair, &scratch, tag, "tc", "");
     assert_eq!(
         hooks(&pair, &bin, &run),
         r#"["xdp","tc"]"#,
@@ -146,7 +152,7 @@ fn without_the_fallback_the_bare_request_goes_unanswered() {
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
     let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
-    let run = start(&pair, &scratch, tag, "none");
+    let run = start(&pair, &scratch, tag, "none", "");
     assert_eq!(
         hooks(&pair, &bin, &run),
         r#"["xdp"]"#,
@@ -173,7 +179,7 @@ fn a_tagged_request_answered_by_tc_keeps_its_tag() {
     let tag = "tc-vlan";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let run = start(&pair, &scratch, tag, "tc");
+    let run = start(&pair, &scratch, tag, "tc", "");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
     let xid = [0x42, 0x7c, 0x01];
     let duid = [&[0, 3, 0, 1][..], &pair.mac(Side::Client)[..]].concat();
@@ -219,5 +225,39 @@ fn a_tagged_request_answered_by_tc_keeps_its_tag() {
         "answered by TC: {stats}"
     );
     assert_eq!(count(&stats, "v6", "answered"), 0, "not by XDP: {stats}");
+    run.stop();
+}
+
+/// One answer costs one credit although both hooks admit it: XDP gives back what it spent on
+/// a request it passes for room. With a burst of 1 the first request is answered by TC (were
+/// the credit spent twice, TC would find the bucket empty and drop it), the second, at once,
+/// is over the limit.
+#[test]
+fn an_answer_by_tc_costs_one_rate_limit_credit() {
+    if !require_root("netns_tc::an_answer_by_tc_costs_one_rate_limit_credit") {
+        return;
+    }
+    let tag = "tc-rate";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let limit = "[rate_limit]\nper_client_rate = 1\nburst = 1\n";
+    let run = start(&pair, &scratch, tag, "tc", limit);
+    assert_eq!(
+        probe_v6_uri(&pair, &bin).as_deref(),
+        Ok(URI),
+        "the first request is within the burst\n{}",
+        run.stats()
+    );
+    let stats = run.stats();
+    assert_eq!(count(&stats, "v6", "answered_tc"), 1, "{stats}");
+    assert_eq!(count(&stats, "v6", "rate_limited"), 0, "{stats}");
+    assert!(
+        probe_v6_uri(&pair, &bin).is_err(),
+        "the second request, at once, is over the limit"
+    );
+    let stats = run.stats();
+    assert!(count(&stats, "v6", "rate_limited") >= 1, "{stats}");
+    assert_eq!(count(&stats, "v6", "answered_tc"), 1, "{stats}");
     run.stop();
 }
