@@ -65,6 +65,9 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     if u16::from_be_bytes(unsafe { (*udp).dst }) != dhcp::SERVER_PORT {
         return verdict::pass(ctx);
     }
+    if !ctx.make_linear() {
+        return verdict::pass(ctx);
+    }
     verdict::finish(ctx, Family::V4, answer(ctx, l2))
 }
 

@@ -56,6 +56,9 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     if dst_port != dhcp::SERVER_PORT {
         return verdict::pass(ctx);
     }
+    if !ctx.make_linear() {
+        return verdict::pass(ctx);
+    }
     verdict::finish(ctx, Family::V6, answer(ctx, l2))
 }
 

@@ -30,7 +30,10 @@ use aya_ebpf::{
     programs::{TcContext, XdpContext},
     EbpfContext,
 };
-use xdp_common::{counters::Seen, wire::eth};
+use xdp_common::{
+    counters::Seen,
+    wire::{eth, ipv6, udp},
+};
 
 #[xdp]
 pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
@@ -61,6 +64,10 @@ pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
 /// The TC fallback: decide and build run again, as in XDP, so only a request XDP would have
 /// answered but passed for lack of room is answered (anything else XDP passed, TC passes for
 /// the same reason); everything else goes on with TC_ACT_OK. Counted: only what TC did.
+/// Ethernet, two tags, IPv6 (the larger header), UDP.
+const HEADERS_LEN: u32 =
+    (eth::HDR_LEN + 2 * eth::VLAN_TAG_LEN + ipv6::HDR_LEN + udp::HDR_LEN) as u32;
+
 #[classifier]
 pub fn lwm2m_tc(ctx: TcContext) -> i32 {
     let skb = ctx.as_ptr() as *mut __sk_buff;
@@ -68,9 +75,12 @@ pub fn lwm2m_tc(ctx: TcContext) -> i32 {
     // (skb_vlan_untag); the reply keeps that metadata, and the device's egress puts it back.
     // SAFETY: the context pointer the program was given.
     let (tagged, tci) = unsafe { ((*skb).vlan_present, (*skb).vlan_tci) };
-    // The whole skb linear: the direct accesses below reach every header.
-    // SAFETY: len 0 pulls the whole skb.
-    if unsafe { bpf_skb_pull_data(skb, 0) } != 0 {
+    // The headers linear, for the direct accesses of the walk to the port (a request to our
+    // port is pulled whole before `decide`: Frame::make_linear).
+    // SAFETY: the context pointer the program was given; the helper checks the length.
+    let len = unsafe { (*skb).len };
+    let head = if len < HEADERS_LEN { len } else { HEADERS_LEN };
+    if unsafe { bpf_skb_pull_data(skb, head) } != 0 {
         return TC_ACT_OK as i32;
     }
     let Some(mut l2) = packet::parse_l2(&ctx) else {

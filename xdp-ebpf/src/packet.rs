@@ -29,6 +29,9 @@ pub trait Frame {
     fn data(&self) -> usize;
     fn data_end(&self) -> usize;
     fn ingress_ifindex(&self) -> u32;
+    /// Make the whole frame directly reachable (a request to our port, before `decide`);
+    /// false when that fails.
+    fn make_linear(&self) -> bool;
     /// Grow or shrink the frame to `len` octets; unchanged when this fails.
     fn resize_by(&self, old_len: usize, new_len: usize) -> i64;
     /// # Safety
@@ -52,6 +55,11 @@ impl Frame for XdpContext {
     #[inline(always)]
     fn ingress_ifindex(&self) -> u32 {
         XdpContext::ingress_ifindex(self) as u32
+    }
+    /// An XDP frame is one buffer already (the program is not multi-buffer).
+    #[inline(always)]
+    fn make_linear(&self) -> bool {
+        true
     }
     #[inline(always)]
     fn resize_by(&self, old_len: usize, new_len: usize) -> i64 {
@@ -86,6 +94,12 @@ impl Frame for TcContext {
     fn ingress_ifindex(&self) -> u32 {
         // SAFETY: the context pointer the program was given.
         unsafe { (*(self.as_ptr() as *const __sk_buff)).ifindex }
+    }
+    /// Only for a request to our port: pulling every skb would linearize all traffic.
+    #[inline(always)]
+    fn make_linear(&self) -> bool {
+        // SAFETY: len 0 pulls the whole skb into its linear part.
+        unsafe { bpf_skb_pull_data(self.as_ptr() as *mut __sk_buff, 0) == 0 }
     }
     #[inline(always)]
     fn resize_by(&self, _old_len: usize, new_len: usize) -> i64 {
