@@ -8,9 +8,23 @@ fn program_passes_the_verifier() {
         eprintln!("SKIPPED program_passes_the_verifier: needs root (CAP_BPF)");
         return;
     }
-    if let Err(e) = Datapath::load() {
-        panic!("{e:?}");
-    }
+    let mut dp = match Datapath::load() {
+        Ok(dp) => dp,
+        Err(e) => panic!("{e:?}"),
+    };
+    // What the verifier walked, for the record (BENCHMARKS.md), not asserted.
+    let xdp = dp.program().info().expect("XDP program info");
+    eprintln!(
+        "lwm2m_xdp: {:?} instructions verified, {:?} octets translated",
+        xdp.verified_instruction_count(),
+        xdp.size_translated()
+    );
+    let tc = dp.tc_program().info().expect("TC program info");
+    eprintln!(
+        "lwm2m_tc: {:?} instructions verified, {:?} octets translated",
+        tc.verified_instruction_count(),
+        tc.size_translated()
+    );
 }
 
 /// LLVM turns adjacent zero stores, struct copies and slice compares into calls to its own

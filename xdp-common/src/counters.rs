@@ -20,7 +20,9 @@ pub const SEEN_NAMES: [&str; SEEN_COUNT as usize] =
     ["frames", "vlan_tagged", "ipv4", "ipv6", "udp", "other"];
 
 /// The outcome of a DHCP request of one family. `Received` counts every UDP datagram to
-/// the server port; exactly one other reason is counted for each.
+/// the server port the XDP program sees; exactly one other reason up to `RelayTooDeep` is
+/// counted for each. The TC fallback (after XDP passed a request as `NoTailroom`) counts
+/// only what it did itself: `AnsweredTc`, `NoTailroomTc`, `Aborted`.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -65,8 +67,14 @@ pub enum Reason {
     NoGlobalAddress = 17,
     /// DHCPv6: more nested Relay-forwards than `wire::dhcpv6::MAX_RELAY_HOPS`.
     RelayTooDeep = 18,
+    /// Answered by the TC fallback (XDP had passed it as `NoTailroom`).
+    AnsweredTc = 19,
+    /// The TC fallback could not grow the skb either (bpf_skb_change_tail failed): passed.
+    NoTailroomTc = 20,
 }
-pub const REASON_COUNT: u32 = 19;
+pub const REASON_COUNT: u32 = 21;
+/// The XDP outcomes: each received request has exactly one of `Received + 1 .. this`.
+pub const XDP_REASON_END: u32 = Reason::AnsweredTc as u32;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "received",
     "answered",
@@ -87,6 +95,8 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "passed_rate_limited",
     "passed_no_global_address",
     "passed_relay_too_deep",
+    "answered_tc",
+    "no_tailroom_tc",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

@@ -11,6 +11,8 @@ pub const MAP_RATE: &str = "RATE";
 pub const MAP_IFACE_RATE: &str = "IFACE_RATE";
 /// The XDP program's name in the object.
 pub const PROGRAM_NAME: &str = "lwm2m_xdp";
+/// The TC fallback classifier of the same object (`#[classifier]`).
+pub const TC_PROGRAM_NAME: &str = "lwm2m_tc";
 
 /// Interfaces (and VLANs on them) the program may answer on, per config generation.
 pub const MAX_IFACES: u32 = 1024;

@@ -6,7 +6,6 @@
 
 use core::ffi::c_void;
 
-use aya_ebpf::programs::XdpContext;
 use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
@@ -23,7 +22,7 @@ use xdp_common::{
 use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
-    packet::{self, ptr_at, L2},
+    packet::{self, ptr_at, Frame, Hook, L2},
     rate, reply,
     scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
     state::v4::{Options, Plan, PrlScan, Walk},
@@ -45,10 +44,10 @@ fn addr_at(req: &ReqBuf, f: Field) -> [u8; 4] {
 
 /// Entry for IPv4 frames: XDP_TX with the ACK, or XDP_PASS with the frame untouched.
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
+pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     let ip_off = l2.l3_off;
     let Some(ip) = ptr_at::<Ipv4Hdr>(ctx, ip_off) else {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     };
     // SAFETY: bounds checked by ptr_at; Ipv4Hdr has alignment 1.
     let ip = unsafe { &*ip };
@@ -56,35 +55,45 @@ pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
     let ihl = (ip.vihl & 0x0f) as usize * 4;
     // A non-first fragment has no UDP header to look at.
     if ip.proto != ipv4::PROTO_UDP || frag & 0x1fff != 0 || ihl < ipv4::HDR_LEN {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     }
     let Some(udp) = ptr_at::<UdpHdr>(ctx, ip_off + ihl) else {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     };
-    maps::count_seen(Seen::Udp);
+    maps::count_seen_in(ctx, Seen::Udp);
     // SAFETY: bounds checked by ptr_at.
     if u16::from_be_bytes(unsafe { (*udp).dst }) != dhcp::SERVER_PORT {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     }
-    verdict::finish(Family::V4, answer(ctx, l2))
+    if !ctx.make_linear() {
+        return verdict::pass(ctx);
+    }
+    verdict::finish(ctx, Family::V4, answer(ctx, l2))
 }
 
 /// One generation's config, interface entry and block, each read once: `decide` and `build`
 /// are handed what they use, and never look a config map up again.
 #[inline(always)]
-fn answer(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
+fn answer(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let gen = generation::current(ctx, l2, Family::V4)?;
     let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
     let block = generation::block(gen.slot, Family::V4, mask)?;
     fit(gen.config, gen.iface, block)?;
-    build(ctx, gen.iface, block)
+    let built = build(ctx, gen.iface, block);
+    if let Err(stop) = built {
+        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
+            let plan = &scratch::get().ok_or(Stop::Abort)?.v4_plan;
+            rate::refund(&gen.config.rate, &plan.rate_key, plan.ifindex);
+        }
+    }
+    built
 }
 
 /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
 /// changed. The plan in scratch holds what `fit` and `build` need.
 #[inline(never)]
 fn decide(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     l2: &L2,
     slot: u32,
     config: &SlotConfig,
@@ -122,7 +131,7 @@ fn decide(
     plan.dst = dst;
     plan.dst_port = dst_port;
     plan.rate_key = rate_key;
-    plan.ifindex = ctx.ingress_ifindex() as u32;
+    plan.ifindex = ctx.ingress_ifindex();
     plan.opts = opts;
     Ok(mask)
 }
@@ -163,7 +172,7 @@ fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<
 /// Turn the frame into the ACK `plan` describes. The request's xid, flags, ciaddr, giaddr
 /// and chaddr (and htype, hlen) stay where they are: the ACK takes them as they came.
 #[inline(never)]
-fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
     let sums = checksums(iface, block).ok_or(Stop::Abort)?;
     let scratch = scratch::get().ok_or(Stop::Abort)?;
     let plan = &scratch.v4_plan;
@@ -209,7 +218,7 @@ struct Request {
 
 /// The IPv4 and UDP headers' shape and lengths (not their checksums: `verify_checksums`).
 #[inline(always)]
-fn read_headers(ctx: &XdpContext, ip_off: usize) -> Result<Request, Stop> {
+fn read_headers(ctx: &impl Frame, ip_off: usize) -> Result<Request, Stop> {
     use xdp_common::wire::{ipv4::field as ip, udp::field as u};
     let malformed = Stop::Pass(Reason::Malformed);
     let hdrs =
@@ -223,7 +232,7 @@ fn read_headers(ctx: &XdpContext, ip_off: usize) -> Result<Request, Stop> {
     }
     let total_len = be16(ip::LENGTH) as usize;
     let udp_len = be16(ipv4::HDR_LEN + u::LENGTH.start..ipv4::HDR_LEN + u::LENGTH.end) as usize;
-    let frame_len = ctx.data_end() - ctx.data();
+    let frame_len = packet::frame_len(ctx);
     if ip_off + total_len > frame_len || udp_len + ipv4::HDR_LEN != total_len {
         return Err(malformed);
     }
@@ -247,7 +256,7 @@ fn read_headers(ctx: &XdpContext, ip_off: usize) -> Result<Request, Stop> {
 /// op BOOTREQUEST, the magic cookie, and, where option 53 comes first (as every client
 /// sends it), message type INFORM; read in the frame. Anything else is the normal server's.
 #[inline(always)]
-fn not_ours_at_a_glance(ctx: &XdpContext, payload_off: usize) -> Result<(), Stop> {
+fn not_ours_at_a_glance(ctx: &impl Frame, payload_off: usize) -> Result<(), Stop> {
     use xdp_common::wire::dhcpv4::{field as f, option};
     const LEN: usize = f::OPTIONS.start + 3;
     let not_ours = Stop::Pass(Reason::NotInfoRequest);
@@ -275,7 +284,7 @@ fn not_ours_at_a_glance(ctx: &XdpContext, payload_off: usize) -> Result<(), Stop
 /// The IPv4 header checksum and the UDP checksum (pseudo-header, header, the saved
 /// payload), unless the request sent none (0 over IPv4, RFC 768).
 #[inline(always)]
-fn verify_checksums(ctx: &XdpContext, ip_off: usize, request: &Request) -> Result<(), Stop> {
+fn verify_checksums(ctx: &impl Frame, ip_off: usize, request: &Request) -> Result<(), Stop> {
     use xdp_common::wire::{ipv4::field as ip, udp::field as u};
     let malformed = Stop::Pass(Reason::Malformed);
     let hdrs =
@@ -615,7 +624,7 @@ fn checksums(iface: &IfaceConfig, block: &OptionBlock) -> Option<Checksums> {
 /// wide stores (the image and the request's fields are already in place).
 #[inline(always)]
 fn write_headers(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     l3_off: usize,
     plan: &Plan,
     server: [u8; 4],

@@ -5,7 +5,6 @@
 
 use core::ffi::c_void;
 
-use aya_ebpf::programs::XdpContext;
 use network_types::ip::Ipv6Hdr;
 use xdp_common::{
     counters::{Reason, Seen},
@@ -22,7 +21,7 @@ use xdp_common::{
 use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
-    packet::{self, ptr_at, read_u16, L2},
+    packet::{self, ptr_at, read_u16, Frame, Hook, L2},
     rate, relay6, reply,
     scratch::{self, be16, byte, Scratch, REQ_MAX},
     state::v6::{Options, OroScan, Plan, Walk},
@@ -41,40 +40,50 @@ const NOT_FOR_US: u64 = 4;
 
 /// Entry for IPv6 frames: XDP_TX with the REPLY, or XDP_PASS with the frame untouched.
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, l2: &L2) -> u32 {
+pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     let Some(ip) = ptr_at::<Ipv6Hdr>(ctx, l2.l3_off) else {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     };
     // SAFETY: bounds checked by ptr_at. Extension headers: not a request we answer.
     if unsafe { (*ip).next_hdr } != ipv6::NEXT_HDR_UDP {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     }
     let Some(dst_port) = read_u16(ctx, l2.l3_off + ipv6::HDR_LEN + udp::field::DST_PORT.start)
     else {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     };
-    maps::count_seen(Seen::Udp);
+    maps::count_seen_in(ctx, Seen::Udp);
     if dst_port != dhcp::SERVER_PORT {
-        return verdict::PASS;
+        return verdict::pass(ctx);
     }
-    verdict::finish(Family::V6, answer(ctx, l2))
+    if !ctx.make_linear() {
+        return verdict::pass(ctx);
+    }
+    verdict::finish(ctx, Family::V6, answer(ctx, l2))
 }
 
 /// One generation's config, interface entry and block, each read once (see dhcpv4::answer).
 #[inline(always)]
-fn answer(ctx: &XdpContext, l2: &L2) -> Result<(), Stop> {
+fn answer(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let gen = generation::current(ctx, l2, Family::V6)?;
     let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
     let block = generation::block(gen.slot, Family::V6, mask)?;
     fit(gen.config, gen.iface, block)?;
-    build(ctx, gen.iface, block)
+    let built = build(ctx, gen.iface, block);
+    if let Err(stop) = built {
+        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
+            let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
+            rate::refund(&gen.config.rate, &rate::mac_key(plan.src_mac), plan.ifindex);
+        }
+    }
+    built
 }
 
 /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
 /// changed. The plan in scratch holds what `fit` and `build` need.
 #[inline(never)]
 fn decide(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     l2: &L2,
     slot: u32,
     config: &SlotConfig,
@@ -112,7 +121,7 @@ fn decide(
         peer: request.src,
         peer_csum: request.src_csum,
         src_mac: request.src_mac,
-        ifindex: ctx.ingress_ifindex() as u32,
+        ifindex: ctx.ingress_ifindex(),
         opts,
     };
     Ok(mask)
@@ -121,7 +130,7 @@ fn decide(
 /// msg-type INFORMATION-REQUEST from a client, Relay-forward from a relay (relay6.rs looks
 /// inside), read in the frame; anything else is the normal server's.
 #[inline(always)]
-fn not_ours_at_a_glance(ctx: &XdpContext, msg_off: usize, relayed: bool) -> Result<(), Stop> {
+fn not_ours_at_a_glance(ctx: &impl Frame, msg_off: usize, relayed: bool) -> Result<(), Stop> {
     let head = ptr_at::<[u8; dhcp::HDR_LEN]>(ctx, msg_off).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let msg_type = unsafe { (*head)[field::MSG_TYPE] };
@@ -174,7 +183,7 @@ struct Request {
 /// The IPv6 and UDP headers: shape, lengths, addresses, ports (the checksum is verified
 /// later, by `verify_checksum`, only for a request we would answer).
 #[inline(always)]
-fn read_headers(ctx: &XdpContext, l3_off: usize, iface: &IfaceConfig) -> Result<Request, Stop> {
+fn read_headers(ctx: &impl Frame, l3_off: usize, iface: &IfaceConfig) -> Result<Request, Stop> {
     use xdp_common::wire::{ipv6::field as ip, udp::field as u};
     const LEN: usize = ipv6::HDR_LEN + udp::HDR_LEN;
     const UDP: usize = ipv6::HDR_LEN;
@@ -204,7 +213,7 @@ fn read_headers(ctx: &XdpContext, l3_off: usize, iface: &IfaceConfig) -> Result<
     };
     let payload_len = be16(ip::LENGTH.start) as usize;
     let udp_len = be16(UDP + u::LENGTH.start) as usize;
-    let frame_len = ctx.data_end() - ctx.data();
+    let frame_len = packet::frame_len(ctx);
     if l3_off + ipv6::HDR_LEN + payload_len > frame_len || udp_len != payload_len {
         return Err(malformed);
     }
@@ -478,7 +487,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
 
 /// Turn the frame into the REPLY the plan in scratch describes.
 #[inline(never)]
-fn build(ctx: &XdpContext, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
     use xdp_common::wire::{ipv6::field as ip, udp::field as u};
     // Bit 16 set: computed; an Option here would leave a register undefined on None.
     let udp_sum = checksum(iface, block);

@@ -3,7 +3,6 @@
 //! each looked up once and handed on by reference. A reload writes the other slot and flips
 //! `ACTIVE`, so one reply never mixes two configs.
 
-use aya_ebpf::programs::XdpContext;
 use xdp_common::{
     counters::Reason,
     maps::{block_index, Family, IfaceConfig, IfaceKey, IfaceSlotKey, OptionBlock, SlotConfig},
@@ -11,7 +10,7 @@ use xdp_common::{
 
 use crate::{
     maps::{ACTIVE, BLOCKS, IFACES, SLOTS},
-    packet::L2,
+    packet::{Frame, L2},
     rules,
     verdict::Stop,
 };
@@ -26,7 +25,7 @@ pub struct Generation {
 /// The generation in force, if `family` is enabled in it, the frame comes from a unicast
 /// MAC, and its interface (VLAN) has an entry in it.
 #[inline(always)]
-pub fn current(ctx: &XdpContext, l2: &L2, family: Family) -> Result<Generation, Stop> {
+pub fn current(ctx: &impl Frame, l2: &L2, family: Family) -> Result<Generation, Stop> {
     let slot = *ACTIVE.get(0).ok_or(Reason::Disabled)? & 1;
     let config = SLOTS.get(slot).ok_or(Reason::Disabled)?;
     let enabled = match family {
@@ -40,7 +39,7 @@ pub fn current(ctx: &XdpContext, l2: &L2, family: Family) -> Result<Generation, 
     let key = IfaceSlotKey {
         slot,
         iface: IfaceKey {
-            ifindex: ctx.ingress_ifindex() as u32,
+            ifindex: ctx.ingress_ifindex(),
             outer_vlan: l2.outer_vlan,
             inner_vlan: l2.inner_vlan,
         },

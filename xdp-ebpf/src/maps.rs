@@ -14,6 +14,8 @@ use xdp_common::{
     },
 };
 
+use crate::packet::{self, Frame, Hook};
+
 /// No preallocation: an update replaces the element under RCU, so a reader never sees a
 /// half-written interface config, and a removed one lives until its readers are done.
 #[map]
@@ -53,6 +55,15 @@ fn bump(index: u32) {
 #[inline(always)]
 pub fn count_seen(what: Seen) {
     bump(seen_index(what));
+}
+
+/// What the XDP program saw; the TC fallback sees only what XDP passed, and counts no
+/// frames again.
+#[inline(always)]
+pub fn count_seen_in(ctx: &impl Frame, what: Seen) {
+    if packet::hook_of(ctx) == Hook::Xdp {
+        count_seen(what);
+    }
 }
 
 #[inline(always)]

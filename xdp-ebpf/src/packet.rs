@@ -1,13 +1,147 @@
-//! Bounds-checked access to the frame, and the layer-2 walk (Ethernet + up to two VLAN tags).
+//! The frame primitives both hooks provide (`Frame`: XDP's frame, TC's skb), bounds-checked
+//! access to the frame, and the layer-2 walk (Ethernet + up to two VLAN tags).
 
 use core::mem::size_of;
 
-use aya_ebpf::programs::XdpContext;
+use aya_ebpf::{
+    bindings::__sk_buff,
+    helpers::{
+        bpf_skb_change_tail, bpf_skb_load_bytes, bpf_skb_pull_data, bpf_skb_store_bytes,
+        bpf_xdp_adjust_tail, bpf_xdp_load_bytes, bpf_xdp_store_bytes,
+    },
+    programs::{TcContext, XdpContext},
+    EbpfContext,
+};
 use xdp_common::wire::eth;
+
+/// Which program runs the builder: what differs is only how the frame is reached and counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Xdp,
+    Tc,
+}
+
+/// The few frame operations the request reader and the reply builder use, so one builder
+/// serves both hooks. Every call returns the helper's code: 0 is success. Direct accesses
+/// (`ptr_at`) re-read `data`/`data_end` each time, so they stay valid after a resize.
+pub trait Frame {
+    const HOOK: Hook;
+    fn data(&self) -> usize;
+    fn data_end(&self) -> usize;
+    fn ingress_ifindex(&self) -> u32;
+    /// Make the whole frame directly reachable (a request to our port, before `decide`);
+    /// false when that fails.
+    fn make_linear(&self) -> bool;
+    /// Grow or shrink the frame to `len` octets; unchanged when this fails.
+    fn resize_by(&self, old_len: usize, new_len: usize) -> i64;
+    /// # Safety
+    /// `src` must own `len` octets.
+    unsafe fn store(&self, off: usize, src: *const u8, len: u32) -> i64;
+    /// # Safety
+    /// `dst` must own `len` octets.
+    unsafe fn load(&self, off: usize, dst: *mut u8, len: u32) -> i64;
+}
+
+impl Frame for XdpContext {
+    const HOOK: Hook = Hook::Xdp;
+    #[inline(always)]
+    fn data(&self) -> usize {
+        XdpContext::data(self)
+    }
+    #[inline(always)]
+    fn data_end(&self) -> usize {
+        XdpContext::data_end(self)
+    }
+    #[inline(always)]
+    fn ingress_ifindex(&self) -> u32 {
+        XdpContext::ingress_ifindex(self) as u32
+    }
+    /// An XDP frame is one buffer already (the program is not multi-buffer).
+    #[inline(always)]
+    fn make_linear(&self) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn resize_by(&self, old_len: usize, new_len: usize) -> i64 {
+        let delta = new_len as i64 - old_len as i64;
+        // SAFETY: the helper checks the delta against the frame's head- and tailroom.
+        unsafe { bpf_xdp_adjust_tail(self.as_ptr() as *mut _, delta as i32) }
+    }
+    #[inline(always)]
+    unsafe fn store(&self, off: usize, src: *const u8, len: u32) -> i64 {
+        // SAFETY: the helper checks the frame bounds; the caller's contract covers `src`.
+        unsafe { bpf_xdp_store_bytes(self.as_ptr() as *mut _, off as u32, src as *mut _, len) }
+    }
+    #[inline(always)]
+    unsafe fn load(&self, off: usize, dst: *mut u8, len: u32) -> i64 {
+        // SAFETY: as for `store`.
+        unsafe { bpf_xdp_load_bytes(self.as_ptr() as *mut _, off as u32, dst as *mut _, len) }
+    }
+}
+
+impl Frame for TcContext {
+    const HOOK: Hook = Hook::Tc;
+    #[inline(always)]
+    fn data(&self) -> usize {
+        TcContext::data(self)
+    }
+    #[inline(always)]
+    fn data_end(&self) -> usize {
+        TcContext::data_end(self)
+    }
+    /// The device the skb arrived on (the hook's device at ingress).
+    #[inline(always)]
+    fn ingress_ifindex(&self) -> u32 {
+        // SAFETY: the context pointer the program was given.
+        unsafe { (*(self.as_ptr() as *const __sk_buff)).ifindex }
+    }
+    /// Only for a request to our port: pulling every skb would linearize all traffic.
+    #[inline(always)]
+    fn make_linear(&self) -> bool {
+        // SAFETY: len 0 pulls the whole skb into its linear part.
+        unsafe { bpf_skb_pull_data(self.as_ptr() as *mut __sk_buff, 0) == 0 }
+    }
+    #[inline(always)]
+    fn resize_by(&self, _old_len: usize, new_len: usize) -> i64 {
+        let skb = self.as_ptr() as *mut __sk_buff;
+        // SAFETY: the helpers check the length; the new tail is made linear again, so the
+        // direct accesses that follow see all of it.
+        unsafe {
+            let rc = bpf_skb_change_tail(skb, new_len as u32, 0);
+            if rc != 0 {
+                return rc;
+            }
+            bpf_skb_pull_data(skb, 0)
+        }
+    }
+    #[inline(always)]
+    unsafe fn store(&self, off: usize, src: *const u8, len: u32) -> i64 {
+        // SAFETY: the helper checks the skb bounds; no checksum flags: every checksum of
+        // the reply is computed in full.
+        unsafe { bpf_skb_store_bytes(self.as_ptr() as *mut _, off as u32, src as *const _, len, 0) }
+    }
+    #[inline(always)]
+    unsafe fn load(&self, off: usize, dst: *mut u8, len: u32) -> i64 {
+        // SAFETY: as for `store`.
+        unsafe { bpf_skb_load_bytes(self.as_ptr() as *const _, off as u32, dst as *mut _, len) }
+    }
+}
+
+/// The hook `ctx` belongs to.
+#[inline(always)]
+pub fn hook_of<F: Frame>(_ctx: &F) -> Hook {
+    F::HOOK
+}
+
+/// The frame's length (what lies between `data` and `data_end`).
+#[inline(always)]
+pub fn frame_len(ctx: &impl Frame) -> usize {
+    ctx.data_end() - ctx.data()
+}
 
 /// A pointer to a `T` at `off`, if the whole `T` lies inside the frame.
 #[inline(always)]
-pub fn ptr_at<T>(ctx: &XdpContext, off: usize) -> Option<*mut T> {
+pub fn ptr_at<T>(ctx: &impl Frame, off: usize) -> Option<*mut T> {
     let start = ctx.data();
     let end = ctx.data_end();
     if start + off + size_of::<T>() > end {
@@ -52,7 +186,7 @@ pub mod put {
 }
 
 #[inline(always)]
-pub fn read_u16(ctx: &XdpContext, off: usize) -> Option<u16> {
+pub fn read_u16(ctx: &impl Frame, off: usize) -> Option<u16> {
     // SAFETY: ptr_at checked the bounds; [u8; 2] has alignment 1.
     Some(u16::from_be_bytes(unsafe { *ptr_at::<[u8; 2]>(ctx, off)? }))
 }
@@ -80,7 +214,7 @@ fn is_vlan(ethertype: u16) -> bool {
 
 /// None for a frame too short for its layer-2 headers or with more than two tags.
 #[inline(always)]
-pub fn parse_l2(ctx: &XdpContext) -> Option<L2> {
+pub fn parse_l2(ctx: &impl Frame) -> Option<L2> {
     const TYPE_OFF: usize = eth::field::ETHERTYPE.start;
     // A tag stands where the ethertype was, the next ethertype after it.
     const TAG_LEN: usize = eth::VLAN_TAG_LEN;

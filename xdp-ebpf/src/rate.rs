@@ -105,6 +105,36 @@ pub fn admit(limit: &RateLimit, key: &ClientKey, ifindex: u32) -> Result<(), Sto
     }
 }
 
+/// Give back the credit `admit` spent on an answer XDP then could not send for lack of room:
+/// the TC fallback, which runs `admit` again, answers it, and one answer costs one credit.
+#[inline(always)]
+pub fn refund(limit: &RateLimit, key: &ClientKey, ifindex: u32) {
+    if limit.per_second != 0 {
+        let cost = 1_000_000_000 / limit.per_second as u64;
+        if let Some(bucket) = RATE.get_ptr_mut(key) {
+            // SAFETY: as in `client_within`.
+            give_back(unsafe { &mut *bucket }, cost, cost * limit.burst as u64);
+        }
+    }
+    if limit.per_interface != 0 {
+        let cost = 1_000_000_000 / limit.per_interface as u64;
+        if let Some(bucket) = IFACE_RATE.get_ptr_mut(&ifindex) {
+            // SAFETY: as in `client_within`.
+            give_back(
+                unsafe { &mut *bucket },
+                cost,
+                cost * limit.per_interface as u64,
+            );
+        }
+    }
+}
+
+#[inline(always)]
+fn give_back(bucket: &mut TokenBucket, cost: u64, cap: u64) {
+    let credit = bucket.credit_ns + cost;
+    bucket.credit_ns = if credit > cap { cap } else { credit };
+}
+
 /// The key of a DHCPv4 request (its UDP payload saved in `req`): (giaddr, chaddr) when a
 /// relay forwarded it, else its source MAC.
 #[inline(always)]

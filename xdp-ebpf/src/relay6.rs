@@ -9,7 +9,6 @@
 
 use core::ffi::c_void;
 
-use aya_ebpf::programs::XdpContext;
 use xdp_common::{
     counters::Reason,
     maps::IfaceConfig,
@@ -20,7 +19,9 @@ use xdp_common::{
 };
 
 use crate::{
-    csum, loops, reply,
+    csum, loops,
+    packet::Frame,
+    reply,
     scratch::{self, be16, byte, REQ_MAX},
     state::relay6::Layer,
     verdict::Stop,
@@ -276,7 +277,7 @@ fn layer(k: usize) -> Option<Layer> {
 /// a relayed request, the REPLY's msg-type and transaction-id after them (a direct one's
 /// stays in place). Returns the frame offset where the REPLY's options go.
 #[inline(never)]
-pub fn store_prefix(ctx: &XdpContext, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
+pub fn store_prefix(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
     let path = &scratch::get().ok_or(Stop::Abort)?.relay6.path;
     let (hops, inner_off) = (path.hops, path.msg_off);
     if hops == 0 {

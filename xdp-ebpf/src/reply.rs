@@ -1,31 +1,24 @@
 //! Steps every reply shares: growing the frame, copying pre-encoded bytes in.
 
-use aya_ebpf::{
-    helpers::{bpf_xdp_adjust_tail, bpf_xdp_store_bytes},
-    programs::XdpContext,
-    EbpfContext,
-};
 use xdp_common::{
     counters::Reason,
     maps::{OptionBlock, IMAGE_CAP},
 };
 
 use crate::{
-    packet::ptr_at,
+    packet::{frame_len, ptr_at, Frame},
     scratch::{Scratch, REQ_MAX, ZEROS_LEN},
     verdict::Stop,
 };
 
 /// Grow (or shrink) the frame to `new_len` bytes. The frame is unchanged when this fails.
 #[inline(always)]
-pub fn resize(ctx: &XdpContext, new_len: usize) -> Result<(), Stop> {
-    let old_len = ctx.data_end() - ctx.data();
-    let delta = new_len as i64 - old_len as i64;
-    if delta == 0 {
+pub fn resize(ctx: &impl Frame, new_len: usize) -> Result<(), Stop> {
+    let old_len = frame_len(ctx);
+    if new_len == old_len {
         return Ok(());
     }
-    // SAFETY: the helper checks the delta against the frame's head- and tailroom.
-    if unsafe { bpf_xdp_adjust_tail(ctx.as_ptr() as *mut _, delta as i32) } != 0 {
+    if ctx.resize_by(old_len, new_len) != 0 {
         return Err(Stop::Pass(Reason::NoTailroom));
     }
     Ok(())
@@ -36,7 +29,7 @@ pub fn resize(ctx: &XdpContext, new_len: usize) -> Result<(), Stop> {
 /// see the length within 1..=CAP at the helper call; 0 copies nothing.
 #[inline(always)]
 pub fn store_capped<const CAP: usize>(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     off: usize,
     src: *const u8,
     len: usize,
@@ -46,14 +39,7 @@ pub fn store_capped<const CAP: usize>(
     }
     let len = ((len - 1) & (CAP - 1)) + 1;
     // SAFETY: the helper checks the frame bounds; the caller owns CAP octets at `src`.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            src as *mut _,
-            len as u32,
-        )
-    };
+    let rc = unsafe { ctx.store(off, src, len as u32) };
     if rc != 0 {
         return Err(Stop::Abort);
     }
@@ -63,21 +49,14 @@ pub fn store_capped<const CAP: usize>(
 /// Write a block's image (DHCPv4: sname .. its options; DHCPv6: its options) into the frame
 /// at `off` with one store.
 #[inline(always)]
-pub fn store_image(ctx: &XdpContext, off: usize, block: &OptionBlock) -> Result<(), Stop> {
+pub fn store_image(ctx: &impl Frame, off: usize, block: &OptionBlock) -> Result<(), Stop> {
     let len = block.image_len as usize;
     // Not a power of two: the compare itself is the bound the verifier sees.
     if len == 0 || len > IMAGE_CAP {
         return Err(Stop::Abort);
     }
     // SAFETY: the helper checks the frame bounds; `image` owns IMAGE_CAP >= len octets.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            block.image.as_ptr() as *mut _,
-            len as u32,
-        )
-    };
+    let rc = unsafe { ctx.store(off, block.image.as_ptr(), len as u32) };
     if rc != 0 {
         return Err(Stop::Abort);
     }
@@ -87,7 +66,7 @@ pub fn store_image(ctx: &XdpContext, off: usize, block: &OptionBlock) -> Result<
 /// Copy `len` (<= 512) octets of the saved request at `req_off` into the frame at `off`.
 #[inline(always)]
 pub fn store_from_request(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     scratch: &Scratch,
     off: usize,
     req_off: usize,
@@ -100,13 +79,13 @@ pub fn store_from_request(
 
 /// Zero `len` (<= ZEROS_LEN) octets of the frame at `off`.
 #[inline(always)]
-pub fn zero(ctx: &XdpContext, scratch: &Scratch, off: usize, len: usize) -> Result<(), Stop> {
+pub fn zero(ctx: &impl Frame, scratch: &Scratch, off: usize, len: usize) -> Result<(), Stop> {
     store_capped::<ZEROS_LEN>(ctx, off, scratch.zeros.as_ptr(), len)
 }
 
 /// Reply from our MAC to the request's source MAC.
 #[inline(always)]
-pub fn swap_macs(ctx: &XdpContext, our_mac: &[u8; 6]) -> Result<(), Stop> {
+pub fn swap_macs(ctx: &impl Frame, our_mac: &[u8; 6]) -> Result<(), Stop> {
     use xdp_common::wire::eth::field::{DESTINATION, SOURCE};
     let macs = ptr_at::<[u8; SOURCE.end]>(ctx, 0).ok_or(Stop::Abort)?;
     // SAFETY: bounds checked by ptr_at.
@@ -121,7 +100,7 @@ pub fn swap_macs(ctx: &XdpContext, our_mac: &[u8; 6]) -> Result<(), Stop> {
 /// Copy the interface's Server Identifier option (`len` <= SERVER_ID_OPT_CAP) to `off`.
 #[inline(always)]
 pub fn store_server_id(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     off: usize,
     iface: &xdp_common::maps::IfaceConfig,
     len: usize,
@@ -136,7 +115,7 @@ pub fn store_server_id(
 /// Write one octet at `off` (through the helper: a 1-octet direct write compiles to a
 /// `pkt_end > p` test from which the verifier learns no range).
 #[inline(always)]
-pub fn store_byte(ctx: &XdpContext, off: usize, value: u8) -> Result<(), Stop> {
+pub fn store_byte(ctx: &impl Frame, off: usize, value: u8) -> Result<(), Stop> {
     let src = [value];
     store_capped::<1>(ctx, off, src.as_ptr(), 1)
 }

@@ -1,9 +1,9 @@
 //! Copying a request's UDP payload out of the frame into the per-CPU scratch buffer.
 
-use aya_ebpf::{helpers::bpf_xdp_load_bytes, programs::XdpContext, EbpfContext};
 use xdp_common::counters::Reason;
 
 use crate::{
+    packet::Frame,
     scratch::{Scratch, REQ_MAX},
     verdict::Stop,
 };
@@ -12,7 +12,7 @@ use crate::{
 /// by zeros up to the next multiple of 4 for the checksum.
 #[inline(always)]
 pub fn copy_payload(
-    ctx: &XdpContext,
+    ctx: &impl Frame,
     off: usize,
     len: usize,
     scratch: &mut Scratch,
@@ -22,14 +22,7 @@ pub fn copy_payload(
     }
     let n = ((len - 1) & (REQ_MAX - 1)) + 1;
     // SAFETY: n <= REQ_MAX fits `req`; the helper checks the frame bounds.
-    let rc = unsafe {
-        bpf_xdp_load_bytes(
-            ctx.as_ptr() as *mut _,
-            off as u32,
-            scratch.req.as_mut_ptr() as *mut _,
-            n as u32,
-        )
-    };
+    let rc = unsafe { ctx.load(off, scratch.req.as_mut_ptr(), n as u32) };
     if rc != 0 {
         return Err(Stop::Pass(Reason::Malformed));
     }

@@ -1,14 +1,16 @@
 //! Who may be answered (protocol.md "Who may be answered", the DHCPv4 destination and the
 //! DHCPv6 source rules): addresses from which no client can ask, or to which no answer may go.
 
-use aya_ebpf::programs::XdpContext;
 use xdp_common::{counters::Reason, wire::eth};
 
-use crate::{packet::ptr_at, verdict::Stop};
+use crate::{
+    packet::{ptr_at, Frame},
+    verdict::Stop,
+};
 
 /// The request's Ethernet source must be a unicast MAC: group bit clear, not all zero.
 #[inline(always)]
-pub fn source_mac_is_unicast(ctx: &XdpContext) -> Result<(), Stop> {
+pub fn source_mac_is_unicast(ctx: &impl Frame) -> Result<(), Stop> {
     let mac = ptr_at::<[u8; 6]>(ctx, eth::field::SOURCE.start).ok_or(Reason::Malformed)?;
     // SAFETY: bounds checked by ptr_at.
     let m = unsafe { &*mac };

@@ -1,9 +1,16 @@
-//! How a request ends: answered (XDP_TX), or a `Stop` with its verdict and counted reason.
+//! How a request ends: answered (XDP_TX; in TC a redirect to the ingress device's egress),
+//! or a `Stop` with its verdict and counted reason.
 
-use aya_ebpf::bindings::xdp_action;
+use aya_ebpf::{
+    bindings::{xdp_action, TC_ACT_OK, TC_ACT_SHOT},
+    helpers::bpf_redirect,
+};
 use xdp_common::{counters::Reason, maps::Family};
 
-use crate::maps;
+use crate::{
+    maps,
+    packet::{Frame, Hook},
+};
 
 /// Why a reply was not sent: the XDP verdict and the counted reason. Before the frame
 /// changed that is XDP_PASS (or XDP_DROP for the rate limit); after, XDP_ABORTED.
@@ -48,11 +55,54 @@ impl From<Reason> for Stop {
     }
 }
 
-pub const PASS: u32 = xdp_action::XDP_PASS;
-
-/// Count the outcome of one request and turn it into the XDP verdict.
+/// The hook's "not ours, let the stack have it".
 #[inline(always)]
-pub fn finish(family: Family, outcome: Result<(), Stop>) -> u32 {
+pub fn pass<F: Frame>(_ctx: &F) -> u32 {
+    match F::HOOK {
+        Hook::Xdp => xdp_action::XDP_PASS,
+        Hook::Tc => TC_ACT_OK as u32,
+    }
+}
+
+/// Count the outcome of one request and turn it into the hook's verdict.
+#[inline(always)]
+pub fn finish<F: Frame>(ctx: &F, family: Family, outcome: Result<(), Stop>) -> u32 {
+    match F::HOOK {
+        Hook::Xdp => finish_xdp(family, outcome),
+        Hook::Tc => finish_tc(ctx, family, outcome),
+    }
+}
+
+/// TC runs only where XDP passed, and XDP counted that request's outcome: TC counts what it
+/// did itself. A stop after the skb changed drops it (never a half-built reply up the
+/// stack); any other stop leaves it to the stack, as XDP did.
+#[inline(always)]
+fn finish_tc(ctx: &impl Frame, family: Family, outcome: Result<(), Stop>) -> u32 {
+    match outcome {
+        Ok(()) => {
+            maps::count(family, Reason::AnsweredTc);
+            // SAFETY: a helper without pointers; it returns TC_ACT_REDIRECT (flags 0: the
+            // device's egress).
+            unsafe { bpf_redirect(ctx.ingress_ifindex(), 0) as u32 }
+        }
+        Err(stop) => {
+            if stop.reason as u32 == Reason::NoTailroom as u32 {
+                maps::count(family, Reason::NoTailroomTc);
+            }
+            if stop.verdict == xdp_action::XDP_ABORTED {
+                maps::count(family, Reason::Aborted);
+            }
+            if stop.verdict == xdp_action::XDP_PASS {
+                TC_ACT_OK as u32
+            } else {
+                TC_ACT_SHOT as u32
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn finish_xdp(family: Family, outcome: Result<(), Stop>) -> u32 {
     maps::count(family, Reason::Received);
     match outcome {
         Ok(()) => {

@@ -5,7 +5,7 @@ use crate::compile::Compiled;
 use anyhow::{bail, Context as _, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray},
-    programs::Xdp,
+    programs::{SchedClassifier, Xdp},
     Ebpf, EbpfLoader,
 };
 use xdp_common::{
@@ -13,7 +13,7 @@ use xdp_common::{
     maps::{
         block_index, Family, IfaceConfig, IfaceKey, IfaceSlotKey, OptionBlock, SlotConfig,
         MAP_ACTIVE, MAP_BLOCKS, MAP_COUNTERS, MAP_IFACES, MAP_SLOTS, MASKS_PER_FAMILY, MAX_IFACES,
-        PROGRAM_NAME,
+        PROGRAM_NAME, TC_PROGRAM_NAME,
     },
 };
 
@@ -45,7 +45,8 @@ pub struct Datapath {
 }
 
 impl Datapath {
-    /// Load the object and the XDP program into the kernel (runs the verifier).
+    /// Load the object, the XDP program and the TC fallback into the kernel (runs the
+    /// verifier on both).
     pub fn load() -> Result<Self> {
         let mut ebpf = EbpfLoader::new()
             .load(EBPF_OBJECT)
@@ -57,12 +58,26 @@ impl Datapath {
         program
             .load()
             .context("the kernel rejected the XDP program")?;
+        let tc: &mut SchedClassifier = ebpf
+            .program_mut(TC_PROGRAM_NAME)
+            .context("no TC classifier in the object")?
+            .try_into()?;
+        tc.load()
+            .context("the kernel rejected the TC fallback classifier")?;
         Ok(Datapath { ebpf })
     }
 
     pub fn program(&mut self) -> &mut Xdp {
         self.ebpf
             .program_mut(PROGRAM_NAME)
+            .and_then(|p| p.try_into().ok())
+            .expect("loaded in Datapath::load")
+    }
+
+    /// The TC fallback (`lwm2m_tc`), loaded with the XDP program.
+    pub fn tc_program(&mut self) -> &mut SchedClassifier {
+        self.ebpf
+            .program_mut(TC_PROGRAM_NAME)
             .and_then(|p| p.try_into().ok())
             .expect("loaded in Datapath::load")
     }

@@ -4,7 +4,9 @@
 mod attach;
 mod relink;
 
-use attach::{attach, detach_hook, join_group, mode_name, xdp_mode, Attached, Hook};
+use attach::{
+    attach, attach_fallback, detach_attached, join_group, mode_name, xdp_mode, Attached, Hook,
+};
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -33,7 +35,7 @@ use xdp_common::{
 
 use crate::{
     compile::{self, Compiled},
-    config::{self, AttachMode, Config},
+    config::{self, AttachMode, Config, Fallback},
     control::{self, Answer},
     datapath::{Datapath, Generation},
     ifaces,
@@ -171,9 +173,16 @@ impl Daemon {
                         mode_name(a.mode)
                     );
                 }
+                self.refit_fallback(&iface.name, iface.fallback);
                 continue;
             }
-            match attach(&mut self.dp, self.pins.as_ref(), &iface.name, iface.mode) {
+            match attach(
+                &mut self.dp,
+                self.pins.as_ref(),
+                &iface.name,
+                iface.mode,
+                iface.fallback,
+            ) {
                 Ok(a) => added.push((iface.name.clone(), a)),
                 Err(e) => {
                     self.undo(added);
@@ -200,7 +209,7 @@ impl Daemon {
             .collect();
         for name in gone {
             if let Some(a) = self.attached.remove(&name) {
-                match detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
+                match detach_attached(&mut self.dp, self.pins.as_ref(), a) {
                     Ok(()) => info!("{name}: detached (no longer in the config)"),
                     Err(e) => warn!("{name}: detach failed: {e}"),
                 }
@@ -209,10 +218,26 @@ impl Daemon {
         Ok(())
     }
 
+    /// A reload that changes `fallback` of an attached interface attaches or detaches the
+    /// TC fallback at once (XDP's link stays as it is).
+    fn refit_fallback(&mut self, name: &str, fallback: Fallback) {
+        let Some(a) = self.attached.get_mut(name) else {
+            return;
+        };
+        match (a.fallback.take(), fallback) {
+            (None, Fallback::Tc) => a.fallback = attach_fallback(&mut self.dp, name, fallback),
+            (Some(id), Fallback::None) => match self.dp.tc_program().detach(id) {
+                Ok(()) => info!("{name}: TC fallback detached"),
+                Err(e) => warn!("{name}: detaching the TC fallback failed: {e}"),
+            },
+            (kept, _) => a.fallback = kept,
+        }
+    }
+
     /// Detaches what a failed [`Self::apply`] attached.
     fn undo(&mut self, added: Vec<(String, Attached)>) {
         for (name, a) in added {
-            match detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
+            match detach_attached(&mut self.dp, self.pins.as_ref(), a) {
                 Ok(()) => info!("{name}: detached again: the new config was not applied"),
                 Err(e) => warn!("{name}: detach after a failed reload failed: {e}"),
             }
@@ -303,7 +328,7 @@ impl Daemon {
                         "state": "attached",
                         "mode": mode_name(a.mode),
                         "requested_mode": attach_mode_name(i.mode),
-                        "hooks": ["xdp"],
+                        "hooks": if a.fallback.is_some() { json!(["xdp", "tc"]) } else { json!(["xdp"]) },
                         "pinned": matches!(a.hook, Hook::Pinned { .. }),
                     }),
                     None => json!({
@@ -354,29 +379,38 @@ impl Daemon {
         (answer, false)
     }
 
+    /// Once: requests nothing could answer for lack of room. Where the TC fallback is
+    /// attached, XDP's no_tailroom are answered there: only what TC passed too counts then.
     fn warn_tailroom(&mut self) -> bool {
         let Ok(c) = self.dp.counters() else {
             return false;
         };
-        let n = c[reason_index(Family::V4, Reason::NoTailroom) as usize]
-            + c[reason_index(Family::V6, Reason::NoTailroom) as usize];
-        if n == 0 {
-            return false;
-        }
-        let native: Vec<&String> = self
+        let count = |r: Reason| {
+            c[reason_index(Family::V4, r) as usize] + c[reason_index(Family::V6, r) as usize]
+        };
+        let without: Vec<&String> = self
             .attached
             .iter()
-            .filter(|(_, a)| a.mode == XdpMode::Driver)
+            .filter(|(_, a)| a.fallback.is_none())
             .map(|(n, _)| n)
             .collect();
-        warn!("{n} requests passed for lack of tailroom: the driver of {native:?} gives XDP no room to grow a frame; use mode = \"generic\" there");
-        true
+        let passed_by_xdp = count(Reason::NoTailroom);
+        let passed_by_tc = count(Reason::NoTailroomTc);
+        if !without.is_empty() && passed_by_xdp > 0 {
+            warn!("{passed_by_xdp} requests passed for lack of tailroom: a driver gives XDP no room to grow a frame; set fallback = \"tc\" on {without:?} (or mode = \"generic\")");
+            return true;
+        }
+        if passed_by_tc > 0 {
+            warn!("{passed_by_tc} requests passed for lack of room by XDP and by the TC fallback (bpf_skb_change_tail failed)");
+            return true;
+        }
+        false
     }
 
     /// Detaches every interface (a failure is logged, the rest still detached).
     fn detach_all(&mut self) {
         for (name, a) in self.attached.drain() {
-            if let Err(e) = detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
+            if let Err(e) = detach_attached(&mut self.dp, self.pins.as_ref(), a) {
                 warn!("{name}: detach failed: {e:#}");
             }
         }
@@ -606,6 +640,7 @@ impl Daemon {
                     ifindex,
                     requested: iface.mode,
                     mode,
+                    fallback: attach_fallback(&mut self.dp, &ifname, iface.fallback),
                     _group: join_group(&ifname, ifindex),
                 },
             );

@@ -24,7 +24,7 @@ use proptest::{
     test_runner::{Config as ProptestConfig, TestCaseError, TestRunner},
 };
 use xdp_common::{
-    counters::{reason_index, seen_index, Reason, Seen, REASON_COUNT},
+    counters::{reason_index, seen_index, Reason, Seen, XDP_REASON_END},
     maps::Family,
     wire::eth,
 };
@@ -340,7 +340,7 @@ impl Harness {
         assert_eq!(run.seen(Seen::Frames), 1, "frames counter");
         for family in [Family::V4, Family::V6] {
             assert_eq!(run.reason(family, Reason::Aborted), 0, "{family:?} aborted");
-            let outcomes: u64 = (1..REASON_COUNT)
+            let outcomes: u64 = (1..XDP_REASON_END)
                 .map(|r| run.counted[reason_index(family, Reason::Received) as usize + r as usize])
                 .sum();
             assert_eq!(

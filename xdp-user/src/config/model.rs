@@ -105,6 +105,8 @@ pub struct ExtraOption<C> {
 pub struct Interface {
     pub name: String,
     pub mode: AttachMode,
+    /// What answers a request XDP passes for lack of room to grow its frame.
+    pub fallback: Fallback,
     /// Overrides `[dhcpv4] server_id` on this interface.
     pub server_id: Option<Ipv4Addr>,
     pub vlans: Vec<Vlan>,
@@ -125,6 +127,22 @@ impl fmt::Display for AttachMode {
             AttachMode::Auto => "auto",
             AttachMode::Native => "native",
             AttachMode::Generic => "generic",
+        })
+    }
+}
+
+/// `[[interface]] fallback`: the TC ingress classifier answers what XDP had no room for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fallback {
+    Tc,
+    None,
+}
+
+impl fmt::Display for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fallback::Tc => "tc",
+            Fallback::None => "none",
         })
     }
 }

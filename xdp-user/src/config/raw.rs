@@ -75,6 +75,7 @@ pub(super) struct RawExtraV6 {
 pub(super) struct RawInterface {
     pub(super) name: String,
     pub(super) mode: Option<String>,
+    pub(super) fallback: Option<String>,
     pub(super) server_id: Option<String>,
     #[serde(default)]
     pub(super) vlan: Vec<RawVlan>,

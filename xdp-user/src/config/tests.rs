@@ -58,6 +58,7 @@ pub(crate) fn config(format: WireFormat, uri: Option<&str>, der: Option<Vec<u8>>
         interfaces: vec![Interface {
             name: "eth0".into(),
             mode: AttachMode::Auto,
+            fallback: Fallback::Tc,
             server_id: None,
             vlans: vec![],
         }],
@@ -124,6 +125,7 @@ fn minimal_config_takes_the_defaults() {
         vec![Interface {
             name: "eth0".into(),
             mode: AttachMode::Auto,
+            fallback: Fallback::Tc,
             server_id: None,
             vlans: vec![]
         }]
@@ -192,6 +194,7 @@ fn full_config_is_read_key_by_key() {
         [[interface]]
         name = "eth1"
         mode = "native"
+        fallback = "none"
 
         [slow_path]
         mode = "relay"
@@ -272,6 +275,7 @@ fn full_config_is_read_key_by_key() {
         Interface {
             name: "lwm2m-srv".into(),
             mode: AttachMode::Generic,
+            fallback: Fallback::Tc,
             server_id: Some(Ipv4Addr::new(198, 18, 0, 2)),
             vlans: vec![
                 Vlan {
@@ -290,6 +294,7 @@ fn full_config_is_read_key_by_key() {
         }
     );
     assert_eq!(cfg.interfaces[1].mode, AttachMode::Native);
+    assert_eq!(cfg.interfaces[1].fallback, Fallback::None);
     assert_eq!(cfg.slow_path.mode, SlowPathMode::Relay);
     assert_eq!(
         cfg.slow_path.dhcpv4_servers,
@@ -418,6 +423,10 @@ fn enum_values_are_checked() {
             "interface[0].mode = \"skb\"",
             "\"auto\", \"native\" or \"generic\"",
         ],
+    );
+    error_of(
+        parse("[[interface]]\nname = \"eth0\"\nfallback = \"xdp\""),
+        &["interface[0].fallback = \"xdp\"", "\"tc\" or \"none\""],
     );
     error_of(
         with("[slow_path]\nmode = \"forward\""),

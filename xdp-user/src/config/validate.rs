@@ -372,6 +372,17 @@ fn validate_interfaces(raw: Vec<RawInterface>) -> Result<Vec<Interface>, ConfigE
                 ))
             }
         };
+        let fallback = match iface.fallback.as_deref() {
+            None | Some("tc") => Fallback::Tc,
+            Some("none") => Fallback::None,
+            Some(other) => {
+                return Err(invalid(
+                    format!("{key}.fallback"),
+                    quoted(other),
+                    "choose \"tc\" or \"none\"",
+                ))
+            }
+        };
         let server_id = iface
             .server_id
             .as_deref()
@@ -381,6 +392,7 @@ fn validate_interfaces(raw: Vec<RawInterface>) -> Result<Vec<Interface>, ConfigE
         out.push(Interface {
             name: iface.name,
             mode,
+            fallback,
             server_id,
             vlans,
         });

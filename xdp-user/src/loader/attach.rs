@@ -1,6 +1,6 @@
 //! Attaching the program to one interface: in the configured mode (auto: native, else
-//! generic), its link owned by the program or pinned in the pin dir, and the DHCPv6 group
-//! joined; and detaching it again.
+//! generic), its link owned by the program or pinned in the pin dir, the TC fallback on its
+//! ingress, and the DHCPv6 group joined; and detaching it again.
 
 use std::{
     net::{Ipv6Addr, UdpSocket},
@@ -8,12 +8,14 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use aya::programs::{links::FdLink, xdp::XdpLinkId, XdpMode};
+use aya::programs::{
+    links::FdLink, tc::SchedClassifierLinkId, xdp::XdpLinkId, TcAttachType, XdpMode,
+};
 use log::warn;
 use xdp_common::wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
 
 use crate::{
-    config::AttachMode,
+    config::{AttachMode, Fallback},
     datapath::Datapath,
     pins::{self, PinDir},
     system,
@@ -33,6 +35,9 @@ pub(super) struct Attached {
     /// What the config asked for (a change takes effect at the next start).
     pub(super) requested: AttachMode,
     pub(super) mode: XdpMode,
+    /// The TC fallback's ingress link (`fallback = "tc"`), owned by the program even with a
+    /// pin dir: it goes with the process, and the next run attaches its own.
+    pub(super) fallback: Option<SchedClassifierLinkId>,
     /// Joined to ff02::1:2 on this interface (a real NIC filters multicast it was not asked for).
     pub(super) _group: Option<UdpSocket>,
 }
@@ -42,6 +47,7 @@ pub(super) fn attach(
     pins: Option<&PinDir>,
     name: &str,
     requested: AttachMode,
+    fallback: Fallback,
 ) -> Result<Attached> {
     let ifindex = system::ifindex(name)?;
     let (link, mode) = match requested {
@@ -67,8 +73,46 @@ pub(super) fn attach(
         ifindex,
         requested,
         mode,
+        fallback: attach_fallback(dp, name, fallback),
         _group: join_group(name, ifindex),
     })
+}
+
+/// The TC fallback on `name`'s ingress (TCX on kernels >= 6.6, else clsact through netlink),
+/// after XDP: a failure leaves XDP answering alone, with a warning.
+pub(super) fn attach_fallback(
+    dp: &mut Datapath,
+    name: &str,
+    fallback: Fallback,
+) -> Option<SchedClassifierLinkId> {
+    if fallback == Fallback::None {
+        return None;
+    }
+    let attached = dp
+        .tc_program()
+        .attach(name, TcAttachType::Ingress)
+        .or_else(|e| {
+            // Before TCX: the classifier hangs off a clsact qdisc (EEXIST when there is one).
+            let _ = aya::programs::tc::qdisc_add_clsact(name);
+            dp.tc_program()
+                .attach(name, TcAttachType::Ingress)
+                .map_err(|_| e)
+        });
+    attached
+        .map_err(|e| {
+            warn!("{name}: TC fallback not attached ({e}); requests XDP has no room for are passed")
+        })
+        .ok()
+}
+
+/// Detaches one interface: its TC fallback, then its XDP link.
+pub(super) fn detach_attached(dp: &mut Datapath, pins: Option<&PinDir>, a: Attached) -> Result<()> {
+    if let Some(id) = a.fallback {
+        dp.tc_program()
+            .detach(id)
+            .context("detaching the TC fallback")?;
+    }
+    detach_hook(dp, pins, a.hook)
 }
 
 pub(super) fn join_group(name: &str, ifindex: u32) -> Option<UdpSocket> {

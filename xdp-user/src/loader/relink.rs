@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use xdp_common::maps::{IfaceConfig, IfaceKey};
 
 use super::{
-    attach::{attach, detach_hook, mode_name},
+    attach::{attach, detach_attached, mode_name},
     install, interface_entries, Daemon,
 };
 use crate::{
@@ -181,16 +181,16 @@ impl Daemon {
             if !system::link_exists(&name) {
                 continue;
             }
-            let Some(mode) = self
+            let Some((mode, fallback)) = self
                 .cfg
                 .interfaces
                 .iter()
                 .find(|i| i.name == name)
-                .map(|i| i.mode)
+                .map(|i| (i.mode, i.fallback))
             else {
                 continue;
             };
-            match attach(&mut self.dp, self.pins.as_ref(), &name, mode) {
+            match attach(&mut self.dp, self.pins.as_ref(), &name, mode, fallback) {
                 Ok(a) => {
                     let gap = self.links.came_back(&name).unwrap_or_default();
                     info!(
@@ -218,9 +218,9 @@ impl Daemon {
     /// `name`'s link (index `ifindex`) is gone: its XDP link went with it.
     fn lost(&mut self, name: &str, ifindex: u32) {
         if let Some(a) = self.attached.remove(name) {
-            // The kernel detached it with the device; this only releases our side.
-            if let Err(e) = detach_hook(&mut self.dp, self.pins.as_ref(), a.hook) {
-                log::debug!("{name}: releasing the XDP link of a deleted device: {e}");
+            // The kernel detached them with the device; this only releases our side.
+            if let Err(e) = detach_attached(&mut self.dp, self.pins.as_ref(), a) {
+                log::debug!("{name}: releasing the links of a deleted device: {e}");
             }
         }
         self.links.went_away(name, ifindex);

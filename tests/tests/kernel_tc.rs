@@ -1,0 +1,194 @@
+//! The TC fallback (`lwm2m_tc`) builds its reply with the same code as the XDP program: run
+//! with BPF_PROG_TEST_RUN on an skb, it answers a DHCPINFORM and an INFORMATION-REQUEST with
+//! exactly the bytes XDP sends for the same request, redirects them (TC_ACT_REDIRECT), and
+//! counts only what it did (answered_tc); what XDP passes, TC leaves to the stack untouched
+//! and uncounted.
+
+#[expect(
+    dead_code,
+    unused_macros,
+    reason = "the helpers shared with kernel_v4/v6 this file does not use"
+)]
+mod kernel_common;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use aya::programs::{TestRun, TestRunOptions};
+use kernel_common::*;
+use lwm2m_xdp::{client, config::WireFormat};
+use lwm2m_xdp_test_support::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
+use xdp_common::{
+    counters::{reason_index, Reason, COUNTERS_LEN},
+    maps::Family,
+    wire::{dhcpv4, dhcpv6, eth, ipv6},
+};
+
+const TC_ACT_OK: u32 = 0;
+const TC_ACT_REDIRECT: u32 = 7;
+
+const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);
+const CLIENT_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455);
+const PRL: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
+const ORO: [u16; 3] = [V6_URI_CODE, V6_CERT_CODE, V6_EXTRA_CODE];
+
+/// A broadcast DHCPINFORM from CLIENT_V4: 342 octets (the encoder pads BOOTP to 300).
+fn inform() -> Vec<u8> {
+    let bootp = client::build_inform(0x1a2b_3c4d, CLIENT_MAC, CLIENT_V4, &PRL, Some(1500));
+    let l2 = Ethernet {
+        dst: Ethernet::BROADCAST,
+        src: CLIENT_MAC,
+        vlans: vec![],
+    };
+    ipv4_udp_frame(
+        &l2,
+        CLIENT_V4,
+        Ipv4Addr::BROADCAST,
+        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        &bootp,
+    )
+}
+
+/// A bare INFORMATION-REQUEST (no padding) from CLIENT_LL to ff02::1:2.
+fn information_request() -> Vec<u8> {
+    let duid = [&[0, 3, 0, 1][..], &CLIENT_MAC[..]].concat();
+    let msg = client::build_information_request([0xab, 0xcd, 0xef], &duid, &ORO);
+    let group = Ipv6Addr::from(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
+    let l2 = Ethernet {
+        dst: Ethernet::ipv6_multicast(group),
+        src: CLIENT_MAC,
+        vlans: vec![],
+    };
+    ipv6_udp_frame(
+        &l2,
+        CLIENT_LL,
+        group,
+        1,
+        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+        &msg,
+    )
+}
+
+/// One run of the TC program: its return value, the skb's bytes after, the counters it
+/// bumped.
+fn run_tc(h: &mut Harness, frame: &[u8]) -> (u32, Vec<u8>, Vec<u64>) {
+    let before = h.dp.counters().expect("counters");
+    let mut out = vec![0u8; 8192];
+    let result =
+        h.dp.tc_program()
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                ..TestRunOptions::new()
+            })
+            .expect("BPF_PROG_TEST_RUN on the classifier");
+    out.truncate(result.data_size_out as usize);
+    let after = h.dp.counters().expect("counters");
+    let counted = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    (result.return_value, out, counted)
+}
+
+/// Only `index` moved, by one.
+fn assert_counted_only(counted: &[u64], index: u32, what: &str) {
+    assert_eq!(counted.len(), COUNTERS_LEN as usize);
+    for (i, n) in counted.iter().enumerate() {
+        let expected = u64::from(i == index as usize);
+        assert_eq!(*n, expected, "{what}: counter {i} moved by {n}");
+    }
+}
+
+/// XDP answers `frame`; TC answers it with the same bytes, redirected, counted answered_tc.
+fn tc_answers_as_xdp(h: &mut Harness, family: Family, frame: &[u8], what: &str) {
+    let xdp = h.run(frame);
+    assert_eq!(xdp.verdict, XDP_TX, "{what}: XDP answers");
+    let (verdict, reply, counted) = run_tc(h, frame);
+    assert_eq!(verdict, TC_ACT_REDIRECT, "{what}: TC redirects its answer");
+    assert!(
+        reply == xdp.out,
+        "{what}: TC's reply differs from XDP's\n tc:  {}\n xdp: {}",
+        hex(&reply),
+        hex(&xdp.out)
+    );
+    assert_counted_only(
+        &counted,
+        reason_index(family, Reason::AnsweredTc),
+        &format!("{what}: TC counts its answer, nothing else"),
+    );
+}
+
+#[test]
+fn tc_answers_an_inform_with_xdps_bytes() {
+    if !can_run("tc_answers_an_inform_with_xdps_bytes") {
+        return;
+    }
+    for cert_size in [300, 1000] {
+        let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, cert_size));
+        let frame = inform();
+        assert_eq!(frame.len(), 342);
+        tc_answers_as_xdp(
+            &mut h,
+            Family::V4,
+            &frame,
+            &format!("INFORM, {cert_size}-octet certificate"),
+        );
+    }
+}
+
+#[test]
+fn tc_answers_a_bare_information_request_with_xdps_bytes() {
+    if !can_run("tc_answers_a_bare_information_request_with_xdps_bytes") {
+        return;
+    }
+    for cert_size in [300, 1000] {
+        let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, cert_size));
+        let frame = information_request();
+        tc_answers_as_xdp(
+            &mut h,
+            Family::V6,
+            &frame,
+            &format!("INFORMATION-REQUEST, {cert_size}-octet certificate"),
+        );
+    }
+}
+
+#[test]
+fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
+    if !can_run("tc_leaves_what_xdp_passes_to_the_stack_uncounted") {
+        return;
+    }
+    let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
+    // Not asking for an LwM2M option; a bad UDP checksum; not DHCP at all.
+    let no_lwm2m = {
+        let bootp = client::build_inform(7, CLIENT_MAC, CLIENT_V4, &[1, 3], None);
+        let l2 = Ethernet {
+            dst: Ethernet::BROADCAST,
+            src: CLIENT_MAC,
+            vlans: vec![],
+        };
+        ipv4_udp_frame(
+            &l2,
+            CLIENT_V4,
+            Ipv4Addr::BROADCAST,
+            (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+            &bootp,
+        )
+    };
+    let mut bad_checksum = information_request();
+    let last = bad_checksum.len() - 1;
+    bad_checksum[last] ^= 0x40;
+    let mut not_dhcp = inform();
+    not_dhcp[eth::HDR_LEN + 20 + 2..eth::HDR_LEN + 20 + 4].copy_from_slice(&53u16.to_be_bytes());
+    for (frame, what) in [
+        (no_lwm2m, "INFORM without LwM2M codes"),
+        (bad_checksum, "INFORMATION-REQUEST with a bad checksum"),
+        (not_dhcp, "UDP to port 53"),
+    ] {
+        assert_eq!(h.run(&frame).verdict, XDP_PASS, "{what}: XDP passes");
+        let (verdict, out, counted) = run_tc(&mut h, &frame);
+        assert_eq!(verdict, TC_ACT_OK, "{what}: TC lets it through");
+        assert!(out == frame, "{what}: unchanged");
+        assert!(
+            counted.iter().all(|n| *n == 0),
+            "{what}: TC counts nothing XDP counted already: {counted:?}"
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! The TC fallback on veth (issue 10): where generic XDP cannot grow the frame enough (a bare
+//! INFORMATION-REQUEST leaves too little room for a REPLY with a 1000-octet certificate), the
+//! classifier on the same interface's ingress answers it: an unpadded `probe --v6` gets the
+//! URI, `stats` counts it no_tailroom (XDP) and answered_tc; with `fallback = "none"` the same
+//! request goes unanswered; after exit nothing answers. The probe's UDP sockets send with the
+//! client's TX checksum offload off: a partial checksum is passed as malformed by both hooks.
+//! A request tagged 42 answered by TC leaves with its tag.
+
+use std::time::Duration;
+
+use lwm2m_xdp::client;
+use lwm2m_xdp_test_support::frame::{ipv6_udp_frame, Ethernet};
+use lwm2m_xdp_tests::{
+    lwm2m_xdp_bin,
+    peers::{client_tx_checksums_off, RawSocket},
+    require_root,
+    running::{count, Running},
+    text, NetnsPair, ScratchDir, Side,
+};
+use xdp_common::wire::{dhcpv6, ipv6};
+
+const URI: &str = "coaps://198.18.0.1:5684";
+/// Bounds one probe (it gives up after its own --timeout).
+const PROBE_LIMIT: Duration = Duration::from_secs(10);
+
+/// The 1000-octet certificate: its REPLY outgrows what generic XDP on veth can add to a bare
+/// request's buffer.
+fn certificate_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/certs/bootstrap-1000.der")
+        .canonicalize()
+        .expect("examples/certs/bootstrap-1000.der")
+}
+
+/// The link-local address `[[interface.vlan]] id = 42` answers from.
+const VLAN42_LL: &str = "fe80::42:1";
+
+fn config(server_if: &str, mode: &str, fallback: &str, extra: &str) -> String {
+    format!(
+        "[lwm2m]\nbootstrap_uri = \"{URI}\"\ncertificate = \"{cert}\"\npolicy = \"lwm2m-only\"\n\
+         [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n\
+         [[interface]]\nname = \"{server_if}\"\nmode = \"{mode}\"\nfallback = \"{fallback}\"\n\
+         [[interface.vlan]]\nid = 42\nipv6_link_local = \"{VLAN42_LL}\"\n{extra}",
+        cert = certificate_path().display()
+    )
+}
+
+/// `probe --v6` without --pad: the bare INFORMATION-REQUEST a client sends.
+fn probe_v6_uri(pair: &NetnsPair, bin: &str) -> Result<String, String> {
+    let out = pair.exec_within(
+        Side::Client,
+        PROBE_LIMIT,
+        &[
+            bin,
+            "probe",
+            "--interface",
+            &pair.client_if,
+            "--v6",
+            "--timeout",
+            "2",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("bootstrap URI:")
+                .map(|u| u.trim().to_owned())
+        })
+        .filter(|_| out.status.success())
+        .ok_or_else(|| format!("{stdout} {}", text(&out.stderr)))
+}
+
+/// The hooks `status --json` says the server interface is attached with.
+fn hooks(pair: &NetnsPair, bin: &str, run: &Running) -> String {
+    let instance = run.instance();
+    let out = pair.exec(
+        Side::Server,
+        &[bin, "status", "--json", "--instance", &instance],
+    );
+    assert!(out.status.success(), "status: {}", text(&out.stderr));
+    let status: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    status["interfaces"][0]["hooks"].to_string()
+}
+
+fn start<'a>(
+    pair: &'a NetnsPair,
+    scratch: &ScratchDir,
+    tag: &str,
+    fallback: &str,
+    extra: &str,
+) -> Running<'a> {
+    // The probe sends from UDP sockets: full checksums, not veth's partial ones
+    // (ARCHITECTURE.md, "Traps"; the TC fallback verifies them as XDP does).
+    client_tx_checksums_off(pair).expect("client tx checksums off");
+    let cfg = scratch
+        .write(
+            "lwm2m-xdp.toml",
+            &config(&pair.server_if, "generic", fallback, extra),
+        )
+        .unwrap();
+    Running::start(pair, cfg, tag, &[])
+}
+
+#[test]
+fn generic_veth_bare_information_request_is_answered_by_tc() {
+    if !require_root("netns_tc::generic_veth_bare_information_request_is_answered_by_tc") {
+        return;
+    }
+    let tag = "tc-generic";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let run = start(&pair, &scratch, tag, "tc", "");
+    assert_eq!(
+        hooks(&pair, &bin, &run),
+        r#"["xdp","tc"]"#,
+        "hooks in status"
+    );
+    assert_eq!(
+        probe_v6_uri(&pair, &bin).as_deref(),
+        Ok(URI),
+        "an unpadded INFORMATION-REQUEST is answered\n{}\n{}",
+        run.log(),
+        run.stats()
+    );
+    let stats = run.stats();
+    let by_tc = count(&stats, "v6", "answered_tc");
+    assert!(by_tc >= 1, "answered by TC: {stats}");
+    assert!(
+        count(&stats, "v6", "no_tailroom") >= by_tc,
+        "what TC answered XDP passed for room: {stats}"
+    );
+    assert_eq!(count(&stats, "v6", "answered"), 0, "not by XDP: {stats}");
+    assert_eq!(count(&stats, "v6", "aborted"), 0, "{stats}");
+    run.stop();
+    // A classifier left on the interface would still hold the program and its maps, and
+    // answer: nothing does once `run` has exited.
+    assert!(
+        probe_v6_uri(&pair, &bin).is_err(),
+        "answered after exit: the TC fallback was left attached"
+    );
+}
+
+#[test]
+fn without_the_fallback_the_bare_request_goes_unanswered() {
+    if !require_root("netns_tc::without_the_fallback_the_bare_request_goes_unanswered") {
+        return;
+    }
+    let tag = "tc-none";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let run = start(&pair, &scratch, tag, "none", "");
+    assert_eq!(
+        hooks(&pair, &bin, &run),
+        r#"["xdp"]"#,
+        "fallback = \"none\" attaches no classifier"
+    );
+    assert!(
+        probe_v6_uri(&pair, &bin).is_err(),
+        "without the fallback nothing answers"
+    );
+    let stats = run.stats();
+    assert!(count(&stats, "v6", "no_tailroom") >= 1, "{stats}");
+    assert_eq!(count(&stats, "v6", "answered_tc"), 0, "{stats}");
+    run.stop();
+}
+
+/// A bare INFORMATION-REQUEST tagged 42 (a raw socket's frame): the tag reaches TC ingress
+/// in the skb, not in the frame; TC answers from the VLAN's address and the REPLY leaves with
+/// the tag (the skb keeps it, the egress puts it back).
+#[test]
+fn a_tagged_request_answered_by_tc_keeps_its_tag() {
+    if !require_root("netns_tc::a_tagged_request_answered_by_tc_keeps_its_tag") {
+        return;
+    }
+    let tag = "tc-vlan";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let run = start(&pair, &scratch, tag, "tc", "");
+    let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
+    let xid = [0x42, 0x7c, 0x01];
+    let duid = [&[0, 3, 0, 1][..], &pair.mac(Side::Client)[..]].concat();
+    let msg = client::build_information_request(
+        xid,
+        &duid,
+        &[
+            dhcpv6::DEFAULT_URI_OPTION,
+            dhcpv6::DEFAULT_CERTIFICATE_OPTION,
+        ],
+    );
+    let group = ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS.into();
+    let frame = ipv6_udp_frame(
+        &Ethernet {
+            dst: Ethernet::ipv6_multicast(group),
+            src: pair.mac(Side::Client),
+            vlans: vec![42],
+        },
+        pair.ipv6_link_local(Side::Client),
+        group,
+        1,
+        (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+        &msg,
+    );
+    let (reply, ()) = socket.exchange(
+        &frame,
+        "REPLY on VLAN 42",
+        (3, Duration::from_secs(1)),
+        |reply| {
+            let p = &reply.payload;
+            if p.len() > 4 && p[0] == dhcpv6::MSG_REPLY && p[1..4] == xid {
+                Ok(())
+            } else {
+                Err(format!("not our REPLY: {}", lwm2m_xdp_tests::peers::hex(p)))
+            }
+        },
+    );
+    assert_eq!(reply.l2.vlans, [42], "the REPLY keeps the request's tag");
+    assert_eq!(reply.src.to_string(), VLAN42_LL, "from the VLAN's address");
+    let stats = run.stats();
+    assert!(
+        count(&stats, "v6", "answered_tc") >= 1,
+        "answered by TC: {stats}"
+    );
+    assert_eq!(count(&stats, "v6", "answered"), 0, "not by XDP: {stats}");
+    run.stop();
+}
+
+/// One answer costs one credit although both hooks admit it: XDP gives back what it spent on
+/// a request it passes for room. With a burst of 1 the first request is answered by TC (were
+/// the credit spent twice, TC would find the bucket empty and drop it), the second, at once,
+/// is over the limit.
+#[test]
+fn an_answer_by_tc_costs_one_rate_limit_credit() {
+    if !require_root("netns_tc::an_answer_by_tc_costs_one_rate_limit_credit") {
+        return;
+    }
+    let tag = "tc-rate";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let limit = "[rate_limit]\nper_client_rate = 1\nburst = 1\n";
+    let run = start(&pair, &scratch, tag, "tc", limit);
+    assert_eq!(
+        probe_v6_uri(&pair, &bin).as_deref(),
+        Ok(URI),
+        "the first request is within the burst\n{}",
+        run.stats()
+    );
+    let stats = run.stats();
+    assert_eq!(count(&stats, "v6", "answered_tc"), 1, "{stats}");
+    assert_eq!(count(&stats, "v6", "rate_limited"), 0, "{stats}");
+    assert!(
+        probe_v6_uri(&pair, &bin).is_err(),
+        "the second request, at once, is over the limit"
+    );
+    let stats = run.stats();
+    assert!(count(&stats, "v6", "rate_limited") >= 1, "{stats}");
+    assert_eq!(count(&stats, "v6", "answered_tc"), 1, "{stats}");
+    run.stop();
+}
