@@ -4,7 +4,8 @@
 //! URI, `stats` counts it no_tailroom (XDP) and answered_tc; with `fallback = "none"` the same
 //! request goes unanswered; after exit nothing answers. The probe's UDP sockets send with the
 //! client's TX checksum offload off: a partial checksum is passed as malformed by both hooks.
-//! A request tagged 42 answered by TC leaves with its tag.
+//! A request tagged 42 answered by TC leaves with its tag. On native veth both families are
+//! answered in the kernel (there by TC: veth's native frames had no room for either).
 
 use std::time::Duration;
 
@@ -47,19 +48,21 @@ fn config(server_if: &str, mode: &str, fallback: &str, extra: &str) -> String {
 
 /// `probe --v6` without --pad: the bare INFORMATION-REQUEST a client sends.
 fn probe_v6_uri(pair: &NetnsPair, bin: &str) -> Result<String, String> {
-    let out = pair.exec_within(
-        Side::Client,
-        PROBE_LIMIT,
-        &[
-            bin,
-            "probe",
-            "--interface",
-            &pair.client_if,
-            "--v6",
-            "--timeout",
-            "2",
-        ],
-    );
+    probe_uri(pair, bin, &["--v6"])
+}
+
+/// `probe` (a DHCPINFORM, or with `--v6` an INFORMATION-REQUEST): the URI it decoded.
+fn probe_uri(pair: &NetnsPair, bin: &str, family: &[&str]) -> Result<String, String> {
+    let mut args = vec![
+        bin,
+        "probe",
+        "--interface",
+        &pair.client_if,
+        "--timeout",
+        "2",
+    ];
+    args.extend_from_slice(family);
+    let out = pair.exec_within(Side::Client, PROBE_LIMIT, &args);
     let stdout = text(&out.stdout);
     stdout
         .lines()
@@ -91,13 +94,24 @@ fn start<'a>(
     fallback: &str,
     extra: &str,
 ) -> Running<'a> {
+    start_in(pair, scratch, tag, "generic", fallback, extra)
+}
+
+fn start_in<'a>(
+    pair: &'a NetnsPair,
+    scratch: &ScratchDir,
+    tag: &str,
+    mode: &str,
+    fallback: &str,
+    extra: &str,
+) -> Running<'a> {
     // The probe sends from UDP sockets: full checksums, not veth's partial ones
     // (ARCHITECTURE.md, "Traps"; the TC fallback verifies them as XDP does).
     client_tx_checksums_off(pair).expect("client tx checksums off");
     let cfg = scratch
         .write(
             "lwm2m-xdp.toml",
-            &config(&pair.server_if, "generic", fallback, extra),
+            &config(&pair.server_if, mode, fallback, extra),
         )
         .unwrap();
     Running::start(pair, cfg, tag, &[])
@@ -141,6 +155,49 @@ fn generic_veth_bare_information_request_is_answered_by_tc() {
         probe_v6_uri(&pair, &bin).is_err(),
         "answered after exit: the TC fallback was left attached"
     );
+}
+
+/// Native XDP on veth: a bare INFORMATION-REQUEST and a DHCPINFORM are both answered in the
+/// kernel, each by XDP where the frame could grow and by TC where it could not (veth's native
+/// frames leave little or no tailroom). XDP_TX on veth reaches the peer only with NAPI there
+/// (ARCHITECTURE.md, "Traps"): the client's GRO is on, as a real router's peer would have.
+#[test]
+fn native_veth_answers_both_families_by_xdp_or_tc() {
+    if !require_root("netns_tc::native_veth_answers_both_families_by_xdp_or_tc") {
+        return;
+    }
+    let tag = "tc-native";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let gro = pair.exec(
+        Side::Client,
+        &["ethtool", "-K", &pair.client_if, "gro", "on"],
+    );
+    assert!(gro.status.success(), "gro on: {}", text(&gro.stderr));
+    let run = start_in(&pair, &scratch, tag, "native", "tc", "");
+    for (family, args) in [("v4", &[][..]), ("v6", &["--v6"][..])] {
+        assert_eq!(
+            probe_uri(&pair, &bin, args).as_deref(),
+            Ok(URI),
+            "{family}: answered on native veth\n{}\n{}",
+            run.log(),
+            run.stats()
+        );
+        let stats = run.stats();
+        let (xdp, tc) = (
+            count(&stats, family, "answered"),
+            count(&stats, family, "answered_tc"),
+        );
+        assert!(xdp + tc >= 1, "{family}: answered in the kernel: {stats}");
+        assert!(
+            count(&stats, family, "no_tailroom") >= tc,
+            "{family}: TC answered only what XDP passed for room: {stats}"
+        );
+        assert_eq!(count(&stats, family, "aborted"), 0, "{stats}");
+        eprintln!("netns_tc native veth {family}: answered by XDP {xdp}, by TC {tc}");
+    }
+    run.stop();
 }
 
 #[test]
