@@ -22,8 +22,9 @@
 //! its own lower address as link-address, the other's source as peer-address. Its UDP
 //! checksum is partial on veth (`tx off` in the topology). On generic-mode veth the 1.1 KB
 //! Relay-reply fits in the Relay-forward's buffer only when the client pads its request (as
-//! `probe --v6 --pad` does; ARCHITECTURE.md, "Traps"): without the pad each of 3 bare
-//! requests was counted `no_tailroom`, none answered.
+//! `probe --v6 --pad` does; ARCHITECTURE.md, "Traps"): without the pad XDP counts each bare
+//! request `no_tailroom` and the TC fallback answers it (netns_tc shows that path); the pad
+//! keeps these cases on XDP's relay path, whose counters they check.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
