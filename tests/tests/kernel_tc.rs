@@ -192,3 +192,37 @@ fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
         );
     }
 }
+
+/// TC charges the rate limit again (XDP gave its credit back when it passed for room): over
+/// the limit it drops (`over_limit = "drop"`) or passes (`"pass"`) the request, and counts
+/// rate_limited_tc either way: TC never drops what it does not count.
+#[test]
+fn tc_over_the_rate_limit_counts_what_it_drops_or_passes() {
+    if !can_run("tc_over_the_rate_limit_counts_what_it_drops_or_passes") {
+        return;
+    }
+    const TC_ACT_SHOT: u32 = 2;
+    for (keys, verdict) in [
+        ("over_limit = \"drop\"\n", TC_ACT_SHOT),
+        ("over_limit = \"pass\"\n", TC_ACT_OK),
+    ] {
+        // Burst 1 at 1 per second: XDP's answer takes the only credit.
+        let mut h = Harness::new(
+            Setup::new(WireFormat::Rfc3396, 300)
+                .rate_limit(1, 1)
+                .rate_limit_keys(keys),
+        );
+        let frame = information_request();
+        assert_eq!(h.run(&frame).verdict, XDP_TX, "{keys}: XDP answers first");
+        let (tc, out, counted) = run_tc(&mut h, &frame);
+        assert_eq!(tc, verdict, "{keys}: TC over the limit");
+        if verdict == TC_ACT_OK {
+            assert_eq!(out, frame, "{keys}: passed untouched");
+        }
+        assert_counted_only(
+            &counted,
+            reason_index(Family::V6, Reason::RateLimitedTc),
+            &format!("{keys}: TC counts its rate-limit stop"),
+        );
+    }
+}

@@ -22,7 +22,7 @@ pub const SEEN_NAMES: [&str; SEEN_COUNT as usize] =
 /// The outcome of a DHCP request of one family. `Received` counts every UDP datagram to
 /// the server port the XDP program sees; exactly one other reason up to `RelayTooDeep` is
 /// counted for each. The TC fallback (after XDP passed a request as `NoTailroom`) counts
-/// only what it did itself: `AnsweredTc`, `NoTailroomTc`, `Aborted`.
+/// only what it did itself: `AnsweredTc`, `NoTailroomTc`, `RateLimitedTc`, `Aborted`.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -71,8 +71,11 @@ pub enum Reason {
     AnsweredTc = 19,
     /// The TC fallback could not grow the skb either (bpf_skb_change_tail failed): passed.
     NoTailroomTc = 20,
+    /// Over the rate limit when the TC fallback charged it (XDP had given its credit back):
+    /// dropped or passed as `over_limit` says. The only drop TC makes, so it is counted.
+    RateLimitedTc = 21,
 }
-pub const REASON_COUNT: u32 = 21;
+pub const REASON_COUNT: u32 = 22;
 /// The XDP outcomes: each received request has exactly one of `Received + 1 .. this`.
 pub const XDP_REASON_END: u32 = Reason::AnsweredTc as u32;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
@@ -97,6 +100,7 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "passed_relay_too_deep",
     "answered_tc",
     "no_tailroom_tc",
+    "rate_limited_tc",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

@@ -89,6 +89,11 @@ fn finish_tc(ctx: &impl Frame, family: Family, outcome: Result<(), Stop>) -> u32
             if stop.reason as u32 == Reason::NoTailroom as u32 {
                 maps::count(family, Reason::NoTailroomTc);
             }
+            if stop.reason as u32 == Reason::RateLimited as u32
+                || stop.reason as u32 == Reason::PassedRateLimited as u32
+            {
+                maps::count(family, Reason::RateLimitedTc);
+            }
             if stop.verdict == xdp_action::XDP_ABORTED {
                 maps::count(family, Reason::Aborted);
             }
