@@ -11,6 +11,10 @@
 //! program under test, with repeat = REPEAT; the kernel's mean per run is taken for ROUNDS
 //! rounds (the cases interleaved within each round) and the median reported. "net" subtracts
 //! the harness-with-empty-program time.
+//!
+//! The TC fallback's rows run the same way under the TC harness (a classifier that restores
+//! the request into the skb and tail-calls `lwm2m_tc`), their net figures minus the TC
+//! harness with the empty classifier, their ratio to the same XDP reflector.
 
 use std::{
     net::{Ipv4Addr, Ipv6Addr},
@@ -18,7 +22,7 @@ use std::{
 };
 
 use anyhow::{ensure, Context as _, Result};
-use aya::programs::{ProgramFd, TestRun, TestRunOptions, Xdp};
+use aya::programs::{ProgramFd, SchedClassifier, TestRun, TestRunOptions, Xdp};
 use lwm2m_xdp::{
     client, compile,
     config::Config,
@@ -31,7 +35,7 @@ use lwm2m_xdp_test_support::{
     frame::{self, Ethernet},
 };
 use xdp_common::{
-    bench::MAP_BENCH_TARGET,
+    bench::{MAP_BENCH_TARGET, MAP_BENCH_TC_TARGET},
     counters::{reason_index, Reason},
     maps::Family,
     wire::{dhcpv4 as v4, dhcpv6 as v6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS},
@@ -41,6 +45,8 @@ const ROUNDS: usize = 7;
 const REPEAT: u32 = 100_000;
 const MAC_SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
 const MAC_CLIENT: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+const TC_ACT_OK: u32 = 0;
+const TC_ACT_REDIRECT: u32 = 7;
 
 fn config(cert: bool) -> String {
     let certificate = if cert {
@@ -190,6 +196,10 @@ impl Harness {
             let p: &mut Xdp = ebpf.program_mut(name).context(name)?.try_into()?;
             p.load()?;
         }
+        for name in ["bench_tc_harness", "bench_tc_empty"] {
+            let p: &mut SchedClassifier = ebpf.program_mut(name).context(name)?.try_into()?;
+            p.load()?;
+        }
         Ok(Harness { ebpf })
     }
 
@@ -205,20 +215,32 @@ impl Harness {
     fn round(&mut self, case: &Case) -> Result<f64> {
         let frame = &case.frame;
         set_bench_frame(&mut self.ebpf, frame)?;
+        let targets_map = match case.hook {
+            Hook::Xdp => MAP_BENCH_TARGET,
+            Hook::Tc => MAP_BENCH_TC_TARGET,
+        };
         let mut targets = aya::maps::ProgramArray::try_from(
-            self.ebpf
-                .map_mut(MAP_BENCH_TARGET)
-                .context(MAP_BENCH_TARGET)?,
+            self.ebpf.map_mut(targets_map).context(targets_map)?,
         )?;
         targets.set(0, &case.target, 0)?;
-        let harness = self.own("bench_harness")?;
         let mut out = vec![0u8; 4096];
-        let r = harness.test_run(TestRunOptions {
+        let options = TestRunOptions {
             data_in: Some(frame),
             data_out: Some(&mut out),
             repeat: REPEAT,
             ..TestRunOptions::new()
-        })?;
+        };
+        let r = match case.hook {
+            Hook::Xdp => self.own("bench_harness")?.test_run(options)?,
+            Hook::Tc => {
+                let harness: &SchedClassifier = self
+                    .ebpf
+                    .program("bench_tc_harness")
+                    .context("bench_tc_harness")?
+                    .try_into()?;
+                harness.test_run(options)?
+            }
+        };
         ensure!(
             r.return_value == case.verdict,
             "{}: verdict {} where {} was expected",
@@ -232,21 +254,32 @@ impl Harness {
     /// Every case for ROUNDS rounds, the cases interleaved within each round, and each case
     /// measured in a quadruple (empty, reflector, case, empty) so that a burst of load on
     /// this shared machine falls on the case and its floor alike. `cases[0]` is the empty
-    /// program, `cases[1]` the reflector; their own rows take every run they made.
+    /// program, `cases[1]` the reflector; their own rows take every run they made. A TC case's
+    /// quadruple has the TC harness's empty classifier (the case labelled TC_EMPTY) for empty.
     fn time_all(&mut self, cases: &[Case]) -> Result<Vec<Timing>> {
+        let tc_empty = cases
+            .iter()
+            .position(|c| c.name == TC_EMPTY)
+            .context("no TC empty case")?;
         let mut ns = vec![Vec::new(); cases.len()];
         let mut ratio = vec![Vec::new(); cases.len()];
         let mut net = vec![Vec::new(); cases.len()];
         for _ in 0..ROUNDS {
             for (i, case) in cases.iter().enumerate().skip(1) {
-                let e1 = self.round(&cases[0])?;
+                let empty_case = match case.hook {
+                    Hook::Xdp => 0,
+                    Hook::Tc => tc_empty,
+                };
+                let e1 = self.round(&cases[empty_case])?;
                 let r = self.round(&cases[1])?;
                 let c = if i == 1 { r } else { self.round(case)? };
-                let e2 = self.round(&cases[0])?;
+                let e2 = self.round(&cases[empty_case])?;
                 let empty = (e1 + e2) / 2.0;
-                ns[0].extend([e1, e2]);
-                ratio[0].push(empty / r);
-                net[0].push(0.0);
+                if empty_case == 0 {
+                    ns[0].extend([e1, e2]);
+                    ratio[0].push(empty / r);
+                    net[0].push(0.0);
+                }
                 ns[i].push(c);
                 ratio[i].push(c / r);
                 net[i].push(c - empty);
@@ -265,8 +298,19 @@ impl Harness {
     }
 }
 
+/// The hook a case's program runs at, and so the harness it runs under.
+#[derive(Clone, Copy)]
+enum Hook {
+    Xdp,
+    Tc,
+}
+
+/// The name of the TC harness's empty-classifier case.
+const TC_EMPTY: &str = "tc empty";
+
 /// A program under test on one frame, with the verdict it must return.
 struct Case {
+    hook: Hook,
     label: &'static str,
     name: &'static str,
     target: ProgramFd,
@@ -341,8 +385,18 @@ fn main() -> Result<()> {
     let reflector_fd = fd(harness.own("bench_reflector")?)?;
     let uri_fd = fd(uri_only.program())?;
     let cert_fd = fd(with_cert.program())?;
+    let tc_cert_fd = with_cert.tc_program().fd()?.try_clone()?;
+    let tc_empty_fd = {
+        let p: &SchedClassifier = harness
+            .ebpf
+            .program("bench_tc_empty")
+            .context("bench_tc_empty")?
+            .try_into()?;
+        p.fd()?.try_clone()?
+    };
     let case = |label, name, target: &ProgramFd, frame: &[u8], verdict| -> Result<Case> {
         Ok(Case {
+            hook: Hook::Xdp,
             label,
             name,
             target: target.try_clone()?,
@@ -423,6 +477,36 @@ fn main() -> Result<()> {
             &information_request_to_us_frame(&[65001, 65002]),
             3,
         )?,
+        Case {
+            hook: Hook::Tc,
+            ..case(
+                "TC: empty classifier (TC harness cost)",
+                TC_EMPTY,
+                &tc_empty_fd,
+                &inform,
+                TC_ACT_OK,
+            )?
+        },
+        Case {
+            hook: Hook::Tc,
+            ..case(
+                "TC: DHCPINFORM -> ACK, 1000 B cert",
+                "tc v4 cert",
+                &tc_cert_fd,
+                &inform,
+                TC_ACT_REDIRECT,
+            )?
+        },
+        Case {
+            hook: Hook::Tc,
+            ..case(
+                "TC: INFORMATION-REQUEST -> REPLY, 1000 B cert",
+                "tc v6 cert",
+                &tc_cert_fd,
+                &inforeq,
+                TC_ACT_REDIRECT,
+            )?
+        },
     ];
     let timings = harness.time_all(&cases)?;
     let rows: Vec<(&str, Timing)> = cases.iter().map(|c| c.label).zip(timings).collect();
@@ -433,6 +517,12 @@ fn main() -> Result<()> {
     ensure!(
         v4 >= u64::from(REPEAT) * ROUNDS as u64 && v6 >= u64::from(REPEAT) * ROUNDS as u64,
         "the responder counted {v4} DHCPv4 and {v6} DHCPv6 answers"
+    );
+    let v4_tc = answered[reason_index(Family::V4, Reason::AnsweredTc) as usize];
+    let v6_tc = answered[reason_index(Family::V6, Reason::AnsweredTc) as usize];
+    ensure!(
+        v4_tc >= u64::from(REPEAT) * ROUNDS as u64 && v6_tc >= u64::from(REPEAT) * ROUNDS as u64,
+        "the TC fallback counted {v4_tc} DHCPv4 and {v6_tc} DHCPv6 answers"
     );
 
     println!("kernel cost per packet: BPF_PROG_TEST_RUN, repeat = {REPEAT} under the restoring harness, {ROUNDS} rounds of (empty, reflector, case, empty)");

@@ -3,6 +3,8 @@
 
 pub const MAP_BENCH_FRAME: &str = "BENCH_FRAME";
 pub const MAP_BENCH_TARGET: &str = "BENCH_TARGET";
+/// The TC harness's prog array (a prog array holds programs of one type only).
+pub const MAP_BENCH_TC_TARGET: &str = "BENCH_TC_TARGET";
 
 /// Longest request frame it holds; a power of two, for the kernel's length mask.
 pub const BENCH_FRAME_MAX: usize = 2048;

@@ -8,6 +8,11 @@
 //! responder, the reflector, or the empty program. The empty program's time is the harness's
 //! own cost, subtracted to report net costs.
 //!
+//! `bench_tc_harness` does the same for the TC fallback on an skb: it restores the request
+//! (bpf_skb_change_tail to its length, bpf_skb_store_bytes) and tail-calls
+//! `BENCH_TC_TARGET[0]` (lwm2m_tc or `bench_tc_empty`). A prog array takes the type of the
+//! first program that uses it, so the classifiers have their own.
+//!
 //! The end-to-end bench (xdp-user/benches/e2e) adds a traffic generator and a reply counter:
 //! `bench_gen` runs under BPF_PROG_TEST_RUN in live-frame mode with the client veth as
 //! ingress and returns XDP_TX, so every run sends one request out of the client veth to the
@@ -16,11 +21,13 @@
 #![no_main]
 
 use aya_ebpf::{
-    bindings::xdp_action,
-    helpers::generated::{bpf_xdp_adjust_tail, bpf_xdp_store_bytes},
-    macros::{map, xdp},
+    bindings::{__sk_buff, xdp_action, TC_ACT_OK, TC_ACT_SHOT},
+    helpers::generated::{
+        bpf_skb_change_tail, bpf_skb_store_bytes, bpf_xdp_adjust_tail, bpf_xdp_store_bytes,
+    },
+    macros::{classifier, map, xdp},
     maps::{Array, PerCpuArray, ProgramArray},
-    programs::XdpContext,
+    programs::{TcContext, XdpContext},
     EbpfContext,
 };
 use xdp_common::bench::{BenchFrame, BENCH_FRAME_MAX};
@@ -30,6 +37,9 @@ static BENCH_FRAME: Array<BenchFrame> = Array::with_max_entries(1, 0);
 
 #[map]
 static BENCH_TARGET: ProgramArray = ProgramArray::with_max_entries(1, 0);
+
+#[map]
+static BENCH_TC_TARGET: ProgramArray = ProgramArray::with_max_entries(1, 0);
 
 /// Rewrite the frame into the request held in `BENCH_FRAME` (length and bytes).
 #[inline(always)]
@@ -65,6 +75,49 @@ pub fn bench_harness(ctx: XdpContext) -> u32 {
     // SAFETY: a tail call; on failure execution continues here.
     unsafe { BENCH_TARGET.tail_call(&ctx, 0) };
     xdp_action::XDP_ABORTED
+}
+
+/// Rewrite the skb into the request held in `BENCH_FRAME` (length and bytes).
+#[inline(always)]
+fn restore_skb(ctx: &TcContext) -> bool {
+    let Some(frame) = BENCH_FRAME.get(0) else {
+        return false;
+    };
+    let len = frame.len as usize;
+    if len == 0 || len > BENCH_FRAME_MAX {
+        return false;
+    }
+    let skb = ctx.as_ptr() as *mut __sk_buff;
+    // SAFETY: helpers check their arguments against the skb.
+    unsafe {
+        if (*skb).len as usize != len && bpf_skb_change_tail(skb as *mut _, len as u32, 0) != 0 {
+            return false;
+        }
+        let n = ((len - 1) & (BENCH_FRAME_MAX - 1)) + 1;
+        bpf_skb_store_bytes(
+            skb as *mut _,
+            0,
+            frame.data.as_ptr() as *const _,
+            n as u32,
+            0,
+        ) == 0
+    }
+}
+
+#[classifier]
+pub fn bench_tc_harness(ctx: TcContext) -> i32 {
+    if !restore_skb(&ctx) {
+        return TC_ACT_SHOT as i32;
+    }
+    // SAFETY: a tail call; on failure execution continues here.
+    unsafe { BENCH_TC_TARGET.tail_call(&ctx, 0) };
+    TC_ACT_SHOT as i32
+}
+
+/// Does nothing: its time under the TC harness is that harness's own.
+#[classifier]
+pub fn bench_tc_empty(_ctx: TcContext) -> i32 {
+    TC_ACT_OK as i32
 }
 
 /// The traffic generator (live-frame mode): restore the request from `BENCH_FRAME` and send
