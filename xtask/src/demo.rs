@@ -127,9 +127,18 @@ fn wait_for_link_local() -> Result<()> {
     bail!("IPv6 link-local addresses did not become ready within 10 s")
 }
 
-/// The example config with generic mode (veth native XDP has no tailroom) and an absolute
-/// certificate path, written to a temporary file.
-fn demo_config(root: &Path) -> Result<PathBuf> {
+/// A file the demo wrote, removed when the demo ends (also on an error or Ctrl-C).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The example config with generic mode (native XDP_TX on veth reaches the peer only with
+/// GRO on it) and an absolute certificate path, written to a temporary file.
+fn demo_config(root: &Path) -> Result<TempFile> {
     let example = root.join("examples/lwm2m-xdp.toml");
     let text = std::fs::read_to_string(&example)
         .with_context(|| format!("reading {}", example.display()))?;
@@ -137,9 +146,9 @@ fn demo_config(root: &Path) -> Result<PathBuf> {
     let text = text
         .replace("mode = \"auto\"", "mode = \"generic\"")
         .replace("\"certs/", &format!("\"{}/", certs.display()));
-    let path = std::env::temp_dir().join("lwm2m-xdp-demo.toml");
+    let path = std::env::temp_dir().join(format!("lwm2m-xdp-demo-{}.toml", std::process::id()));
     std::fs::write(&path, text)?;
-    Ok(path)
+    Ok(TempFile(path))
 }
 
 fn in_ns(ns: &str, bin: &Path, args: &[&str]) -> Command {
@@ -187,7 +196,7 @@ pub fn run() -> Result<()> {
     let bin = root.join("target/debug/lwm2m-xdp");
     let config = demo_config(&root)?;
     let _topology = Topology::create()?;
-    let config_arg = config.to_string_lossy().into_owned();
+    let config_arg = config.0.to_string_lossy().into_owned();
     println!("\ndemo: server side: lwm2m-xdp run in {SERVER_NS} on {SERVER_IF} (198.18.0.1)");
     let child = in_ns(
         SERVER_NS,
