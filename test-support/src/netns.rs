@@ -489,8 +489,9 @@ fn netns_names() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Stops every process inside `ns` (TERM, then KILL), then deletes it. Never panics.
-fn remove_netns(ns: &str) {
+/// Stops every process inside `ns` (TERM, then KILL), then deletes it. Never panics. For
+/// namespaces a test made itself (the pair's, and any it adds beside them).
+pub fn remove_netns(ns: &str) {
     for signal in [libc::SIGTERM, libc::SIGKILL] {
         let pids = netns_pids(ns);
         if pids.is_empty() {

@@ -13,6 +13,16 @@ pub mod running;
 
 pub use bin::lwm2m_xdp_bin;
 
+/// examples/certs/bootstrap-`octets`.der as an absolute path, as a config names it.
+pub fn example_certificate(octets: usize) -> std::path::PathBuf {
+    let name = format!("examples/certs/bootstrap-{octets}.der");
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(&name)
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 /// A command's output as text, trimmed: what the tests compare and print.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim().to_owned()

@@ -23,9 +23,9 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-use crate::bounded::{bounded, run_checked, wait_child, wait_until};
+use crate::bounded::{run_checked, wait_child, wait_until};
 use crate::files::{sanitize, PREFIX};
-use crate::netns::{NetnsPair, Side};
+use crate::netns::{remove_netns, NetnsPair, Side};
 
 /// `ip` and friends answer in milliseconds; a limit only catches a hang.
 const CMD_LIMIT: Duration = Duration::from_secs(10);
@@ -181,24 +181,7 @@ impl Drop for AgentTopology {
     /// the client's first; then the pair's own Drop removes the other two. Never panics.
     fn drop(&mut self) {
         for ns in self.made.iter().rev() {
-            for signal in [libc::SIGTERM, libc::SIGKILL] {
-                let pids = netns_pids(ns);
-                if pids.is_empty() {
-                    break;
-                }
-                for pid in pids {
-                    // SAFETY: no memory-safety preconditions; these pids are processes this
-                    // test started inside a namespace it made.
-                    unsafe { libc::kill(pid, signal) };
-                }
-                wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-                    netns_pids(ns).is_empty()
-                });
-            }
-            let _ = bounded(CMD_LIMIT, "ip", &["netns", "del", ns])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            remove_netns(ns);
         }
     }
 }
@@ -301,17 +284,6 @@ impl Drop for Dhcrelay {
 
 fn run(args: &[&str]) -> Result<()> {
     run_checked(CMD_LIMIT, "ip", args).map(drop)
-}
-
-fn netns_pids(ns: &str) -> Vec<libc::pid_t> {
-    run_checked(CMD_LIMIT, "ip", &["netns", "pids", ns])
-        .map(|out| {
-            String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Index, MAC and (once no longer tentative) link-local address, from `ip -j addr show`.

@@ -23,18 +23,26 @@ pub const COUNT_LIMIT: Duration = Duration::from_secs(5);
 /// The bootstrap URI `lwm2m-xdp probe` gets from the client end of `pair` (a DHCPINFORM for
 /// the URI and the certificate), or what it said instead; it gives up after `limit`.
 pub fn probe_uri(pair: &NetnsPair, bin: &str, limit: Duration) -> Result<String, String> {
-    let out = pair.exec_within(
-        Side::Client,
-        limit,
-        &[
-            bin,
-            "probe",
-            "--interface",
-            &pair.client_if,
-            "--timeout",
-            "2",
-        ],
-    );
+    probe_uri_with(pair, bin, limit, &[])
+}
+
+/// [`probe_uri`] with more probe arguments (e.g. `--v6`).
+pub fn probe_uri_with(
+    pair: &NetnsPair,
+    bin: &str,
+    limit: Duration,
+    args: &[&str],
+) -> Result<String, String> {
+    let mut all = vec![
+        bin,
+        "probe",
+        "--interface",
+        &pair.client_if,
+        "--timeout",
+        "2",
+    ];
+    all.extend_from_slice(args);
+    let out = pair.exec_within(Side::Client, limit, &all);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let said = || format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {

@@ -11,7 +11,7 @@
 //! it has no name for option 16): a property of the test link, not of the snippets.
 
 use lwm2m_xdp_tests::text;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use lwm2m_xdp::client;
 use lwm2m_xdp::config::{Config, WireFormat};
 use lwm2m_xdp_tests::peers;
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{require_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{example_certificate, require_root, NetnsPair, ScratchDir, Side};
 use sha2::{Digest, Sha256};
 
 /// dhcpcd's own timeout and the hard limit around any client run.
@@ -59,13 +59,6 @@ fn snippet(name: &str) -> String {
     body.join("\n") + "\n"
 }
 
-fn certificate_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/certs/bootstrap-1000.der")
-        .canonicalize()
-        .expect("examples/certs/bootstrap-1000.der")
-}
-
 fn uri(pair: &NetnsPair) -> String {
     format!("coaps://{}:5684", pair.ipv4(Side::Server))
 }
@@ -84,7 +77,7 @@ fn lwm2m_config(pair: &NetnsPair, format: WireFormat) -> String {
          mode = \"generic\"\n\
          server_id = \"{server}\"\n",
         uri = uri(pair),
-        cert = certificate_path().display(),
+        cert = example_certificate(1000).display(),
         iface = pair.server_if,
         server = pair.ipv4(Side::Server),
     )
@@ -154,7 +147,7 @@ fn dhcpcd_snippets_decode_every_format() {
     let pair = NetnsPair::new("guide-dhcpcd").expect("netns pair");
     let scratch = ScratchDir::new("guide-dhcpcd").expect("scratch dir");
     let (responder, expected) = setup(&pair, &scratch, "guide-dhcpcd");
-    let der = std::fs::read(certificate_path()).unwrap();
+    let der = std::fs::read(example_certificate(1000)).unwrap();
     for format in WireFormat::ALL {
         responder.reload(&lwm2m_config(&pair, format));
         let conf = snippet(&format!("dhcpcd-{format}"));

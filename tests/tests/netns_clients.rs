@@ -27,7 +27,7 @@
 use lwm2m_xdp_tests::peers::xid;
 use lwm2m_xdp_tests::text;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ use lwm2m_xdp::client::{self, Bootstrap};
 use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::running::{count, top, Running};
-use lwm2m_xdp_tests::{require_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{example_certificate, require_root, NetnsPair, ScratchDir, Side};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
 /// A reply over veth comes back in well under a millisecond; this only bounds a lost one.
@@ -57,15 +57,8 @@ const V6_CODES: [u16; 2] = [65001, 65002];
 /// `probe --v6 --pad 256`).
 const V6_PAD: usize = 256;
 
-fn certificate_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/certs/bootstrap-1000.der")
-        .canonicalize()
-        .expect("examples/certs/bootstrap-1000.der")
-}
-
 fn certificate() -> Vec<u8> {
-    std::fs::read(certificate_path()).expect("read the example certificate")
+    std::fs::read(example_certificate(1000)).expect("read the example certificate")
 }
 
 fn uri(pair: &NetnsPair) -> String {
@@ -92,7 +85,7 @@ fn config(pair: &NetnsPair, format: &str, policy: &str, extra: &str) -> String {
          server_id = \"{server}\"\n\
          {extra}",
         uri = uri(pair),
-        cert = certificate_path().display(),
+        cert = example_certificate(1000).display(),
         iface = pair.server_if,
         server = pair.ipv4(Side::Server),
     )

@@ -17,7 +17,7 @@
 use lwm2m_xdp_tests::peers::xid;
 use lwm2m_xdp_tests::text;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use lwm2m_xdp::client;
@@ -27,7 +27,9 @@ use lwm2m_xdp::kea::KEA_V4_SPLIT_DATA;
 use lwm2m_xdp::options::{self, NAME_CERTIFICATE};
 use lwm2m_xdp_tests::peers::{self, RawSocket};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily};
-use lwm2m_xdp_tests::{lwm2m_xdp_bin, require_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{
+    example_certificate, lwm2m_xdp_bin, require_root, NetnsPair, ScratchDir, Side,
+};
 use serde_json::{json, Value};
 use xdp_common::maps::Family;
 use xdp_common::wire::{dhcpv4, dhcpv6};
@@ -43,13 +45,6 @@ const ATTEMPTS: usize = 3;
 /// Requested besides the LwM2M codes, so that extra options are compared too.
 const V4_EXTRA: u8 = 6;
 const V6_EXTRA: u16 = 24;
-
-fn certificate_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/certs/bootstrap-1000.der")
-        .canonicalize()
-        .expect("examples/certs/bootstrap-1000.der")
-}
 
 /// The lwm2m-xdp config: URI, the 1000-octet certificate, one extra option per family and
 /// an information refresh time, the pair's server end.
@@ -73,7 +68,7 @@ fn lwm2m_config(pair: &NetnsPair, format: WireFormat) -> String {
          [[interface]]\n\
          name = \"{iface}\"\n",
         server = pair.ipv4(Side::Server),
-        cert = certificate_path().display(),
+        cert = example_certificate(1000).display(),
         iface = pair.server_if,
     )
 }
@@ -275,7 +270,7 @@ fn kea_dhcp4_serves_the_fast_path_bytes_in_every_format() {
     }
     let (pair, scratch) = setup("kea4");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
-    let der = std::fs::read(certificate_path()).unwrap();
+    let der = std::fs::read(example_certificate(1000)).unwrap();
     let mac = pair.mac(Side::Client);
     let ciaddr = pair.ipv4(Side::Client);
     for (n, format) in WireFormat::ALL.into_iter().enumerate() {
@@ -325,7 +320,7 @@ fn kea_dhcp6_serves_the_fast_path_bytes_in_every_format() {
     }
     let (pair, scratch) = setup("kea6");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
-    let der = std::fs::read(certificate_path()).unwrap();
+    let der = std::fs::read(example_certificate(1000)).unwrap();
     let duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Client));
     for (n, format) in WireFormat::ALL.into_iter().enumerate() {
         let (kea, cfg) = start_kea(&pair, &scratch, KeaFamily::V6, format);

@@ -13,7 +13,7 @@ use lwm2m_xdp::{client, config::Config, system};
 use lwm2m_xdp_tests::{
     lwm2m_xdp_bin,
     peers::{self, in_netns},
-    require_root, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
+    require_root, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
 };
 use serde_json::Value;
 use xdp_common::wire::dhcpv4;
@@ -35,10 +35,6 @@ fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
         "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
          [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
     )
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
 }
 
 fn bin() -> String {

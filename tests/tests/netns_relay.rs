@@ -27,7 +27,7 @@ use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{http, require_root, ScratchDir, Side};
+use lwm2m_xdp_tests::{example_certificate, http, require_root, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
@@ -43,13 +43,6 @@ const LWM2M_CODES: [u8; 2] = [
     dhcpv4::DEFAULT_URI_OPTION,
     dhcpv4::DEFAULT_CERTIFICATE_OPTION,
 ];
-
-fn certificate_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/certs/bootstrap-1000.der")
-        .canonicalize()
-        .expect("examples/certs/bootstrap-1000.der")
-}
 
 fn uri(topo: &RelayTopology) -> String {
     format!("coaps://{}:5684", topo.pair.ipv4(Side::Server))
@@ -83,7 +76,7 @@ fn relay_config(topo: &RelayTopology, v4: &[Ipv4Addr], v6: &[Ipv6Addr]) -> Strin
          dhcpv4_servers = [{v4}]\n\
          dhcpv6_servers = [{v6}]\n",
         uri = uri(topo),
-        cert = certificate_path().display(),
+        cert = example_certificate(1000).display(),
         iface = topo.pair.server_if,
         v4 = list(v4.iter().map(ToString::to_string).collect()),
         v6 = list(v6.iter().map(ToString::to_string).collect()),

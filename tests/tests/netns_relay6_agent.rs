@@ -27,7 +27,6 @@
 //! keeps these cases on XDP's relay path, whose counters they check.
 
 use std::net::{IpAddr, Ipv6Addr};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lwm2m_xdp::client::{self, Bootstrap, DhcpV6Info};
@@ -36,7 +35,9 @@ use lwm2m_xdp::ifaces::duid_ll;
 use lwm2m_xdp_tests::peers::{self, xid, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_agent::{AgentTopology, Dhcrelay};
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, require_root, require_tool, text, ScratchDir, Side};
+use lwm2m_xdp_tests::{
+    bounded, example_certificate, lwm2m_xdp_bin, require_root, require_tool, text, ScratchDir, Side,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xdp_common::counters::REASON_NAMES;
@@ -60,15 +61,8 @@ const V6_CODES: [u16; 2] = [
 /// (netns_clients' pad for a direct request).
 const PAD: u16 = 256;
 
-fn certificate_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/certs/bootstrap-1000.der")
-        .canonicalize()
-        .expect("examples/certs/bootstrap-1000.der")
-}
-
 fn certificate() -> Vec<u8> {
-    std::fs::read(certificate_path()).expect("read the example certificate")
+    std::fs::read(example_certificate(1000)).expect("read the example certificate")
 }
 
 fn uri(topo: &AgentTopology) -> String {
@@ -91,7 +85,7 @@ fn config(topo: &AgentTopology) -> String {
          name = \"{iface}\"\n\
          mode = \"generic\"\n",
         uri = uri(topo),
-        cert = certificate_path().display(),
+        cert = example_certificate(1000).display(),
         iface = topo.pair.server_if,
     )
 }

@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use lwm2m_xdp_tests::{
-    bounded, lwm2m_xdp_bin, require_root, wait_child, wait_until, NetnsPair, ScratchDir, Side,
+    bounded, lwm2m_xdp_bin, require_root, text, wait_child, wait_until, NetnsPair, ScratchDir, Side,
 };
 use serde_json::Value;
 
@@ -24,10 +24,6 @@ fn config(server_if: &str) -> String {
         "[lwm2m]\nbootstrap_uri = \"{URI}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n\
          [dhcpv6]\nenabled = true\n[[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\n"
     )
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_owned()
 }
 
 /// `ip ARGS` on the host, which must succeed.

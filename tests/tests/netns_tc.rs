@@ -12,10 +12,10 @@ use std::time::Duration;
 use lwm2m_xdp::client;
 use lwm2m_xdp_test_support::frame::{ipv6_udp_frame, Ethernet};
 use lwm2m_xdp_tests::{
-    lwm2m_xdp_bin,
+    example_certificate, lwm2m_xdp_bin,
     peers::{client_tx_checksums_off, RawSocket},
     require_root,
-    running::{count, Running},
+    running::{self, count, Running},
     text, NetnsPair, ScratchDir, Side,
 };
 use xdp_common::wire::{dhcpv6, ipv6};
@@ -24,26 +24,13 @@ const URI: &str = "coaps://198.18.0.1:5684";
 /// Bounds one probe (it gives up after its own --timeout).
 const PROBE_LIMIT: Duration = Duration::from_secs(10);
 
-/// The 1000-octet certificate: its REPLY outgrows what generic XDP on veth can add to a bare
-/// request's buffer.
-fn certificate_path() -> std::path::PathBuf {
-    example_certificate(1000)
-}
-
-fn example_certificate(octets: usize) -> std::path::PathBuf {
-    let name = format!("examples/certs/bootstrap-{octets}.der");
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(&name)
-        .canonicalize()
-        .expect(&name)
-}
-
 /// The link-local address `[[interface.vlan]] id = 42` answers from.
 const VLAN42_LL: &str = "fe80::42:1";
 
 fn config(server_if: &str, mode: &str, fallback: &str, extra: &str) -> String {
-    config_with(server_if, mode, fallback, extra, &certificate_path())
+    // The 1000-octet certificate: its REPLY outgrows what generic XDP on veth can add to a
+    // bare request's buffer.
+    config_with(server_if, mode, fallback, extra, &example_certificate(1000))
 }
 
 fn config_with(
@@ -69,25 +56,7 @@ fn probe_v6_uri(pair: &NetnsPair, bin: &str) -> Result<String, String> {
 
 /// `probe` (a DHCPINFORM, or with `--v6` an INFORMATION-REQUEST): the URI it decoded.
 fn probe_uri(pair: &NetnsPair, bin: &str, family: &[&str]) -> Result<String, String> {
-    let mut args = vec![
-        bin,
-        "probe",
-        "--interface",
-        &pair.client_if,
-        "--timeout",
-        "2",
-    ];
-    args.extend_from_slice(family);
-    let out = pair.exec_within(Side::Client, PROBE_LIMIT, &args);
-    let stdout = text(&out.stdout);
-    stdout
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("bootstrap URI:")
-                .map(|u| u.trim().to_owned())
-        })
-        .filter(|_| out.status.success())
-        .ok_or_else(|| format!("{stdout} {}", text(&out.stderr)))
+    running::probe_uri_with(pair, bin, PROBE_LIMIT, family)
 }
 
 /// The hooks `status --json` says the server interface is attached with.
