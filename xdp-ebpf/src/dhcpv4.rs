@@ -338,18 +338,8 @@ const SEEN_RELAY: u64 = 16;
 const SEEN_SERVER_ID: u64 = 32;
 
 /// BOOTP options (RFC 2132 §2) of the saved request, STEPS_PER_CALL a call.
-extern "C" fn walk_options(_: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = scratch::get() else {
-        return 1;
-    };
-    let mut k = 0;
-    while k < loops::STEPS_PER_CALL {
-        if walk_option(scratch) != 0 {
-            return 1;
-        }
-        k += 1;
-    }
-    0
+extern "C" fn walk_options(index: u32, _: *mut c_void) -> i64 {
+    loops::steps(index, |scratch, _| walk_option(scratch))
 }
 
 /// One option: 0 to go on, 1 when the walk is over (`status` says how).
@@ -480,17 +470,7 @@ fn parse_options(len: usize) -> Result<Options, Stop> {
 
 /// Requested codes, STEPS_PER_CALL a call.
 extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = scratch::get() else {
-        return 1;
-    };
-    let mut k = 0;
-    while k < loops::STEPS_PER_CALL {
-        if scan_code(scratch, index * loops::STEPS_PER_CALL + k) != 0 {
-            return 1;
-        }
-        k += 1;
-    }
-    0
+    loops::steps(index, scan_code)
 }
 
 /// Code `index` of the list: 0 to go on, 1 past its end.

@@ -266,18 +266,8 @@ const SEEN_SERVER_ID: u64 = 2;
 const SEEN_ORO: u64 = 4;
 
 /// DHCPv6 options (RFC 8415 §21.1) of the saved request, STEPS_PER_CALL a call.
-extern "C" fn walk_options(_: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = scratch::get() else {
-        return 1;
-    };
-    let mut k = 0;
-    while k < loops::STEPS_PER_CALL {
-        if walk_option(scratch) != 0 {
-            return 1;
-        }
-        k += 1;
-    }
-    0
+extern "C" fn walk_options(index: u32, _: *mut c_void) -> i64 {
+    loops::steps(index, |scratch, _| walk_option(scratch))
 }
 
 /// One option: 0 to go on, 1 when the walk is over (`status` says how).
@@ -413,17 +403,7 @@ fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
 
 /// Requested codes, STEPS_PER_CALL a call.
 extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
-    let Some(scratch) = scratch::get() else {
-        return 1;
-    };
-    let mut k = 0;
-    while k < loops::STEPS_PER_CALL {
-        if scan_code(scratch, index * loops::STEPS_PER_CALL + k) != 0 {
-            return 1;
-        }
-        k += 1;
-    }
-    0
+    loops::steps(index, scan_code)
 }
 
 /// Code `index` of the list: 0 to go on, 1 past its end.

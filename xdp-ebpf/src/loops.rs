@@ -10,7 +10,7 @@ use aya_ebpf::helpers::generated::bpf_loop;
 
 use crate::{
     csum,
-    scratch::{self, byte},
+    scratch::{self, byte, Scratch},
     state::SumState,
 };
 
@@ -20,6 +20,23 @@ pub type Callback = extern "C" fn(index: u32, unused: *mut c_void) -> i64;
 /// Steps (options, codes) a walk or scan callback takes per call: on this machine a call
 /// (and its return) costs more than the few instructions of another step.
 pub const STEPS_PER_CALL: u32 = 4;
+
+/// The body of a walk's or scan's bpf_loop callback: `step` (given the scratch value and the
+/// step's number) up to STEPS_PER_CALL times; 1 (stop the loop) when a step says so.
+#[inline(always)]
+pub fn steps(index: u32, step: impl Fn(&mut Scratch, u32) -> i64) -> i64 {
+    let Some(scratch) = scratch::get() else {
+        return 1;
+    };
+    let mut k = 0;
+    while k < STEPS_PER_CALL {
+        if step(scratch, index * STEPS_PER_CALL + k) != 0 {
+            return 1;
+        }
+        k += 1;
+    }
+    0
+}
 
 /// Callbacks needed for `steps` steps.
 pub const fn calls(steps: u32) -> u32 {
