@@ -55,6 +55,22 @@ pub fn wait_until(limit: Duration, every: Duration, mut ready: impl FnMut() -> b
     }
 }
 
+/// Stops our own `child` if it still runs: SIGTERM, at most `limit` for it to exit, then
+/// SIGKILL; reaped either way. Never panics (for Drop).
+pub fn stop_child(child: &mut Child, limit: Duration) {
+    if !matches!(child.try_wait(), Ok(None)) {
+        return;
+    }
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: no memory-safety preconditions; the pid is our own child's.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    if !matches!(wait_child(child, limit), Ok(Some(_))) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 /// Waits at most `limit` for `child` to exit; `None` if it is still running then.
 pub fn wait_child(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
     let deadline = Instant::now() + limit;

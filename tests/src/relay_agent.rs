@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-use crate::bounded::{run_checked, wait_child, wait_until};
+use crate::bounded::{run_checked, stop_child, wait_until};
 use crate::files::{sanitize, PREFIX};
 use crate::netns::{remove_netns, NetnsPair, Side};
 
@@ -269,16 +269,7 @@ impl Dhcrelay {
 
 impl Drop for Dhcrelay {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-                // SAFETY: no memory-safety preconditions; our own child.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-            }
-            if !matches!(wait_child(&mut self.child, STOP_LIMIT), Ok(Some(_))) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
+        stop_child(&mut self.child, STOP_LIMIT);
     }
 }
 

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bounded::{bounded, run_checked, wait_child, wait_until};
+use crate::bounded::{run_checked, stop_child, wait_until};
 use crate::files::{sanitize, PREFIX};
-use crate::netns::{NetnsPair, Side};
+use crate::netns::{remove_netns, NetnsPair, Side};
 
 /// `ip` and friends answer in milliseconds; a limit only catches a hang.
 const CMD_LIMIT: Duration = Duration::from_secs(10);
@@ -193,40 +193,12 @@ impl Drop for RelayTopology {
     /// Stops what runs in the upstream namespace and deletes it (and so the upstream veth);
     /// then the pair's own Drop removes the other two. Never panics.
     fn drop(&mut self) {
-        for signal in [libc::SIGTERM, libc::SIGKILL] {
-            let pids = netns_pids(&self.upstream_ns);
-            if pids.is_empty() {
-                break;
-            }
-            for pid in pids {
-                // SAFETY: no memory-safety preconditions; these pids are processes this test
-                // started inside a namespace it made.
-                unsafe { libc::kill(pid, signal) };
-            }
-            wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-                netns_pids(&self.upstream_ns).is_empty()
-            });
-        }
-        let _ = bounded(CMD_LIMIT, "ip", &["netns", "del", &self.upstream_ns])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        remove_netns(&self.upstream_ns);
     }
 }
 
 fn run(program: &str, args: &[&str]) -> Result<Output> {
     run_checked(CMD_LIMIT, program, args)
-}
-
-fn netns_pids(ns: &str) -> Vec<libc::pid_t> {
-    run("ip", &["netns", "pids", ns])
-        .map(|out| {
-            String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn wait_link_local(ns: &str, ifname: &str) -> Result<()> {
@@ -392,19 +364,7 @@ impl Kea {
 
 impl Drop for Kea {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-                // SAFETY: no memory-safety preconditions; our own child.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-            }
-            if !matches!(
-                wait_child(&mut self.child, Duration::from_secs(5)),
-                Ok(Some(_))
-            ) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
+        stop_child(&mut self.child, Duration::from_secs(5));
     }
 }
 
