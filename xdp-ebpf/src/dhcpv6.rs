@@ -502,11 +502,7 @@ fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     // msg-type REPLY; the transaction-id stays in place.
     h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
     // Relayed: the Relay-reply headers, then the REPLY's msg-type and transaction-id.
-    let mut off = if scratch::get().ok_or(Stop::Abort)?.relay6.path.hops == 0 {
-        l3_off + LEN
-    } else {
-        relay6::store_prefix(ctx, l3_off + MSG, udp_len)?
-    };
+    let mut off = relay6::store_prefix(ctx, l3_off + MSG, udp_len)?;
     let sid_len = iface.server_id_len as usize;
     reply::store_server_id(ctx, off, iface, sid_len)?;
     off += sid_len;
@@ -521,22 +517,17 @@ fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
 /// The REPLY's UDP checksum (inlined into `build`, as DHCPv4's `checksums`).
 #[inline(always)]
 fn checksum(iface: &IfaceConfig, block: &OptionBlock) -> u32 {
-    let Some((udp_len, hops)) = scratch::get().map(|s| (s.v6_plan.udp_len, s.relay6.path.hops))
-    else {
+    let Some(udp_len) = scratch::get().map(|s| s.v6_plan.udp_len) else {
         return 0;
     };
-    // A direct request (the common case) has no Relay-reply headers to sum: no call.
-    let relay_prefix = if hops == 0 {
-        0
-    } else {
-        relay6::prefix_sum(udp_len)
-    };
+    let relay_prefix = relay6::prefix_sum(udp_len);
     let Some(scratch) = scratch::get() else {
         return 0;
     };
     let plan = &scratch.v6_plan;
     let req = &scratch.req;
     let path = &scratch.relay6.path;
+    let hops = path.hops;
     // The addresses' sums come precomputed: the interface's from userspace, the peer's from
     // the request's pseudo-header.
     let mut sum = relay6::reply_source_csum(iface) as u64

@@ -214,9 +214,10 @@ pub fn reply_source_csum(iface: &IfaceConfig) -> u16 {
 /// The reply's UDP destination port: a relay's server port (RFC 8415 §7.2), else the client's.
 #[inline(always)]
 pub fn reply_port() -> u16 {
-    match scratch::get() {
-        Some(s) if s.relay6.path.hops != 0 => dhcp::SERVER_PORT,
-        _ => dhcp::CLIENT_PORT,
+    if relayed() {
+        dhcp::SERVER_PORT
+    } else {
+        dhcp::CLIENT_PORT
     }
 }
 
@@ -226,11 +227,26 @@ fn relay_msg_len(payload_len: usize, layer_end: usize) -> u16 {
     (payload_len - layer_end) as u16
 }
 
+/// Whether the request came through relays (the path has layers).
+#[inline(always)]
+fn relayed() -> bool {
+    scratch::get().is_some_and(|s| s.relay6.path.hops != 0)
+}
+
 /// UDP checksum contribution of the Relay-reply headers in front of the REPLY, for a
-/// datagram of `udp_len` octets (0 for a direct request). Sums placed at their offset from
-/// the UDP header.
-#[inline(never)]
+/// datagram of `udp_len` octets (0 for a direct request, which pays no call). Sums placed at
+/// their offset from the UDP header.
+#[inline(always)]
 pub fn prefix_sum(udp_len: usize) -> u64 {
+    if relayed() {
+        layers_sum(udp_len)
+    } else {
+        0
+    }
+}
+
+#[inline(never)]
+fn layers_sum(udp_len: usize) -> u64 {
     let Some(hops) = scratch::get().map(|s| s.relay6.path.hops) else {
         return 0;
     };
@@ -275,14 +291,21 @@ fn layer(k: usize) -> Option<Layer> {
 
 /// Write the Relay-reply headers at `msg_off` (the frame offset of the UDP payload) and, for
 /// a relayed request, the REPLY's msg-type and transaction-id after them (a direct one's
-/// stays in place). Returns the frame offset where the REPLY's options go.
-#[inline(never)]
+/// stays in place, and it pays no call). Returns the frame offset where the REPLY's options
+/// go.
+#[inline(always)]
 pub fn store_prefix(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
+    if relayed() {
+        store_layers(ctx, msg_off, udp_len)
+    } else {
+        Ok(msg_off + dhcp::HDR_LEN)
+    }
+}
+
+#[inline(never)]
+fn store_layers(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
     let path = &scratch::get().ok_or(Stop::Abort)?.relay6.path;
     let (hops, inner_off) = (path.hops, path.msg_off);
-    if hops == 0 {
-        return Ok(msg_off + dhcp::HDR_LEN);
-    }
     let addresses = relay::LINK_ADDRESS.start;
     let addresses_len = relay::PEER_ADDRESS.end - addresses;
     let payload_len = udp_len - udp::HDR_LEN;
