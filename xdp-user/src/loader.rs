@@ -5,7 +5,8 @@ mod attach;
 mod relink;
 
 use attach::{
-    attach, attach_fallback, detach_attached, join_group, mode_name, xdp_mode, Attached, Hook,
+    attach, attach_fallback, detach_attached, detach_fallback, join_group, mode_name, xdp_mode,
+    Attached, Hook, TcHook,
 };
 
 use std::{
@@ -19,6 +20,7 @@ use std::{
 use anyhow::{Context as _, Result};
 use aya::programs::{
     links::{FdLink, PinnedLink},
+    tc::SchedClassifierLink,
     xdp::XdpLink,
     XdpMode,
 };
@@ -225,11 +227,15 @@ impl Daemon {
             return;
         };
         match (a.fallback.take(), fallback) {
-            (None, Fallback::Tc) => a.fallback = attach_fallback(&mut self.dp, name, fallback),
-            (Some(id), Fallback::None) => match self.dp.tc_program().detach(id) {
-                Ok(()) => info!("{name}: TC fallback detached"),
-                Err(e) => warn!("{name}: detaching the TC fallback failed: {e}"),
-            },
+            (None, Fallback::Tc) => {
+                a.fallback = attach_fallback(&mut self.dp, self.pins.as_ref(), name, fallback)
+            }
+            (Some(hook), Fallback::None) => {
+                match detach_fallback(&mut self.dp, self.pins.as_ref(), hook) {
+                    Ok(()) => info!("{name}: TC fallback detached"),
+                    Err(e) => warn!("{name}: detaching the TC fallback failed: {e}"),
+                }
+            }
             (kept, _) => a.fallback = kept,
         }
     }
@@ -296,11 +302,18 @@ impl Daemon {
         }
     }
 
-    /// The marker, program and map pins, and one pin per pinned link.
+    /// The marker, program and map pins, and one pin per pinned link (XDP and TC).
     fn all_pins(&self) -> Vec<pins::Pin> {
         let mut all = self.object_pins.clone();
         for a in self.attached.values() {
             if let Hook::Pinned { pin, id, .. } = &a.hook {
+                all.push(pins::Pin {
+                    name: pin.clone(),
+                    kind: pins::Kind::Link,
+                    id: *id,
+                });
+            }
+            if let Some(TcHook::Pinned { pin, id, .. }) = &a.fallback {
                 all.push(pins::Pin {
                     name: pin.clone(),
                     kind: pins::Kind::Link,
@@ -329,7 +342,9 @@ impl Daemon {
                         "mode": mode_name(a.mode),
                         "requested_mode": attach_mode_name(i.mode),
                         "hooks": if a.fallback.is_some() { json!(["xdp", "tc"]) } else { json!(["xdp"]) },
-                        "pinned": matches!(a.hook, Hook::Pinned { .. }),
+                        // Every hook of it outlives the process.
+                        "pinned": matches!(a.hook, Hook::Pinned { .. })
+                            && a.fallback.as_ref().is_none_or(TcHook::is_pinned),
                     }),
                     None => json!({
                         "name": i.name,
@@ -562,6 +577,7 @@ impl Daemon {
             install(&mut self.dp, cfg, compiled)
                 .context("writing the config before taking over pinned links")?;
             self.adopt(earlier.map(|s| s.link_modes).unwrap_or_default())?;
+            self.adopt_fallbacks()?;
         }
         self.apply(cfg, compiled)?;
         if let Some(pins) = &self.pins {
@@ -570,7 +586,7 @@ impl Daemon {
         self.write_state()
     }
 
-    /// Swaps this run's program into every pinned link of a configured interface with one
+    /// Swaps this run's XDP program into every pinned link of a configured interface with one
     /// bpf_link_update each: the interface is never without a program, and the first packet
     /// the new program sees finds the config already written. Links of interfaces no longer
     /// configured are unpinned, and so detached.
@@ -640,9 +656,52 @@ impl Daemon {
                     ifindex,
                     requested: iface.mode,
                     mode,
-                    fallback: attach_fallback(&mut self.dp, &ifname, iface.fallback),
+                    // Its pinned TC link, if any, is taken over next (adopt_fallbacks).
+                    fallback: None,
                     _group: join_group(&ifname, ifindex),
                 },
+            );
+        }
+        Ok(())
+    }
+
+    /// Swaps this run's TC program into the pinned TC fallback link of every interface whose
+    /// XDP link [`Self::adopt`] took over and whose config still asks for `fallback = "tc"`
+    /// (bpf_link_update: the hook is never empty). Every other TC pin is detached and
+    /// unpinned. An interface left without a TC link gets a new one from `apply`
+    /// (refit_fallback).
+    fn adopt_fallbacks(&mut self) -> Result<()> {
+        let Some(pins) = &self.pins else {
+            return Ok(());
+        };
+        for (ifname, pin) in pins.tc_links()? {
+            let path = pins.join(&pin);
+            let wanted = self
+                .cfg
+                .interfaces
+                .iter()
+                .any(|i| i.name == ifname && i.fallback == Fallback::Tc);
+            let why = match self.attached.get_mut(&ifname).filter(|_| wanted) {
+                Some(a) => match adopt_fallback(&mut self.dp, &path) {
+                    Ok(id) => {
+                        info!("{ifname}: took over pinned TC fallback link {id}");
+                        a.fallback = Some(TcHook::Pinned {
+                            link: pins::open_pin(&path)?,
+                            pin,
+                            id,
+                        });
+                        continue;
+                    }
+                    Err(e) => format!("not taken over ({e:#}); attaching anew"),
+                },
+                None => "its interface is not configured with fallback = \"tc\" now, or its XDP link was not taken over".to_string(),
+            };
+            // Best effort: a link whose interface is gone is detached already.
+            let _ = pins::open_pin(&path).and_then(|l| pins::detach_link(l.as_fd()));
+            pins.remove(&pin)?;
+            info!(
+                "{ifname}: pinned TC fallback link {} detached and unpinned: {why}",
+                path.display()
             );
         }
         Ok(())
@@ -679,6 +738,21 @@ impl Daemon {
             warn!("{e:#}");
         }
     }
+}
+
+/// Swaps the TC program into the TCX link pinned at `path` (bpf_link_update); its link ID.
+/// The pin keeps the link: the descriptors used here are closed again.
+fn adopt_fallback(dp: &mut Datapath, path: &Path) -> Result<u32> {
+    let link = FdLink::from(
+        PinnedLink::from_pin(path)
+            .with_context(|| format!("opening the pinned link {}", path.display()))?,
+    );
+    let link = SchedClassifierLink::try_from(link)
+        .with_context(|| format!("{} is not a TCX link", path.display()))?;
+    let program = dp.tc_program();
+    let id = program.attach_to_link(link)?;
+    let link = FdLink::try_from(program.take_link(id)?)?;
+    Ok(link.info()?.id())
 }
 
 /// Pins the program and the maps (bpffs refuses the object's `.rodata`/`.bss` names), each

@@ -1,11 +1,11 @@
 //! `--pin-dir`: a bpffs directory an instance created and marked as its own. It holds the
-//! instance's XDP links, program and maps, so the fast path outlives the process (SIGKILL) and
-//! the next `run` of the instance adopts the links (loader.rs).
+//! instance's XDP links, TC fallback links, program and maps, so the fast path outlives the
+//! process (SIGKILL) and the next `run` of the instance adopts the links (loader.rs).
 //!
 //! Layout: [`OWNER`], a one-entry array map holding the instance name (bpffs holds only pins
 //! and directories, so the marker is a pin); [`PROGRAM`]; one pin per map, by its object name;
-//! `link_<ifname>` per attached interface (`.` and `%` percent-encoded: bpffs refuses names
-//! with a dot). A directory without our marker, or with another instance's, is refused and
+//! `link_<ifname>` (the XDP link) and `tc_<ifname>` (the TC fallback's TCX link) per attached
+//! interface (`.` and `%` percent-encoded: bpffs refuses names with a dot). A directory without our marker, or with another instance's, is refused and
 //! never touched; nothing is removed that this module cannot name as the instance's.
 
 use std::{
@@ -27,6 +27,7 @@ pub const OWNER: &str = "LWM2M_XDP_OWNER";
 /// The XDP program's pin.
 pub const PROGRAM: &str = "program";
 const LINK_PREFIX: &str = "link_";
+const TC_LINK_PREFIX: &str = "tc_";
 /// Instance names are at most 64 octets (instance::check_name).
 const OWNER_LEN: usize = 64;
 
@@ -214,25 +215,31 @@ impl PinDir {
 
     /// The pin name of `ifname`'s XDP link.
     pub fn link_name(ifname: &str) -> String {
-        let mut name = String::from(LINK_PREFIX);
-        for c in ifname.chars() {
-            match c {
-                '%' => name.push_str("%25"),
-                '.' => name.push_str("%2E"),
-                c => name.push(c),
-            }
-        }
-        name
+        encode_ifname(LINK_PREFIX, ifname)
     }
 
-    /// The pinned links in the directory: (interface name, pin name).
+    /// The pin name of `ifname`'s TC fallback link.
+    pub fn tc_link_name(ifname: &str) -> String {
+        encode_ifname(TC_LINK_PREFIX, ifname)
+    }
+
+    /// The pinned XDP links in the directory: (interface name, pin name).
     pub fn links(&self) -> Result<Vec<(String, String)>> {
+        self.pinned_with(LINK_PREFIX)
+    }
+
+    /// The pinned TC fallback links in the directory: (interface name, pin name).
+    pub fn tc_links(&self) -> Result<Vec<(String, String)>> {
+        self.pinned_with(TC_LINK_PREFIX)
+    }
+
+    fn pinned_with(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         let mut links = Vec::new();
         for entry in
             fs::read_dir(&self.path).with_context(|| format!("reading {}", self.path.display()))?
         {
             let name = entry?.file_name().to_string_lossy().into_owned();
-            if let Some(ifname) = name.strip_prefix(LINK_PREFIX).and_then(decode_ifname) {
+            if let Some(ifname) = name.strip_prefix(prefix).and_then(decode_ifname) {
                 links.push((ifname, name));
             }
         }
@@ -341,6 +348,18 @@ pub fn pinned_id(path: &Path, kind: Kind) -> Result<u32> {
     })
 }
 
+fn encode_ifname(prefix: &str, ifname: &str) -> String {
+    let mut name = String::from(prefix);
+    for c in ifname.chars() {
+        match c {
+            '%' => name.push_str("%25"),
+            '.' => name.push_str("%2E"),
+            c => name.push(c),
+        }
+    }
+    name
+}
+
 fn decode_ifname(encoded: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = encoded;
@@ -395,14 +414,16 @@ mod tests {
     #[test]
     fn link_names_have_no_dot_and_decode_back() {
         for ifname in ["eth0", "eth0.100", "a%b", "x.%.y", "veth-lwx_1"] {
-            let name = PinDir::link_name(ifname);
-            assert!(!name.contains('.'), "{name}");
-            assert_eq!(
-                name.strip_prefix(LINK_PREFIX)
-                    .and_then(decode_ifname)
-                    .as_deref(),
-                Some(ifname)
-            );
+            for (name, prefix) in [
+                (PinDir::link_name(ifname), LINK_PREFIX),
+                (PinDir::tc_link_name(ifname), TC_LINK_PREFIX),
+            ] {
+                assert!(!name.contains('.'), "{name}");
+                assert_eq!(
+                    name.strip_prefix(prefix).and_then(decode_ifname).as_deref(),
+                    Some(ifname)
+                );
+            }
         }
         assert_eq!(decode_ifname("bad%2"), None);
         assert_eq!(decode_ifname("bad%41"), None);

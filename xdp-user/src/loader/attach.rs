@@ -1,6 +1,6 @@
 //! Attaching the program to one interface: in the configured mode (auto: native, else
 //! generic), its link owned by the program or pinned in the pin dir, the TC fallback on its
-//! ingress, and the DHCPv6 group joined; and detaching it again.
+//! ingress (its TCX link pinned too), and the DHCPv6 group joined; and detaching it again.
 
 use std::{
     net::{Ipv6Addr, UdpSocket},
@@ -9,7 +9,10 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use aya::programs::{
-    links::FdLink, tc::SchedClassifierLinkId, xdp::XdpLinkId, TcAttachType, XdpMode,
+    links::FdLink,
+    tc::{SchedClassifierLinkId, TcAttachOptions},
+    xdp::XdpLinkId,
+    LinkOrder, TcAttachType, XdpMode,
 };
 use log::warn;
 use xdp_common::wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
@@ -29,15 +32,31 @@ pub(super) enum Hook {
     Pinned { link: OwnedFd, pin: String, id: u32 },
 }
 
+/// How an interface's TC fallback link is held.
+pub(super) enum TcHook {
+    /// Owned by the program: no --pin-dir, or attached through clsact (netlink, kernels before
+    /// 6.6), whose filter is no bpf_link and cannot be pinned. It goes with the process.
+    Owned(SchedClassifierLinkId),
+    /// The TCX link pinned as `pin` (`link` is our descriptor of it): outlives the process,
+    /// and the next run swaps its program in with bpf_link_update.
+    Pinned { link: OwnedFd, pin: String, id: u32 },
+}
+
+impl TcHook {
+    pub(super) fn is_pinned(&self) -> bool {
+        matches!(self, TcHook::Pinned { .. })
+    }
+}
+
 pub(super) struct Attached {
     pub(super) hook: Hook,
     pub(super) ifindex: u32,
     /// What the config asked for (a change takes effect at the next start).
     pub(super) requested: AttachMode,
     pub(super) mode: XdpMode,
-    /// The TC fallback's ingress link (`fallback = "tc"`), owned by the program even with a
-    /// pin dir: it goes with the process, and the next run attaches its own.
-    pub(super) fallback: Option<SchedClassifierLinkId>,
+    /// The TC fallback's ingress link (`fallback = "tc"`), pinned as `tc_<ifname>` with a pin
+    /// dir where the kernel has TCX.
+    pub(super) fallback: Option<TcHook>,
     /// Joined to ff02::1:2 on this interface (a real NIC filters multicast it was not asked for).
     pub(super) _group: Option<UdpSocket>,
 }
@@ -73,23 +92,51 @@ pub(super) fn attach(
         ifindex,
         requested,
         mode,
-        fallback: attach_fallback(dp, name, fallback),
+        fallback: attach_fallback(dp, pins, name, fallback),
         _group: join_group(name, ifindex),
     })
 }
 
 /// The TC fallback on `name`'s ingress (TCX on kernels >= 6.6, else clsact through netlink),
-/// after XDP: a failure leaves XDP answering alone, with a warning.
+/// after XDP: a failure leaves XDP answering alone, with a warning. With a pin dir its TCX link
+/// is pinned as `tc_<name>`.
 pub(super) fn attach_fallback(
     dp: &mut Datapath,
+    pins: Option<&PinDir>,
     name: &str,
     fallback: Fallback,
-) -> Option<SchedClassifierLinkId> {
+) -> Option<TcHook> {
     if fallback == Fallback::None {
         return None;
     }
-    let attached = dp
-        .tc_program()
+    if let Some(pins) = pins {
+        // Asked for TCX explicitly: only a bpf_link can be pinned.
+        let tcx = dp.tc_program().attach_with_options(
+            name,
+            TcAttachType::Ingress,
+            TcAttachOptions::TcxOrder(LinkOrder::default()),
+        );
+        match tcx {
+            Ok(id) => return pin_fallback(dp, pins, name, id),
+            Err(e) => warn!(
+                "{name}: no TCX link for the TC fallback ({e}); attaching it as on kernels before 6.6 (clsact, netlink): that filter is no bpf_link and cannot be pinned, so it goes with this process and a takeover has no TC answers until the new run attaches its own"
+            ),
+        }
+    }
+    attach_tc(dp, name)
+        .map_err(|e| {
+            warn!("{name}: TC fallback not attached ({e}); requests XDP has no room for are passed")
+        })
+        .ok()
+        .map(TcHook::Owned)
+}
+
+/// Today's attach: TCX where the kernel has it, else a clsact qdisc's filter.
+fn attach_tc(
+    dp: &mut Datapath,
+    name: &str,
+) -> Result<SchedClassifierLinkId, aya::programs::ProgramError> {
+    dp.tc_program()
         .attach(name, TcAttachType::Ingress)
         .or_else(|e| {
             // Before TCX: the classifier hangs off a clsact qdisc (EEXIST when there is one).
@@ -97,22 +144,69 @@ pub(super) fn attach_fallback(
             dp.tc_program()
                 .attach(name, TcAttachType::Ingress)
                 .map_err(|_| e)
+        })
+}
+
+/// Takes the TCX link from the program and pins it as `tc_<name>`. On failure the link is
+/// dropped, and so detached: XDP answers alone, with a warning.
+fn pin_fallback(
+    dp: &mut Datapath,
+    pins: &PinDir,
+    name: &str,
+    id: SchedClassifierLinkId,
+) -> Option<TcHook> {
+    let pin = PinDir::tc_link_name(name);
+    let path = pins.join(&pin);
+    let pinned = dp
+        .tc_program()
+        .take_link(id)
+        .map_err(anyhow::Error::new)
+        .and_then(|link| Ok(FdLink::try_from(link)?))
+        .and_then(|link| {
+            let id = link.info()?.id();
+            drop(link.pin(&path)?);
+            Ok(TcHook::Pinned {
+                link: pins::open_pin(&path)?,
+                pin,
+                id,
+            })
         });
-    attached
+    pinned
         .map_err(|e| {
-            warn!("{name}: TC fallback not attached ({e}); requests XDP has no room for are passed")
+            warn!(
+                "{name}: TC fallback not attached: pinning its link at {} failed ({e:#}); requests XDP has no room for are passed",
+                path.display()
+            )
         })
         .ok()
 }
 
-/// Detaches one interface: its TC fallback, then its XDP link.
+/// Detaches one interface: its TC fallback, then its XDP link (also when the first failed;
+/// the first error is returned).
 pub(super) fn detach_attached(dp: &mut Datapath, pins: Option<&PinDir>, a: Attached) -> Result<()> {
-    if let Some(id) = a.fallback {
-        dp.tc_program()
-            .detach(id)
-            .context("detaching the TC fallback")?;
+    let tc = match a.fallback {
+        Some(hook) => detach_fallback(dp, pins, hook).context("detaching the TC fallback"),
+        None => Ok(()),
+    };
+    let xdp = detach_hook(dp, pins, a.hook);
+    tc.and(xdp)
+}
+
+/// Detaches a TC fallback: an owned link through the program, a pinned one with
+/// BPF_LINK_DETACH before it is unpinned.
+pub(super) fn detach_fallback(
+    dp: &mut Datapath,
+    pins: Option<&PinDir>,
+    hook: TcHook,
+) -> Result<()> {
+    match hook {
+        TcHook::Owned(id) => dp.tc_program().detach(id)?,
+        TcHook::Pinned { link, pin, .. } => match pins {
+            Some(pins) => pins.remove_link(&pin, link.as_fd())?,
+            None => pins::detach_link(link.as_fd())?,
+        },
     }
-    detach_hook(dp, pins, a.hook)
+    Ok(())
 }
 
 pub(super) fn join_group(name: &str, ifindex: u32) -> Option<UdpSocket> {
