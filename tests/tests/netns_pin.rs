@@ -1,7 +1,9 @@
 //! `--pin-dir` (issue 11): only a bpffs directory the instance created is used; its pinned
 //! links keep the fast path answering after SIGKILL; the next `run` of the instance takes the
 //! links over with bpf_link_update, losing no request of a steady stream; `detach` of the
-//! crashed instance removes its links, pins and state, and nothing else.
+//! crashed instance removes its links, pins and state, and nothing else. The TC fallback's
+//! TCX link is pinned too: after SIGKILL it still answers what XDP has no room for, the next
+//! run swaps its program in (same link), and `detach` removes it.
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::path::Path;
@@ -9,14 +11,20 @@ use std::process::{Child, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use lwm2m_xdp::{client, config::Config, system};
+use aya::maps::{Map, MapData, PerCpuArray};
+use aya::programs::{SchedClassifier, TcAttachType};
+use lwm2m_xdp::{client, config::Config, pins, system};
 use lwm2m_xdp_tests::{
-    lwm2m_xdp_bin,
+    example_certificate, lwm2m_xdp_bin,
     peers::{self, in_netns},
-    require_root, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
+    require_root, running, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
 };
 use serde_json::Value;
-use xdp_common::wire::dhcpv4;
+use xdp_common::{
+    counters::{reason_index, Reason},
+    maps::Family,
+    wire::dhcpv4,
+};
 
 const URI_A: &str = "coaps://198.18.0.1:5684/first";
 const URI_B: &str = "coaps://198.18.0.1:5685/taken-over";
@@ -29,6 +37,12 @@ const STREAM_PACE: Duration = Duration::from_micros(500);
 const STREAM_LIMIT: Duration = Duration::from_secs(60);
 /// Requests the stream still sends after the new program answered.
 const STREAM_TAIL: u32 = 200;
+/// Bounds one `probe` (it gives up after its own --timeout of 2 s).
+const PROBE_LIMIT: Duration = Duration::from_secs(10);
+/// The bare-request stream: answers with the new URI it still waits for once the new run
+/// answered status, and the most probes it sends.
+const PROBE_TAIL: u32 = 5;
+const PROBE_MOST: u32 = 400;
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
     format!(
@@ -520,6 +534,7 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
         .unwrap()
         .to_owned();
     let extra_pin = "link_ex%2E0";
+    let extra_tc_pin = "tc_ex%2E0";
 
     let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_first, pins.arg()));
     let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
@@ -539,6 +554,11 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
     assert!(
         entries(pins.path()).iter().any(|n| n == extra_pin),
         "no {extra_pin}: {:?}",
+        entries(pins.path())
+    );
+    assert!(
+        entries(pins.path()).iter().any(|n| n == extra_tc_pin),
+        "no {extra_tc_pin}: {:?}",
         entries(pins.path())
     );
     kill(&mut first, libc::SIGKILL);
@@ -565,6 +585,10 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
         !now.iter().any(|n| n == extra_pin),
         "{extra_pin} still pinned: {now:?}"
     );
+    assert!(
+        !now.iter().any(|n| n == extra_tc_pin),
+        "{extra_tc_pin} still pinned: {now:?}"
+    );
     assert!(has_xdp(&pair, &pair.server_if));
     assert_eq!(probe_uri(&pair, &cfg_one).as_deref(), Some(URI_A));
     kill(&mut second, libc::SIGTERM);
@@ -576,5 +600,315 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
     assert!(
         !has_xdp(&pair, &pair.server_if),
         "a program is left after SIGTERM"
+    );
+}
+
+/// A DHCPv6 config whose REPLY (a 1000-octet certificate) outgrows what generic XDP on veth
+/// can add to a bare INFORMATION-REQUEST: XDP passes it as no_tailroom, TC answers it.
+fn tc_config(server_if: &str, uri: &str, fallback: &str) -> String {
+    format!(
+        "[lwm2m]\nbootstrap_uri = \"{uri}\"\ncertificate = \"{cert}\"\npolicy = \"lwm2m-only\"\n\
+         [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n\
+         [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nfallback = \"{fallback}\"\n",
+        cert = example_certificate(1000).display()
+    )
+}
+
+/// `probe --v6` without --pad (a bare INFORMATION-REQUEST): the URI answered, or None.
+fn probe_v6(pair: &NetnsPair, bin: &str) -> Option<String> {
+    running::probe_uri_with(pair, bin, PROBE_LIMIT, &["--v6"]).ok()
+}
+
+/// The programs on the server veth's TCX ingress.
+fn tcx_programs(pair: &NetnsPair) -> Vec<u32> {
+    in_netns(&pair.server_ns, || {
+        let (_, programs) = SchedClassifier::query_tcx(&pair.server_if, TcAttachType::Ingress)?;
+        Ok(programs.iter().map(|p| p.id()).collect())
+    })
+    .expect("query the TCX ingress programs")
+}
+
+/// The pin name of the server veth's TC fallback link.
+fn tc_pin(pair: &NetnsPair) -> String {
+    format!("tc_{}", pair.server_if.replace('.', "%2E"))
+}
+
+/// The kernel ID of the link pinned as `name`.
+fn pinned_link_id(dir: &PinDir, name: &str) -> u32 {
+    pins::pinned_id(&dir.path().join(name), pins::Kind::Link)
+        .unwrap_or_else(|e| panic!("link pin {name}: {e:#}"))
+}
+
+/// A DHCPv6 counter, read from the pinned COUNTERS map (no process needed), summed over CPUs.
+fn pinned_v6_count(dir: &PinDir, reason: Reason) -> u64 {
+    let data = MapData::from_pin(dir.path().join("COUNTERS")).expect("open the pinned COUNTERS");
+    let counters: PerCpuArray<MapData, u64> =
+        PerCpuArray::try_from(Map::from_map_data(data).expect("a map")).expect("a per-CPU array");
+    counters
+        .get(&reason_index(Family::V6, reason), 0)
+        .expect("read a counter")
+        .iter()
+        .sum()
+}
+
+#[derive(Debug, Default)]
+struct ProbeTally {
+    sent: u32,
+    lost: u32,
+    old: u32,
+    new: u32,
+    other: u32,
+}
+
+/// Bare INFORMATION-REQUESTs one after the other, until `stop` plus [`PROBE_TAIL`] answers
+/// with `URI_B` (at most [`PROBE_MOST`] probes); at once on `abort`.
+fn probe_stream(pair: &NetnsPair, bin: &str, stop: &AtomicBool, abort: &AtomicBool) -> ProbeTally {
+    let mut tally = ProbeTally::default();
+    let mut tail = None;
+    while tally.sent < PROBE_MOST && tail != Some(0) && !abort.load(Ordering::SeqCst) {
+        tally.sent += 1;
+        let uri = probe_v6(pair, bin);
+        match uri.as_deref() {
+            None => tally.lost += 1,
+            Some(URI_A) => tally.old += 1,
+            Some(URI_B) => tally.new += 1,
+            Some(_) => tally.other += 1,
+        }
+        if uri.as_deref() == Some(URI_B) && stop.load(Ordering::SeqCst) {
+            tail = Some(tail.unwrap_or(PROBE_TAIL) - 1);
+        }
+    }
+    tally
+}
+
+#[test]
+fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
+    if !require_root(
+        "netns_pin::the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached",
+    ) {
+        return;
+    }
+    let bin = bin();
+    let pair = NetnsPair::new("pintc").expect("netns pair");
+    // The probe sends from UDP sockets: full checksums, which TC verifies as XDP does.
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    let scratch = ScratchDir::new("pintc").expect("scratch dir");
+    let cfg_a = scratch
+        .write("a.toml", &tc_config(&pair.server_if, URI_A, "tc"))
+        .unwrap();
+    let cfg_b = scratch
+        .write("b.toml", &tc_config(&pair.server_if, URI_B, "tc"))
+        .unwrap();
+    let pins = PinDir::new("pintc");
+    let instance = pins
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let tc_pin = tc_pin(&pair);
+
+    // First run: a bare request answered (by TC), its TC link pinned beside the XDP one.
+    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_a, pins.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "first run exited early"
+        );
+        probe_v6(&pair, &bin).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "the first run never answered a bare request");
+    let pinned = entries(pins.path());
+    assert!(pinned.contains(&tc_pin), "no {tc_pin} pinned: {pinned:?}");
+    let tc_link = pinned_link_id(&pins, &tc_pin);
+    let old_tc = tcx_programs(&pair);
+    assert_eq!(old_tc.len(), 1, "one TC program on the veth: {old_tc:?}");
+
+    // SIGKILL: the pinned TC link still answers what XDP has no room for, counted in the
+    // pinned maps.
+    let by_tc = pinned_v6_count(&pins, Reason::AnsweredTc);
+    kill(&mut first, libc::SIGKILL);
+    assert_eq!(
+        probe_v6(&pair, &bin).as_deref(),
+        Some(URI_A),
+        "the TC fallback died with the process"
+    );
+    assert!(
+        pinned_v6_count(&pins, Reason::AnsweredTc) > by_tc,
+        "the answer after SIGKILL was not TC's (answered_tc unchanged)"
+    );
+    assert_eq!(tcx_programs(&pair), old_tc);
+
+    // Second run under a stream of bare requests: each answered, by the old TC program until
+    // the link update, by the new one after; the same TC link, its program replaced.
+    let (stop, abort) = (AtomicBool::new(false), AtomicBool::new(false));
+    /// Sets `abort` when the closure below panics (a failed assertion).
+    struct Abort<'a>(&'a AtomicBool);
+    impl Drop for Abort<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    let (tally, status, mut second) = std::thread::scope(|scope| {
+        let streaming = scope.spawn(|| probe_stream(&pair, &bin, &stop, &abort));
+        let _abort = Abort(&abort);
+        let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_b, pins.arg()));
+        let mut status = Value::Null;
+        let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
+            assert!(
+                second.try_wait().unwrap().is_none(),
+                "second run exited early"
+            );
+            let out = cli(&pair, &["status", "--json", "--instance", &instance]);
+            if out.status.success() {
+                status = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+            }
+            out.status.success()
+        });
+        stop.store(true, Ordering::SeqCst);
+        let tally = streaming.join().expect("probe stream thread");
+        assert!(ready, "the second run never answered status");
+        (tally, status, second)
+    });
+    eprintln!("bare-request stream: {tally:?}");
+    assert_eq!(
+        tally.lost, 0,
+        "bare requests lost during the takeover: {tally:?}"
+    );
+    assert_eq!(tally.other, 0, "{tally:?}");
+    assert!(tally.new >= PROBE_TAIL, "{tally:?}");
+    let iface = &status["interfaces"][0];
+    assert_eq!(iface["hooks"].to_string(), r#"["xdp","tc"]"#, "{status}");
+    assert_eq!(iface["pinned"], true, "{status}");
+    assert_eq!(
+        pinned_link_id(&pins, &tc_pin),
+        tc_link,
+        "the TC link was replaced instead of updated"
+    );
+    let new_tc = tcx_programs(&pair);
+    assert_eq!(new_tc.len(), 1, "one TC program on the veth: {new_tc:?}");
+    assert_ne!(
+        new_tc, old_tc,
+        "the TC link still runs the first run's program"
+    );
+    let by_tc = pinned_v6_count(&pins, Reason::AnsweredTc);
+    assert_eq!(probe_v6(&pair, &bin).as_deref(), Some(URI_B));
+    assert!(
+        pinned_v6_count(&pins, Reason::AnsweredTc) > by_tc,
+        "the second run's TC program did not answer (answered_tc unchanged)"
+    );
+
+    // `detach` of the crashed instance removes the TC pin and the TCX link too.
+    kill(&mut second, libc::SIGKILL);
+    let out = cli(&pair, &["detach", "--pin-dir", pins.arg()]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "detach: {said}");
+    assert!(
+        said.contains(&tc_pin),
+        "detach did not say it removed {tc_pin}: {said}"
+    );
+    assert!(
+        !pins.path().exists(),
+        "pin dir left: {:?}",
+        entries(pins.path())
+    );
+    assert_eq!(
+        tcx_programs(&pair),
+        Vec::<u32>::new(),
+        "a TC program is left"
+    );
+    assert_eq!(xdp_prog_id(&pair), None, "an XDP program is left");
+    assert_eq!(probe_v6(&pair, &bin), None, "answered after detach");
+}
+
+#[test]
+fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
+    if !require_root("netns_pin::a_pinned_tc_link_is_detached_by_a_run_with_fallback_none") {
+        return;
+    }
+    let bin = bin();
+    let pair = NetnsPair::new("pintcnone").expect("netns pair");
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    let scratch = ScratchDir::new("pintcnone").expect("scratch dir");
+    let cfg_tc = scratch
+        .write("tc.toml", &tc_config(&pair.server_if, URI_A, "tc"))
+        .unwrap();
+    let cfg_none = scratch
+        .write("none.toml", &tc_config(&pair.server_if, URI_A, "none"))
+        .unwrap();
+    let pins = PinDir::new("pintcnone");
+    let instance = pins
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let tc_pin = tc_pin(&pair);
+    let link_pin = format!("link_{}", pair.server_if.replace('.', "%2E"));
+
+    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_tc, pins.arg()));
+    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "first run exited early"
+        );
+        probe_v6(&pair, &bin).as_deref() == Some(URI_A)
+    });
+    assert!(answered, "the first run never answered a bare request");
+    assert!(entries(pins.path()).contains(&tc_pin));
+    kill(&mut first, libc::SIGKILL);
+    assert_eq!(
+        tcx_programs(&pair).len(),
+        1,
+        "the pinned TC link went with the process"
+    );
+
+    // fallback = "none" now: the pinned TC link is detached and unpinned, XDP taken over.
+    let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_none, pins.arg()));
+    let mut status = Value::Null;
+    let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            second.try_wait().unwrap().is_none(),
+            "second run exited early"
+        );
+        let out = cli(&pair, &["status", "--json", "--instance", &instance]);
+        if out.status.success() {
+            status = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+        }
+        out.status.success()
+    });
+    assert!(ready, "the second run never answered status");
+    let now = entries(pins.path());
+    assert!(!now.contains(&tc_pin), "{tc_pin} still pinned: {now:?}");
+    assert!(now.contains(&link_pin), "no {link_pin}: {now:?}");
+    assert_eq!(
+        tcx_programs(&pair),
+        Vec::<u32>::new(),
+        "a TC program is left"
+    );
+    assert_eq!(
+        status["interfaces"][0]["hooks"].to_string(),
+        r#"["xdp"]"#,
+        "{status}"
+    );
+    assert_eq!(
+        probe_v6(&pair, &bin),
+        None,
+        "a bare request answered without TC"
+    );
+    kill(&mut second, libc::SIGTERM);
+    assert!(
+        !pins.path().exists(),
+        "pin dir left: {:?}",
+        entries(pins.path())
+    );
+    assert_eq!(
+        xdp_prog_id(&pair),
+        None,
+        "an XDP program is left after SIGTERM"
     );
 }
