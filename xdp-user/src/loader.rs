@@ -692,7 +692,13 @@ impl Daemon {
                         });
                         continue;
                     }
-                    Err(e) => format!("not taken over ({e:#}); attaching anew"),
+                    Err(e) => {
+                        warn!(
+                            "{ifname}: pinned TC fallback link {} not taken over ({e:#}); attaching anew",
+                            path.display()
+                        );
+                        "not taken over".to_string()
+                    }
                 },
                 None => "its interface is not configured with fallback = \"tc\" now, or its XDP link was not taken over".to_string(),
             };
