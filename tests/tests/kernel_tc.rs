@@ -6,7 +6,6 @@
 
 #[expect(
     dead_code,
-    unused_macros,
     reason = "the helpers shared with kernel_v4/v6 this file does not use"
 )]
 mod kernel_common;

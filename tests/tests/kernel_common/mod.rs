@@ -19,10 +19,6 @@ use lwm2m_xdp::{
     ifaces,
     system::SystemInterface,
 };
-use proptest::{
-    prelude::*,
-    test_runner::{Config as ProptestConfig, TestCaseError, TestRunner},
-};
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, XDP_REASON_END},
     maps::Family,
@@ -38,6 +34,9 @@ macro_rules! ensure {
         }
     };
 }
+
+pub mod checks;
+pub mod protocol;
 
 pub const XDP_ABORTED: u32 = 0;
 pub const XDP_DROP: u32 = 1;
@@ -57,6 +56,9 @@ pub const VLAN42_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 42, 1);
 pub const VLAN42_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x42, 1);
 pub const QINQ_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 43, 1);
 pub const QINQ_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x43, 1);
+/// The tags of those two VLANs, outermost first.
+pub const VLAN42_TAGS: [Tag; 1] = [(eth::ETHERTYPE_VLAN, 42)];
+pub const QINQ_TAGS: [Tag; 2] = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)];
 /// The device asking.
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 
@@ -276,6 +278,17 @@ impl Harness {
         self.setup = setup;
     }
 
+    /// `test` under `setup` in each wire format in turn, each installed as a reload does.
+    pub fn each_format(&mut self, setup: &Setup, mut test: impl FnMut(&mut Harness, WireFormat)) {
+        for format in WireFormat::ALL {
+            self.install(Setup {
+                format,
+                ..setup.clone()
+            });
+            test(self, format);
+        }
+    }
+
     /// The generation (policy, blocks, interface entries) of a config file's text, with the
     /// fake interface of these tests at `mtu`.
     pub fn generation(&self, toml: &str, mtu: u16) -> Generation {
@@ -459,44 +472,4 @@ pub fn rfc1071_sum(parts: &[&[u8]]) -> u16 {
         }
     }
     sum as u16
-}
-
-// ---- Property tests -----------------------------------------------------------------------
-
-/// Byte changes to a frame: (where, as a fraction of the region, new value).
-pub type Mutations = Vec<(prop::sample::Index, u8)>;
-
-pub fn mutations() -> impl Strategy<Value = Mutations> {
-    prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)
-}
-
-/// Apply `mutations` to `frame[region]`.
-pub fn mutate(frame: &[u8], region: std::ops::Range<usize>, mutations: &Mutations) -> Vec<u8> {
-    let mut f = frame.to_vec();
-    for (index, value) in mutations {
-        let at = region.start + index.index(region.len());
-        f[at] = *value;
-    }
-    f
-}
-
-/// Run `cases` cases of `strategy` through `test`; no persistence file (the inputs are
-/// generated from the fixed frames of the test, and the seed is printed on failure).
-pub fn check_property<S: Strategy>(
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
-    S::Value: std::fmt::Debug,
-{
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases,
-        failure_persistence: None,
-        // Every case runs the program; shrinking a failure needs only a few hundred more.
-        max_shrink_iters: 512,
-        ..ProptestConfig::default()
-    });
-    if let Err(e) = runner.run(&strategy, test) {
-        panic!("{e}");
-    }
 }
