@@ -11,7 +11,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use aya::programs::{TestRun, TestRunOptions};
+use aya::{
+    programs::{TestRun, TestRunOptions},
+    TestRunResult,
+};
 use lwm2m_xdp::{
     compile,
     config::{Config, WireFormat},
@@ -318,22 +321,9 @@ impl Harness {
             frame.len() >= eth::HDR_LEN,
             "BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header"
         );
-        let before = self.dp.counters().expect("counters");
-        let mut out = vec![0u8; 8192];
-        let result = self
-            .dp
-            .program()
-            .test_run(TestRunOptions {
-                data_in: Some(frame),
-                data_out: Some(&mut out),
-                ..TestRunOptions::new()
-            })
-            .expect("BPF_PROG_TEST_RUN");
-        out.truncate(result.data_size_out as usize);
-        let after = self.dp.counters().expect("counters");
-        let counted: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        let (verdict, out, counted) = self.test_run(Datapath::program, frame);
         let run = Run {
-            verdict: result.return_value,
+            verdict,
             out,
             counted,
         };
@@ -370,6 +360,34 @@ impl Harness {
             "answered counter vs verdict"
         );
         run
+    }
+}
+
+impl Harness {
+    /// One BPF_PROG_TEST_RUN of `program` (`Datapath::program` for XDP, `tc_program` for the
+    /// TC fallback) on `frame`, nothing checked: its return value, the frame after, and how
+    /// each counter moved.
+    pub fn test_run<P>(
+        &mut self,
+        program: impl FnOnce(&mut Datapath) -> &mut P,
+        frame: &[u8],
+    ) -> (u32, Vec<u8>, Vec<u64>)
+    where
+        P: for<'a> TestRun<Opts<'a> = TestRunOptions<'a>, Result = TestRunResult>,
+    {
+        let before = self.dp.counters().expect("counters");
+        let mut out = vec![0u8; 8192];
+        let result = program(&mut self.dp)
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                ..TestRunOptions::new()
+            })
+            .expect("BPF_PROG_TEST_RUN");
+        out.truncate(result.data_size_out as usize);
+        let after = self.dp.counters().expect("counters");
+        let counted = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        (result.return_value, out, counted)
     }
 }
 
