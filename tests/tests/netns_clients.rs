@@ -24,6 +24,7 @@
 //! - The kernel here has no 802.1Q module (CONFIG_VLAN_8021Q is not set), so the tagged
 //!   INFORM is sent from a raw socket; the tag of the ACK is read back from PACKET_AUXDATA.
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::peers::xid;
 use lwm2m_xdp_tests::text;
 use std::net::{IpAddr, Ipv4Addr};
@@ -68,27 +69,14 @@ fn uri(pair: &NetnsPair) -> String {
 /// The config every test starts from: URI and the 1000-octet certificate, both families,
 /// the pair's server end in generic mode, `extra` appended (more `[[interface.vlan]]` etc.).
 fn config(pair: &NetnsPair, format: &str, policy: &str, extra: &str) -> String {
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"{uri}\"\n\
-         certificate = \"{cert}\"\n\
-         wire_format = \"{format}\"\n\
-         policy = \"{policy}\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         information_refresh_time = 86400\n\
-         [[interface]]\n\
-         name = \"{iface}\"\n\
-         mode = \"generic\"\n\
-         server_id = \"{server}\"\n\
-         {extra}",
-        uri = uri(pair),
-        cert = example_certificate(1000).display(),
-        iface = pair.server_if,
-        server = pair.ipv4(Side::Server),
-    )
+    ConfigFile::new(&uri(pair), &pair.server_if)
+        .certificate(1000)
+        .lwm2m("wire_format", format)
+        .lwm2m("policy", policy)
+        .dhcpv6_line("information_refresh_time = 86400")
+        .interface_key("server_id", &pair.ipv4(Side::Server).to_string())
+        .then(extra)
+        .text()
 }
 
 /// The pair, scratch dir and checksum offload set up as every test here needs them.

@@ -16,6 +16,7 @@
 //! the unicast address the relay sends to. It selects the subnet by giaddr and by the
 //! Relay-forward's link-address.
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::peers::xid;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{example_certificate, http, require_root, ScratchDir, Side};
+use lwm2m_xdp_tests::{http, require_root, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
@@ -58,29 +59,16 @@ fn relay_config(topo: &RelayTopology, v4: &[Ipv4Addr], v6: &[Ipv6Addr]) -> Strin
             .collect::<Vec<_>>()
             .join(", ")
     };
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"{uri}\"\n\
-         certificate = \"{cert}\"\n\
-         wire_format = \"draft-00\"\n\
-         policy = \"complete\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         [[interface]]\n\
-         name = \"{iface}\"\n\
-         mode = \"generic\"\n\
-         [slow_path]\n\
-         mode = \"relay\"\n\
-         dhcpv4_servers = [{v4}]\n\
-         dhcpv6_servers = [{v6}]\n",
-        uri = uri(topo),
-        cert = example_certificate(1000).display(),
-        iface = topo.pair.server_if,
-        v4 = list(v4.iter().map(ToString::to_string).collect()),
-        v6 = list(v6.iter().map(ToString::to_string).collect()),
-    )
+    let v4 = list(v4.iter().map(ToString::to_string).collect());
+    let v6 = list(v6.iter().map(ToString::to_string).collect());
+    ConfigFile::new(&uri(topo), &topo.pair.server_if)
+        .certificate(1000)
+        .lwm2m("wire_format", "draft-00")
+        .lwm2m("policy", "complete")
+        .then(&format!(
+            "[slow_path]\nmode = \"relay\"\ndhcpv4_servers = [{v4}]\ndhcpv6_servers = [{v6}]\n"
+        ))
+        .text()
 }
 
 fn kea_logger(name: &str, log: &Path) -> Value {
