@@ -87,15 +87,8 @@ fn setup(tag: &str) -> (NetnsPair, ScratchDir) {
     (pair, scratch)
 }
 
-/// [`RawSocket::exchange`] with this file's patience.
-fn exchange<T>(
-    socket: &RawSocket,
-    frame: &[u8],
-    what: &str,
-    decode: impl FnMut(&UdpFrame) -> Result<T, String>,
-) -> (UdpFrame, T) {
-    socket.exchange(frame, what, (ATTEMPTS, REPLY_LIMIT), decode)
-}
+/// [`RawSocket::exchange`]'s attempts and wait for each reply, this file's patience.
+const PATIENCE: (usize, Duration) = (ATTEMPTS, REPLY_LIMIT);
 
 /// A DHCPINFORM frame from the client end: broadcast (as dhcpcd sends it), ciaddr `ciaddr`,
 /// PRL 224 + 225, option 57 = 1500, tagged with `vlans`.
@@ -192,10 +185,10 @@ fn raw_socket_client_gets_the_ack() {
     let xid = xid(4);
     let ciaddr = pair.ipv4(Side::Client);
     let frame = inform_frame(&pair, xid, ciaddr, vec![]);
-    let (reply, (info, got)) = exchange(
-        &socket,
+    let (reply, (info, got)) = socket.exchange(
         &frame,
         "DHCPACK",
+        PATIENCE,
         decode_ack(WireFormat::Draft00, xid),
     );
     check_ack(&pair, &reply, &info, &got, pair.ipv4(Side::Server), ciaddr);
@@ -440,7 +433,7 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
     let xid6 = [full[1], full[2], full[3]];
     let duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Client));
     let frame = information_request_frame(&pair, xid6, &duid, V6_PAD);
-    let (reply, (info, got)) = exchange(&socket, &frame, "REPLY", |f| {
+    let (reply, (info, got)) = socket.exchange(&frame, "REPLY", PATIENCE, |f| {
         if f.dst_port != dhcpv6::CLIENT_PORT {
             return Err(format!("to port {}", f.dst_port));
         }
@@ -523,10 +516,10 @@ fn tagged_inform_is_answered_on_its_vlan() {
 
     let xid42 = xid(42);
     let frame = inform_frame(&pair, xid42, vlan_client, vec![42]);
-    let (reply, (info, got)) = exchange(
-        &socket,
+    let (reply, (info, got)) = socket.exchange(
         &frame,
         "DHCPACK on VLAN 42",
+        PATIENCE,
         decode_ack(WireFormat::Draft00, xid42),
     );
     assert_eq!(reply.l2.vlans, [42], "the ACK keeps the request's tag");
