@@ -5,6 +5,7 @@
 //! re-exported here.
 
 mod bin;
+pub mod config_file;
 pub mod http;
 pub mod peers;
 pub mod relay_agent;

@@ -6,7 +6,6 @@
 
 #[expect(
     dead_code,
-    unused_macros,
     reason = "the helpers shared with kernel_v4/v6 this file does not use"
 )]
 mod kernel_common;
@@ -420,10 +419,10 @@ fn the_reply_source_follows_the_relay_source_scope_and_tags_are_kept() {
     }
     let mut tagged = Relayed::one_hop(&inner);
     tagged.src = RELAY_LL;
-    tagged.l2 = tagged.l2.tagged(&[(eth::ETHERTYPE_VLAN, 42)]);
+    tagged.l2 = tagged.l2.tagged(&VLAN42_TAGS);
     answered(&mut h, &tagged, VLAN42_LL, "VLAN 42");
     let mut global_on_vlan = Relayed::one_hop(&inner);
-    global_on_vlan.l2 = global_on_vlan.l2.tagged(&[(eth::ETHERTYPE_VLAN, 42)]);
+    global_on_vlan.l2 = global_on_vlan.l2.tagged(&VLAN42_TAGS);
     expect_pass(
         &mut h,
         &global_on_vlan.frame(),
@@ -610,9 +609,7 @@ fn every_truncation_of_a_relayed_request_is_passed_untouched() {
     let two = Relayed::new(relay_forward(1, LINK_ADDRESS, LDRA_PEER, &[], &ldra));
     let mut tagged = Relayed::one_hop(&inner);
     tagged.src = RELAY_LL;
-    tagged.l2 = tagged
-        .l2
-        .tagged(&[(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)]);
+    tagged.l2 = tagged.l2.tagged(&QINQ_TAGS);
     for (what, request, source) in [
         ("two hops", two, SERVER_GLOBAL),
         ("one hop, QinQ", tagged, QINQ_LL),

@@ -6,16 +6,14 @@
 
 #[expect(
     dead_code,
-    unused_macros,
     reason = "the helpers shared with kernel_v4/v6 this file does not use"
 )]
 mod kernel_common;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use aya::programs::{TestRun, TestRunOptions};
 use kernel_common::*;
-use lwm2m_xdp::{client, config::WireFormat};
+use lwm2m_xdp::{client, config::WireFormat, datapath::Datapath};
 use lwm2m_xdp_test_support::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
 use xdp_common::{
     counters::{reason_index, Reason, COUNTERS_LEN},
@@ -31,9 +29,15 @@ const CLIENT_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33,
 const PRL: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
 const ORO: [u16; 3] = [V6_URI_CODE, V6_CERT_CODE, V6_EXTRA_CODE];
 
-/// A broadcast DHCPINFORM from CLIENT_V4: 342 octets (the encoder pads BOOTP to 300).
+/// A broadcast DHCPINFORM from CLIENT_V4 asking for PRL: 342 octets (the encoder pads BOOTP
+/// to 300).
 fn inform() -> Vec<u8> {
-    let bootp = client::build_inform(0x1a2b_3c4d, CLIENT_MAC, CLIENT_V4, &PRL, Some(1500));
+    inform_asking(0x1a2b_3c4d, &PRL, Some(1500))
+}
+
+/// A broadcast DHCPINFORM from CLIENT_V4 with this xid, PRL and option 57.
+fn inform_asking(xid: u32, prl: &[u8], max_size: Option<u16>) -> Vec<u8> {
+    let bootp = client::build_inform(xid, CLIENT_MAC, CLIENT_V4, prl, max_size);
     let l2 = Ethernet {
         dst: Ethernet::BROADCAST,
         src: CLIENT_MAC,
@@ -68,25 +72,6 @@ fn information_request() -> Vec<u8> {
     )
 }
 
-/// One run of the TC program: its return value, the skb's bytes after, the counters it
-/// bumped.
-fn run_tc(h: &mut Harness, frame: &[u8]) -> (u32, Vec<u8>, Vec<u64>) {
-    let before = h.dp.counters().expect("counters");
-    let mut out = vec![0u8; 8192];
-    let result =
-        h.dp.tc_program()
-            .test_run(TestRunOptions {
-                data_in: Some(frame),
-                data_out: Some(&mut out),
-                ..TestRunOptions::new()
-            })
-            .expect("BPF_PROG_TEST_RUN on the classifier");
-    out.truncate(result.data_size_out as usize);
-    let after = h.dp.counters().expect("counters");
-    let counted = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    (result.return_value, out, counted)
-}
-
 /// Only `index` moved, by one.
 fn assert_counted_only(counted: &[u64], index: u32, what: &str) {
     assert_eq!(counted.len(), COUNTERS_LEN as usize);
@@ -96,23 +81,28 @@ fn assert_counted_only(counted: &[u64], index: u32, what: &str) {
     }
 }
 
-/// XDP answers `frame`; TC answers it with the same bytes, redirected, counted answered_tc.
-fn tc_answers_as_xdp(h: &mut Harness, family: Family, frame: &[u8], what: &str) {
-    let xdp = h.run(frame);
-    assert_eq!(xdp.verdict, XDP_TX, "{what}: XDP answers");
-    let (verdict, reply, counted) = run_tc(h, frame);
-    assert_eq!(verdict, TC_ACT_REDIRECT, "{what}: TC redirects its answer");
-    assert!(
-        reply == xdp.out,
-        "{what}: TC's reply differs from XDP's\n tc:  {}\n xdp: {}",
-        hex(&reply),
-        hex(&xdp.out)
-    );
-    assert_counted_only(
-        &counted,
-        reason_index(family, Reason::AnsweredTc),
-        &format!("{what}: TC counts its answer, nothing else"),
-    );
+/// With a 300- and a 1000-octet certificate: XDP answers `frame`; TC answers it with the same
+/// bytes, redirected, counted answered_tc.
+fn tc_answers_as_xdp(family: Family, frame: &[u8], what: &str) {
+    for cert_size in [300, 1000] {
+        let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, cert_size));
+        let what = format!("{what}, {cert_size}-octet certificate");
+        let xdp = h.run(frame);
+        assert_eq!(xdp.verdict, XDP_TX, "{what}: XDP answers");
+        let (verdict, reply, counted) = h.test_run(Datapath::tc_program, frame);
+        assert_eq!(verdict, TC_ACT_REDIRECT, "{what}: TC redirects its answer");
+        assert!(
+            reply == xdp.out,
+            "{what}: TC's reply differs from XDP's\n tc:  {}\n xdp: {}",
+            hex(&reply),
+            hex(&xdp.out)
+        );
+        assert_counted_only(
+            &counted,
+            reason_index(family, Reason::AnsweredTc),
+            &format!("{what}: TC counts its answer, nothing else"),
+        );
+    }
 }
 
 #[test]
@@ -120,17 +110,9 @@ fn tc_answers_an_inform_with_xdps_bytes() {
     if !can_run("tc_answers_an_inform_with_xdps_bytes") {
         return;
     }
-    for cert_size in [300, 1000] {
-        let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, cert_size));
-        let frame = inform();
-        assert_eq!(frame.len(), 342);
-        tc_answers_as_xdp(
-            &mut h,
-            Family::V4,
-            &frame,
-            &format!("INFORM, {cert_size}-octet certificate"),
-        );
-    }
+    let frame = inform();
+    assert_eq!(frame.len(), 342);
+    tc_answers_as_xdp(Family::V4, &frame, "INFORM");
 }
 
 #[test]
@@ -138,16 +120,7 @@ fn tc_answers_a_bare_information_request_with_xdps_bytes() {
     if !can_run("tc_answers_a_bare_information_request_with_xdps_bytes") {
         return;
     }
-    for cert_size in [300, 1000] {
-        let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, cert_size));
-        let frame = information_request();
-        tc_answers_as_xdp(
-            &mut h,
-            Family::V6,
-            &frame,
-            &format!("INFORMATION-REQUEST, {cert_size}-octet certificate"),
-        );
-    }
+    tc_answers_as_xdp(Family::V6, &information_request(), "INFORMATION-REQUEST");
 }
 
 #[test]
@@ -157,21 +130,7 @@ fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
     }
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
     // Not asking for an LwM2M option; a bad UDP checksum; not DHCP at all.
-    let no_lwm2m = {
-        let bootp = client::build_inform(7, CLIENT_MAC, CLIENT_V4, &[1, 3], None);
-        let l2 = Ethernet {
-            dst: Ethernet::BROADCAST,
-            src: CLIENT_MAC,
-            vlans: vec![],
-        };
-        ipv4_udp_frame(
-            &l2,
-            CLIENT_V4,
-            Ipv4Addr::BROADCAST,
-            (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
-            &bootp,
-        )
-    };
+    let no_lwm2m = inform_asking(7, &[1, 3], None);
     let mut bad_checksum = information_request();
     let last = bad_checksum.len() - 1;
     bad_checksum[last] ^= 0x40;
@@ -183,7 +142,7 @@ fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
         (not_dhcp, "UDP to port 53"),
     ] {
         assert_eq!(h.run(&frame).verdict, XDP_PASS, "{what}: XDP passes");
-        let (verdict, out, counted) = run_tc(&mut h, &frame);
+        let (verdict, out, counted) = h.test_run(Datapath::tc_program, &frame);
         assert_eq!(verdict, TC_ACT_OK, "{what}: TC lets it through");
         assert!(out == frame, "{what}: unchanged");
         assert!(
@@ -214,7 +173,7 @@ fn tc_over_the_rate_limit_counts_what_it_drops_or_passes() {
         );
         let frame = information_request();
         assert_eq!(h.run(&frame).verdict, XDP_TX, "{keys}: XDP answers first");
-        let (tc, out, counted) = run_tc(&mut h, &frame);
+        let (tc, out, counted) = h.test_run(Datapath::tc_program, &frame);
         assert_eq!(tc, verdict, "{keys}: TC over the limit");
         if verdict == TC_ACT_OK {
             assert_eq!(out, frame, "{keys}: passed untouched");

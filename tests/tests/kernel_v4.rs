@@ -9,9 +9,9 @@ mod kernel_common;
 use std::net::Ipv4Addr;
 
 use dhcproto::{v4 as d4, Decodable, Decoder};
-use kernel_common::*;
+use kernel_common::{checks::*, protocol::*, *};
 use lwm2m_xdp::{client, config::WireFormat, csum};
-use proptest::{prelude::*, test_runner::TestCaseError};
+use proptest::prelude::*;
 use xdp_common::{
     counters::{Reason, Seen},
     maps::Family,
@@ -32,6 +32,23 @@ const RELAY_AGENT_INFO: [u8; 16] = [
 
 /// `[[dhcpv4.extra_option]]` data: 198.18.0.53.
 const V4_EXTRA_DATA: [u8; 4] = [198, 18, 0, 53];
+
+/// DHCPv4's rules for the family-generic helpers of kernel_common.
+struct V4;
+
+impl Protocol for V4 {
+    const FAMILY: Family = Family::V4;
+    const ETHERTYPE: u16 = eth::ETHERTYPE_IPV4;
+    const IP_UDP_LEN: usize = 28;
+
+    fn check(h: &Harness, request: &[u8], reply: &[u8]) -> Result<(), String> {
+        check_ack(&h.setup, &h.cert, request, reply)
+    }
+
+    fn refresh_checksums(packet: &mut [u8]) {
+        refresh_ipv4_checksums(packet);
+    }
+}
 
 // ---- IPv4 packets and checksums ----------------------------------------------------------
 
@@ -141,10 +158,17 @@ impl Inform {
         self.sport = dhcp::SERVER_PORT;
         self
     }
+}
 
-    fn tagged(mut self, tags: &[Tag]) -> Inform {
-        self.l2 = self.l2.tagged(tags);
-        self
+impl Request for Inform {
+    type Protocol = V4;
+
+    fn l2(&self) -> &L2 {
+        &self.l2
+    }
+
+    fn l2_mut(&mut self) -> &mut L2 {
+        &mut self.l2
     }
 
     fn packet(&self) -> Vec<u8> {
@@ -156,25 +180,10 @@ impl Inform {
             &self.bootp,
         )
     }
-
-    fn frame(&self) -> Vec<u8> {
-        self.l2.frame(eth::ETHERTYPE_IPV4, &self.packet())
-    }
-
-    /// The frame with the IPv4 packet changed by `edit` (checksums left as `edit` leaves them).
-    fn frame_with_packet(&self, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-        let mut packet = self.packet();
-        edit(&mut packet);
-        self.l2.frame(eth::ETHERTYPE_IPV4, &packet)
-    }
 }
 
-/// One DHCPv4 option instance: where it starts in the options field, its code and data.
-struct V4Option<'a> {
-    at: usize,
-    code: u8,
-    data: &'a [u8],
-}
+/// One DHCPv4 option instance: `at` is an offset into the options field.
+type V4Option<'a> = DhcpOption<'a, u8>;
 
 /// Every option instance of a BOOTP options field up to End, pads left out, and the offset
 /// of End. Independent of the program's parser and of lwm2m_xdp::client.
@@ -271,24 +280,10 @@ const SERVED: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
 const NEVER_IN_ACK: [u8; 5] = [50, 51, 52, 55, 57];
 
 /// Checks that `reply` is the ACK protocol.md prescribes for `request` under `setup`, and
-/// that `request` was one the fast path may answer at all. Returns the reply's options.
-fn check_ack(
-    setup: &Setup,
-    cert: &[u8],
-    request: &[u8],
-    reply: &[u8],
-) -> Result<Vec<(u8, Vec<u8>)>, String> {
+/// that `request` was one the fast path may answer at all.
+fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result<(), String> {
     // The request, taken apart independently of the program.
-    let req = parse_l2(request).ok_or("request: short frame")?;
-    ensure!(
-        req.ethertype == eth::ETHERTYPE_IPV4,
-        "answered a non-IPv4 frame"
-    );
-    ensure!(
-        req.l2.tags.len() <= eth::MAX_VLAN_TAGS,
-        "answered a frame with {} tags",
-        req.l2.tags.len()
-    );
+    let req = parse_request(request, eth::ETHERTYPE_IPV4)?;
     let rip = req.l3;
     ensure!(
         rip.len() >= 28 && rip[0] == 0x45,
@@ -334,15 +329,7 @@ fn check_ack(
     let (req_opts, _) = walk_options(&rb[dhcp::field::OPTIONS.start..])
         .map_err(|e| format!("answered malformed options: {e}"))?;
     let instances = |code: u8| req_opts.iter().filter(move |o| o.code == code);
-    let single = |code: u8| -> Result<Option<&V4Option>, String> {
-        let all: Vec<&V4Option> = instances(code).collect();
-        ensure!(
-            all.len() <= 1,
-            "answered a request with {} instances of option {code}",
-            all.len()
-        );
-        Ok(all.first().copied())
-    };
+    let single = |code: u8| single(&req_opts, code);
     let msg_type = single(dhcp::OPT_MESSAGE_TYPE)?.ok_or("answered without option 53")?;
     ensure!(
         msg_type.data == [dhcp::MSG_INFORM],
@@ -368,21 +355,14 @@ fn check_ack(
         );
     }
     let prl: &[u8] = single(dhcp::OPT_PARAMETER_REQUEST_LIST)?.map_or(&[], |o| o.data);
-    ensure!(
-        prl.contains(&V4_URI_CODE) || prl.contains(&V4_CERT_CODE),
-        "answered a PRL without LwM2M codes: {prl:?}"
-    );
-    if setup.policy == "complete" {
-        let unservable: Vec<u8> = prl
-            .iter()
-            .copied()
-            .filter(|c| !SERVED.contains(c) && !IGNORABLE.contains(c))
-            .collect();
-        ensure!(
-            unservable.is_empty(),
-            "complete policy answered a PRL with unservable codes {unservable:?}"
-        );
-    }
+    check_asked(
+        "PRL",
+        prl,
+        [V4_URI_CODE, V4_CERT_CODE],
+        setup.policy,
+        &SERVED,
+        &IGNORABLE,
+    )?;
     let max_size = match single(dhcp::OPT_MAX_MESSAGE_SIZE)? {
         Some(o) => {
             ensure!(
@@ -412,29 +392,7 @@ fn check_ack(
     };
 
     // Layer 2: to the request's source, from our MAC, the same tags.
-    let rep = parse_l2(reply).ok_or("reply: short frame")?;
-    ensure!(
-        rep.l2.dst == req.l2.src,
-        "reply to MAC {:02x?}, request came from {:02x?}",
-        rep.l2.dst,
-        req.l2.src
-    );
-    ensure!(
-        rep.l2.src == SERVER_MAC,
-        "reply from MAC {:02x?}",
-        rep.l2.src
-    );
-    ensure!(
-        rep.l2.tags == req.l2.tags,
-        "tags {:04x?} became {:04x?}",
-        req.l2.tags,
-        rep.l2.tags
-    );
-    ensure!(
-        rep.ethertype == eth::ETHERTYPE_IPV4,
-        "reply ethertype {:#06x}",
-        rep.ethertype
-    );
+    let rep = parse_reply(&req, reply)?;
 
     // IPv4 and UDP headers.
     let ip = rep.l3;
@@ -687,40 +645,17 @@ fn check_ack(
     let (_, bootstrap) =
         client::decode_v4_reply(setup.format, V4_URI_CODE, V4_CERT_CODE, bootp, xid)
             .map_err(|e| format!("decode_v4_reply: {e}"))?;
-    if prl.contains(&V4_CERT_CODE) {
-        ensure!(
-            bootstrap.certificate.as_deref() == Some(cert),
-            "reassembled certificate differs from the DER file"
-        );
-    }
-    if prl.contains(&V4_URI_CODE) {
-        ensure!(
-            bootstrap.uri.as_deref() == Some(URI),
-            "URI {:?}",
-            bootstrap.uri
-        );
-    }
-    Ok(opts.iter().map(|o| (o.code, o.data.to_vec())).collect())
+    check_bootstrap(
+        &bootstrap,
+        cert,
+        prl.contains(&V4_CERT_CODE),
+        prl.contains(&V4_URI_CODE),
+    )
 }
 
 /// Run `inform`, expect an ACK, check it, and return the reply frame.
 fn expect_ack(h: &mut Harness, inform: &Inform, what: &str) -> Vec<u8> {
-    let frame = inform.frame();
-    let run = h.run(&frame);
-    run.assert_answered(Family::V4, what);
-    if let Err(e) = check_ack(&h.setup, &h.cert, &frame, &run.out) {
-        panic!(
-            "{what}: {e}\nrequest {}\nreply   {}",
-            hex(&frame),
-            hex(&run.out)
-        );
-    }
-    run.out
-}
-
-/// Run `frame`, expect it passed unchanged and counted as one request passed for `reason`.
-fn expect_pass(h: &mut Harness, frame: &[u8], reason: Reason, what: &str) {
-    h.run(frame).assert_passed(frame, Family::V4, reason, what);
+    expect_answer::<V4>(h, &inform.frame(), what)
 }
 
 fn reply_ip(frame: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16) {
@@ -728,6 +663,17 @@ fn reply_ip(frame: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16) {
     let ip = p.l3;
     let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
     (addr(12), addr(16), u16::from_be_bytes([ip[22], ip[23]]))
+}
+
+/// The reply's option codes in order.
+fn reply_codes(frame: &[u8]) -> Vec<u8> {
+    let bootp = &parse_l2(frame).expect("reply").l3[28..];
+    walk_options(&bootp[dhcp::field::OPTIONS.start..])
+        .unwrap()
+        .0
+        .iter()
+        .map(|o| o.code)
+        .collect()
 }
 
 // ---- Answered ---------------------------------------------------------------------------
@@ -738,19 +684,18 @@ fn inform_is_answered_in_every_wire_format_and_certificate_size() {
         return;
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
-    for format in WireFormat::ALL {
-        for size in SIZES {
-            h.install(Setup::new(format, size));
+    for size in SIZES {
+        h.each_format(&Setup::new(WireFormat::Draft00, size), |h, format| {
             let what = format!("{format}, {size}-octet certificate");
             let ip_len = standard_ack_ip_len(format, size);
             // Octets of a 1400-octet certificate alone plus IP/UDP/BOOTP headers exceed 1500
             // in every format: those requests must go to the normal server.
             assert_eq!(ip_len <= 1500, size != 1400, "{what}: {ip_len} octets");
             if size == 1400 {
-                expect_pass(&mut h, &Inform::standard().frame(), Reason::TooBig, &what);
-                continue;
+                expect_pass::<V4>(h, &Inform::standard().frame(), Reason::TooBig, &what);
+                return;
             }
-            let reply = expect_ack(&mut h, &Inform::standard(), &what);
+            let reply = expect_ack(h, &Inform::standard(), &what);
             assert_eq!(
                 parse_l2(&reply).unwrap().l3.len(),
                 ip_len,
@@ -762,7 +707,7 @@ fn inform_is_answered_in_every_wire_format_and_certificate_size() {
                 (SERVER_V4, CLIENT_V4, dhcp::CLIENT_PORT),
                 "{what}"
             );
-        }
+        });
     }
 }
 
@@ -771,19 +716,15 @@ fn a_1400_octet_certificate_is_answered_on_a_jumbo_link() {
     if !can_run("a_1400_octet_certificate_is_answered_on_a_jumbo_link") {
         return;
     }
-    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1400).mtu(9000));
-    for format in WireFormat::ALL {
-        h.install(Setup::new(format, 1400).mtu(9000));
-        let reply = expect_ack(
-            &mut h,
-            &Inform::new(&PRL, Some(9000)),
-            &format!("{format}, jumbo"),
-        );
+    let setup = Setup::new(WireFormat::Draft00, 1400).mtu(9000);
+    Harness::new(setup.clone()).each_format(&setup, |h, format| {
+        let jumbo = Inform::new(&PRL, Some(9000));
+        let reply = expect_ack(h, &jumbo, &format!("{format}, jumbo"));
         assert_eq!(
             parse_l2(&reply).unwrap().l3.len(),
             standard_ack_ip_len(format, 1400)
         );
-    }
+    });
 }
 
 #[test]
@@ -809,9 +750,7 @@ fn unicast_unpadded_and_trailer_carrying_informs_are_answered() {
     // Octets after the IP datagram (Ethernet padding / trailer) are not part of it.
     let mut frame = Inform::standard().frame();
     frame.extend([0xee; 6]);
-    let run = h.run(&frame);
-    run.assert_answered(Family::V4, "trailer");
-    check_ack(&h.setup, &h.cert, &frame, &run.out).unwrap_or_else(|e| panic!("trailer: {e}"));
+    expect_answer::<V4>(&mut h, &frame, "trailer");
 }
 
 #[test]
@@ -822,9 +761,7 @@ fn zero_udp_checksum_is_accepted_and_the_reply_has_one() {
     let mut h = Harness::new(Setup::new(WireFormat::Ietf00, 300));
     // RFC 768: 0 means the sender computed none; the reply's is computed (check_ack).
     let frame = Inform::standard().frame_with_packet(|p| p[26..28].fill(0));
-    let run = h.run(&frame);
-    run.assert_answered(Family::V4, "UDP checksum 0");
-    check_ack(&h.setup, &h.cert, &frame, &run.out).unwrap_or_else(|e| panic!("{e}"));
+    expect_answer::<V4>(&mut h, &frame, "UDP checksum 0");
 }
 
 #[test]
@@ -841,11 +778,7 @@ fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
             vec![(eth::ETHERTYPE_VLAN, 0xb000 | 42)],
             VLAN42_V4,
         ),
-        (
-            "QinQ 100/42",
-            vec![(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)],
-            QINQ_V4,
-        ),
+        ("QinQ 100/42", QINQ_TAGS.to_vec(), QINQ_V4),
     ];
     for (what, tags, address) in cases {
         let reply = expect_ack(&mut h, &Inform::standard().tagged(&tags), what);
@@ -867,9 +800,7 @@ fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
         );
     }
     // The same relayed, through the QinQ VLAN.
-    let relayed = Inform::standard()
-        .relayed_to(QINQ_V4)
-        .tagged(&[(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)]);
+    let relayed = Inform::standard().relayed_to(QINQ_V4).tagged(&QINQ_TAGS);
     let reply = expect_ack(&mut h, &relayed, "relayed on QinQ 100/42");
     assert_eq!(reply_ip(&reply), (QINQ_V4, RELAY_V4, dhcp::SERVER_PORT));
 }
@@ -896,7 +827,7 @@ fn frames_of_unconfigured_vlans_are_passed_untouched() {
         ),
     ];
     for (what, tags) in cases {
-        expect_pass(
+        expect_pass::<V4>(
             &mut h,
             &Inform::standard().tagged(&tags).frame(),
             Reason::NotForUs,
@@ -956,14 +887,14 @@ fn option_57_sets_the_size_limit_to_the_octet() {
         &Inform::new(&PRL, Some(ip_len)),
         "option 57 = reply size",
     );
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&PRL, Some(ip_len - 1)).frame(),
         Reason::TooBig,
         "option 57 = reply size - 1",
     );
     // Without option 57 the limit is 576.
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&PRL, None).frame(),
         Reason::TooBig,
@@ -978,7 +909,7 @@ fn option_57_sets_the_size_limit_to_the_octet() {
     assert!(parse_l2(&reply).unwrap().l3.len() <= 576);
     // Option 57 never raises the limit above the MTU.
     h.install(Setup::new(WireFormat::Draft00, 1000).mtu(1300));
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&PRL, Some(9000)).frame(),
         Reason::TooBig,
@@ -1032,19 +963,11 @@ fn inform_with_df_set_and_a_full_prl_is_answered() {
         p[6] |= 0x40;
         refresh_ipv4_checksums(p);
     });
-    let run = h.run(&frame);
-    run.assert_answered(Family::V4, "DF set");
-    check_ack(&h.setup, &h.cert, &frame, &run.out).unwrap_or_else(|e| panic!("DF set: {e}"));
+    expect_answer::<V4>(&mut h, &frame, "DF set");
     // A PRL naming all 255 codes: lwm2m-only answers with everything it has.
     let all: Vec<u8> = (1..=255).collect();
     let reply = expect_ack(&mut h, &Inform::new(&all, Some(1500)), "PRL of 255 codes");
-    let bootp = &parse_l2(&reply).unwrap().l3[28..];
-    let codes: Vec<u8> = walk_options(&bootp[dhcp::field::OPTIONS.start..])
-        .unwrap()
-        .0
-        .iter()
-        .map(|o| o.code)
-        .collect();
+    let codes = reply_codes(&reply);
     for code in [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE] {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
     }
@@ -1063,7 +986,7 @@ fn largest_accepted_request_payload_is_answered() {
     expect_ack(&mut h, &largest, "INFORM of 2048 octets");
     let mut over = Inform::standard();
     over.bootp.resize(2049, dhcp::OPT_PAD);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &over.frame(),
         Reason::TooBig,
@@ -1078,25 +1001,15 @@ fn the_ack_checker_rejects_any_changed_octet_of_a_correct_ack() {
     }
     // check_ack has teeth: change any one octet of the BOOTP message of a correct ACK (or a
     // MAC / VLAN tag octet), fix the checksums, and it must say what is wrong.
-    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
-    for format in WireFormat::ALL {
-        h.install(Setup::new(format, 300));
-        let inform = Inform::standard()
-            .relayed_to(VLAN42_V4)
-            .tagged(&[(eth::ETHERTYPE_VLAN, 42)]);
-        let request = inform.frame();
-        let reply = expect_ack(&mut h, &inform, "relayed on VLAN 42");
-        let l3 = parse_l2(&reply).unwrap().l3_off;
-        for at in (0..l3).chain(l3 + 28..reply.len()) {
-            let mut changed = reply.clone();
-            changed[at] ^= 0x01;
-            refresh_ipv4_checksums(&mut changed[l3..]);
-            assert!(
-                check_ack(&h.setup, &h.cert, &request, &changed).is_err(),
-                "{format}: octet {at} changed, the checker did not notice"
-            );
-        }
-    }
+    let setup = Setup::new(WireFormat::Draft00, 300);
+    let relayed_on_vlan42 = Inform::standard()
+        .relayed_to(VLAN42_V4)
+        .tagged(&VLAN42_TAGS)
+        .frame();
+    Harness::new(setup.clone()).each_format(&setup, |h, format| {
+        let what = format!("{format}, relayed on VLAN 42");
+        assert_every_changed_octet_rejected::<V4>(h, &relayed_on_vlan42, &what);
+    });
 }
 
 // ---- Not answered -------------------------------------------------------------------------
@@ -1113,7 +1026,7 @@ fn requests_that_are_not_informs_are_passed() {
         dhcp::OPT_MESSAGE_TYPE,
         &[dhcp::MSG_DISCOVER],
     );
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &discover.frame(),
         Reason::NotInfoRequest,
@@ -1121,7 +1034,7 @@ fn requests_that_are_not_informs_are_passed() {
     );
     let mut no_type = Inform::standard();
     remove_option(&mut no_type.bootp, dhcp::OPT_MESSAGE_TYPE);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &no_type.frame(),
         Reason::NotInfoRequest,
@@ -1129,7 +1042,7 @@ fn requests_that_are_not_informs_are_passed() {
     );
     let mut bad_cookie = Inform::standard();
     bad_cookie.bootp[dhcp::field::MAGIC_COOKIE.start + 3] = 0x64;
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &bad_cookie.frame(),
         Reason::NotInfoRequest,
@@ -1156,7 +1069,7 @@ fn requests_that_are_not_informs_are_passed() {
     );
     let mut bootreply = Inform::standard();
     bootreply.bootp[dhcp::field::OP] = dhcp::OP_BOOTREPLY;
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &bootreply.frame(),
         Reason::NotInfoRequest,
@@ -1191,7 +1104,7 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
         (dhcp::MSG_DISCOVER, "DISCOVER, PAD before 53"),
         (dhcp::MSG_REQUEST, "REQUEST, PAD before 53"),
     ] {
-        expect_pass(
+        expect_pass::<V4>(
             &mut h,
             &pad_first(msg_type).frame(),
             Reason::NotInfoRequest,
@@ -1204,7 +1117,7 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
     let o = dhcp::field::OPTIONS.start;
     long_53.bootp[o + 1] = 2;
     long_53.bootp.insert(o + 3, 0);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &long_53.frame(),
         Reason::Malformed,
@@ -1219,7 +1132,7 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
         &[dhcp::MSG_DISCOVER],
     );
     let bad_sum = discover.frame_with_packet(|p| p[27] ^= 0x01);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &bad_sum,
         Reason::NotInfoRequest,
@@ -1228,14 +1141,14 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
     // An INFORM with a bad checksum that asks for nothing of ours is passed before its
     // checksum too; one that would be answered is malformed.
     let no_lwm2m = Inform::new(&[1, 3, 6], Some(1500)).frame_with_packet(|p| p[27] ^= 0x01);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &no_lwm2m,
         Reason::NoLwm2m,
         "PRL without LwM2M, bad UDP checksum",
     );
     let ours = Inform::standard().frame_with_packet(|p| p[27] ^= 0x01);
-    expect_pass(&mut h, &ours, Reason::Malformed, "INFORM, bad UDP checksum");
+    expect_pass::<V4>(&mut h, &ours, Reason::Malformed, "INFORM, bad UDP checksum");
 }
 
 #[test]
@@ -1244,7 +1157,7 @@ fn requests_without_lwm2m_codes_are_passed() {
         return;
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&[1, 3, 6], Some(1500)).frame(),
         Reason::NoLwm2m,
@@ -1252,8 +1165,8 @@ fn requests_without_lwm2m_codes_are_passed() {
     );
     let mut no_prl = Inform::standard();
     remove_option(&mut no_prl.bootp, dhcp::OPT_PARAMETER_REQUEST_LIST);
-    expect_pass(&mut h, &no_prl.frame(), Reason::NoLwm2m, "no PRL");
-    expect_pass(
+    expect_pass::<V4>(&mut h, &no_prl.frame(), Reason::NoLwm2m, "no PRL");
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&[], Some(1500)).frame(),
         Reason::NoLwm2m,
@@ -1270,7 +1183,7 @@ fn inform_without_ciaddr_or_giaddr_is_passed() {
     let mut inform = Inform::standard();
     inform.bootp[dhcp::field::CIADDR].fill(0);
     inform.src = Ipv4Addr::UNSPECIFIED;
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &inform.frame(),
         Reason::NoDestination,
@@ -1285,27 +1198,19 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
     }
     let prl = [1, V4_URI_CODE, 3, V4_CERT_CODE, 51, 58, 59];
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&prl, Some(1500)).frame(),
         Reason::Unservable,
         "complete, codes 1 and 3",
     );
     // 51/58/59 never go in an ACK to INFORM: asking for them does not stop a complete answer.
-    let opts = {
-        let reply = expect_ack(
-            &mut h,
-            &Inform::new(&[V4_CERT_CODE, 51, 58, 59], Some(1500)),
-            "complete, 51/58/59",
-        );
-        let bootp = parse_l2(&reply).unwrap().l3[28..].to_vec();
-        walk_options(&bootp[dhcp::field::OPTIONS.start..])
-            .unwrap()
-            .0
-            .iter()
-            .map(|o| o.code)
-            .collect::<Vec<u8>>()
-    };
+    let reply = expect_ack(
+        &mut h,
+        &Inform::new(&[V4_CERT_CODE, 51, 58, 59], Some(1500)),
+        "complete, 51/58/59",
+    );
+    let opts = reply_codes(&reply);
     assert!(
         !opts.contains(&V4_URI_CODE),
         "URI not requested, not sent: {opts:?}"
@@ -1313,7 +1218,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
 
     let mut overload = Inform::standard();
     insert_before_end(&mut overload.bootp, &[dhcp::OPT_OVERLOAD, 1, 3]);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &overload.frame(),
         Reason::Unservable,
@@ -1324,7 +1229,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
         &mut two_prls.bootp,
         &[dhcp::OPT_PARAMETER_REQUEST_LIST, 1, 1],
     );
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &two_prls.frame(),
         Reason::Unservable,
@@ -1337,18 +1242,12 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
         &Inform::new(&prl, Some(1500)),
         "lwm2m-only, codes 1 and 3",
     );
-    let bootp = &parse_l2(&reply).unwrap().l3[28..];
-    let codes: Vec<u8> = walk_options(&bootp[dhcp::field::OPTIONS.start..])
-        .unwrap()
-        .0
-        .iter()
-        .map(|o| o.code)
-        .collect();
+    let codes = reply_codes(&reply);
     assert!(
         !codes.contains(&1) && !codes.contains(&3),
         "lwm2m-only left 1 and 3 out: {codes:?}"
     );
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &Inform::new(&[1, 3], Some(1500)).frame(),
         Reason::NoLwm2m,
@@ -1364,7 +1263,7 @@ fn requests_not_addressed_to_us_are_passed() {
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut elsewhere = Inform::standard();
     elsewhere.dst = Ipv4Addr::new(198, 18, 0, 2);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &elsewhere.frame(),
         Reason::NotForUs,
@@ -1372,7 +1271,7 @@ fn requests_not_addressed_to_us_are_passed() {
     );
     let mut subnet_broadcast = Inform::standard();
     subnet_broadcast.dst = Ipv4Addr::new(198, 18, 0, 255);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &subnet_broadcast.frame(),
         Reason::NotForUs,
@@ -1380,7 +1279,7 @@ fn requests_not_addressed_to_us_are_passed() {
     );
     let mut other_server = Inform::standard();
     insert_before_end(&mut other_server.bootp, &[54, 4, 198, 18, 0, 2]);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &other_server.frame(),
         Reason::NotForUs,
@@ -1410,7 +1309,7 @@ fn requests_from_group_or_zero_source_macs_are_passed() {
         for inform in [Inform::standard(), Inform::standard().relayed()] {
             let mut inform = inform;
             inform.l2.src = mac;
-            expect_pass(
+            expect_pass::<V4>(
                 &mut h,
                 &inform.frame(),
                 Reason::GroupSource,
@@ -1444,7 +1343,7 @@ fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
     for addr in NOT_UNICAST_V4 {
         let mut direct = Inform::standard();
         direct.bootp[dhcp::field::CIADDR].copy_from_slice(&addr.octets());
-        expect_pass(
+        expect_pass::<V4>(
             &mut h,
             &direct.frame(),
             Reason::BadDestination,
@@ -1452,7 +1351,7 @@ fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
         );
         let mut relayed = Inform::standard().relayed();
         relayed.bootp[dhcp::field::GIADDR].copy_from_slice(&addr.octets());
-        expect_pass(
+        expect_pass::<V4>(
             &mut h,
             &relayed.frame(),
             Reason::BadDestination,
@@ -1506,7 +1405,7 @@ fn pads_anywhere_before_end_are_walked() {
     let mut no_end = standard.clone();
     no_end.bootp.truncate(dhcp::field::OPTIONS.start + end);
     let no_end = with_pads(no_end.clone(), end, room);
-    expect_pass(&mut h, &no_end.frame(), Reason::Malformed, "PADs, no End");
+    expect_pass::<V4>(&mut h, &no_end.frame(), Reason::Malformed, "PADs, no End");
 }
 
 #[test]
@@ -1578,7 +1477,7 @@ fn malformed_ip_and_udp_are_passed() {
         ),
     ];
     for (what, frame) in malformed {
-        expect_pass(&mut h, &frame, Reason::Malformed, what);
+        expect_pass::<V4>(&mut h, &frame, Reason::Malformed, what);
     }
 }
 
@@ -1598,7 +1497,7 @@ fn options_running_past_the_end_are_passed() {
         bootp,
         ..Inform::standard()
     };
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &inform.frame(),
         Reason::Malformed,
@@ -1608,11 +1507,11 @@ fn options_running_past_the_end_are_passed() {
     let mut no_end = Inform::standard();
     let (_, end) = walk_options(&no_end.bootp[dhcp::field::OPTIONS.start..]).unwrap();
     no_end.bootp.truncate(dhcp::field::OPTIONS.start + end);
-    expect_pass(&mut h, &no_end.frame(), Reason::Malformed, "no End option");
+    expect_pass::<V4>(&mut h, &no_end.frame(), Reason::Malformed, "no End option");
     // The length octet of the last option missing.
     let mut no_len = no_end.clone();
     no_len.bootp.push(12);
-    expect_pass(
+    expect_pass::<V4>(
         &mut h,
         &no_len.frame(),
         Reason::Malformed,
@@ -1626,57 +1525,26 @@ fn every_truncation_of_an_inform_is_passed_untouched() {
         return;
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
-    let qinq = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)];
     for (what, inform) in [
         ("plain", Inform::standard()),
         (
             "relayed on QinQ",
-            Inform::standard().relayed_to(QINQ_V4).tagged(&qinq),
+            Inform::standard().relayed_to(QINQ_V4).tagged(&QINQ_TAGS),
         ),
     ] {
-        let frame = inform.frame();
-        // The whole frame is answered, so the cuts below are the only reason for passing.
-        expect_ack(&mut h, &inform, what);
-        // BPF_PROG_TEST_RUN itself refuses frames shorter than an Ethernet header.
-        for len in eth::HDR_LEN..frame.len() {
-            let cut = &frame[..len];
-            let run = h.run(cut);
-            run.assert_passed_unchanged(cut, &format!("{what} cut to {len} octets"));
-        }
+        assert_every_truncation_passed::<V4>(&mut h, &inform.frame(), what);
     }
 }
 
 // ---- Properties -----------------------------------------------------------------------------
 
 /// Frames the properties start from: answered as they are.
-fn property_bases() -> Vec<Vec<u8>> {
-    let qinq = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)];
+fn property_bases() -> Vec<Inform> {
     vec![
-        Inform::standard().frame(),
-        Inform::standard().relayed_to(QINQ_V4).tagged(&qinq).frame(),
-        Inform::new(&[V4_CERT_CODE], Some(1500))
-            .tagged(&[(eth::ETHERTYPE_VLAN, 42)])
-            .frame(),
+        Inform::standard(),
+        Inform::standard().relayed_to(QINQ_V4).tagged(&QINQ_TAGS),
+        Inform::new(&[V4_CERT_CODE], Some(1500)).tagged(&VLAN42_TAGS),
     ]
-}
-
-/// Each result is PASS with the frame unchanged, or TX with a correct ACK to the frame as
-/// mutated (check_ack: dhcproto decodes it, checksums verify, the certificate reassembles).
-/// Returns whether it was answered.
-fn check_mutated(h: &mut Harness, frame: &[u8]) -> Result<bool, TestCaseError> {
-    let run = h.run(frame);
-    if run.verdict == XDP_PASS {
-        prop_assert!(run.out == frame, "passed frame changed");
-        return Ok(false);
-    }
-    check_ack(&h.setup, &h.cert, frame, &run.out).map_err(|e| {
-        TestCaseError::fail(format!(
-            "{e}\nrequest {}\nreply   {}",
-            hex(frame),
-            hex(&run.out)
-        ))
-    })?;
-    Ok(true)
 }
 
 #[test]
@@ -1684,17 +1552,8 @@ fn random_mutations_are_passed_untouched_or_answered_correctly() {
     if !can_run("random_mutations_are_passed_untouched_or_answered_correctly") {
         return;
     }
-    let h = std::cell::RefCell::new(Harness::new(Setup::new(WireFormat::Draft00, 1000)));
-    let bases = property_bases();
-    for base in &bases {
-        let run = h.borrow_mut().run(base);
-        run.assert_answered(Family::V4, "property base");
-    }
-    check_property(2000, (0..bases.len(), mutations()), |(which, changes)| {
-        let base = &bases[which];
-        let frame = mutate(base, 0..base.len(), &changes);
-        check_mutated(&mut h.borrow_mut(), &frame).map(drop)
-    });
+    let h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
+    random_mutations_are_passed_or_answered(h, &property_bases());
 }
 
 #[test]
@@ -1703,41 +1562,22 @@ fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correc
     {
         return;
     }
-    let h = std::cell::RefCell::new(Harness::new(Setup::new(WireFormat::Rfc3396, 1000)));
-    let bases = property_bases();
-    let answered = std::cell::Cell::new(0u32);
+    let h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
     // Mostly in the options, sometimes in the fixed BOOTP header, sometimes anywhere in the
-    // frame; the IPv4 and UDP checksums are then recomputed so the request gets past them.
-    let region = prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)];
-    check_property(
-        2000,
-        (0..bases.len(), region, mutations()),
-        |(which, region, changes)| {
-            let base = &bases[which];
+    // frame.
+    let regions = prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)];
+    random_mutations_with_checksums_fixed_are_passed_or_answered(
+        h,
+        &property_bases(),
+        regions,
+        |base, region| {
             let bootp = parse_l2(base).unwrap().l3_off + 28;
-            let range = match region {
+            match region {
                 0 => bootp + dhcp::field::OPTIONS.start..base.len(),
                 1 => bootp..bootp + dhcp::field::OPTIONS.start,
                 _ => 0..base.len(),
-            };
-            let mut frame = mutate(base, range, &changes);
-            if let Some(l3) = parse_l2(&frame)
-                .filter(|p| p.ethertype == eth::ETHERTYPE_IPV4)
-                .map(|p| p.l3_off)
-            {
-                refresh_ipv4_checksums(&mut frame[l3..]);
             }
-            if check_mutated(&mut h.borrow_mut(), &frame)? {
-                answered.set(answered.get() + 1);
-            }
-            Ok(())
         },
-    );
-    // The property must reach the answering path, not only the early exits.
-    let answered = answered.get();
-    assert!(
-        answered > 200,
-        "only {answered} mutated requests were answered"
     );
 }
 
@@ -1832,7 +1672,7 @@ fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
     h.run(&frame)
         .assert_answered(Family::V4, "within the burst");
     for _ in 0..3 {
-        expect_pass(
+        expect_pass::<V4>(
             &mut h,
             &frame,
             Reason::PassedRateLimited,

@@ -1,6 +1,7 @@
 //! The loader attaches to a real interface, counts what crosses it, and leaves nothing on it
 //! after SIGINT (design.md, "CLI: the contract": `run`, `stats --json`, SIGINT -> exit 0).
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::text;
 use std::process::Output;
 use std::time::Duration;
@@ -18,17 +19,7 @@ const ATTACH_LIMIT: Duration = Duration::from_secs(10);
 const EXIT_LIMIT: Duration = Duration::from_secs(10);
 
 fn config(server_if: &str) -> String {
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"coaps://198.18.0.1:5684\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         [[interface]]\n\
-         name = \"{server_if}\"\n\
-         mode = \"generic\"\n"
-    )
+    ConfigFile::new("coaps://198.18.0.1:5684", server_if).text()
 }
 
 /// A top-level counter of `stats --json` (generic counters: frames, vlan_tagged, ipv4, ipv6,

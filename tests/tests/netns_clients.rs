@@ -24,6 +24,7 @@
 //! - The kernel here has no 802.1Q module (CONFIG_VLAN_8021Q is not set), so the tagged
 //!   INFORM is sent from a raw socket; the tag of the ACK is read back from PACKET_AUXDATA.
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::peers::xid;
 use lwm2m_xdp_tests::text;
 use std::net::{IpAddr, Ipv4Addr};
@@ -68,27 +69,14 @@ fn uri(pair: &NetnsPair) -> String {
 /// The config every test starts from: URI and the 1000-octet certificate, both families,
 /// the pair's server end in generic mode, `extra` appended (more `[[interface.vlan]]` etc.).
 fn config(pair: &NetnsPair, format: &str, policy: &str, extra: &str) -> String {
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"{uri}\"\n\
-         certificate = \"{cert}\"\n\
-         wire_format = \"{format}\"\n\
-         policy = \"{policy}\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         information_refresh_time = 86400\n\
-         [[interface]]\n\
-         name = \"{iface}\"\n\
-         mode = \"generic\"\n\
-         server_id = \"{server}\"\n\
-         {extra}",
-        uri = uri(pair),
-        cert = example_certificate(1000).display(),
-        iface = pair.server_if,
-        server = pair.ipv4(Side::Server),
-    )
+    ConfigFile::new(&uri(pair), &pair.server_if)
+        .certificate(1000)
+        .lwm2m("wire_format", format)
+        .lwm2m("policy", policy)
+        .dhcpv6_line("information_refresh_time = 86400")
+        .interface_key("server_id", &pair.ipv4(Side::Server).to_string())
+        .then(extra)
+        .text()
 }
 
 /// The pair, scratch dir and checksum offload set up as every test here needs them.
@@ -99,15 +87,8 @@ fn setup(tag: &str) -> (NetnsPair, ScratchDir) {
     (pair, scratch)
 }
 
-/// [`RawSocket::exchange`] with this file's patience.
-fn exchange<T>(
-    socket: &RawSocket,
-    frame: &[u8],
-    what: &str,
-    decode: impl FnMut(&UdpFrame) -> Result<T, String>,
-) -> (UdpFrame, T) {
-    socket.exchange(frame, what, (ATTEMPTS, REPLY_LIMIT), decode)
-}
+/// [`RawSocket::exchange`]'s attempts and wait for each reply, this file's patience.
+const PATIENCE: (usize, Duration) = (ATTEMPTS, REPLY_LIMIT);
 
 /// A DHCPINFORM frame from the client end: broadcast (as dhcpcd sends it), ciaddr `ciaddr`,
 /// PRL 224 + 225, option 57 = 1500, tagged with `vlans`.
@@ -204,10 +185,10 @@ fn raw_socket_client_gets_the_ack() {
     let xid = xid(4);
     let ciaddr = pair.ipv4(Side::Client);
     let frame = inform_frame(&pair, xid, ciaddr, vec![]);
-    let (reply, (info, got)) = exchange(
-        &socket,
+    let (reply, (info, got)) = socket.exchange(
         &frame,
         "DHCPACK",
+        PATIENCE,
         decode_ack(WireFormat::Draft00, xid),
     );
     check_ack(&pair, &reply, &info, &got, pair.ipv4(Side::Server), ciaddr);
@@ -452,7 +433,7 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
     let xid6 = [full[1], full[2], full[3]];
     let duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Client));
     let frame = information_request_frame(&pair, xid6, &duid, V6_PAD);
-    let (reply, (info, got)) = exchange(&socket, &frame, "REPLY", |f| {
+    let (reply, (info, got)) = socket.exchange(&frame, "REPLY", PATIENCE, |f| {
         if f.dst_port != dhcpv6::CLIENT_PORT {
             return Err(format!("to port {}", f.dst_port));
         }
@@ -535,10 +516,10 @@ fn tagged_inform_is_answered_on_its_vlan() {
 
     let xid42 = xid(42);
     let frame = inform_frame(&pair, xid42, vlan_client, vec![42]);
-    let (reply, (info, got)) = exchange(
-        &socket,
+    let (reply, (info, got)) = socket.exchange(
         &frame,
         "DHCPACK on VLAN 42",
+        PATIENCE,
         decode_ack(WireFormat::Draft00, xid42),
     );
     assert_eq!(reply.l2.vlans, [42], "the ACK keeps the request's tag");

@@ -8,6 +8,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::http::{self, sample};
 use lwm2m_xdp_tests::peers::in_netns;
 use lwm2m_xdp_tests::running::{top, Running};
@@ -24,17 +25,7 @@ fn metrics_addr() -> SocketAddr {
 }
 
 fn config(server_if: &str) -> String {
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"coaps://198.18.0.1:5684\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         [[interface]]\n\
-         name = \"{server_if}\"\n\
-         mode = \"generic\"\n"
-    )
+    ConfigFile::new("coaps://198.18.0.1:5684", server_if).text()
 }
 
 /// `promtool check metrics` on `text`: its exit status and output.

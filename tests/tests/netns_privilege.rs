@@ -8,6 +8,7 @@
 //! in the daemon's own mount namespace (`ip netns exec` makes one), owned by that uid: what
 //! systemd's RuntimeDirectory= gives the service, without touching the host's directory.
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::running::probe_uri;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
@@ -29,24 +30,11 @@ const ATTACH_LIMIT: Duration = Duration::from_secs(20);
 const STEP_LIMIT: Duration = Duration::from_secs(10);
 
 fn config(pair: &NetnsPair, uri: &str) -> String {
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"{uri}\"\n\
-         policy = \"lwm2m-only\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         [[interface]]\n\
-         name = \"{iface}\"\n\
-         mode = \"generic\"\n\
-         [slow_path]\n\
-         mode = \"relay\"\n\
-         dhcpv4_servers = [\"{server}\"]\n",
-        iface = pair.server_if,
-        // Nobody is there: the relay only has to bind its ports.
-        server = "198.18.255.254",
-    )
+    // Nobody is at the DHCPv4 server: the relay only has to bind its ports.
+    ConfigFile::new(uri, &pair.server_if)
+        .lwm2m("policy", "lwm2m-only")
+        .then("[slow_path]\nmode = \"relay\"\ndhcpv4_servers = [\"198.18.255.254\"]\n")
+        .text()
 }
 
 /// `cap_bpf,cap_net_admin` as setpriv spells a set: `+bpf,+net_admin`.

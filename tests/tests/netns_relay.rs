@@ -16,6 +16,7 @@
 //! the unicast address the relay sends to. It selects the subnet by giaddr and by the
 //! Relay-forward's link-address.
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::peers::xid;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{example_certificate, http, require_root, ScratchDir, Side};
+use lwm2m_xdp_tests::{http, require_root, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
@@ -58,29 +59,16 @@ fn relay_config(topo: &RelayTopology, v4: &[Ipv4Addr], v6: &[Ipv6Addr]) -> Strin
             .collect::<Vec<_>>()
             .join(", ")
     };
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"{uri}\"\n\
-         certificate = \"{cert}\"\n\
-         wire_format = \"draft-00\"\n\
-         policy = \"complete\"\n\
-         [dhcpv4]\n\
-         enabled = true\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         [[interface]]\n\
-         name = \"{iface}\"\n\
-         mode = \"generic\"\n\
-         [slow_path]\n\
-         mode = \"relay\"\n\
-         dhcpv4_servers = [{v4}]\n\
-         dhcpv6_servers = [{v6}]\n",
-        uri = uri(topo),
-        cert = example_certificate(1000).display(),
-        iface = topo.pair.server_if,
-        v4 = list(v4.iter().map(ToString::to_string).collect()),
-        v6 = list(v6.iter().map(ToString::to_string).collect()),
-    )
+    let v4 = list(v4.iter().map(ToString::to_string).collect());
+    let v6 = list(v6.iter().map(ToString::to_string).collect());
+    ConfigFile::new(&uri(topo), &topo.pair.server_if)
+        .certificate(1000)
+        .lwm2m("wire_format", "draft-00")
+        .lwm2m("policy", "complete")
+        .then(&format!(
+            "[slow_path]\nmode = \"relay\"\ndhcpv4_servers = [{v4}]\ndhcpv6_servers = [{v6}]\n"
+        ))
+        .text()
 }
 
 fn kea_logger(name: &str, log: &Path) -> Value {
@@ -272,15 +260,8 @@ fn start_kea(topo: &RelayTopology, scratch: &ScratchDir, family: KeaFamily) -> K
         .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-/// [`RawSocket::exchange`] with this file's patience.
-fn exchange<T>(
-    socket: &RawSocket,
-    frame: &[u8],
-    what: &str,
-    decode: impl FnMut(&UdpFrame) -> Result<T, String>,
-) -> (UdpFrame, T) {
-    socket.exchange(frame, what, (ATTEMPTS, REPLY_LIMIT), decode)
-}
+/// [`RawSocket::exchange`]'s attempts and wait for each reply, this file's patience.
+const PATIENCE: (usize, Duration) = (ATTEMPTS, REPLY_LIMIT);
 
 /// A client's BOOTREQUEST, padded to 300 octets (RFC 1542 §3.4), broadcast from 0.0.0.0.
 fn v4_frame(topo: &RelayTopology, msg: &d4::Message) -> Vec<u8> {
@@ -388,10 +369,10 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     // 1. DISCOVER -> OFFER.
     let xid1 = xid(1);
     let discover = client_message(&topo, xid1, d4::MessageType::Discover);
-    let (frame, offer) = exchange(
-        &socket,
+    let (frame, offer) = socket.exchange(
         &v4_frame(&topo, &discover),
         "DHCPOFFER",
+        PATIENCE,
         bootreply(xid1, d4::MessageType::Offer),
     );
     let offered = check_relayed_v4(&topo, &frame, &offer);
@@ -405,10 +386,10 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
     request
         .opts_mut()
         .insert(d4::DhcpOption::ServerIdentifier(topo.upstream_ipv4()));
-    let (frame, ack) = exchange(
-        &socket,
+    let (frame, ack) = socket.exchange(
         &v4_frame(&topo, &request),
         "DHCPACK",
+        PATIENCE,
         bootreply(xid2, d4::MessageType::Ack),
     );
     assert_eq!(
@@ -434,7 +415,7 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
         dhcpv4::CLIENT_PORT,
         &client::build_inform(xid3, mac, ciaddr, &LWM2M_CODES, Some(1500)),
     );
-    let (frame, (info, got)) = exchange(&socket, &inform, "DHCPACK from XDP", |f| {
+    let (frame, (info, got)) = socket.exchange(&inform, "DHCPACK from XDP", PATIENCE, |f| {
         client::decode_v4_reply(
             WireFormat::Draft00,
             LWM2M_CODES[0],
@@ -549,10 +530,10 @@ fn sighup_points_the_relay_at_new_servers() {
     run.reload(&relay_config(&topo, &[topo.upstream_ipv4()], &[]));
     let xid2 = xid(12);
     let discover = client_message(&topo, xid2, d4::MessageType::Discover);
-    let (frame, offer) = exchange(
-        &socket,
+    let (frame, offer) = socket.exchange(
         &v4_frame(&topo, &discover),
         "DHCPOFFER after the reload",
+        PATIENCE,
         bootreply(xid2, d4::MessageType::Offer),
     );
     check_relayed_v4(&topo, &frame, &offer);
@@ -566,10 +547,10 @@ fn sighup_points_the_relay_at_new_servers() {
     });
     let xid3 = xid(13);
     let discover = client_message(&topo, xid3, d4::MessageType::Discover);
-    let (frame, offer) = exchange(
-        &socket,
+    let (frame, offer) = socket.exchange(
         &v4_frame(&topo, &discover),
         "DHCPOFFER after the sockets were made anew",
+        PATIENCE,
         bootreply(xid3, d4::MessageType::Offer),
     );
     check_relayed_v4(&topo, &frame, &offer);
@@ -699,10 +680,10 @@ fn dhcpv6_is_relayed_to_kea() {
         xid1,
         ia(d6::DhcpOptions::new()),
     );
-    let (frame, advertise) = exchange(
-        &socket,
+    let (frame, advertise) = socket.exchange(
         &v6_frame(&topo, &solicit),
         "ADVERTISE",
+        PATIENCE,
         v6_reply(xid1, d6::MessageType::Advertise),
     );
     check_frame(&frame);
@@ -725,10 +706,10 @@ fn dhcpv6_is_relayed_to_kea() {
     request
         .opts_mut()
         .insert(d6::DhcpOption::ServerId(server_id.clone()));
-    let (frame, reply) = exchange(
-        &socket,
+    let (frame, reply) = socket.exchange(
         &v6_frame(&topo, &request),
         "REPLY",
+        PATIENCE,
         v6_reply(xid2, d6::MessageType::Reply),
     );
     check_frame(&frame);

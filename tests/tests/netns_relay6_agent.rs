@@ -32,6 +32,7 @@ use std::time::Duration;
 use lwm2m_xdp::client::{self, Bootstrap, DhcpV6Info};
 use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp::ifaces::duid_ll;
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::peers::{self, xid, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_agent::{AgentTopology, Dhcrelay};
 use lwm2m_xdp_tests::running::{count, Running};
@@ -71,23 +72,12 @@ fn uri(topo: &AgentTopology) -> String {
 
 /// DHCPv6 only, on the router's end in generic mode.
 fn config(topo: &AgentTopology) -> String {
-    format!(
-        "[lwm2m]\n\
-         bootstrap_uri = \"{uri}\"\n\
-         certificate = \"{cert}\"\n\
-         wire_format = \"draft-00\"\n\
-         policy = \"complete\"\n\
-         [dhcpv4]\n\
-         enabled = false\n\
-         [dhcpv6]\n\
-         enabled = true\n\
-         [[interface]]\n\
-         name = \"{iface}\"\n\
-         mode = \"generic\"\n",
-        uri = uri(topo),
-        cert = example_certificate(1000).display(),
-        iface = topo.pair.server_if,
-    )
+    ConfigFile::new(&uri(topo), &topo.pair.server_if)
+        .certificate(1000)
+        .lwm2m("wire_format", "draft-00")
+        .lwm2m("policy", "complete")
+        .without_dhcpv4()
+        .text()
 }
 
 /// The namespaces and a scratch directory.

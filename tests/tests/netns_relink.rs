@@ -8,6 +8,7 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::{
     bounded, lwm2m_xdp_bin, require_root, text, wait_child, wait_until, NetnsPair, ScratchDir, Side,
 };
@@ -20,10 +21,9 @@ const IP_LIMIT: Duration = Duration::from_secs(10);
 
 /// No server_id: the DHCPv4 server identifier is the interface's address.
 fn config(server_if: &str) -> String {
-    format!(
-        "[lwm2m]\nbootstrap_uri = \"{URI}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n\
-         [dhcpv6]\nenabled = true\n[[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\n"
-    )
+    ConfigFile::new(URI, server_if)
+        .lwm2m("policy", "lwm2m-only")
+        .text()
 }
 
 /// `ip ARGS` on the host, which must succeed.

@@ -4,6 +4,7 @@
 //! reason"; issue 12: a reload is a transaction). The URI a real DHCPINFORM gets back tells
 //! which config is in force.
 
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::running::probe_uri;
 use lwm2m_xdp_tests::text;
 use std::process::Output;
@@ -20,10 +21,11 @@ const URI_C: &str = "coaps://198.18.0.1:5686/sighup";
 const URI_NEVER: &str = "coaps://198.18.0.1:5687/never-served";
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
-    format!(
-        "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
-         [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
-    )
+    ConfigFile::new(uri, server_if)
+        .lwm2m("policy", "lwm2m-only")
+        .without_dhcpv6()
+        .interface_key("server_id", server_ip)
+        .text()
 }
 
 /// `lwm2m-xdp ARGS... --instance INSTANCE` on the server side.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use lwm2m_xdp::client;
 use lwm2m_xdp_test_support::frame::{ipv6_udp_frame, Ethernet};
+use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::{
     example_certificate, lwm2m_xdp_bin,
     peers::{client_tx_checksums_off, RawSocket},
@@ -40,13 +41,15 @@ fn config_with(
     extra: &str,
     certificate: &std::path::Path,
 ) -> String {
-    format!(
-        "[lwm2m]\nbootstrap_uri = \"{URI}\"\ncertificate = \"{cert}\"\npolicy = \"lwm2m-only\"\n\
-         [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n\
-         [[interface]]\nname = \"{server_if}\"\nmode = \"{mode}\"\nfallback = \"{fallback}\"\n\
-         [[interface.vlan]]\nid = 42\nipv6_link_local = \"{VLAN42_LL}\"\n{extra}",
-        cert = certificate.display()
-    )
+    ConfigFile::new(URI, server_if)
+        .lwm2m("certificate", &certificate.display().to_string())
+        .lwm2m("policy", "lwm2m-only")
+        .mode(mode)
+        .interface_key("fallback", fallback)
+        .then(&format!(
+            "[[interface.vlan]]\nid = 42\nipv6_link_local = \"{VLAN42_LL}\"\n{extra}"
+        ))
+        .text()
 }
 
 /// `probe --v6` without --pad: the bare INFORMATION-REQUEST a client sends.

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::{cmd, package};
+use crate::{cmd, fuzz, package};
 
 /// Reloads `cargo xtask test` runs.
 pub const CI_RELOADS: u64 = 200;
@@ -16,18 +16,8 @@ pub fn run(reloads: u64) -> Result<()> {
             .args(["build", "-q", "-p", "lwm2m-xdp"]),
     )?;
     let bin = package::target_dir(&root).join("debug").join("lwm2m-xdp");
-    let mut c = cmd::cargo();
-    c.current_dir(&root)
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "lwm2m-xdp-fuzz",
-            "--bin",
-            "lwm2m-xdp-soak",
-            "--",
-        ])
-        .args(["--reloads", &reloads.to_string()])
+    let mut c = fuzz::fuzz_crate_bin(&root, "lwm2m-xdp-soak");
+    c.args(["--reloads", &reloads.to_string()])
         .env("LWM2M_XDP_BIN", &bin);
     cmd::run(&mut c)
 }

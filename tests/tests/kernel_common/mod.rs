@@ -11,17 +11,16 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use aya::programs::{TestRun, TestRunOptions};
+use aya::{
+    programs::{TestRun, TestRunOptions},
+    TestRunResult,
+};
 use lwm2m_xdp::{
     compile,
     config::{Config, WireFormat},
     datapath::{Datapath, Generation},
     ifaces,
     system::SystemInterface,
-};
-use proptest::{
-    prelude::*,
-    test_runner::{Config as ProptestConfig, TestCaseError, TestRunner},
 };
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, XDP_REASON_END},
@@ -38,6 +37,9 @@ macro_rules! ensure {
         }
     };
 }
+
+pub mod checks;
+pub mod protocol;
 
 pub const XDP_ABORTED: u32 = 0;
 pub const XDP_DROP: u32 = 1;
@@ -57,6 +59,9 @@ pub const VLAN42_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 42, 1);
 pub const VLAN42_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x42, 1);
 pub const QINQ_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 43, 1);
 pub const QINQ_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x43, 1);
+/// The tags of those two VLANs, outermost first.
+pub const VLAN42_TAGS: [Tag; 1] = [(eth::ETHERTYPE_VLAN, 42)];
+pub const QINQ_TAGS: [Tag; 2] = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 42)];
 /// The device asking.
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 
@@ -276,6 +281,17 @@ impl Harness {
         self.setup = setup;
     }
 
+    /// `test` under `setup` in each wire format in turn, each installed as a reload does.
+    pub fn each_format(&mut self, setup: &Setup, mut test: impl FnMut(&mut Harness, WireFormat)) {
+        for format in WireFormat::ALL {
+            self.install(Setup {
+                format,
+                ..setup.clone()
+            });
+            test(self, format);
+        }
+    }
+
     /// The generation (policy, blocks, interface entries) of a config file's text, with the
     /// fake interface of these tests at `mtu`.
     pub fn generation(&self, toml: &str, mtu: u16) -> Generation {
@@ -305,22 +321,9 @@ impl Harness {
             frame.len() >= eth::HDR_LEN,
             "BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header"
         );
-        let before = self.dp.counters().expect("counters");
-        let mut out = vec![0u8; 8192];
-        let result = self
-            .dp
-            .program()
-            .test_run(TestRunOptions {
-                data_in: Some(frame),
-                data_out: Some(&mut out),
-                ..TestRunOptions::new()
-            })
-            .expect("BPF_PROG_TEST_RUN");
-        out.truncate(result.data_size_out as usize);
-        let after = self.dp.counters().expect("counters");
-        let counted: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        let (verdict, out, counted) = self.test_run(Datapath::program, frame);
         let run = Run {
-            verdict: result.return_value,
+            verdict,
             out,
             counted,
         };
@@ -357,6 +360,34 @@ impl Harness {
             "answered counter vs verdict"
         );
         run
+    }
+}
+
+impl Harness {
+    /// One BPF_PROG_TEST_RUN of `program` (`Datapath::program` for XDP, `tc_program` for the
+    /// TC fallback) on `frame`, nothing checked: its return value, the frame after, and how
+    /// each counter moved.
+    pub fn test_run<P>(
+        &mut self,
+        program: impl FnOnce(&mut Datapath) -> &mut P,
+        frame: &[u8],
+    ) -> (u32, Vec<u8>, Vec<u64>)
+    where
+        P: for<'a> TestRun<Opts<'a> = TestRunOptions<'a>, Result = TestRunResult>,
+    {
+        let before = self.dp.counters().expect("counters");
+        let mut out = vec![0u8; 8192];
+        let result = program(&mut self.dp)
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                ..TestRunOptions::new()
+            })
+            .expect("BPF_PROG_TEST_RUN");
+        out.truncate(result.data_size_out as usize);
+        let after = self.dp.counters().expect("counters");
+        let counted = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        (result.return_value, out, counted)
     }
 }
 
@@ -459,44 +490,4 @@ pub fn rfc1071_sum(parts: &[&[u8]]) -> u16 {
         }
     }
     sum as u16
-}
-
-// ---- Property tests -----------------------------------------------------------------------
-
-/// Byte changes to a frame: (where, as a fraction of the region, new value).
-pub type Mutations = Vec<(prop::sample::Index, u8)>;
-
-pub fn mutations() -> impl Strategy<Value = Mutations> {
-    prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)
-}
-
-/// Apply `mutations` to `frame[region]`.
-pub fn mutate(frame: &[u8], region: std::ops::Range<usize>, mutations: &Mutations) -> Vec<u8> {
-    let mut f = frame.to_vec();
-    for (index, value) in mutations {
-        let at = region.start + index.index(region.len());
-        f[at] = *value;
-    }
-    f
-}
-
-/// Run `cases` cases of `strategy` through `test`; no persistence file (the inputs are
-/// generated from the fixed frames of the test, and the seed is printed on failure).
-pub fn check_property<S: Strategy>(
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
-    S::Value: std::fmt::Debug,
-{
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases,
-        failure_persistence: None,
-        // Every case runs the program; shrinking a failure needs only a few hundred more.
-        max_shrink_iters: 512,
-        ..ProptestConfig::default()
-    });
-    if let Err(e) = runner.run(&strategy, test) {
-        panic!("{e}");
-    }
 }

@@ -1,0 +1,228 @@
+//! What kernel_v4.rs and kernel_v6.rs test the same way, given a family's `Protocol`: a
+//! request answered and its answer checked, a request passed, the checker's own teeth, every
+//! truncation of a request, and the two mutation properties.
+
+use std::{cell::Cell, cell::RefCell, ops::Range};
+
+use proptest::{
+    prelude::*,
+    test_runner::{Config as ProptestConfig, TestCaseError, TestRunner},
+};
+use xdp_common::{counters::Reason, maps::Family, wire::eth};
+
+use super::{hex, parse_l2, Harness, Tag, L2, XDP_PASS};
+
+/// A family's rules, as its test file writes them apart from the program.
+pub trait Protocol {
+    /// Where the counters of this family's requests are kept.
+    const FAMILY: Family;
+    /// The ethertype of this family's frames.
+    const ETHERTYPE: u16;
+    /// Octets of the IP and UDP headers in front of the DHCP message (no IP options or
+    /// extension headers: the requests built here have none).
+    const IP_UDP_LEN: usize;
+
+    /// Ok when `reply` is the answer protocol.md prescribes for `request` under the
+    /// harness's setup and `request` was one the fast path may answer at all; otherwise the
+    /// first thing wrong.
+    fn check(h: &Harness, request: &[u8], reply: &[u8]) -> Result<(), String>;
+
+    /// Recompute the checksums of an IP packet (from its IP header on) as it now stands.
+    fn refresh_checksums(packet: &mut [u8]);
+}
+
+/// A request of a family and the frame around it, as the family's test file builds it.
+pub trait Request: Sized {
+    type Protocol: Protocol;
+
+    fn l2(&self) -> &L2;
+
+    fn l2_mut(&mut self) -> &mut L2;
+
+    /// The IP packet, checksums computed.
+    fn packet(&self) -> Vec<u8>;
+
+    fn frame(&self) -> Vec<u8> {
+        self.frame_with_packet(|_| {})
+    }
+
+    /// The frame with the IP packet changed by `edit` (checksums left as `edit` leaves them).
+    fn frame_with_packet(&self, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut packet = self.packet();
+        edit(&mut packet);
+        self.l2().frame(Self::Protocol::ETHERTYPE, &packet)
+    }
+
+    /// The same request with these VLAN tags, outermost first.
+    fn tagged(mut self, tags: &[Tag]) -> Self {
+        let l2 = self.l2_mut();
+        *l2 = l2.clone().tagged(tags);
+        self
+    }
+}
+
+/// Run `frame`, expect it answered and the answer correct, and return the reply frame.
+pub fn expect_answer<P: Protocol>(h: &mut Harness, frame: &[u8], what: &str) -> Vec<u8> {
+    let run = h.run(frame);
+    run.assert_answered(P::FAMILY, what);
+    if let Err(e) = P::check(h, frame, &run.out) {
+        panic!(
+            "{what}: {e}\nrequest {}\nreply   {}",
+            hex(frame),
+            hex(&run.out)
+        );
+    }
+    run.out
+}
+
+/// Run `frame`, expect it passed unchanged and counted as one request passed for `reason`.
+pub fn expect_pass<P: Protocol>(h: &mut Harness, frame: &[u8], reason: Reason, what: &str) {
+    h.run(frame).assert_passed(frame, P::FAMILY, reason, what);
+}
+
+/// The checker has teeth: `request` is answered correctly, and that answer with any one
+/// octet of layer 2 or of the DHCP message changed (and the checksums fixed) is wrong to it.
+pub fn assert_every_changed_octet_rejected<P: Protocol>(
+    h: &mut Harness,
+    request: &[u8],
+    what: &str,
+) {
+    let reply = expect_answer::<P>(h, request, what);
+    let l3 = parse_l2(&reply).expect("reply").l3_off;
+    for at in (0..l3).chain(l3 + P::IP_UDP_LEN..reply.len()) {
+        let mut changed = reply.clone();
+        changed[at] ^= 0x01;
+        P::refresh_checksums(&mut changed[l3..]);
+        assert!(
+            P::check(h, request, &changed).is_err(),
+            "{what}: octet {at} changed, the checker did not notice"
+        );
+    }
+}
+
+/// `frame` is answered whole, so every cut of it is passed untouched for its cut alone.
+pub fn assert_every_truncation_passed<P: Protocol>(h: &mut Harness, frame: &[u8], what: &str) {
+    expect_answer::<P>(h, frame, what);
+    // BPF_PROG_TEST_RUN itself refuses frames shorter than an Ethernet header.
+    for len in eth::HDR_LEN..frame.len() {
+        let cut = &frame[..len];
+        h.run(cut)
+            .assert_passed_unchanged(cut, &format!("{what} cut to {len} octets"));
+    }
+}
+
+/// PASS with the frame unchanged, or an answer correct for the frame as mutated. Returns
+/// whether it was answered.
+fn check_mutated<P: Protocol>(h: &mut Harness, frame: &[u8]) -> Result<bool, TestCaseError> {
+    let run = h.run(frame);
+    if run.verdict == XDP_PASS {
+        prop_assert!(run.out == frame, "passed frame changed");
+        return Ok(false);
+    }
+    P::check(h, frame, &run.out).map_err(|e| {
+        TestCaseError::fail(format!(
+            "{e}\nrequest {}\nreply   {}",
+            hex(frame),
+            hex(&run.out)
+        ))
+    })?;
+    Ok(true)
+}
+
+/// Any few octets of any of `bases` (each answered as it is) changed: every result is
+/// passed untouched or answered correctly.
+pub fn random_mutations_are_passed_or_answered<R: Request>(h: Harness, bases: &[R]) {
+    let bases: Vec<Vec<u8>> = bases.iter().map(R::frame).collect();
+    let h = RefCell::new(h);
+    for base in &bases {
+        h.borrow_mut()
+            .run(base)
+            .assert_answered(R::Protocol::FAMILY, "property base");
+    }
+    check_property(2000, (0..bases.len(), mutations()), |(which, changes)| {
+        let base = &bases[which];
+        let frame = mutate(base, 0..base.len(), &changes);
+        check_mutated::<R::Protocol>(&mut h.borrow_mut(), &frame).map(drop)
+    });
+}
+
+/// Octets in the part of a base that `region` picks (drawn from `regions`) changed, then
+/// the checksums recomputed so the request gets past them: every result is passed untouched
+/// or answered correctly, and more than 200 of the 2000 are answered (the property reaches
+/// the answering path, not only the early exits).
+pub fn random_mutations_with_checksums_fixed_are_passed_or_answered<R: Request, T>(
+    h: Harness,
+    bases: &[R],
+    regions: impl Strategy<Value = T>,
+    region: impl Fn(&[u8], T) -> Range<usize>,
+) where
+    T: std::fmt::Debug,
+{
+    type P<R> = <R as Request>::Protocol;
+    let bases: Vec<Vec<u8>> = bases.iter().map(R::frame).collect();
+    let h = RefCell::new(h);
+    let answered = Cell::new(0u32);
+    check_property(
+        2000,
+        (0..bases.len(), regions, mutations()),
+        |(which, picked, changes)| {
+            let base = &bases[which];
+            let mut frame = mutate(base, region(base, picked), &changes);
+            if let Some(l3) = parse_l2(&frame)
+                .filter(|p| p.ethertype == P::<R>::ETHERTYPE)
+                .map(|p| p.l3_off)
+            {
+                P::<R>::refresh_checksums(&mut frame[l3..]);
+            }
+            if check_mutated::<P<R>>(&mut h.borrow_mut(), &frame)? {
+                answered.set(answered.get() + 1);
+            }
+            Ok(())
+        },
+    );
+    let answered = answered.get();
+    assert!(
+        answered > 200,
+        "only {answered} mutated requests were answered"
+    );
+}
+
+// ---- Property runner ----------------------------------------------------------------------
+
+/// Byte changes to a frame: (where, as a fraction of the region, new value).
+pub type Mutations = Vec<(prop::sample::Index, u8)>;
+
+pub fn mutations() -> impl Strategy<Value = Mutations> {
+    prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)
+}
+
+/// Apply `mutations` to `frame[region]`.
+pub fn mutate(frame: &[u8], region: Range<usize>, mutations: &Mutations) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    for (index, value) in mutations {
+        let at = region.start + index.index(region.len());
+        f[at] = *value;
+    }
+    f
+}
+
+/// Run `cases` cases of `strategy` through `test`; no persistence file (the inputs are
+/// generated from the fixed frames of the test, and the seed is printed on failure).
+pub fn check_property<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) where
+    S::Value: std::fmt::Debug,
+{
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        // Every case runs the program; shrinking a failure needs only a few hundred more.
+        max_shrink_iters: 512,
+        ..ProptestConfig::default()
+    });
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
