@@ -15,7 +15,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 use rand::{rngs::StdRng, SeedableRng};
 use xdp_common::{
-    counters::{reason_index, Reason, REASON_COUNT},
+    counters::{reason_index, Reason, XDP_REASON_END},
     maps::Family,
 };
 
@@ -265,7 +265,7 @@ fn check_counters(before: &[u64], after: &[u64], tx: [u64; 2]) -> Result<(), Str
     };
     for (k, family) in [Family::V4, Family::V6].into_iter().enumerate() {
         let received = moved(family, Reason::Received as u32);
-        let outcomes: u64 = (1..REASON_COUNT).map(|r| moved(family, r)).sum();
+        let outcomes: u64 = (1..XDP_REASON_END).map(|r| moved(family, r)).sum();
         ensure!(
             outcomes == received,
             "{family:?}: {received} received, {outcomes} outcomes"

@@ -519,6 +519,33 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An XDP_PASS program (the bench object's `bench_empty`) in native mode on the client end
+/// of a pair, detached when dropped. veth hands an XDP_TX frame to its peer only when the
+/// peer runs an XDP program (only then does it kick the peer's NAPI), so a server attached
+/// in native mode is heard by the client only with this in place (ARCHITECTURE.md, "Traps").
+pub struct ClientXdpPass {
+    _object: aya::Ebpf,
+}
+
+impl ClientXdpPass {
+    pub fn attach(pair: &NetnsPair) -> Result<ClientXdpPass> {
+        let mut object = aya::EbpfLoader::new()
+            .load(lwm2m_xdp_test_support::bench::BENCH_OBJECT)
+            .context("loading the bench object")?;
+        let program: &mut aya::programs::Xdp = object
+            .program_mut("bench_empty")
+            .context("bench_empty")?
+            .try_into()?;
+        program.load().context("verifier: bench_empty")?;
+        in_netns(&pair.client_ns, || {
+            program
+                .attach(&pair.client_if, aya::programs::XdpMode::Driver)
+                .context("attaching bench_empty natively on the client end")
+        })?;
+        Ok(ClientXdpPass { _object: object })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};

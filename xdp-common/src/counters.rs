@@ -21,8 +21,9 @@ pub const SEEN_NAMES: [&str; SEEN_COUNT as usize] =
 
 /// The outcome of a DHCP request of one family. `Received` counts every UDP datagram to
 /// the server port the XDP program sees; exactly one other reason up to `RelayTooDeep` is
-/// counted for each. The TC fallback (after XDP passed a request as `NoTailroom`) counts
-/// only what it did itself: `AnsweredTc`, `NoTailroomTc`, `RateLimitedTc`, `Aborted`.
+/// counted for each (`GrownAtHead` comes on top of `Answered`). The TC fallback (after XDP
+/// passed a request as `NoTailroom`) counts only what it did itself: `AnsweredTc`,
+/// `NoTailroomTc`, `RateLimitedTc`, `Aborted`.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -74,8 +75,12 @@ pub enum Reason {
     /// Over the rate limit when the TC fallback charged it (XDP had given its credit back):
     /// dropped or passed as `over_limit` says. The only drop TC makes, so it is counted.
     RateLimitedTc = 21,
+    /// Answered by XDP after growing the frame at its head as well (bpf_xdp_adjust_head: the
+    /// driver left too little room after the frame); counted once the frame has grown, and
+    /// on top of `Answered`: tells the operator the NIC's tailroom is short.
+    GrownAtHead = 22,
 }
-pub const REASON_COUNT: u32 = 22;
+pub const REASON_COUNT: u32 = 23;
 /// The XDP outcomes: each received request has exactly one of `Received + 1 .. this`.
 pub const XDP_REASON_END: u32 = Reason::AnsweredTc as u32;
 pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
@@ -101,6 +106,7 @@ pub const REASON_NAMES: [&str; REASON_COUNT as usize] = [
     "answered_tc",
     "no_tailroom_tc",
     "rate_limited_tc",
+    "grown_at_head",
 ];
 
 pub const COUNTERS_LEN: u32 = SEEN_COUNT + 2 * REASON_COUNT;

@@ -177,9 +177,11 @@ fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     let scratch = scratch::get().ok_or(Stop::Abort)?;
     let plan = &scratch.v4_plan;
     let l3_off = packet::bound_l3_off(plan.l3_off);
-    reply::resize(ctx, l3_off + plan.ip_len)?;
-    // From here on the frame is the reply under construction: any failure aborts.
     let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
+    // Kept in place: layer 2 (MACs, tags) to the BOOTP fields before sname.
+    let keep = bootp_off + field::SNAME.start;
+    reply::resize(ctx, Family::V4, l3_off + plan.ip_len, keep)?;
+    // From here on the frame is the reply under construction: any failure aborts.
     // sname, file, cookie, options 53 and 54 (its address written below), the block.
     reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
     write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;

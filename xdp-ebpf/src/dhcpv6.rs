@@ -479,11 +479,18 @@ fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(
     let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
     let l3_off = packet::bound_l3_off(plan.l3_off);
     let udp_len = plan.udp_len & 0xffff;
-    reply::resize(ctx, l3_off + ipv6::HDR_LEN + udp_len)?;
-    // From here on the frame is the reply under construction: any failure aborts.
     const UDP: usize = ipv6::HDR_LEN;
     const MSG: usize = UDP + udp::HDR_LEN;
     const LEN: usize = MSG + dhcp::HDR_LEN;
+    // Kept in place: layer 2 (MACs, tags) to the transaction-id (a relayed reply writes its
+    // own from there).
+    reply::resize(
+        ctx,
+        Family::V6,
+        l3_off + ipv6::HDR_LEN + udp_len,
+        l3_off + LEN,
+    )?;
+    // From here on the frame is the reply under construction: any failure aborts.
     let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &mut *h };

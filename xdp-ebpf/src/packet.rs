@@ -7,7 +7,7 @@ use aya_ebpf::{
     bindings::__sk_buff,
     helpers::{
         bpf_skb_change_tail, bpf_skb_load_bytes, bpf_skb_pull_data, bpf_skb_store_bytes,
-        bpf_xdp_adjust_tail, bpf_xdp_load_bytes, bpf_xdp_store_bytes,
+        bpf_xdp_adjust_head, bpf_xdp_adjust_tail, bpf_xdp_load_bytes, bpf_xdp_store_bytes,
     },
     programs::{TcContext, XdpContext},
     EbpfContext,
@@ -34,6 +34,9 @@ pub trait Frame {
     fn make_linear(&self) -> bool;
     /// Grow or shrink the frame to `len` octets; unchanged when this fails.
     fn resize_by(&self, old_len: usize, new_len: usize) -> i64;
+    /// Move the frame's start by `delta` octets (negative: grow at the head); unchanged when
+    /// this fails. Only XDP has this: TC's skb grows at its tail as far as it needs.
+    fn adjust_head(&self, delta: i32) -> i64;
     /// # Safety
     /// `src` must own `len` octets.
     unsafe fn store(&self, off: usize, src: *const u8, len: u32) -> i64;
@@ -66,6 +69,11 @@ impl Frame for XdpContext {
         let delta = new_len as i64 - old_len as i64;
         // SAFETY: the helper checks the delta against the frame's head- and tailroom.
         unsafe { bpf_xdp_adjust_tail(self.as_ptr() as *mut _, delta as i32) }
+    }
+    #[inline(always)]
+    fn adjust_head(&self, delta: i32) -> i64 {
+        // SAFETY: the helper checks the delta against the headroom and the frame's length.
+        unsafe { bpf_xdp_adjust_head(self.as_ptr() as *mut _, delta) }
     }
     #[inline(always)]
     unsafe fn store(&self, off: usize, src: *const u8, len: u32) -> i64 {
@@ -113,6 +121,10 @@ impl Frame for TcContext {
             }
             bpf_skb_pull_data(skb, 0)
         }
+    }
+    #[inline(always)]
+    fn adjust_head(&self, _delta: i32) -> i64 {
+        -1
     }
     #[inline(always)]
     unsafe fn store(&self, off: usize, src: *const u8, len: u32) -> i64 {

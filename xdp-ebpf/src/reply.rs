@@ -1,26 +1,90 @@
-//! Steps every reply shares: growing the frame, copying pre-encoded bytes in.
+//! Steps every reply shares: growing the frame (at the tail, else at the head too), copying
+//! pre-encoded bytes in.
 
 use xdp_common::{
     counters::Reason,
-    maps::{OptionBlock, IMAGE_CAP},
+    maps::{Family, OptionBlock, IMAGE_CAP},
 };
 
 use crate::{
-    packet::{frame_len, ptr_at, Frame},
-    scratch::{Scratch, REQ_MAX, ZEROS_LEN},
+    maps,
+    packet::{frame_len, ptr_at, Frame, Hook},
+    scratch::{self, Scratch, HEAD_KEEP_CAP, REQ_MAX, ZEROS_LEN},
     verdict::Stop,
 };
 
-/// Grow (or shrink) the frame to `new_len` bytes. The frame is unchanged when this fails.
+/// Grow (or shrink) the frame to `new_len` octets, its first `keep` (1..=HEAD_KEEP_CAP)
+/// octets (what the reply keeps of the request in place) staying first. The tail grows
+/// first; where the driver left too little room after the frame, XDP grows the head as well
+/// (`grow_at_head`). The frame is unchanged when this fails.
 #[inline(always)]
-pub fn resize(ctx: &impl Frame, new_len: usize) -> Result<(), Stop> {
+pub fn resize<F: Frame>(ctx: &F, family: Family, new_len: usize, keep: usize) -> Result<(), Stop> {
     let old_len = frame_len(ctx);
     if new_len == old_len {
         return Ok(());
     }
-    if ctx.resize_by(old_len, new_len) != 0 {
-        return Err(Stop::Pass(Reason::NoTailroom));
+    if ctx.resize_by(old_len, new_len) == 0 {
+        return Ok(());
     }
+    if F::HOOK == Hook::Xdp && new_len > old_len {
+        return grow_at_head(ctx, family, old_len, new_len, keep);
+    }
+    Err(Stop::Pass(Reason::NoTailroom))
+}
+
+/// The most the head is asked for: XDP_PACKET_HEADROOM (256, what veth, generic XDP and most
+/// drivers leave) less the `struct xdp_frame` the kernel keeps there (40 octets).
+const HEAD_MAX: usize = 216;
+/// Smaller shares tried when that fails (drivers with 192 octets of headroom, or less).
+const HEAD_STEP: usize = 64;
+const HEAD_TRIES: u32 = 4;
+
+/// Take as much of the growth as the head gives (the largest share first, HEAD_STEP less
+/// each try), the rest at the tail, then move the kept octets of the request to the new
+/// start: from there on the frame is what a tail-grown one would be. When the tail cannot take
+/// the rest, the head is given back (a smaller share would need more tail) and the request
+/// passes unchanged, for the TC fallback.
+#[inline(always)]
+fn grow_at_head(
+    ctx: &impl Frame,
+    family: Family,
+    old_len: usize,
+    new_len: usize,
+    keep: usize,
+) -> Result<(), Stop> {
+    let growth = new_len - old_len;
+    let mut share = if growth < HEAD_MAX { growth } else { HEAD_MAX };
+    let mut tries = 0;
+    while tries < HEAD_TRIES {
+        if ctx.adjust_head(-(share as i32)) == 0 {
+            if share == growth || ctx.resize_by(old_len + share, new_len) == 0 {
+                return move_head(ctx, family, share, keep);
+            }
+            if ctx.adjust_head(share as i32) != 0 {
+                return Err(Stop::Abort);
+            }
+            break;
+        }
+        if share <= HEAD_STEP {
+            break;
+        }
+        share -= HEAD_STEP;
+        tries += 1;
+    }
+    Err(Stop::Pass(Reason::NoTailroom))
+}
+
+/// The request's first `keep` octets now lie `share` octets in: copy them to the start.
+#[inline(always)]
+fn move_head(ctx: &impl Frame, family: Family, share: usize, keep: usize) -> Result<(), Stop> {
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
+    let keep = ((keep.wrapping_sub(1)) & (HEAD_KEEP_CAP - 1)) + 1;
+    // SAFETY: `head` owns HEAD_KEEP_CAP >= keep octets; the helper checks the frame bounds.
+    if unsafe { ctx.load(share, scratch.head.as_mut_ptr(), keep as u32) } != 0 {
+        return Err(Stop::Abort);
+    }
+    store_capped::<HEAD_KEEP_CAP>(ctx, 0, scratch.head.as_ptr(), keep)?;
+    maps::count(family, Reason::GrownAtHead);
     Ok(())
 }
 

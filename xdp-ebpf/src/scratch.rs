@@ -12,6 +12,9 @@ use crate::state::{relay6, v4, v6, SumState};
 pub const REQ_MAX: usize = 2048;
 pub const REQ_SLACK: usize = 512;
 pub const ZEROS_LEN: usize = 256;
+/// Room for the request's head that a reply keeps in place (layer 2 to the DHCP fixed fields,
+/// `reply::resize`'s `keep`), moved through here when the frame grows at its head.
+pub const HEAD_KEEP_CAP: usize = 128;
 
 pub type ReqBuf = [u8; REQ_MAX + REQ_SLACK];
 
@@ -22,6 +25,8 @@ pub struct Scratch {
     pub req: ReqBuf,
     /// Never written: a source of zeros for bpf_xdp_store_bytes.
     pub zeros: [u8; ZEROS_LEN],
+    /// The kept head of the request on its way to the new start of a frame grown at its head.
+    pub head: [u8; HEAD_KEEP_CAP],
     pub v4_walk: v4::Walk,
     pub v4_prl: v4::PrlScan,
     pub v4_plan: v4::Plan,
