@@ -5,7 +5,7 @@
 //! request goes unanswered; after exit nothing answers. The probe's UDP sockets send with the
 //! client's TX checksum offload off: a partial checksum is passed as malformed by both hooks.
 //! A request tagged 42 answered by TC leaves with its tag. On native veth both families are
-//! answered in the kernel (there by TC: veth's native frames had no room for either).
+//! answered in the kernel (by XDP where the head gave room, else by TC).
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use lwm2m_xdp_test_support::frame::{ipv6_udp_frame, Ethernet};
 use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::{
     example_certificate, lwm2m_xdp_bin,
-    peers::{client_tx_checksums_off, RawSocket},
+    peers::{client_tx_checksums_off, ClientXdpPass, RawSocket},
     require_root,
     running::{self, count, Running},
     text, NetnsPair, ScratchDir, Side,
@@ -62,8 +62,8 @@ fn probe_uri(pair: &NetnsPair, bin: &str, family: &[&str]) -> Result<String, Str
     running::probe_uri_with(pair, bin, PROBE_LIMIT, family)
 }
 
-/// The hooks `status --json` says the server interface is attached with.
-fn hooks(pair: &NetnsPair, bin: &str, run: &Running) -> String {
+/// The server interface's entry in `status --json`.
+fn interface_status(pair: &NetnsPair, bin: &str, run: &Running) -> serde_json::Value {
     let instance = run.instance();
     let out = pair.exec(
         Side::Server,
@@ -72,7 +72,12 @@ fn hooks(pair: &NetnsPair, bin: &str, run: &Running) -> String {
     assert!(out.status.success(), "status: {}", text(&out.stderr));
     let status: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-    status["interfaces"][0]["hooks"].to_string()
+    status["interfaces"][0].clone()
+}
+
+/// The hooks `status --json` says the server interface is attached with.
+fn hooks(pair: &NetnsPair, bin: &str, run: &Running) -> String {
+    interface_status(pair, bin, run)["hooks"].to_string()
 }
 
 fn start<'a>(
@@ -155,9 +160,9 @@ fn generic_veth_bare_information_request_is_answered_by_tc() {
 }
 
 /// Native XDP on veth: a bare INFORMATION-REQUEST and a DHCPINFORM are both answered in the
-/// kernel, each by XDP where the frame could grow and by TC where it could not (veth's native
-/// frames leave little or no tailroom). XDP_TX on veth reaches the peer only with NAPI there
-/// (ARCHITECTURE.md, "Traps"): the client's GRO is on, as a real router's peer would have.
+/// kernel, each by XDP where the frame could grow (at the head too) and by TC where it could
+/// not (veth's native frames leave little tailroom). XDP_TX on veth reaches the peer only
+/// while the peer runs an XDP program (ARCHITECTURE.md, "Traps"): the client end gets one.
 #[test]
 fn native_veth_answers_both_families_by_xdp_or_tc() {
     if !require_root("netns_tc::native_veth_answers_both_families_by_xdp_or_tc") {
@@ -167,11 +172,7 @@ fn native_veth_answers_both_families_by_xdp_or_tc() {
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
     let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
-    let gro = pair.exec(
-        Side::Client,
-        &["ethtool", "-K", &pair.client_if, "gro", "on"],
-    );
-    assert!(gro.status.success(), "gro on: {}", text(&gro.stderr));
+    let _pass = ClientXdpPass::attach(&pair).expect("XDP_PASS on the client end");
     let run = start_in(&pair, &scratch, tag, "native", "tc", "");
     for (family, args) in [("v4", &[][..]), ("v6", &["--v6"][..])] {
         assert_eq!(
@@ -357,5 +358,35 @@ fn an_answer_by_tc_costs_one_rate_limit_credit() {
     let stats = run.stats();
     assert!(count(&stats, "v6", "rate_limited") >= 1, "{stats}");
     assert_eq!(count(&stats, "v6", "answered_tc"), 1, "{stats}");
+    run.stop();
+}
+
+/// `mode = "auto"` attaches a veth in generic mode, and says why: native XDP's answers would
+/// reach the peer only while the peer runs an XDP program. The answers still come (here TC's
+/// and XDP's in generic mode), as the demo relies on.
+#[test]
+fn auto_mode_attaches_a_veth_in_generic_mode() {
+    if !require_root("netns_tc::auto_mode_attaches_a_veth_in_generic_mode") {
+        return;
+    }
+    let tag = "tc-auto";
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let run = start_in(&pair, &scratch, tag, "auto", "tc", "");
+    let status = interface_status(&pair, &bin, &run);
+    assert_eq!(
+        (status["mode"].as_str(), status["requested_mode"].as_str()),
+        (Some("generic"), Some("auto")),
+        "{status}"
+    );
+    assert!(
+        run.log().contains("is a veth"),
+        "the log says why: {}",
+        run.log()
+    );
+    for args in [&[][..], &["--v6"][..]] {
+        assert_eq!(probe_uri(&pair, &bin, args).as_deref(), Ok(URI), "{args:?}");
+    }
     run.stop();
 }

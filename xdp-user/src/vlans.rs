@@ -110,6 +110,7 @@ mod tests {
             up: true,
             parent,
             vlan: tag.map(|(id, protocol)| system::VlanTag { id, protocol }),
+            veth: false,
             xdp: None,
         };
         vec![

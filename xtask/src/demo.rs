@@ -74,12 +74,11 @@ impl Topology {
             ip(&["-n", ns, "link", "set", dev, "up"])?;
         }
         // Full UDP checksums from the client (veth offloads them otherwise, and the fast path
-        // verifies them), and NAPI on the client side for frames sent with XDP_TX.
+        // verifies them).
         cmd::run(
             Command::new("ip")
                 .args([
-                    "netns", "exec", CLIENT_NS, "ethtool", "-K", CLIENT_IF, "tx", "off", "gro",
-                    "on",
+                    "netns", "exec", CLIENT_NS, "ethtool", "-K", CLIENT_IF, "tx", "off",
                 ])
                 .stdout(Stdio::null()),
         )?;
@@ -136,16 +135,14 @@ impl Drop for TempFile {
     }
 }
 
-/// The example config with generic mode (native XDP_TX on veth reaches the peer only with
-/// GRO on it) and an absolute certificate path, written to a temporary file.
+/// The example config (its `mode = "auto"` attaches a veth in generic mode) with an absolute
+/// certificate path, written to a temporary file.
 fn demo_config(root: &Path) -> Result<TempFile> {
     let example = root.join("examples/lwm2m-xdp.toml");
     let text = std::fs::read_to_string(&example)
         .with_context(|| format!("reading {}", example.display()))?;
     let certs = root.join("examples/certs");
-    let text = text
-        .replace("mode = \"auto\"", "mode = \"generic\"")
-        .replace("\"certs/", &format!("\"{}/", certs.display()));
+    let text = text.replace("\"certs/", &format!("\"{}/", certs.display()));
     let path = std::env::temp_dir().join(format!("lwm2m-xdp-demo-{}.toml", std::process::id()));
     std::fs::write(&path, text)?;
     Ok(TempFile(path))

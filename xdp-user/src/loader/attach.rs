@@ -1,6 +1,7 @@
 //! Attaching the program to one interface: in the configured mode (auto: native, else
-//! generic), its link owned by the program or pinned in the pin dir, the TC fallback on its
-//! ingress (its TCX link pinned too), and the DHCPv6 group joined; and detaching it again.
+//! generic; generic on a veth), its link owned by the program or pinned in the pin dir, the TC
+//! fallback on its ingress (its TCX link pinned too), and the DHCPv6 group joined; and
+//! detaching it again.
 
 use std::{
     net::{Ipv6Addr, UdpSocket},
@@ -14,7 +15,7 @@ use aya::programs::{
     xdp::XdpLinkId,
     LinkOrder, TcAttachType, XdpMode,
 };
-use log::warn;
+use log::{info, warn};
 use xdp_common::wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
 
 use crate::{
@@ -61,6 +62,11 @@ pub(super) struct Attached {
     pub(super) _group: Option<UdpSocket>,
 }
 
+/// Why native mode on a veth loses answers (the kernel wakes a veth peer for XDP frames only
+/// when the peer has an XDP program of its own; without one they wait in its ring).
+const VETH_NATIVE: &str =
+    "native XDP's answers (XDP_TX) reach its peer only while the peer runs an XDP program";
+
 pub(super) fn attach(
     dp: &mut Datapath,
     pins: Option<&PinDir>,
@@ -68,13 +74,26 @@ pub(super) fn attach(
     requested: AttachMode,
     fallback: Fallback,
 ) -> Result<Attached> {
-    let ifindex = system::ifindex(name)?;
+    let system::Link {
+        index: ifindex,
+        veth,
+        ..
+    } = system::link(name)?;
     let (link, mode) = match requested {
-        AttachMode::Native => (
-            attach_in(dp, name, ifindex, XdpMode::Driver)?,
-            XdpMode::Driver,
-        ),
+        AttachMode::Native => {
+            if veth {
+                warn!("{name} is a veth: {VETH_NATIVE}; the TC fallback's answers do");
+            }
+            (
+                attach_in(dp, name, ifindex, XdpMode::Driver)?,
+                XdpMode::Driver,
+            )
+        }
         AttachMode::Generic => (attach_in(dp, name, ifindex, XdpMode::Skb)?, XdpMode::Skb),
+        AttachMode::Auto if veth => {
+            info!("{name} is a veth: {VETH_NATIVE}, so auto attaches it in generic mode");
+            (attach_in(dp, name, ifindex, XdpMode::Skb)?, XdpMode::Skb)
+        }
         AttachMode::Auto => match attach_in(dp, name, ifindex, XdpMode::Driver) {
             Ok(link) => (link, XdpMode::Driver),
             Err(e) => {

@@ -49,6 +49,9 @@ pub struct Link {
     /// IFLA_LINK: the interface this one is stacked on (a VLAN's parent).
     pub parent: Option<u32>,
     pub vlan: Option<VlanTag>,
+    /// IFLA_INFO_KIND "veth": its XDP_TX frames reach the peer only while the peer runs an
+    /// XDP program (ARCHITECTURE.md, "Traps").
+    pub veth: bool,
     /// IFLA_XDP: the XDP program attached to it, whoever attached it.
     pub xdp: Option<XdpProgram>,
 }
@@ -80,6 +83,7 @@ pub fn link_of(message: &LinkMessage) -> Option<Link> {
         up: message.header.flags.contains(LinkFlags::Up),
         parent: None,
         vlan: None,
+        veth: false,
         xdp: None,
     };
     for attribute in &message.attributes {
@@ -88,7 +92,12 @@ pub fn link_of(message: &LinkMessage) -> Option<Link> {
             LinkAttribute::Address(bytes) => link.mac = <[u8; 6]>::try_from(&bytes[..]).ok(),
             LinkAttribute::Mtu(mtu) => link.mtu = *mtu,
             LinkAttribute::Link(parent) => link.parent = Some(*parent),
-            LinkAttribute::LinkInfo(infos) => link.vlan = vlan_of(infos),
+            LinkAttribute::LinkInfo(infos) => {
+                link.vlan = vlan_of(infos);
+                link.veth = infos
+                    .iter()
+                    .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Veth)));
+            }
             LinkAttribute::Xdp(xdp) => link.xdp = xdp_of(xdp),
             _ => {}
         }
@@ -350,6 +359,7 @@ mod tests {
                     id: 100,
                     protocol: xdp_common::wire::eth::ETHERTYPE_QINQ
                 }),
+                veth: false,
                 xdp: None,
             }
         );
@@ -360,6 +370,21 @@ mod tests {
         veth.attributes
             .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
         assert_eq!(link_of(&veth), None, "a link without a name");
+    }
+
+    #[test]
+    fn a_veth_link_is_told_by_its_kind() {
+        let mut link = vlan_link();
+        link.attributes
+            .retain(|a| !matches!(a, LinkAttribute::LinkInfo(_)));
+        link.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Veth,
+            )]));
+        let decoded = link_of(&link).unwrap();
+        assert!(decoded.veth);
+        assert_eq!(decoded.vlan, None);
+        assert!(!link_of(&vlan_link()).unwrap().veth, "a VLAN is no veth");
     }
 
     #[test]
