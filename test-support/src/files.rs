@@ -81,6 +81,12 @@ impl PinDir {
     pub fn arg(&self) -> &str {
         self.0.to_str().expect("pin paths are ASCII")
     }
+
+    /// The directory's own name: the instance name of a `run --pin-dir` with it.
+    pub fn instance(&self) -> String {
+        let name = self.0.file_name().expect("a pin dir has a name");
+        name.to_str().expect("pin paths are ASCII").to_owned()
+    }
 }
 
 impl Drop for PinDir {

@@ -172,12 +172,25 @@ fn probe_uri(pair: &NetnsPair, config: &Path) -> Option<String> {
 }
 
 #[derive(Debug, Default)]
+/// What a stream of requests got: no answer, the first run's URI, the second's, another.
 struct Tally {
     sent: u32,
     lost: u32,
     old: u32,
     new: u32,
     other: u32,
+}
+
+impl Tally {
+    fn count(&mut self, answer: Option<&str>) {
+        self.sent += 1;
+        match answer {
+            None => self.lost += 1,
+            Some(URI_A) => self.old += 1,
+            Some(URI_B) => self.new += 1,
+            Some(_) => self.other += 1,
+        }
+    }
 }
 
 /// Sends requests one after the other until `stop` plus [`STREAM_TAIL`] more after the
@@ -191,13 +204,7 @@ fn stream(pair: &NetnsPair, config: &Path, stop: &AtomicBool, abort: &AtomicBool
         let mut tail = None;
         while started.elapsed() < STREAM_LIMIT && tail != Some(0) {
             let sent_at = Instant::now();
-            tally.sent += 1;
-            match client.ask().as_deref() {
-                None => tally.lost += 1,
-                Some(URI_A) => tally.old += 1,
-                Some(URI_B) => tally.new += 1,
-                Some(_) => tally.other += 1,
-            }
+            tally.count(client.ask().as_deref());
             if abort.load(Ordering::SeqCst) {
                 break;
             }
@@ -221,6 +228,75 @@ fn entries(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Starts `run --config config --pin-dir pins` and waits until `answered` (asked every
+/// 100 ms) is true; fails if it exits or never answers first.
+fn start_answering(
+    pair: &NetnsPair,
+    bin: &str,
+    config: &Path,
+    pins: &str,
+    mut answered: impl FnMut() -> bool,
+) -> Child {
+    let mut run = pair.spawn(Side::Server, &run_args(bin, config, pins));
+    let ok = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "run --pin-dir {pins} exited early"
+        );
+        answered()
+    });
+    assert!(ok, "run --pin-dir {pins} never answered");
+    run
+}
+
+/// Starts `run --config config --pin-dir pins` and waits until `status --json` of
+/// `instance` answers: the child and that status (None if it never did, for the caller to
+/// fail on once its request stream is stopped).
+fn start_until_status(
+    pair: &NetnsPair,
+    bin: &str,
+    config: &Path,
+    pins: &PinDir,
+) -> (Child, Option<Value>) {
+    let instance = pins.instance();
+    let mut run = pair.spawn(Side::Server, &run_args(bin, config, pins.arg()));
+    let mut status = None;
+    wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "run --pin-dir {} exited early",
+            pins.arg()
+        );
+        let out = cli(pair, &["status", "--json", "--instance", &instance]);
+        if out.status.success() {
+            status = Some(serde_json::from_slice(&out.stdout).expect("status --json is JSON"));
+        }
+        status.is_some()
+    });
+    (run, status)
+}
+
+/// The pin names of the server veth's XDP link and TC fallback link.
+fn link_pin(pair: &NetnsPair) -> String {
+    pins::PinDir::link_name(&pair.server_if)
+}
+
+fn tc_pin(pair: &NetnsPair) -> String {
+    pins::PinDir::tc_link_name(&pair.server_if)
+}
+
+/// Sets the flag when dropped while its thread panics (a failed assertion beside a stream,
+/// which should stop at once rather than run out its time).
+struct AbortOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for AbortOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 #[test]
@@ -278,12 +354,9 @@ fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
 
     // A directory it made is used, and removed at a normal exit (SIGTERM).
     let ours = PinDir::new("pinref-ours");
-    let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, ours.arg()));
-    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(run.try_wait().unwrap().is_none(), "run exited early");
+    let mut run = start_answering(&pair, &bin, &cfg, ours.arg(), || {
         probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
     });
-    assert!(answered, "never answered with --pin-dir {}", ours.arg());
     assert!(entries(ours.path()).contains(&"LWM2M_XDP_OWNER".to_string()));
     kill(&mut run, libc::SIGTERM);
     assert!(
@@ -296,12 +369,9 @@ fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
 
     // Another instance's pin dir (left by a crash, then renamed): refused, untouched.
     let other = PinDir::new("pinref-other");
-    let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, other.arg()));
-    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(run.try_wait().unwrap().is_none(), "run exited early");
+    let mut run = start_answering(&pair, &bin, &cfg, other.arg(), || {
         probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
     });
-    assert!(answered, "never answered with --pin-dir {}", other.arg());
     kill(&mut run, libc::SIGKILL);
     let renamed = PinDir::new("pinref-renamed");
     std::fs::rename(other.path(), renamed.path()).unwrap();
@@ -350,25 +420,13 @@ fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
         .write("b.toml", &config(&pair.server_if, &server_ip, URI_B))
         .unwrap();
     let pins = PinDir::new("pin");
-    let instance = pins
-        .path()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let instance = pins.instance();
 
     // First run: answering, its link, program and maps pinned.
-    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_a, pins.arg()));
-    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "first run exited early"
-        );
+    let mut first = start_answering(&pair, &bin, &cfg_a, pins.arg(), || {
         probe_uri(&pair, &cfg_a).as_deref() == Some(URI_A)
     });
-    assert!(answered, "the first run never answered");
-    let link_pin = format!("link_{}", pair.server_if.replace('.', "%2E"));
+    let link_pin = link_pin(&pair);
     let pinned = entries(pins.path());
     for name in [
         "LWM2M_XDP_OWNER",
@@ -396,36 +454,15 @@ fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
     // Second run under a steady stream of requests: every one answered, by the old program
     // until the link update, by the new one after.
     let (stop, abort) = (AtomicBool::new(false), AtomicBool::new(false));
-    /// Sets `abort` when the closure below panics (a failed assertion).
-    struct Abort<'a>(&'a AtomicBool);
-    impl Drop for Abort<'_> {
-        fn drop(&mut self) {
-            if std::thread::panicking() {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-    }
     let (tally, new_prog) = std::thread::scope(|scope| {
         let streaming = scope.spawn(|| stream(&pair, &cfg_a, &stop, &abort));
-        let _abort = Abort(&abort);
+        let _abort = AbortOnPanic(&abort);
         // Let the stream run on the old program first.
         std::thread::sleep(Duration::from_millis(300));
-        let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_b, pins.arg()));
-        let mut status = Value::Null;
-        let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
-            assert!(
-                second.try_wait().unwrap().is_none(),
-                "second run exited early"
-            );
-            let out = cli(&pair, &["status", "--json", "--instance", &instance]);
-            if out.status.success() {
-                status = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-            }
-            out.status.success()
-        });
+        let (mut second, status) = start_until_status(&pair, &bin, &cfg_b, &pins);
         stop.store(true, Ordering::SeqCst);
         let tally = streaming.join().expect("stream thread");
-        assert!(ready, "the second run never answered status");
+        let status = status.expect("the second run never answered status");
         // Crash it too: `detach` must clean up after an instance that is not running.
         kill(&mut second, libc::SIGKILL);
         (tally, status["program_id"].as_u64().map(|id| id as u32))
@@ -526,25 +563,13 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
     let cfg_first = scratch.write("first.toml", &one).unwrap();
     let cfg_one = scratch.write("one.toml", &one).unwrap();
     let pins = PinDir::new("pindrop");
-    let instance = pins
-        .path()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let instance = pins.instance();
     let extra_pin = "link_ex%2E0";
     let extra_tc_pin = "tc_ex%2E0";
 
-    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_first, pins.arg()));
-    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "first run exited early"
-        );
+    let mut first = start_answering(&pair, &bin, &cfg_first, pins.arg(), || {
         probe_uri(&pair, &cfg_one).as_deref() == Some(URI_A)
     });
-    assert!(answered, "the first run never answered");
     // A reload adds ex.0: pinned too, after start-up dropped the capabilities.
     assert!(!has_xdp(&pair, extra));
     std::fs::write(&cfg_first, &both).unwrap();
@@ -568,17 +593,8 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
     );
 
     // The next run no longer serves ex.0: it detaches and unpins that link, keeps the other.
-    let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_one, pins.arg()));
-    let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(
-            second.try_wait().unwrap().is_none(),
-            "second run exited early"
-        );
-        cli(&pair, &["status", "--instance", &instance])
-            .status
-            .success()
-    });
-    assert!(ready, "the second run never answered status");
+    let (mut second, status) = start_until_status(&pair, &bin, &cfg_one, &pins);
+    assert!(status.is_some(), "the second run never answered status");
     assert!(!has_xdp(&pair, extra), "{extra} still has a program");
     let now = entries(pins.path());
     assert!(
@@ -628,11 +644,6 @@ fn tcx_programs(pair: &NetnsPair) -> Vec<u32> {
     .expect("query the TCX ingress programs")
 }
 
-/// The pin name of the server veth's TC fallback link.
-fn tc_pin(pair: &NetnsPair) -> String {
-    format!("tc_{}", pair.server_if.replace('.', "%2E"))
-}
-
 /// The kernel ID of the link pinned as `name`.
 fn pinned_link_id(dir: &PinDir, name: &str) -> u32 {
     pins::pinned_id(&dir.path().join(name), pins::Kind::Link)
@@ -651,29 +662,14 @@ fn pinned_v6_count(dir: &PinDir, reason: Reason) -> u64 {
         .sum()
 }
 
-#[derive(Debug, Default)]
-struct ProbeTally {
-    sent: u32,
-    lost: u32,
-    old: u32,
-    new: u32,
-    other: u32,
-}
-
 /// Bare INFORMATION-REQUESTs one after the other, until `stop` plus [`PROBE_TAIL`] answers
 /// with `URI_B` (at most [`PROBE_MOST`] probes); at once on `abort`.
-fn probe_stream(pair: &NetnsPair, bin: &str, stop: &AtomicBool, abort: &AtomicBool) -> ProbeTally {
-    let mut tally = ProbeTally::default();
+fn probe_stream(pair: &NetnsPair, bin: &str, stop: &AtomicBool, abort: &AtomicBool) -> Tally {
+    let mut tally = Tally::default();
     let mut tail = None;
     while tally.sent < PROBE_MOST && tail != Some(0) && !abort.load(Ordering::SeqCst) {
-        tally.sent += 1;
         let uri = probe_v6(pair, bin);
-        match uri.as_deref() {
-            None => tally.lost += 1,
-            Some(URI_A) => tally.old += 1,
-            Some(URI_B) => tally.new += 1,
-            Some(_) => tally.other += 1,
-        }
+        tally.count(uri.as_deref());
         if uri.as_deref() == Some(URI_B) && stop.load(Ordering::SeqCst) {
             tail = Some(tail.unwrap_or(PROBE_TAIL) - 1);
         }
@@ -700,25 +696,12 @@ fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
         .write("b.toml", &tc_config(&pair.server_if, URI_B, "tc"))
         .unwrap();
     let pins = PinDir::new("pintc");
-    let instance = pins
-        .path()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
     let tc_pin = tc_pin(&pair);
 
     // First run: a bare request answered (by TC), its TC link pinned beside the XDP one.
-    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_a, pins.arg()));
-    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "first run exited early"
-        );
+    let mut first = start_answering(&pair, &bin, &cfg_a, pins.arg(), || {
         probe_v6(&pair, &bin).as_deref() == Some(URI_A)
     });
-    assert!(answered, "the first run never answered a bare request");
     let pinned = entries(pins.path());
     assert!(pinned.contains(&tc_pin), "no {tc_pin} pinned: {pinned:?}");
     let tc_link = pinned_link_id(&pins, &tc_pin);
@@ -743,34 +726,13 @@ fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
     // Second run under a stream of bare requests: each answered, by the old TC program until
     // the link update, by the new one after; the same TC link, its program replaced.
     let (stop, abort) = (AtomicBool::new(false), AtomicBool::new(false));
-    /// Sets `abort` when the closure below panics (a failed assertion).
-    struct Abort<'a>(&'a AtomicBool);
-    impl Drop for Abort<'_> {
-        fn drop(&mut self) {
-            if std::thread::panicking() {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-    }
     let (tally, status, mut second) = std::thread::scope(|scope| {
         let streaming = scope.spawn(|| probe_stream(&pair, &bin, &stop, &abort));
-        let _abort = Abort(&abort);
-        let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_b, pins.arg()));
-        let mut status = Value::Null;
-        let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
-            assert!(
-                second.try_wait().unwrap().is_none(),
-                "second run exited early"
-            );
-            let out = cli(&pair, &["status", "--json", "--instance", &instance]);
-            if out.status.success() {
-                status = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-            }
-            out.status.success()
-        });
+        let _abort = AbortOnPanic(&abort);
+        let (second, status) = start_until_status(&pair, &bin, &cfg_b, &pins);
         stop.store(true, Ordering::SeqCst);
         let tally = streaming.join().expect("probe stream thread");
-        assert!(ready, "the second run never answered status");
+        let status = status.expect("the second run never answered status");
         (tally, status, second)
     });
     eprintln!("bare-request stream: {tally:?}");
@@ -840,25 +802,12 @@ fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
         .write("none.toml", &tc_config(&pair.server_if, URI_A, "none"))
         .unwrap();
     let pins = PinDir::new("pintcnone");
-    let instance = pins
-        .path()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
     let tc_pin = tc_pin(&pair);
-    let link_pin = format!("link_{}", pair.server_if.replace('.', "%2E"));
+    let link_pin = link_pin(&pair);
 
-    let mut first = pair.spawn(Side::Server, &run_args(&bin, &cfg_tc, pins.arg()));
-    let answered = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "first run exited early"
-        );
+    let mut first = start_answering(&pair, &bin, &cfg_tc, pins.arg(), || {
         probe_v6(&pair, &bin).as_deref() == Some(URI_A)
     });
-    assert!(answered, "the first run never answered a bare request");
     assert!(entries(pins.path()).contains(&tc_pin));
     kill(&mut first, libc::SIGKILL);
     assert_eq!(
@@ -868,20 +817,8 @@ fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
     );
 
     // fallback = "none" now: the pinned TC link is detached and unpinned, XDP taken over.
-    let mut second = pair.spawn(Side::Server, &run_args(&bin, &cfg_none, pins.arg()));
-    let mut status = Value::Null;
-    let ready = wait_until(START_LIMIT, Duration::from_millis(100), || {
-        assert!(
-            second.try_wait().unwrap().is_none(),
-            "second run exited early"
-        );
-        let out = cli(&pair, &["status", "--json", "--instance", &instance]);
-        if out.status.success() {
-            status = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
-        }
-        out.status.success()
-    });
-    assert!(ready, "the second run never answered status");
+    let (mut second, status) = start_until_status(&pair, &bin, &cfg_none, &pins);
+    let status = status.expect("the second run never answered status");
     let now = entries(pins.path());
     assert!(!now.contains(&tc_pin), "{tc_pin} still pinned: {now:?}");
     assert!(now.contains(&link_pin), "no {link_pin}: {now:?}");
