@@ -411,7 +411,7 @@ extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
 fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
     let s = &mut scratch.oro;
     let k = index as usize;
-    if k >= s.count {
+    if k >= s.len {
         return 1;
     }
     let Some(config) = SLOTS.get(s.slot) else {
@@ -447,7 +447,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
     scratch::get().ok_or(Stop::Abort)?.oro = OroScan {
         slot,
         off: opts.oro_off,
-        count: opts.oro_len / 2,
+        len: opts.oro_len / 2,
         ..Default::default()
     };
     loops::run(loops::calls(MAX_ORO_CODES), scan_codes);

@@ -7,6 +7,31 @@
 
 use xdp_common::maps::ClientKey;
 
+/// An option walker's state, of either family's `Options`. `opts` fields are valid only where
+/// `seen` says so: the walk starts by writing four words, not by zeroing the whole struct
+/// (LLVM turns that into a byte-loop memset call, a sizeable share of a reply's cost).
+#[repr(C)]
+pub struct Walk<O> {
+    pub i: usize,
+    pub len: usize,
+    pub status: u64,
+    pub seen: u64,
+    pub opts: O,
+}
+
+/// The scan of the requested codes (DHCPv4's PRL, DHCPv6's ORO): the served-set bits found
+/// so far.
+#[repr(C)]
+#[derive(Default)]
+pub struct CodeScan {
+    pub slot: u32,
+    pub unservable: u32,
+    pub mask: u32,
+    pub off: usize,
+    /// What is left to scan: octets of a PRL, codes of an ORO.
+    pub len: usize,
+}
+
 /// DHCPv4 (dhcpv4.rs).
 pub mod v4 {
     use super::ClientKey;
@@ -28,28 +53,9 @@ pub mod v4 {
         pub server_id: [u8; 4],
     }
 
-    /// The option walker's state. `opts` fields are valid only where `seen` says so: the walk
-    /// starts by writing four words, not by zeroing the whole struct (LLVM turns that into a
-    /// byte-loop memset call, a sizeable share of a reply's cost).
-    #[repr(C)]
-    pub struct Walk {
-        pub i: usize,
-        pub len: usize,
-        pub status: u64,
-        pub seen: u64,
-        pub opts: Options,
-    }
-
-    /// The PRL scan's state: the served-set bits found so far.
-    #[repr(C)]
-    #[derive(Default)]
-    pub struct PrlScan {
-        pub slot: u32,
-        pub unservable: u32,
-        pub mask: u32,
-        pub off: usize,
-        pub len: usize,
-    }
+    pub type Walk = super::Walk<Options>;
+    /// Its `len`: PRL octets.
+    pub type PrlScan = super::CodeScan;
 
     /// Everything `fit` and `build` need, decided before the frame is touched.
     #[repr(C)]
@@ -85,27 +91,9 @@ pub mod v6 {
         pub oro_len: usize,
     }
 
-    /// The option walker's state; `opts` fields are valid where `seen` says so (see v4::Walk).
-    #[repr(C)]
-    pub struct Walk {
-        pub i: usize,
-        pub len: usize,
-        pub status: u64,
-        pub seen: u64,
-        pub opts: Options,
-    }
-
-    /// The ORO scan's state: the served-set bits found so far.
-    #[repr(C)]
-    #[derive(Default)]
-    pub struct OroScan {
-        pub slot: u32,
-        pub unservable: u32,
-        pub mask: u32,
-        pub off: usize,
-        /// Number of codes.
-        pub count: usize,
-    }
+    pub type Walk = super::Walk<Options>;
+    /// Its `len`: ORO codes.
+    pub type OroScan = super::CodeScan;
 
     /// Everything `fit` and `build` need, decided before the frame is touched.
     #[repr(C)]
