@@ -43,6 +43,11 @@ fn hex_dump(out: &mut String, base: usize, data: &[u8], indent: &str) {
     }
 }
 
+/// An LwM2M option the config leaves out, as `check` lists it.
+fn not_served(out: &mut String, name: &str, code: u16) {
+    let _ = writeln!(out, "  {name} (code {code}): not configured, not served");
+}
+
 fn fmt_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -182,13 +187,7 @@ impl Compiled {
                         self.size_note(family, o)
                     );
                 }
-                _ => {
-                    let _ = writeln!(
-                        out,
-                        "  {NAME_URI} (code {}): not configured, not served",
-                        codes[0]
-                    );
-                }
+                _ => not_served(&mut out, NAME_URI, codes[0]),
             }
             match (find(BIT_CERTIFICATE), &about.certificate) {
                 (Some(o), Some((subject, sha256, der_len))) => {
@@ -200,13 +199,7 @@ impl Compiled {
                         self.size_note(family, o)
                     );
                 }
-                _ => {
-                    let _ = writeln!(
-                        out,
-                        "  {NAME_CERTIFICATE} (code {}): not configured, not served",
-                        codes[1]
-                    );
-                }
+                _ => not_served(&mut out, NAME_CERTIFICATE, codes[1]),
             }
             for o in options.iter().filter(|o| !o.lwm2m) {
                 let _ = writeln!(
