@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bounded::{run_checked, stop_child, wait_until};
 use crate::files::{sanitize, PREFIX};
-use crate::netns::{remove_netns, NetnsPair, Side};
+use crate::netns::{remove_netns, NetnsPair};
 
 /// `ip` and friends answer in milliseconds; a limit only catches a hang.
 const CMD_LIMIT: Duration = Duration::from_secs(10);
@@ -255,49 +255,11 @@ pub struct Kea {
 }
 
 impl Kea {
-    /// Starts `kea-dhcp4|6 -c config` in the upstream namespace, its pid and lock files in
-    /// `state_dir` (nothing under /run), and waits up to `limit` for its "started" message in
-    /// `log`.
+    /// Starts `kea-dhcp4|6 -c config` where `command` runs it (`RelayTopology::
+    /// upstream_command`: the upstream server behind the relay; `NetnsPair::command`: the
+    /// normal server of a link), its pid and lock files in `state_dir` (nothing under /run),
+    /// and waits up to `limit` for its "started" message in `log`.
     pub fn start(
-        topo: &RelayTopology,
-        family: KeaFamily,
-        config: &Path,
-        log: &Path,
-        state_dir: &Path,
-        limit: Duration,
-    ) -> Result<Kea> {
-        Kea::start_with(
-            |cmd| topo.upstream_command(cmd),
-            family,
-            config,
-            log,
-            state_dir,
-            limit,
-        )
-    }
-
-    /// [`Kea::start`] on one end of a plain [`NetnsPair`]: Kea as the normal server of the
-    /// link itself.
-    pub fn start_on(
-        pair: &NetnsPair,
-        side: Side,
-        family: KeaFamily,
-        config: &Path,
-        log: &Path,
-        state_dir: &Path,
-        limit: Duration,
-    ) -> Result<Kea> {
-        Kea::start_with(
-            |cmd| pair.command(side, cmd),
-            family,
-            config,
-            log,
-            state_dir,
-            limit,
-        )
-    }
-
-    fn start_with(
         command: impl FnOnce(&[&str]) -> Command,
         family: KeaFamily,
         config: &Path,

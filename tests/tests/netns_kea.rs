@@ -193,8 +193,15 @@ fn start_kea(
         .unwrap();
     let state = scratch.path().join(&name);
     std::fs::create_dir_all(&state).unwrap();
-    let kea = Kea::start_on(pair, Side::Server, family, &file, &log, &state, KEA_LIMIT)
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let kea = Kea::start(
+        |cmd| pair.command(Side::Server, cmd),
+        family,
+        &file,
+        &log,
+        &state,
+        KEA_LIMIT,
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
     (kea, cfg)
 }
 

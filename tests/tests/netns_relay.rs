@@ -256,8 +256,15 @@ fn start_kea(topo: &RelayTopology, scratch: &ScratchDir, family: KeaFamily) -> K
     let file = scratch
         .write(&format!("{name}.json"), &config(topo, &log))
         .unwrap();
-    Kea::start(topo, family, &file, &log, scratch.path(), KEA_LIMIT)
-        .unwrap_or_else(|e| panic!("{e:#}"))
+    Kea::start(
+        |cmd| topo.upstream_command(cmd),
+        family,
+        &file,
+        &log,
+        scratch.path(),
+        KEA_LIMIT,
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// [`RawSocket::exchange`]'s attempts and wait for each reply, this file's patience.
