@@ -3,18 +3,10 @@
 
 use anyhow::{Context as _, Result};
 use aya::programs::{TestRun, TestRunOptions};
-use lwm2m_xdp::{
-    compile,
-    config::Config,
-    datapath::{Datapath, Generation},
-    ifaces,
-    system::SystemInterface,
-};
+use lwm2m_xdp::{datapath::Datapath, system::SystemInterface};
+use lwm2m_xdp_tests::generation;
 
-use crate::served::{examples_dir, Served, IFACES, SERVER_MAC};
-
-/// The ingress ifindex BPF_PROG_TEST_RUN gives the program.
-const LOOPBACK_IFINDEX: u32 = 1;
+use crate::served::{Served, IFACES, SERVER_MAC};
 
 pub struct Harness {
     dp: Datapath,
@@ -36,24 +28,18 @@ impl Harness {
 
     /// Write `served` into the maps as a reload does.
     pub fn install(&mut self, served: &Served) -> Result<()> {
-        let toml = served.toml();
-        let cfg = Config::parse(&toml, &examples_dir().join("fuzz.toml"))
-            .with_context(|| format!("the fuzz config:\n{toml}"))?;
-        let compiled = compile::compile(&cfg)?;
         let mtu = served.mtu;
-        let (entries, _) = ifaces::entries(&cfg, |name| {
-            Ok(SystemInterface {
+        let generation =
+            generation::generation_of(&served.toml(), "fuzz.toml", |name| SystemInterface {
                 name: name.to_string(),
-                ifindex: LOOPBACK_IFINDEX,
+                ifindex: generation::LOOPBACK_IFINDEX,
                 mac: SERVER_MAC,
                 mtu,
                 ipv4: Some(IFACES[0].v4),
                 ipv6_link_local: Some(IFACES[0].ll),
                 ipv6_global: IFACES[0].global,
-            })
-        })?;
-        self.dp
-            .install_generation(&Generation::new(&compiled, entries))?;
+            })?;
+        self.dp.install_generation(&generation)?;
         Ok(())
     }
 

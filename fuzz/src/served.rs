@@ -2,12 +2,10 @@
 //! loader reads and, separately, as the plain facts the model checks replies against. The
 //! model never looks at what the loader compiled from the TOML.
 
-use std::{
-    net::{Ipv4Addr, Ipv6Addr},
-    path::{Path, PathBuf},
-};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
+use lwm2m_xdp_tests::generation;
 
 /// The wire formats of protocol.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +94,7 @@ impl Served {
                 complete,
                 mtu,
                 uri: uri.to_string(),
-                cert: certificate(cert_size)?,
+                cert: generation::certificate_der(cert_size)?,
                 cert_size,
                 irt,
             })
@@ -220,13 +218,4 @@ mode = "generic"
             },
         )
     }
-}
-
-pub fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
-
-fn certificate(size: usize) -> Result<Vec<u8>> {
-    let path = examples_dir().join(format!("certs/bootstrap-{size}.der"));
-    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }

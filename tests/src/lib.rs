@@ -6,6 +6,7 @@
 
 mod bin;
 pub mod config_file;
+pub mod generation;
 pub mod http;
 pub mod peers;
 pub mod relay_agent;

@@ -6,22 +6,18 @@
 //! BPF_PROG_TEST_RUN runs the program as if the frame arrived on the loopback device of the
 //! current network namespace (ifindex 1), so the fake system interface below has ifindex 1.
 
-use std::{
-    net::{Ipv4Addr, Ipv6Addr},
-    path::{Path, PathBuf},
-};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use aya::{
     programs::{TestRun, TestRunOptions},
     TestRunResult,
 };
 use lwm2m_xdp::{
-    compile,
-    config::{Config, WireFormat},
+    config::WireFormat,
     datapath::{Datapath, Generation},
-    ifaces,
     system::SystemInterface,
 };
+use lwm2m_xdp_tests::generation;
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, XDP_REASON_END},
     maps::Family,
@@ -46,8 +42,6 @@ pub const XDP_DROP: u32 = 1;
 pub const XDP_PASS: u32 = 2;
 pub const XDP_TX: u32 = 3;
 
-/// The ingress ifindex BPF_PROG_TEST_RUN gives the program: the loopback device.
-pub const LOOPBACK_IFINDEX: u32 = 1;
 /// The fake interface the program answers on.
 pub const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 pub const SERVER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -81,16 +75,9 @@ pub fn can_run(test: &str) -> bool {
     lwm2m_xdp_tests::require_root(test)
 }
 
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
-
 /// The DER bytes of examples/certs/bootstrap-`size`.der.
 pub fn certificate(size: usize) -> Vec<u8> {
-    let path = examples_dir().join(format!("certs/bootstrap-{size}.der"));
-    let der = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(der.len(), size, "{}", path.display());
-    der
+    generation::certificate_der(size).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// What the test config serves and how; `toml` turns it into a config file.
@@ -295,22 +282,16 @@ impl Harness {
     /// The generation (policy, blocks, interface entries) of a config file's text, with the
     /// fake interface of these tests at `mtu`.
     pub fn generation(&self, toml: &str, mtu: u16) -> Generation {
-        let cfg =
-            Config::parse(toml, &examples_dir().join("kernel-test.toml")).expect("test config");
-        let compiled = compile::compile(&cfg).expect("compiling the test config");
-        let (entries, _) = ifaces::entries(&cfg, |name| {
-            Ok(SystemInterface {
-                name: name.to_string(),
-                ifindex: LOOPBACK_IFINDEX,
-                mac: SERVER_MAC,
-                mtu,
-                ipv4: Some(SERVER_V4),
-                ipv6_link_local: Some(SERVER_LL),
-                ipv6_global: Some(SERVER_GLOBAL),
-            })
+        generation::generation_of(toml, "kernel-test.toml", |name| SystemInterface {
+            name: name.to_string(),
+            ifindex: generation::LOOPBACK_IFINDEX,
+            mac: SERVER_MAC,
+            mtu,
+            ipv4: Some(SERVER_V4),
+            ipv6_link_local: Some(SERVER_LL),
+            ipv6_global: Some(SERVER_GLOBAL),
         })
-        .expect("interface entries");
-        Generation::new(&compiled, entries)
+        .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     /// Run `frame` through the program once. Checks what holds for every run: the verdict
