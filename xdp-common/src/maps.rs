@@ -33,6 +33,10 @@ pub const BIT_CERTIFICATE: u8 = 1;
 /// Config generations: the loader writes the inactive one, then flips `ACTIVE`.
 pub const SLOTS: u32 = 2;
 
+/// Longest UDP payload the program takes (the scratch copy's size); a longer request is
+/// passed as too big. A power of two: the kernel masks offsets into the copy with it.
+pub const MAX_REQUEST_PAYLOAD: usize = 2048;
+
 /// Largest pre-encoded option block (the requested options of one reply). A power of two:
 /// the kernel masks lengths with `MAX_BLOCK_LEN - 1` so the verifier sees the bound.
 pub const MAX_BLOCK_LEN: usize = 2048;

@@ -9,7 +9,7 @@ use crate::state::{relay6, v4, v6, SumState};
 
 /// Room for one request's UDP payload, plus slack so that every variable-offset access the
 /// program makes is provably inside the value.
-pub const REQ_MAX: usize = 2048;
+pub const REQ_MAX: usize = xdp_common::maps::MAX_REQUEST_PAYLOAD;
 pub const REQ_SLACK: usize = 512;
 pub const ZEROS_LEN: usize = 256;
 /// Room for the request's head that a reply keeps in place (layer 2 to the DHCP fixed fields,

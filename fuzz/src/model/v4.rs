@@ -5,6 +5,10 @@
 use std::net::Ipv4Addr;
 
 use dhcproto::{v4 as d4, Decodable, Decoder};
+use xdp_common::{
+    maps::MAX_REQUEST_PAYLOAD,
+    wire::dhcpv4::{field, MAGIC_COOKIE},
+};
 
 use super::{be16, check_l2, iface, sum, unicast_mac, Expect, ETHERTYPE_IPV4, L2};
 use crate::{
@@ -12,14 +16,11 @@ use crate::{
     served::{Format, Iface, Served, V4_CERT, V4_EXTRA, V4_EXTRA_DATA, V4_URI},
 };
 
-const OFF_CIADDR: usize = 12;
-const OFF_GIADDR: usize = 24;
-const OFF_CHADDR: usize = 28;
-const OFF_SNAME: usize = 44;
-const OFF_COOKIE: usize = 236;
-const OFF_OPTIONS: usize = 240;
-const COOKIE: [u8; 4] = [99, 130, 83, 99];
-const REQ_MAX: usize = 2048;
+const OFF_CIADDR: usize = field::CIADDR.start;
+const OFF_GIADDR: usize = field::GIADDR.start;
+const OFF_SNAME: usize = field::SNAME.start;
+const OFF_COOKIE: usize = field::MAGIC_COOKIE.start;
+const OFF_OPTIONS: usize = field::OPTIONS.start;
 /// Codes a PRL may list without stopping a complete answer: no options (0, 255), what every
 /// ACK carries (53, 54), what an ACK to INFORM never carries (51, 58, 59).
 const IGNORABLE: [u8; 7] = [0, 255, 53, 54, 51, 58, 59];
@@ -103,7 +104,7 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     if bootp.len() <= OFF_OPTIONS {
         return Err("bootp: short");
     }
-    if bootp.len() > REQ_MAX {
+    if bootp.len() > MAX_REQUEST_PAYLOAD {
         return Err("request over 2048 octets");
     }
     if !unicast_mac(l2.src) {
@@ -114,7 +115,7 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     if dst != Ipv4Addr::BROADCAST && dst != iface.v4 {
         return Err("not to us");
     }
-    if bootp[0] != 1 || bootp[OFF_COOKIE..OFF_OPTIONS] != COOKIE {
+    if bootp[0] != 1 || bootp[OFF_COOKIE..OFF_OPTIONS] != MAGIC_COOKIE {
         return Err("not a BOOTREQUEST with the DHCP cookie");
     }
     let opts = walk(bootp)?;
@@ -307,12 +308,11 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         b[OFF_GIADDR..OFF_SNAME] == req_bootp[OFF_GIADDR..OFF_SNAME],
         "giaddr/chaddr changed"
     );
-    let _ = OFF_CHADDR;
     ensure!(
         b[OFF_SNAME..OFF_COOKIE].iter().all(|&x| x == 0),
         "sname/file not zero"
     );
-    ensure!(b[OFF_COOKIE..OFF_OPTIONS] == COOKIE, "cookie");
+    ensure!(b[OFF_COOKIE..OFF_OPTIONS] == MAGIC_COOKIE, "cookie");
     check_options(served, a, &b[OFF_OPTIONS..])
 }
 

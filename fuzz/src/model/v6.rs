@@ -5,6 +5,7 @@
 use std::net::Ipv6Addr;
 
 use dhcproto::{v6 as d6, Decodable, Decoder};
+use xdp_common::maps::MAX_REQUEST_PAYLOAD;
 
 use super::{be16, check_l2, iface, sum, unicast_mac, Expect, ETHERTYPE_IPV6, L2};
 use crate::{
@@ -16,7 +17,6 @@ const ALL_DHCP_AGENTS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 1, 3);
 const MAX_RELAY_HOPS: usize = 4;
 const MAX_INTERFACE_ID_OPT_LEN: usize = 256;
-const REQ_MAX: usize = 2048;
 const MAX_ORO_CODES: usize = 128;
 /// SOL_MAX_RT and INF_MAX_RT: a reply may leave them out (RFC 8415 §21.24/25).
 const MAY_OMIT: [u16; 2] = [82, 83];
@@ -164,7 +164,7 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     if udp.len() < 12 || usize::from(be16(udp, 4)) != udp.len() {
         return Err("udp: length");
     }
-    if udp.len() - 8 > REQ_MAX {
+    if udp.len() - 8 > MAX_REQUEST_PAYLOAD {
         return Err("request over 2048 octets");
     }
     let len = (udp.len() as u32).to_be_bytes();
