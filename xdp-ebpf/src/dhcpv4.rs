@@ -9,10 +9,7 @@ use core::ffi::c_void;
 use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
-    maps::{
-        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
-        MAX_SERVED_OPTIONS, POLICY_COMPLETE,
-    },
+    maps::{Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MAX_SERVED_OPTIONS},
     wire::{
         dhcpv4::{self as dhcp, field, ACK_HEAD_LEN, END_LEN},
         eth, ipv4, udp, Field,
@@ -23,9 +20,12 @@ use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
     packet::{self, ptr_at, Frame, Hook, L2},
-    rate, reply,
+    policy, rate, reply,
     scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
-    state::v4::{Options, Plan, PrlScan, Walk},
+    state::{
+        status::{ENDED, MALFORMED, UNSERVABLE, WALKING},
+        v4::{Options, Plan, PrlScan, Walk},
+    },
     verdict::{self, Stop},
 };
 
@@ -325,12 +325,6 @@ fn verify_checksums(ctx: &impl Frame, ip_off: usize, request: &Request) -> Resul
     Ok(())
 }
 
-/// Walker status values.
-const WALKING: u64 = 0;
-const ENDED: u64 = 1;
-const MALFORMED: u64 = 2;
-const UNSERVABLE: u64 = 3;
-
 /// Options seen by the walker (bits of `Walk::seen`).
 const SEEN_MSG_TYPE: u64 = 1;
 const SEEN_PRL: u64 = 2;
@@ -508,14 +502,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
     };
     loops::run(loops::calls(MAX_PRL), scan_codes);
     let scan = &scratch::get().ok_or(Stop::Abort)?.v4_prl;
-    let mask = scan.mask & (MASKS_PER_FAMILY - 1);
-    if mask & config.v4.lwm2m_mask as u32 == 0 {
-        return Err(Reason::NoLwm2m.into());
-    }
-    if scan.unservable != 0 && config.v4.policy == POLICY_COMPLETE {
-        return Err(Reason::Unservable.into());
-    }
-    Ok(mask)
+    policy::served_set(scan, config.v4.lwm2m_mask, config.v4.policy)
 }
 
 /// giaddr:67 for a relayed request, else ciaddr:68, either only if unicast; neither: not the

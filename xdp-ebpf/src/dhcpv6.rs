@@ -9,8 +9,8 @@ use network_types::ip::Ipv6Hdr;
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MASKS_PER_FAMILY,
-        MAX_SERVED_OPTIONS, MAX_V6_CODES, POLICY_COMPLETE,
+        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MAX_SERVED_OPTIONS,
+        MAX_V6_CODES,
     },
     wire::{
         dhcpv6::{self as dhcp, field},
@@ -22,21 +22,18 @@ use crate::{
     csum, generation, loops,
     maps::{self, SLOTS},
     packet::{self, ptr_at, read_u16, Frame, Hook, L2},
-    rate, relay6, reply,
+    policy, rate, relay6, reply,
     scratch::{self, be16, byte, Scratch, REQ_MAX},
-    state::v6::{Options, OroScan, Plan, Walk},
+    state::{
+        status::{ENDED, MALFORMED, NOT_FOR_US, UNSERVABLE, WALKING},
+        v6::{Options, OroScan, Plan, Walk},
+    },
     verdict::{self, Stop},
 };
 
 /// Each option takes at least its 4-octet header: enough calls to walk any request.
 const MAX_OPTIONS: u32 = (REQ_MAX / dhcp::OPT_HDR_LEN) as u32;
 const MAX_ORO_CODES: u32 = 128;
-
-const WALKING: u64 = 0;
-const ENDED: u64 = 1;
-const MALFORMED: u64 = 2;
-const UNSERVABLE: u64 = 3;
-const NOT_FOR_US: u64 = 4;
 
 /// Entry for IPv6 frames: XDP_TX with the REPLY, or XDP_PASS with the frame untouched.
 #[inline(always)]
@@ -455,14 +452,7 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
     if opts.oro_len / 2 > MAX_ORO_CODES as usize {
         return Err(Reason::Unservable.into());
     }
-    let mask = scan.mask & (MASKS_PER_FAMILY - 1);
-    if mask & config.v6.lwm2m_mask as u32 == 0 {
-        return Err(Reason::NoLwm2m.into());
-    }
-    if scan.unservable != 0 && config.v6.policy == POLICY_COMPLETE {
-        return Err(Reason::Unservable.into());
-    }
-    Ok(mask)
+    policy::served_set(scan, config.v6.lwm2m_mask, config.v6.policy)
 }
 
 /// Turn the frame into the REPLY the plan in scratch describes.

@@ -14,6 +14,7 @@ mod generation;
 mod loops;
 mod maps;
 mod packet;
+mod policy;
 mod rate;
 mod relay6;
 mod reply;

@@ -23,7 +23,10 @@ use crate::{
     packet::Frame,
     reply,
     scratch::{self, be16, byte, REQ_MAX},
-    state::relay6::Layer,
+    state::{
+        relay6::Layer,
+        status::{ENDED, MALFORMED, TOO_DEEP, UNSERVABLE, WALKING},
+    },
     verdict::Stop,
 };
 
@@ -31,12 +34,6 @@ use crate::{
 const MAX_STEPS: u32 = (REQ_MAX / dhcp::OPT_HDR_LEN + MAX_RELAY_HOPS) as u32;
 /// What `prefix_len` adds per layer besides its Interface-ID.
 const LAYER_FIXED_LEN: usize = RELAY_HDR_LEN + dhcp::OPT_HDR_LEN;
-
-const WALKING: u64 = 0;
-const ENDED: u64 = 1;
-const MALFORMED: u64 = 2;
-const TOO_DEEP: u64 = 3;
-const UNSERVABLE: u64 = 4;
 
 /// The innermost message of a request, in the saved request.
 pub struct Inner {

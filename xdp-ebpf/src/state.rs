@@ -7,6 +7,20 @@
 
 use xdp_common::maps::ClientKey;
 
+/// A walk's `status` (both families' option walks, relay6's unwrap): still walking, or why
+/// it stopped.
+pub mod status {
+    pub const WALKING: u64 = 0;
+    pub const ENDED: u64 = 1;
+    pub const MALFORMED: u64 = 2;
+    /// An option the fast path leaves to the normal server (its policy check's business).
+    pub const UNSERVABLE: u64 = 3;
+    /// DHCPv6: an IA option, a stateful request.
+    pub const NOT_FOR_US: u64 = 4;
+    /// relay6: more Relay-forward layers than MAX_RELAY_HOPS.
+    pub const TOO_DEEP: u64 = 5;
+}
+
 /// An option walker's state, of either family's `Options`. `opts` fields are valid only where
 /// `seen` says so: the walk starts by writing four words, not by zeroing the whole struct
 /// (LLVM turns that into a byte-loop memset call, a sizeable share of a reply's cost).
