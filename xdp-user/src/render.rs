@@ -104,16 +104,19 @@ impl Compiled {
         }
     }
 
+    /// The first line of `check` and `encode`: wire format and policy.
+    fn headline(&self) -> String {
+        format!(
+            "wire format {}, policy {}\n",
+            self.about.wire_format, self.about.policy
+        )
+    }
+
     /// For the `encode` subcommand: every option of each family, its code and lengths, and a
     /// hex dump of its bytes with a note per instance (fragment / split).
     pub fn annotated_hex(&self) -> String {
         let about = &self.about;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "wire format {}, policy {}",
-            about.wire_format, about.policy
-        );
+        let mut out = self.headline();
         for (family, enabled) in [
             (Family::V4, about.v4_enabled),
             (Family::V6, about.v6_enabled),
@@ -161,12 +164,7 @@ impl Compiled {
     /// For `check`: what would be served, per family.
     pub fn summary(&self) -> String {
         let about = &self.about;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "wire format {}, policy {}",
-            about.wire_format, about.policy
-        );
+        let mut out = self.headline();
         for (family, enabled, codes) in [
             (Family::V4, about.v4_enabled, about.v4_codes),
             (Family::V6, about.v6_enabled, about.v6_codes),
