@@ -155,11 +155,7 @@ impl<'a> Running<'a> {
 
     /// The instance name (the pin directory's last component): its control socket's name.
     pub fn instance(&self) -> String {
-        self.pins
-            .path()
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        self.pins.instance()
     }
 
     /// Everything `run` wrote to stderr so far.

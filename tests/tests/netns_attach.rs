@@ -1,26 +1,18 @@
 //! The loader attaches to a real interface, counts what crosses it, and leaves nothing on it
 //! after SIGINT (design.md, "CLI: the contract": `run`, `stats --json`, SIGINT -> exit 0).
+//! `Running` starts `run --pin-dir`, waits until `stats --json` reads the pinned counters, and
+//! on `stop` sends SIGINT and checks exit 0 and an empty XDP hook.
 
-use lwm2m_xdp_tests::config_file::ConfigFile;
-use lwm2m_xdp_tests::text;
-use std::process::Output;
 use std::time::Duration;
 
 use lwm2m_xdp_tests::{
-    lwm2m_xdp_bin, require_root, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
+    config_file::ConfigFile, lwm2m_xdp_bin, require_root, running::Running, text, NetnsPair,
+    ScratchDir, Side,
 };
 use serde_json::Value;
 
 /// UDP datagrams the client sends; the counters must see at least this many.
 const DATAGRAMS: u64 = 20;
-/// From start to the first successful `stats`: loading, verifying and attaching.
-const ATTACH_LIMIT: Duration = Duration::from_secs(10);
-/// From SIGINT to exit: detaching is a few syscalls.
-const EXIT_LIMIT: Duration = Duration::from_secs(10);
-
-fn config(server_if: &str) -> String {
-    ConfigFile::new("coaps://198.18.0.1:5684", server_if).text()
-}
 
 /// A top-level counter of `stats --json` (generic counters: frames, vlan_tagged, ipv4, ipv6,
 /// udp, other; per-family ones under "v4" / "v6").
@@ -41,40 +33,13 @@ fn run_counts_udp_and_detaches_on_sigint() {
     let pair = NetnsPair::new("attach").expect("netns pair");
     let scratch = ScratchDir::new("attach").expect("scratch dir");
     let config_file = scratch
-        .write("lwm2m-xdp.toml", &config(&pair.server_if))
-        .unwrap();
-    let config_arg = config_file.to_str().expect("UTF-8 path");
-    let pins = PinDir::new("attach");
-
-    let mut run = pair.spawn(
-        Side::Server,
-        &[bin, "run", "--config", config_arg, "--pin-dir", pins.arg()],
-    );
-    let stats = || -> Output {
-        pair.exec_within(
-            Side::Server,
-            Duration::from_secs(10),
-            &[bin, "stats", "--json", "--pin-dir", pins.arg()],
+        .write(
+            "lwm2m-xdp.toml",
+            &ConfigFile::new("coaps://198.18.0.1:5684", &pair.server_if).text(),
         )
-    };
-
-    // Attached once `stats` can read the pinned counters; a `run` that dies is a failure
-    // now, not a 10 s timeout later.
-    let mut last = None;
-    let attached = wait_until(ATTACH_LIMIT, Duration::from_millis(100), || {
-        if let Some(status) = run.try_wait().expect("try_wait") {
-            panic!("`lwm2m-xdp run` exited before attaching: {status}");
-        }
-        let out = stats();
-        let ok = out.status.success();
-        last = Some(out);
-        ok
-    });
-    assert!(
-        attached,
-        "`stats --json` never succeeded within {ATTACH_LIMIT:?}: {}",
-        last.map(|o| text(&o.stderr)).unwrap_or_default()
-    );
+        .unwrap();
+    let config_arg = config_file.to_str().expect("UTF-8 path").to_owned();
+    let run = Running::start(&pair, config_file, "attach", &[]);
 
     // A second instance on the same interface cannot attach, and its error names what holds
     // the hook: our own program, by id and mode (issue 11: who holds the interface).
@@ -82,7 +47,7 @@ fn run_counts_udp_and_detaches_on_sigint() {
     let refused = pair.exec_within(
         Side::Server,
         Duration::from_secs(20),
-        &[bin, "run", "--instance", &second, "--config", config_arg],
+        &[bin, "run", "--instance", &second, "--config", &config_arg],
     );
     let why = text(&refused.stderr);
     assert_eq!(
@@ -111,45 +76,12 @@ fn run_counts_udp_and_detaches_on_sigint() {
     );
 
     // The program counts as frames arrive; poll briefly rather than race the read.
-    let mut seen = Value::Null;
-    let counted = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
-        let out = stats();
-        assert!(
-            out.status.success(),
-            "stats --json failed: {}",
-            text(&out.stderr)
-        );
-        seen = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("stats --json is not JSON ({e}): {}", text(&out.stdout)));
-        counter(&seen, "frames") >= DATAGRAMS && counter(&seen, "udp") >= DATAGRAMS
+    run.wait_stats(&format!("frames and udp >= {DATAGRAMS}"), |seen| {
+        counter(seen, "frames") >= DATAGRAMS && counter(seen, "udp") >= DATAGRAMS
     });
-    assert!(
-        counted,
-        "expected frames and udp >= {DATAGRAMS}, stats: {seen}"
-    );
 
-    // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
-    let pid = libc::pid_t::try_from(run.id()).expect("pid fits pid_t");
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "SIGINT to run");
-    let status = wait_child(&mut run, EXIT_LIMIT).expect("wait for run");
-    let status =
-        status.unwrap_or_else(|| panic!("`run` still running {EXIT_LIMIT:?} after SIGINT"));
-    assert_eq!(status.code(), Some(0), "`run` after SIGINT: {status}");
-
-    let link = pair.exec(
-        Side::Server,
-        &["ip", "link", "show", "dev", &pair.server_if],
-    );
-    assert!(
-        link.status.success(),
-        "ip link show: {}",
-        text(&link.stderr)
-    );
-    let link = text(&link.stdout);
-    assert!(
-        !link.contains("xdp"),
-        "a program is still attached after exit:\n{link}"
-    );
+    // SIGINT: exit 0, nothing left on the link.
+    run.stop();
 
     let names = [pair.client_ns.clone(), pair.server_ns.clone()];
     drop(pair);
