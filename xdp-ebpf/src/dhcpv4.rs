@@ -9,7 +9,10 @@ use core::ffi::c_void;
 use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
-    maps::{Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MAX_SERVED_OPTIONS},
+    maps::{
+        ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE,
+        MAX_SERVED_OPTIONS,
+    },
     wire::{
         dhcpv4::{self as dhcp, field, ACK_HEAD_LEN, END_LEN},
         eth, ipv4, udp, Field,
@@ -17,7 +20,9 @@ use xdp_common::{
 };
 
 use crate::{
-    csum, generation, loops,
+    csum, generation,
+    handler::{self, Handler},
+    loops,
     maps::{self, SLOTS},
     packet::{self, ptr_at, Frame, Hook, L2},
     policy, rate, reply,
@@ -68,147 +73,142 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     if !ctx.make_linear() {
         return verdict::pass(ctx);
     }
-    verdict::finish(ctx, Family::V4, answer(ctx, l2))
+    verdict::finish(ctx, Family::V4, handler::answer::<V4>(ctx, l2))
 }
 
-/// One generation's config, interface entry and block, each read once: `decide` and `build`
-/// are handed what they use, and never look a config map up again.
-#[inline(always)]
-fn answer(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
-    let gen = generation::current(ctx, l2, Family::V4)?;
-    let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
-    let block = generation::block(gen.slot, Family::V4, mask)?;
-    fit(gen.config, gen.iface, block)?;
-    let built = build(ctx, gen.iface, block);
-    if let Err(stop) = built {
-        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
-            let plan = &scratch::get().ok_or(Stop::Abort)?.v4_plan;
-            rate::refund(&gen.config.rate, &plan.rate_key, plan.ifindex);
+/// DHCPv4 in `handler::answer`'s shape.
+struct V4;
+
+impl Handler for V4 {
+    const FAMILY: Family = Family::V4;
+
+    /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
+    /// changed. The plan in scratch holds what `fit` and `build` need.
+    #[inline(never)]
+    fn decide(
+        ctx: &impl Frame,
+        l2: &L2,
+        slot: u32,
+        config: &SlotConfig,
+        iface: &IfaceConfig,
+    ) -> Result<u32, Stop> {
+        if iface.ipv4 == [0; 4] {
+            return Err(Reason::NotForUs.into());
         }
+        let ip_off = packet::bound_l3_off(l2.l3_off);
+        let request = read_headers(ctx, ip_off)?;
+        let payload_off = ip_off + ipv4::HDR_LEN + udp::HDR_LEN;
+        // Most requests are not ours: say so from the frame, before any copy or checksum.
+        not_ours_at_a_glance(ctx, payload_off)?;
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        crate::request::copy_payload(ctx, payload_off, request.payload_len, scratch)?;
+        let opts = parse_options(request.payload_len)?;
+        if opts.msg_type != dhcp::MSG_INFORM {
+            return Err(Reason::NotInfoRequest.into());
+        }
+        if request.dst != BROADCAST && request.dst != iface.ipv4 {
+            return Err(Reason::NotForUs.into());
+        }
+        if opts.has_server_id != 0 && opts.server_id != iface.ipv4 {
+            return Err(Reason::NotForUs.into());
+        }
+        let mask = served_mask(slot, config, &opts)?;
+        // Only a request we would answer pays for its checksums.
+        verify_checksums(ctx, ip_off, &request)?;
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let (dst, dst_port) = destination(&scratch.req)?;
+        let rate_key = rate::v4_key(&scratch.req, request.src_mac);
+        // Field by field: the sizes are `fit`'s, and zeroing them here would be a memset call.
+        let plan = &mut scratch.v4_plan;
+        plan.l3_off = l2.l3_off;
+        plan.dst = dst;
+        plan.dst_port = dst_port;
+        plan.rate_key = rate_key;
+        plan.ifindex = ctx.ingress_ifindex();
+        plan.opts = opts;
+        Ok(mask)
     }
-    built
-}
 
-/// Every check of protocol.md up to the served set (its mask is returned); the frame is not
-/// changed. The plan in scratch holds what `fit` and `build` need.
-#[inline(never)]
-fn decide(
-    ctx: &impl Frame,
-    l2: &L2,
-    slot: u32,
-    config: &SlotConfig,
-    iface: &IfaceConfig,
-) -> Result<u32, Stop> {
-    if iface.ipv4 == [0; 4] {
-        return Err(Reason::NotForUs.into());
+    /// The reply's sizes (protocol.md "Size": 576 / option 57 / MTU) and the rate limit.
+    #[inline(never)]
+    fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+        let plan = &mut scratch::get().ok_or(Stop::Abort)?.v4_plan;
+        // 53 + 54 (9 octets), the block, the echoes, End, padding.
+        let block_len = block.len as usize;
+        let echo_len = plan.opts.client_id_len + plan.opts.relay_len;
+        let used_len = field::OPTIONS.start + ACK_HEAD_LEN + block_len + echo_len + END_LEN;
+        let msg_len = if used_len < dhcp::MIN_MESSAGE_LEN {
+            dhcp::MIN_MESSAGE_LEN
+        } else {
+            used_len
+        };
+        let udp_len = udp::HDR_LEN + msg_len;
+        let ip_len = ipv4::HDR_LEN + udp_len;
+        let mut limit = ipv4::MIN_MAX_DATAGRAM;
+        if plan.opts.max_message_size > limit {
+            limit = plan.opts.max_message_size;
+        }
+        if limit > iface.mtu as usize {
+            limit = iface.mtu as usize;
+        }
+        if ip_len > limit {
+            return Err(Reason::TooBig.into());
+        }
+        plan.used_len = used_len;
+        plan.msg_len = msg_len;
+        plan.udp_len = udp_len;
+        plan.ip_len = ip_len;
+        rate::admit(&config.rate, &plan.rate_key, plan.ifindex)?;
+        Ok(())
     }
-    let ip_off = packet::bound_l3_off(l2.l3_off);
-    let request = read_headers(ctx, ip_off)?;
-    let payload_off = ip_off + ipv4::HDR_LEN + udp::HDR_LEN;
-    // Most requests are not ours: say so from the frame, before any copy or checksum.
-    not_ours_at_a_glance(ctx, payload_off)?;
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    crate::request::copy_payload(ctx, payload_off, request.payload_len, scratch)?;
-    let opts = parse_options(request.payload_len)?;
-    if opts.msg_type != dhcp::MSG_INFORM {
-        return Err(Reason::NotInfoRequest.into());
-    }
-    if request.dst != BROADCAST && request.dst != iface.ipv4 {
-        return Err(Reason::NotForUs.into());
-    }
-    if opts.has_server_id != 0 && opts.server_id != iface.ipv4 {
-        return Err(Reason::NotForUs.into());
-    }
-    let mask = served_mask(slot, config, &opts)?;
-    // Only a request we would answer pays for its checksums.
-    verify_checksums(ctx, ip_off, &request)?;
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let (dst, dst_port) = destination(&scratch.req)?;
-    let rate_key = rate::v4_key(&scratch.req, request.src_mac);
-    // Field by field: the sizes are `fit`'s, and zeroing them here would be a memset call.
-    let plan = &mut scratch.v4_plan;
-    plan.l3_off = l2.l3_off;
-    plan.dst = dst;
-    plan.dst_port = dst_port;
-    plan.rate_key = rate_key;
-    plan.ifindex = ctx.ingress_ifindex();
-    plan.opts = opts;
-    Ok(mask)
-}
 
-/// The reply's sizes (protocol.md "Size": 576 / option 57 / MTU) and the rate limit.
-#[inline(never)]
-fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let plan = &mut scratch::get().ok_or(Stop::Abort)?.v4_plan;
-    // 53 + 54 (9 octets), the block, the echoes, End, padding.
-    let block_len = block.len as usize;
-    let echo_len = plan.opts.client_id_len + plan.opts.relay_len;
-    let used_len = field::OPTIONS.start + ACK_HEAD_LEN + block_len + echo_len + END_LEN;
-    let msg_len = if used_len < dhcp::MIN_MESSAGE_LEN {
-        dhcp::MIN_MESSAGE_LEN
-    } else {
-        used_len
-    };
-    let udp_len = udp::HDR_LEN + msg_len;
-    let ip_len = ipv4::HDR_LEN + udp_len;
-    let mut limit = ipv4::MIN_MAX_DATAGRAM;
-    if plan.opts.max_message_size > limit {
-        limit = plan.opts.max_message_size;
+    /// Turn the frame into the ACK `plan` describes. The request's xid, flags, ciaddr, giaddr
+    /// and chaddr (and htype, hlen) stay where they are: the ACK takes them as they came.
+    #[inline(never)]
+    fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+        let sums = checksums(iface, block).ok_or(Stop::Abort)?;
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let plan = &scratch.v4_plan;
+        let l3_off = packet::bound_l3_off(plan.l3_off);
+        let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
+        // Kept in place: layer 2 (MACs, tags) to the BOOTP fields before sname.
+        let keep = bootp_off + field::SNAME.start;
+        reply::resize(ctx, Family::V4, l3_off + plan.ip_len, keep)?;
+        // From here on the frame is the reply under construction: any failure aborts.
+        // sname, file, cookie, options 53 and 54 (its address written below), the block.
+        reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
+        write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
+        let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
+        let (opts, pad_len) = (plan.opts, plan.msg_len - plan.used_len);
+        // The last echo takes End along in the same store: End is written into the saved
+        // request right after that option (the walk found End after every option, so this is
+        // inside the request, and nothing reads the request's octet there any more).
+        let (first, last) = if opts.relay_len != 0 {
+            (
+                (opts.client_id_off, opts.client_id_len),
+                (opts.relay_off, opts.relay_len),
+            )
+        } else {
+            ((0, 0), (opts.client_id_off, opts.client_id_len))
+        };
+        reply::store_from_request(ctx, scratch, off, first.0, first.1)?;
+        off += first.1;
+        if last.1 == 0 {
+            reply::store_byte(ctx, off, dhcp::OPT_END)?;
+        } else {
+            scratch.req[(last.0 + last.1) & (REQ_MAX - 1)] = dhcp::OPT_END;
+            reply::store_from_request(ctx, scratch, off, last.0, last.1 + END_LEN)?;
+        }
+        off += last.1 + END_LEN;
+        reply::zero(ctx, scratch, off, pad_len)?;
+        reply::swap_macs(ctx, &iface.mac)
     }
-    if limit > iface.mtu as usize {
-        limit = iface.mtu as usize;
-    }
-    if ip_len > limit {
-        return Err(Reason::TooBig.into());
-    }
-    plan.used_len = used_len;
-    plan.msg_len = msg_len;
-    plan.udp_len = udp_len;
-    plan.ip_len = ip_len;
-    rate::admit(&config.rate, &plan.rate_key, plan.ifindex)?;
-    Ok(())
-}
 
-/// Turn the frame into the ACK `plan` describes. The request's xid, flags, ciaddr, giaddr
-/// and chaddr (and htype, hlen) stay where they are: the ACK takes them as they came.
-#[inline(never)]
-fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let sums = checksums(iface, block).ok_or(Stop::Abort)?;
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let plan = &scratch.v4_plan;
-    let l3_off = packet::bound_l3_off(plan.l3_off);
-    let bootp_off = l3_off + ipv4::HDR_LEN + udp::HDR_LEN;
-    // Kept in place: layer 2 (MACs, tags) to the BOOTP fields before sname.
-    let keep = bootp_off + field::SNAME.start;
-    reply::resize(ctx, Family::V4, l3_off + plan.ip_len, keep)?;
-    // From here on the frame is the reply under construction: any failure aborts.
-    // sname, file, cookie, options 53 and 54 (its address written below), the block.
-    reply::store_image(ctx, bootp_off + field::SNAME.start, block)?;
-    write_headers(ctx, l3_off, plan, iface.ipv4, &sums)?;
-    let mut off = bootp_off + field::OPTIONS.start + ACK_HEAD_LEN + block.len as usize;
-    let (opts, pad_len) = (plan.opts, plan.msg_len - plan.used_len);
-    // The last echo takes End along in the same store: End is written into the saved
-    // request right after that option (the walk found End after every option, so this is
-    // inside the request, and nothing reads the request's octet there any more).
-    let (first, last) = if opts.relay_len != 0 {
-        (
-            (opts.client_id_off, opts.client_id_len),
-            (opts.relay_off, opts.relay_len),
-        )
-    } else {
-        ((0, 0), (opts.client_id_off, opts.client_id_len))
-    };
-    reply::store_from_request(ctx, scratch, off, first.0, first.1)?;
-    off += first.1;
-    if last.1 == 0 {
-        reply::store_byte(ctx, off, dhcp::OPT_END)?;
-    } else {
-        scratch.req[(last.0 + last.1) & (REQ_MAX - 1)] = dhcp::OPT_END;
-        reply::store_from_request(ctx, scratch, off, last.0, last.1 + END_LEN)?;
+    #[inline(always)]
+    fn charged() -> Option<(ClientKey, u32)> {
+        let plan = &scratch::get()?.v4_plan;
+        Some((plan.rate_key, plan.ifindex))
     }
-    off += last.1 + END_LEN;
-    reply::zero(ctx, scratch, off, pad_len)?;
-    reply::swap_macs(ctx, &iface.mac)
 }
 
 /// What the checks need from the IPv4/UDP headers.

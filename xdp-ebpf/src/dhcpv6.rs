@@ -9,8 +9,8 @@ use network_types::ip::Ipv6Hdr;
 use xdp_common::{
     counters::{Reason, Seen},
     maps::{
-        Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE, MAX_SERVED_OPTIONS,
-        MAX_V6_CODES,
+        ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE,
+        MAX_SERVED_OPTIONS, MAX_V6_CODES,
     },
     wire::{
         dhcpv6::{self as dhcp, field},
@@ -19,7 +19,9 @@ use xdp_common::{
 };
 
 use crate::{
-    csum, generation, loops,
+    csum, generation,
+    handler::{self, Handler},
+    loops,
     maps::{self, SLOTS},
     packet::{self, ptr_at, read_u16, Frame, Hook, L2},
     policy, rate, relay6, reply,
@@ -56,72 +58,144 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     if !ctx.make_linear() {
         return verdict::pass(ctx);
     }
-    verdict::finish(ctx, Family::V6, answer(ctx, l2))
+    verdict::finish(ctx, Family::V6, handler::answer::<V6>(ctx, l2))
 }
 
-/// One generation's config, interface entry and block, each read once (see dhcpv4::answer).
-#[inline(always)]
-fn answer(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
-    let gen = generation::current(ctx, l2, Family::V6)?;
-    let mask = decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
-    let block = generation::block(gen.slot, Family::V6, mask)?;
-    fit(gen.config, gen.iface, block)?;
-    let built = build(ctx, gen.iface, block);
-    if let Err(stop) = built {
-        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
-            let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
-            rate::refund(&gen.config.rate, &rate::mac_key(plan.src_mac), plan.ifindex);
+/// DHCPv6 in `handler::answer`'s shape.
+struct V6;
+
+impl Handler for V6 {
+    const FAMILY: Family = Family::V6;
+
+    /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
+    /// changed. The plan in scratch holds what `fit` and `build` need.
+    #[inline(never)]
+    fn decide(
+        ctx: &impl Frame,
+        l2: &L2,
+        slot: u32,
+        config: &SlotConfig,
+        iface: &IfaceConfig,
+    ) -> Result<u32, Stop> {
+        if iface.server_id_len == 0 || iface.ipv6_link_local == [0; 16] {
+            return Err(Reason::NotForUs.into());
         }
+        let l3_off = packet::bound_l3_off(l2.l3_off);
+        let request = read_headers(ctx, l3_off, iface)?;
+        let msg_off = l3_off + ipv6::HDR_LEN + udp::HDR_LEN;
+        // Most requests are not ours: say so from the frame, before any copy or checksum.
+        not_ours_at_a_glance(ctx, msg_off, request.relayed)?;
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
+        let inner = if request.relayed {
+            relay6::unwrap(request.msg_len, request.from_global)?
+        } else {
+            relay6::direct(request.msg_len)?
+        };
+        let msg_type = byte(&scratch::get().ok_or(Stop::Abort)?.req, inner.off);
+        if msg_type != dhcp::MSG_INFORMATION_REQUEST {
+            return Err(Reason::NotInfoRequest.into());
+        }
+        let opts = parse_options(inner.off, inner.len)?;
+        if opts.server_id_len != 0 && !server_id_is_ours(&opts, iface) {
+            return Err(Reason::NotForUs.into());
+        }
+        let mask = served_mask(slot, config, &opts)?;
+        // Only a request we would answer pays for its checksum.
+        verify_checksum(&request)?;
+        scratch::get().ok_or(Stop::Abort)?.v6_plan = Plan {
+            l3_off: l2.l3_off,
+            udp_len: 0,
+            peer: request.src,
+            peer_csum: request.src_csum,
+            src_mac: request.src_mac,
+            ifindex: ctx.ingress_ifindex(),
+            opts,
+        };
+        Ok(mask)
     }
-    built
-}
 
-/// Every check of protocol.md up to the served set (its mask is returned); the frame is not
-/// changed. The plan in scratch holds what `fit` and `build` need.
-#[inline(never)]
-fn decide(
-    ctx: &impl Frame,
-    l2: &L2,
-    slot: u32,
-    config: &SlotConfig,
-    iface: &IfaceConfig,
-) -> Result<u32, Stop> {
-    if iface.server_id_len == 0 || iface.ipv6_link_local == [0; 16] {
-        return Err(Reason::NotForUs.into());
+    /// The reply's size (never more than the MTU) and the rate limit.
+    #[inline(never)]
+    fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let relay_prefix_len = scratch.relay6.path.prefix_len;
+        let plan = &mut scratch.v6_plan;
+        let udp_len = udp::HDR_LEN
+            + relay_prefix_len
+            + dhcp::HDR_LEN
+            + iface.server_id_len as usize
+            + block.len as usize
+            + plan.opts.client_id_len;
+        if ipv6::HDR_LEN + udp_len > iface.mtu as usize {
+            return Err(Reason::TooBig.into());
+        }
+        plan.udp_len = udp_len;
+        rate::admit(&config.rate, &rate::mac_key(plan.src_mac), plan.ifindex)?;
+        Ok(())
     }
-    let l3_off = packet::bound_l3_off(l2.l3_off);
-    let request = read_headers(ctx, l3_off, iface)?;
-    let msg_off = l3_off + ipv6::HDR_LEN + udp::HDR_LEN;
-    // Most requests are not ours: say so from the frame, before any copy or checksum.
-    not_ours_at_a_glance(ctx, msg_off, request.relayed)?;
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
-    let inner = if request.relayed {
-        relay6::unwrap(request.msg_len, request.from_global)?
-    } else {
-        relay6::direct(request.msg_len)?
-    };
-    let msg_type = byte(&scratch::get().ok_or(Stop::Abort)?.req, inner.off);
-    if msg_type != dhcp::MSG_INFORMATION_REQUEST {
-        return Err(Reason::NotInfoRequest.into());
+
+    /// Turn the frame into the REPLY the plan in scratch describes.
+    #[inline(never)]
+    fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
+        use xdp_common::wire::{ipv6::field as ip, udp::field as u};
+        // Bit 16 set: computed; an Option here would leave a register undefined on None.
+        let udp_sum = checksum(iface, block);
+        if udp_sum & 0x1_0000 == 0 {
+            return Err(Stop::Abort);
+        }
+        let udp_sum = (udp_sum as u16).to_be_bytes();
+        let block_len = block.len as usize;
+        let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
+        let l3_off = packet::bound_l3_off(plan.l3_off);
+        let udp_len = plan.udp_len & 0xffff;
+        const UDP: usize = ipv6::HDR_LEN;
+        const MSG: usize = UDP + udp::HDR_LEN;
+        const LEN: usize = MSG + dhcp::HDR_LEN;
+        // Kept in place: layer 2 (MACs, tags) to the transaction-id (a relayed reply writes its
+        // own from there).
+        reply::resize(
+            ctx,
+            Family::V6,
+            l3_off + ipv6::HDR_LEN + udp_len,
+            l3_off + LEN,
+        )?;
+        // From here on the frame is the reply under construction: any failure aborts.
+        let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
+        // SAFETY: bounds checked by ptr_at.
+        let h = unsafe { &mut *h };
+        let at = |f: Field, base: usize| base + f.start..base + f.end;
+        let len = (udp_len as u16).to_be_bytes();
+        h[ip::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
+        h[ip::LENGTH].copy_from_slice(&len);
+        h[ip::NXT_HDR] = ipv6::NEXT_HDR_UDP;
+        h[ip::HOP_LIMIT] = ipv6::HOP_LIMIT;
+        h[ip::SRC_ADDR].copy_from_slice(relay6::reply_source(iface));
+        h[ip::DST_ADDR].copy_from_slice(&plan.peer);
+        h[at(u::SRC_PORT, UDP)].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
+        h[at(u::DST_PORT, UDP)].copy_from_slice(&relay6::reply_port().to_be_bytes());
+        h[at(u::LENGTH, UDP)].copy_from_slice(&len);
+        h[at(u::CHECKSUM, UDP)].copy_from_slice(&udp_sum);
+        // msg-type REPLY; the transaction-id stays in place.
+        h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
+        // Relayed: the Relay-reply headers, then the REPLY's msg-type and transaction-id.
+        let mut off = relay6::store_prefix(ctx, l3_off + MSG, udp_len)?;
+        let sid_len = iface.server_id_len as usize;
+        reply::store_server_id(ctx, off, iface, sid_len)?;
+        off += sid_len;
+        reply::store_image(ctx, off, block)?;
+        off += block_len;
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let opts = scratch.v6_plan.opts;
+        reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
+        reply::swap_macs(ctx, &iface.mac)
     }
-    let opts = parse_options(inner.off, inner.len)?;
-    if opts.server_id_len != 0 && !server_id_is_ours(&opts, iface) {
-        return Err(Reason::NotForUs.into());
+
+    #[inline(always)]
+    fn charged() -> Option<(ClientKey, u32)> {
+        let plan = &scratch::get()?.v6_plan;
+        Some((rate::mac_key(plan.src_mac), plan.ifindex))
     }
-    let mask = served_mask(slot, config, &opts)?;
-    // Only a request we would answer pays for its checksum.
-    verify_checksum(&request)?;
-    scratch::get().ok_or(Stop::Abort)?.v6_plan = Plan {
-        l3_off: l2.l3_off,
-        udp_len: 0,
-        peer: request.src,
-        peer_csum: request.src_csum,
-        src_mac: request.src_mac,
-        ifindex: ctx.ingress_ifindex(),
-        opts,
-    };
-    Ok(mask)
 }
 
 /// msg-type INFORMATION-REQUEST from a client, Relay-forward from a relay (relay6.rs looks
@@ -140,26 +214,6 @@ fn not_ours_at_a_glance(ctx: &impl Frame, msg_off: usize, relayed: bool) -> Resu
     if msg_type != dhcp::MSG_INFORMATION_REQUEST {
         return Err(Reason::NotInfoRequest.into());
     }
-    Ok(())
-}
-
-/// The reply's size (never more than the MTU) and the rate limit.
-#[inline(never)]
-fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let relay_prefix_len = scratch.relay6.path.prefix_len;
-    let plan = &mut scratch.v6_plan;
-    let udp_len = udp::HDR_LEN
-        + relay_prefix_len
-        + dhcp::HDR_LEN
-        + iface.server_id_len as usize
-        + block.len as usize
-        + plan.opts.client_id_len;
-    if ipv6::HDR_LEN + udp_len > iface.mtu as usize {
-        return Err(Reason::TooBig.into());
-    }
-    plan.udp_len = udp_len;
-    rate::admit(&config.rate, &rate::mac_key(plan.src_mac), plan.ifindex)?;
     Ok(())
 }
 
@@ -453,62 +507,6 @@ fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, St
         return Err(Reason::Unservable.into());
     }
     policy::served_set(scan, config.v6.lwm2m_mask, config.v6.policy)
-}
-
-/// Turn the frame into the REPLY the plan in scratch describes.
-#[inline(never)]
-fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
-    use xdp_common::wire::{ipv6::field as ip, udp::field as u};
-    // Bit 16 set: computed; an Option here would leave a register undefined on None.
-    let udp_sum = checksum(iface, block);
-    if udp_sum & 0x1_0000 == 0 {
-        return Err(Stop::Abort);
-    }
-    let udp_sum = (udp_sum as u16).to_be_bytes();
-    let block_len = block.len as usize;
-    let plan = &scratch::get().ok_or(Stop::Abort)?.v6_plan;
-    let l3_off = packet::bound_l3_off(plan.l3_off);
-    let udp_len = plan.udp_len & 0xffff;
-    const UDP: usize = ipv6::HDR_LEN;
-    const MSG: usize = UDP + udp::HDR_LEN;
-    const LEN: usize = MSG + dhcp::HDR_LEN;
-    // Kept in place: layer 2 (MACs, tags) to the transaction-id (a relayed reply writes its
-    // own from there).
-    reply::resize(
-        ctx,
-        Family::V6,
-        l3_off + ipv6::HDR_LEN + udp_len,
-        l3_off + LEN,
-    )?;
-    // From here on the frame is the reply under construction: any failure aborts.
-    let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
-    // SAFETY: bounds checked by ptr_at.
-    let h = unsafe { &mut *h };
-    let at = |f: Field, base: usize| base + f.start..base + f.end;
-    let len = (udp_len as u16).to_be_bytes();
-    h[ip::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
-    h[ip::LENGTH].copy_from_slice(&len);
-    h[ip::NXT_HDR] = ipv6::NEXT_HDR_UDP;
-    h[ip::HOP_LIMIT] = ipv6::HOP_LIMIT;
-    h[ip::SRC_ADDR].copy_from_slice(relay6::reply_source(iface));
-    h[ip::DST_ADDR].copy_from_slice(&plan.peer);
-    h[at(u::SRC_PORT, UDP)].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
-    h[at(u::DST_PORT, UDP)].copy_from_slice(&relay6::reply_port().to_be_bytes());
-    h[at(u::LENGTH, UDP)].copy_from_slice(&len);
-    h[at(u::CHECKSUM, UDP)].copy_from_slice(&udp_sum);
-    // msg-type REPLY; the transaction-id stays in place.
-    h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
-    // Relayed: the Relay-reply headers, then the REPLY's msg-type and transaction-id.
-    let mut off = relay6::store_prefix(ctx, l3_off + MSG, udp_len)?;
-    let sid_len = iface.server_id_len as usize;
-    reply::store_server_id(ctx, off, iface, sid_len)?;
-    off += sid_len;
-    reply::store_image(ctx, off, block)?;
-    off += block_len;
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let opts = scratch.v6_plan.opts;
-    reply::store_from_request(ctx, scratch, off, opts.client_id_off, opts.client_id_len)?;
-    reply::swap_macs(ctx, &iface.mac)
 }
 
 /// The REPLY's UDP checksum (inlined into `build`, as DHCPv4's `checksums`).

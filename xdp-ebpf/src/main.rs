@@ -11,6 +11,7 @@ mod csum;
 mod dhcpv4;
 mod dhcpv6;
 mod generation;
+mod handler;
 mod loops;
 mod maps;
 mod packet;

@@ -1,0 +1,50 @@
+//! The one shape of both families' handlers: the generation read once (config, interface
+//! entry, block: a reply is wholly of one generation), `decide` (every check of protocol.md,
+//! the frame untouched), `fit` (sizes, the rate limit), `build` (the reply). A request `build`
+//! passes for lack of room in XDP gets its rate-limit credit back: the TC fallback charges it
+//! again when it answers.
+
+use xdp_common::{
+    counters::Reason,
+    maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
+};
+
+use crate::{
+    generation,
+    packet::{self, Frame, Hook, L2},
+    rate,
+    verdict::Stop,
+};
+
+pub trait Handler {
+    const FAMILY: Family;
+    /// The served set's mask; the plan in scratch holds what `fit` and `build` need.
+    fn decide(
+        ctx: &impl Frame,
+        l2: &L2,
+        slot: u32,
+        config: &SlotConfig,
+        iface: &IfaceConfig,
+    ) -> Result<u32, Stop>;
+    fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop>;
+    fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop>;
+    /// The rate-limit bucket `fit` charged, and the ingress interface.
+    fn charged() -> Option<(ClientKey, u32)>;
+}
+
+/// One request of `H`'s family, from the generation to the built reply.
+#[inline(always)]
+pub fn answer<H: Handler>(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
+    let gen = generation::current(ctx, l2, H::FAMILY)?;
+    let mask = H::decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
+    let block = generation::block(gen.slot, H::FAMILY, mask)?;
+    H::fit(gen.config, gen.iface, block)?;
+    let built = H::build(ctx, gen.iface, block);
+    if let Err(stop) = built {
+        if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
+            let (key, ifindex) = H::charged().ok_or(Stop::Abort)?;
+            rate::refund(&gen.config.rate, &key, ifindex);
+        }
+    }
+    built
+}
