@@ -14,7 +14,8 @@ use std::net::Ipv6Addr;
 
 use dhcproto::{v6 as d6, Decodable, Decoder};
 use kernel_common::*;
-use lwm2m_xdp::{client, config::WireFormat, csum, ifaces::duid_ll};
+use lwm2m_xdp::{client, config::WireFormat, ifaces::duid_ll};
+use lwm2m_xdp_test_support::frame::ipv6_udp_packet;
 use xdp_common::{
     counters::Reason,
     maps::Family,
@@ -78,22 +79,7 @@ const MSG_AT: usize = UDP_AT + udp::HDR_LEN;
 
 /// A UDP datagram to port 547 in an IPv6 packet, its checksum computed.
 fn ipv6_udp(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
-    let udp_len = udp::HDR_LEN + payload.len();
-    let mut p = vec![0u8; ipv6::HDR_LEN + udp_len];
-    p[ipv6::field::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
-    set_be16(&mut p, ipv6::field::LENGTH, udp_len as u16);
-    p[ipv6::field::NXT_HDR] = ipv6::NEXT_HDR_UDP;
-    p[ipv6::field::HOP_LIMIT] = hop_limit;
-    p[ipv6::field::SRC_ADDR].copy_from_slice(&src.octets());
-    p[ipv6::field::DST_ADDR].copy_from_slice(&dst.octets());
-    let seg = &mut p[UDP_AT..];
-    set_be16(seg, udp::field::SRC_PORT, sport);
-    set_be16(seg, udp::field::DST_PORT, dhcp::SERVER_PORT);
-    set_be16(seg, udp::field::LENGTH, udp_len as u16);
-    seg[udp::HDR_LEN..].copy_from_slice(payload);
-    let sum = csum::ipv6_udp_checksum(src.octets(), dst.octets(), seg);
-    set_be16(seg, udp::field::CHECKSUM, sum);
-    p
+    ipv6_udp_packet(src, dst, hop_limit, (sport, dhcp::SERVER_PORT), payload)
 }
 
 /// A relayed frame from the relay's MAC to ours.

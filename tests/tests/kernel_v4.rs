@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 use dhcproto::{v4 as d4, Decodable, Decoder};
 use kernel_common::{checks::*, protocol::*, *};
 use lwm2m_xdp::{client, config::WireFormat, csum};
+use lwm2m_xdp_test_support::frame::ipv4_udp_packet;
 use proptest::prelude::*;
 use xdp_common::{
     counters::{Reason, Seen},
@@ -72,28 +73,6 @@ const UDP_AT: usize = ipv4::HDR_LEN;
 const BOOTP_AT: usize = UDP_AT + udp::HDR_LEN;
 /// The UDP checksum's place in such a packet.
 const UDP_CHECKSUM: Field = UDP_AT + udp::field::CHECKSUM.start..UDP_AT + udp::field::CHECKSUM.end;
-
-/// An IPv4 packet (no options, DF clear, TTL 64) holding one UDP datagram, both checksums
-/// computed (lwm2m_xdp::csum: building requests may use the project's helpers).
-fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = udp::HDR_LEN + payload.len();
-    let total = ipv4::HDR_LEN + udp_len;
-    let mut p = vec![0u8; total];
-    p[ipv4::field::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS;
-    set_be16(&mut p, ipv4::field::LENGTH, total as u16);
-    set_be16(&mut p, ipv4::field::IDENT, 0x1234);
-    p[ipv4::field::TTL] = ipv4::DEFAULT_TTL;
-    p[ipv4::field::PROTOCOL] = ipv4::PROTO_UDP;
-    p[ipv4::field::SRC_ADDR].copy_from_slice(&src.octets());
-    p[ipv4::field::DST_ADDR].copy_from_slice(&dst.octets());
-    let seg = &mut p[UDP_AT..];
-    set_be16(seg, udp::field::SRC_PORT, sport);
-    set_be16(seg, udp::field::DST_PORT, dport);
-    set_be16(seg, udp::field::LENGTH, udp_len as u16);
-    seg[udp::HDR_LEN..].copy_from_slice(payload);
-    refresh_ipv4_checksums(&mut p);
-    p
-}
 
 /// Recompute the IPv4 header checksum and (when the header and UDP length allow) the UDP
 /// checksum of `packet` as it now stands.
@@ -199,13 +178,9 @@ impl Request for Inform {
     }
 
     fn packet(&self) -> Vec<u8> {
-        ipv4_udp(
-            self.src,
-            self.dst,
-            self.sport,
-            dhcp::SERVER_PORT,
-            &self.bootp,
-        )
+        // No options, DF clear, TTL 64 (building requests may use the project's helpers).
+        let ports = (self.sport, dhcp::SERVER_PORT);
+        ipv4_udp_packet(self.src, self.dst, ports, &self.bootp)
     }
 }
 

@@ -12,6 +12,7 @@ use std::net::Ipv6Addr;
 use dhcproto::{v6 as d6, Decodable, Decoder};
 use kernel_common::{checks::*, protocol::*, *};
 use lwm2m_xdp::{client, config::WireFormat, csum};
+use lwm2m_xdp_test_support::frame::ipv6_udp_packet;
 use proptest::prelude::*;
 use xdp_common::{
     counters::Reason,
@@ -78,26 +79,6 @@ const MSG_AT: usize = UDP_AT + udp::HDR_LEN;
 /// These UDP header fields' places in such a packet.
 const UDP_LENGTH: Field = UDP_AT + udp::field::LENGTH.start..UDP_AT + udp::field::LENGTH.end;
 const UDP_CHECKSUM: Field = UDP_AT + udp::field::CHECKSUM.start..UDP_AT + udp::field::CHECKSUM.end;
-
-/// An IPv6 packet (hop limit 1, as link-local DHCPv6 is sent) holding one UDP datagram
-/// with its checksum.
-fn ipv6_udp(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = udp::HDR_LEN + payload.len();
-    let mut p = vec![0u8; ipv6::HDR_LEN + udp_len];
-    p[ipv6::field::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
-    set_be16(&mut p, ipv6::field::LENGTH, udp_len as u16);
-    p[ipv6::field::NXT_HDR] = ipv6::NEXT_HDR_UDP;
-    p[ipv6::field::HOP_LIMIT] = 1;
-    p[ipv6::field::SRC_ADDR].copy_from_slice(&src.octets());
-    p[ipv6::field::DST_ADDR].copy_from_slice(&dst.octets());
-    let seg = &mut p[UDP_AT..];
-    set_be16(seg, udp::field::SRC_PORT, sport);
-    set_be16(seg, udp::field::DST_PORT, dport);
-    set_be16(seg, udp::field::LENGTH, udp_len as u16);
-    seg[udp::HDR_LEN..].copy_from_slice(payload);
-    refresh_ipv6_checksum(&mut p);
-    p
-}
 
 /// Recompute the UDP checksum of `packet` (IPv6, UDP right after the fixed header) from its
 /// current addresses and UDP length, when those allow.
@@ -187,7 +168,9 @@ impl Request for InfoRequest {
     }
 
     fn packet(&self) -> Vec<u8> {
-        ipv6_udp(self.src, self.dst, self.sport, dhcp::SERVER_PORT, &self.msg)
+        // Hop limit 1, as link-local DHCPv6 is sent.
+        let ports = (self.sport, dhcp::SERVER_PORT);
+        ipv6_udp_packet(self.src, self.dst, 1, ports, &self.msg)
     }
 }
 
