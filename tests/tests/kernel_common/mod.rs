@@ -464,6 +464,7 @@ pub fn be16(header: &[u8], field: Field) -> u16 {
     u16::from_be_bytes(header[field].try_into().expect("a 16-bit field"))
 }
 
+/// Write `value` big-endian into the 16-bit header field `field` of `header`.
 pub fn set_be16(header: &mut [u8], field: Field, value: u16) {
     header[field].copy_from_slice(&value.to_be_bytes());
 }
