@@ -1,6 +1,7 @@
 //! Whole request frames as a client puts them on the wire: Ethernet (with 802.1Q tags), IPv4
-//! or IPv6, UDP, checksums computed. Used where a client must control every octet: the
-//! namespace tests' raw-socket client and the benches' traffic generators.
+//! or IPv6, UDP, checksums computed (and the IP packets alone). Used where a client must
+//! control every octet: the namespace tests' raw-socket client, the kernel tests' requests
+//! and the benches' traffic generators.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -66,6 +67,13 @@ pub fn ipv4_udp_frame(
     ports: (u16, u16),
     payload: &[u8],
 ) -> Vec<u8> {
+    let mut frame = l2.header(eth::ETHERTYPE_IPV4);
+    frame.extend(ipv4_udp_packet(src, dst, ports, payload));
+    frame
+}
+
+/// IPv4 (TTL 64, no options, DF clear) / UDP, both checksums computed.
+pub fn ipv4_udp_packet(src: Ipv4Addr, dst: Ipv4Addr, ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
     let seg = udp_segment(ports, payload, |seg| {
         csum::ipv4_udp_checksum(src.octets(), dst.octets(), seg)
     });
@@ -81,15 +89,26 @@ pub fn ipv4_udp_frame(
     ip[ipv4::field::DST_ADDR].copy_from_slice(&dst.octets());
     let sum = csum::ipv4_header_checksum(&ip);
     ip[ipv4::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
-    let mut frame = l2.header(eth::ETHERTYPE_IPV4);
-    frame.extend(ip);
-    frame.extend(seg);
-    frame
+    ip.extend(seg);
+    ip
 }
 
 /// Ethernet (+ tags) / IPv6 (no extension headers) / UDP, checksum computed.
 pub fn ipv6_udp_frame(
     l2: &Ethernet,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    ports: (u16, u16),
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut frame = l2.header(eth::ETHERTYPE_IPV6);
+    frame.extend(ipv6_udp_packet(src, dst, hop_limit, ports, payload));
+    frame
+}
+
+/// IPv6 (no extension headers) / UDP, checksum computed.
+pub fn ipv6_udp_packet(
     src: Ipv6Addr,
     dst: Ipv6Addr,
     hop_limit: u8,
@@ -106,8 +125,6 @@ pub fn ipv6_udp_frame(
     ip[ipv6::field::HOP_LIMIT] = hop_limit;
     ip[ipv6::field::SRC_ADDR].copy_from_slice(&src.octets());
     ip[ipv6::field::DST_ADDR].copy_from_slice(&dst.octets());
-    let mut frame = l2.header(eth::ETHERTYPE_IPV6);
-    frame.extend(ip);
-    frame.extend(seg);
-    frame
+    ip.extend(seg);
+    ip
 }

@@ -18,7 +18,7 @@ use lwm2m_xdp_test_support::frame::{self, Ethernet};
 use xdp_common::{
     counters::Reason,
     maps::Family,
-    wire::{eth, ipv4, ipv6, udp},
+    wire::{dhcpv4, dhcpv6, eth, ipv4, ipv6, udp},
 };
 
 const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
@@ -89,7 +89,13 @@ fn inform() -> Vec<u8> {
         src: CLIENT_MAC,
         vlans: vec![],
     };
-    frame::ipv4_udp_frame(&l2, CLIENT_V4, Ipv4Addr::BROADCAST, (68, 67), &payload)
+    frame::ipv4_udp_frame(
+        &l2,
+        CLIENT_V4,
+        Ipv4Addr::BROADCAST,
+        (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+        &payload,
+    )
 }
 
 /// An INFORMATION-REQUEST, untagged or on VLAN 42.
@@ -102,7 +108,8 @@ fn information_request(vlans: Vec<u16>) -> Vec<u8> {
         src: CLIENT_MAC,
         vlans,
     };
-    frame::ipv6_udp_frame(&l2, CLIENT_LL, dst, 1, (546, 547), &payload)
+    let ports = (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT);
+    frame::ipv6_udp_frame(&l2, CLIENT_LL, dst, 1, ports, &payload)
 }
 
 /// The DHCPACK's identity, after checking both checksums.
@@ -119,8 +126,8 @@ fn v4_identity(h: &mut Harness) -> Result<Identity, String> {
         csum::ipv4_header_checksum(&ip[..ipv4::HDR_LEN]) == 0,
         "bad IPv4 header checksum"
     );
-    let src: [u8; 4] = ip[12..16].try_into().expect("4 octets");
-    let dst: [u8; 4] = ip[16..20].try_into().expect("4 octets");
+    let src: [u8; 4] = ip[ipv4::field::SRC_ADDR].try_into().expect("4 octets");
+    let dst: [u8; 4] = ip[ipv4::field::DST_ADDR].try_into().expect("4 octets");
     let seg = &ip[ipv4::HDR_LEN..];
     ensure!(
         csum::ipv4_udp_checksum(src, dst, seg) == 0xffff,
@@ -147,8 +154,8 @@ fn v6_identity(h: &mut Harness, vlans: Vec<u16>) -> Result<Identity, String> {
     ensure!(run.verdict == XDP_TX, "INFORMATION-REQUEST not answered");
     run.assert_answered(Family::V6, "INFORMATION-REQUEST");
     let ip = &run.out[eth::HDR_LEN + tags * eth::VLAN_TAG_LEN..];
-    let src: [u8; 16] = ip[8..24].try_into().expect("16 octets");
-    let dst: [u8; 16] = ip[24..40].try_into().expect("16 octets");
+    let src: [u8; 16] = ip[ipv6::field::SRC_ADDR].try_into().expect("16 octets");
+    let dst: [u8; 16] = ip[ipv6::field::DST_ADDR].try_into().expect("16 octets");
     let seg = &ip[ipv6::HDR_LEN..];
     ensure!(
         csum::ipv6_udp_checksum(src, dst, seg) == 0xffff,

@@ -14,11 +14,12 @@ use std::net::Ipv6Addr;
 
 use dhcproto::{v6 as d6, Decodable, Decoder};
 use kernel_common::*;
-use lwm2m_xdp::{client, config::WireFormat, csum};
+use lwm2m_xdp::{client, config::WireFormat, ifaces::duid_ll};
+use lwm2m_xdp_test_support::frame::ipv6_udp_packet;
 use xdp_common::{
     counters::Reason,
     maps::Family,
-    wire::{dhcpv6 as dhcp, eth, ipv6},
+    wire::{dhcpv6 as dhcp, eth, ipv6, udp, Field},
 };
 
 const CLIENT_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455);
@@ -39,10 +40,6 @@ const ORO: [u16; 3] = [
     V6_CERT_CODE,
     dhcp::OPT_INFORMATION_REFRESH_TIME,
 ];
-
-fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
-    [&[0, 3, 0, 1][..], &mac[..]].concat()
-}
 
 fn information_request() -> Vec<u8> {
     client::build_information_request(XID, &duid_ll(CLIENT_MAC), &ORO)
@@ -74,23 +71,15 @@ fn relay_forward(
     m
 }
 
-/// A relay's UDP 547 -> 547 datagram in an IPv6 packet (hop limit 32, as dhcrelay sends).
-fn ipv6_udp(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = 8 + payload.len();
-    let mut p = vec![0u8; 40 + udp_len];
-    p[0] = 0x60;
-    p[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
-    p[6] = 17;
-    p[7] = 32;
-    p[8..24].copy_from_slice(&src.octets());
-    p[24..40].copy_from_slice(&dst.octets());
-    p[40..42].copy_from_slice(&sport.to_be_bytes());
-    p[42..44].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
-    p[44..46].copy_from_slice(&(udp_len as u16).to_be_bytes());
-    p[48..].copy_from_slice(payload);
-    let sum = csum::ipv6_udp_checksum(src.octets(), dst.octets(), &p[40..]);
-    p[46..48].copy_from_slice(&sum.to_be_bytes());
-    p
+/// Hop limit 32, as dhcrelay sends.
+const RELAY_HOP_LIMIT: u8 = 32;
+/// Where the UDP header and the DHCPv6 message start in the packets built here.
+const UDP_AT: usize = ipv6::HDR_LEN;
+const MSG_AT: usize = UDP_AT + udp::HDR_LEN;
+
+/// A UDP datagram to port 547 in an IPv6 packet, its checksum computed.
+fn ipv6_udp(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
+    ipv6_udp_packet(src, dst, hop_limit, (sport, dhcp::SERVER_PORT), payload)
 }
 
 /// A relayed frame from the relay's MAC to ours.
@@ -116,38 +105,31 @@ impl Relayed {
     }
 
     fn frame(&self) -> Vec<u8> {
-        let packet = ipv6_udp(self.src, self.dst, dhcp::SERVER_PORT, &self.msg);
+        let packet = ipv6_udp(
+            self.src,
+            self.dst,
+            dhcp::SERVER_PORT,
+            RELAY_HOP_LIMIT,
+            &self.msg,
+        );
         self.l2.frame(eth::ETHERTYPE_IPV6, &packet)
     }
 }
 
 /// The DHCPv6 message (UDP payload) of the REPLY a direct client gets for `inner`.
 fn direct_reply(h: &mut Harness, inner: &[u8]) -> Vec<u8> {
-    let packet = {
-        let udp_len = 8 + inner.len();
-        let mut p = vec![0u8; 40 + udp_len];
-        p[0] = 0x60;
-        p[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
-        p[6] = 17;
-        p[7] = 1;
-        p[8..24].copy_from_slice(&CLIENT_LL.octets());
-        p[24..40].copy_from_slice(&ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
-        p[40..42].copy_from_slice(&dhcp::CLIENT_PORT.to_be_bytes());
-        p[42..44].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
-        p[44..46].copy_from_slice(&(udp_len as u16).to_be_bytes());
-        p[48..].copy_from_slice(inner);
-        let sum = csum::ipv6_udp_checksum(
-            CLIENT_LL.octets(),
-            ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
-            &p[40..],
-        );
-        p[46..48].copy_from_slice(&sum.to_be_bytes());
-        p
-    };
+    // Hop limit 1, as link-local DHCPv6 is sent.
+    let packet = ipv6_udp(
+        CLIENT_LL,
+        Ipv6Addr::from(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
+        dhcp::CLIENT_PORT,
+        1,
+        inner,
+    );
     let frame = L2::new(MULTICAST_MAC, CLIENT_MAC).frame(eth::ETHERTYPE_IPV6, &packet);
     let run = h.run(&frame);
     run.assert_answered(Family::V6, "the direct request");
-    run.out[eth::HDR_LEN + 48..].to_vec()
+    run.out[eth::HDR_LEN + MSG_AT..].to_vec()
 }
 
 /// One Relay-reply layer as read back: its header fields and options.
@@ -164,16 +146,17 @@ fn walk(options: &[u8]) -> Result<Vec<(u16, Vec<u8>)>, String> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < options.len() {
-        let head = options
-            .get(at..at + 4)
-            .ok_or_else(|| format!("{} stray octets", options.len() - at))?;
-        let code = u16::from_be_bytes([head[0], head[1]]);
-        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-        let data = options
-            .get(at + 4..at + 4 + len)
+        let option = &options[at..];
+        if option.len() < dhcp::OPT_HDR_LEN {
+            return Err(format!("{} stray octets", option.len()));
+        }
+        let code = be16(option, dhcp::option::CODE);
+        let len = usize::from(be16(option, dhcp::option::LENGTH));
+        let data = option[dhcp::option::DATA]
+            .get(..len)
             .ok_or_else(|| format!("option {code} (len {len}) runs past the end"))?;
         out.push((code, data.to_vec()));
-        at += 4 + len;
+        at += dhcp::OPT_HDR_LEN + len;
     }
     Ok(out)
 }
@@ -202,44 +185,59 @@ fn read_relay_reply(
         return Err("ethertype".into());
     }
     let ip = parsed.l3;
-    let addr = |at: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&ip[at..at + 16]).unwrap());
-    if ip[0] != 0x60 || ip[6] != 17 || ip[7] != ipv6::HOP_LIMIT {
-        return Err(format!("IPv6 header {:02x?}", &ip[..8]));
+    let addr = |field: Field| Ipv6Addr::from(<[u8; 16]>::try_from(&ip[field]).unwrap());
+    if ip[ipv6::field::VER_TC_FLOW.start] != ipv6::VER_TC_FLOW_DEFAULT[0]
+        || ip[ipv6::field::NXT_HDR] != ipv6::NEXT_HDR_UDP
+        || ip[ipv6::field::HOP_LIMIT] != ipv6::HOP_LIMIT
+    {
+        return Err(format!(
+            "IPv6 header {:02x?}",
+            &ip[..ipv6::field::SRC_ADDR.start]
+        ));
     }
-    if (addr(8), addr(24)) != (source, request.src) {
-        return Err(format!("addresses {} -> {}", addr(8), addr(24)));
+    let (src, dst) = (addr(ipv6::field::SRC_ADDR), addr(ipv6::field::DST_ADDR));
+    if (src, dst) != (source, request.src) {
+        return Err(format!("addresses {src} -> {dst}"));
     }
-    let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-    if 40 + plen != ip.len() {
-        return Err(format!("payload length {plen} of {}", ip.len() - 40));
+    let plen = usize::from(be16(ip, ipv6::field::LENGTH));
+    if ipv6::HDR_LEN + plen != ip.len() {
+        return Err(format!(
+            "payload length {plen} of {}",
+            ip.len() - ipv6::HDR_LEN
+        ));
     }
-    let udp = &ip[40..];
-    let port = |at: usize| u16::from_be_bytes([udp[at], udp[at + 1]]);
-    if (port(0), port(2), usize::from(port(4))) != (547, 547, udp.len()) {
-        return Err(format!("UDP header {:02x?}", &udp[..8]));
+    let udp = &ip[UDP_AT..];
+    let ports = (
+        be16(udp, udp::field::SRC_PORT),
+        be16(udp, udp::field::DST_PORT),
+    );
+    if ports != (dhcp::SERVER_PORT, dhcp::SERVER_PORT)
+        || usize::from(be16(udp, udp::field::LENGTH)) != udp.len()
+    {
+        return Err(format!("UDP header {:02x?}", &udp[..udp::HDR_LEN]));
     }
     let len = (udp.len() as u32).to_be_bytes();
     let pseudo = [
         &source.octets()[..],
         &request.src.octets(),
         &len,
-        &[0, 0, 0, 17],
+        &[0, 0, 0, ipv6::NEXT_HDR_UDP],
     ]
     .concat();
     if rfc1071_sum(&[&pseudo, udp]) != 0xffff {
         return Err("UDP checksum".into());
     }
     let mut layers = Vec::new();
-    let mut msg = udp[8..].to_vec();
+    let mut msg = udp[udp::HDR_LEN..].to_vec();
     while msg.first() == Some(&dhcp::MSG_RELAY_REPL) {
         if msg.len() < dhcp::RELAY_HDR_LEN {
             return Err("short Relay-reply".into());
         }
-        let a = |at: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&msg[at..at + 16]).unwrap());
+        let a = |field: Field| Ipv6Addr::from(<[u8; 16]>::try_from(&msg[field]).unwrap());
         let layer = ReplyLayer {
-            hop_count: msg[1],
-            link: a(2),
-            peer: a(18),
+            hop_count: msg[dhcp::relay::HOP_COUNT],
+            link: a(dhcp::relay::LINK_ADDRESS),
+            peer: a(dhcp::relay::PEER_ADDRESS),
             options: walk(&msg[dhcp::RELAY_HDR_LEN..])?,
         };
         let inner = layer
@@ -335,7 +333,7 @@ fn two_hops_with_interface_ids_are_answered_through_both() {
         Ipv6Addr::UNSPECIFIED,
         CLIENT_LL,
         &[
-            option(37, &[0, 0, 0, 9, 1, 2, 3]),
+            option(dhcp::OPT_REMOTE_ID, &[0, 0, 0, 9, 1, 2, 3]),
             option(dhcp::OPT_INTERFACE_ID, &ldra_iid),
         ]
         .concat(),
@@ -440,7 +438,7 @@ fn what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward() {
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut solicit = information_request();
-    solicit[0] = dhcp::MSG_SOLICIT;
+    solicit[dhcp::field::MSG_TYPE] = dhcp::MSG_SOLICIT;
     let f = Relayed::one_hop(&solicit).frame();
     expect_pass(&mut h, &f, Reason::NotInfoRequest, "SOLICIT inside");
     let with_ia = [information_request(), option(dhcp::OPT_IA_NA, &[0; 12])].concat();
@@ -451,7 +449,8 @@ fn what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward() {
         Reason::NotForUs,
         "INFORMATION-REQUEST with IA_NA inside",
     );
-    let no_lwm2m = client::build_information_request(XID, &duid_ll(CLIENT_MAC), &[23]);
+    let no_lwm2m =
+        client::build_information_request(XID, &duid_ll(CLIENT_MAC), &[dhcp::OPT_DNS_SERVERS]);
     let f = Relayed::one_hop(&no_lwm2m).frame();
     expect_pass(&mut h, &f, Reason::NoLwm2m, "no LwM2M code inside");
     let other_server = [
@@ -485,12 +484,13 @@ fn what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward() {
         CLIENT_LL,
         from_client_port.dst,
         dhcp::CLIENT_PORT,
+        RELAY_HOP_LIMIT,
         &from_client_port.msg,
     );
     let f = from_client_port.l2.frame(eth::ETHERTYPE_IPV6, &packet);
     expect_pass(&mut h, &f, Reason::NotForUs, "Relay-forward from port 546");
     let mut relay_reply = Relayed::one_hop(&information_request());
-    relay_reply.msg[0] = dhcp::MSG_RELAY_REPL;
+    relay_reply.msg[dhcp::relay::MSG_TYPE] = dhcp::MSG_RELAY_REPL;
     expect_pass(
         &mut h,
         &relay_reply.frame(),
@@ -518,10 +518,10 @@ fn malformed_encapsulations_are_passed_and_counted() {
     let good = relay_forward(0, LINK_ADDRESS, CLIENT_LL, &[], &inner);
     let rm = dhcp::RELAY_HDR_LEN; // where the Relay Message option starts in `good`
     let mut past_end = good.clone();
-    past_end[rm + 3] += 1;
+    past_end[rm + dhcp::option::LENGTH.end - 1] += 1;
     let mut short_inner = good.clone();
-    short_inner[rm + 2..rm + 4].copy_from_slice(&3u16.to_be_bytes());
-    short_inner.truncate(rm + 4 + 3);
+    set_be16(&mut short_inner[rm..], dhcp::option::LENGTH, 3);
+    short_inner.truncate(rm + dhcp::OPT_HDR_LEN + 3);
     let missing = [&good[..rm], &option(dhcp::OPT_INTERFACE_ID, b"x")[..]].concat();
     let two_messages = [&good[..], &option(dhcp::OPT_RELAY_MSG, &inner)[..]].concat();
     let short_header = good[..dhcp::RELAY_HDR_LEN - 1].to_vec();
@@ -570,7 +570,8 @@ fn malformed_encapsulations_are_passed_and_counted() {
         CLIENT_LL,
         &option(
             dhcp::OPT_INTERFACE_ID,
-            &[7; dhcp::MAX_INTERFACE_ID_OPT_LEN - 3],
+            // One octet more than the whole option may have.
+            &[7; dhcp::MAX_INTERFACE_ID_OPT_LEN - dhcp::OPT_HDR_LEN + 1],
         ),
         &inner,
     );

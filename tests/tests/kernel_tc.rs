@@ -13,12 +13,12 @@ mod kernel_common;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kernel_common::*;
-use lwm2m_xdp::{client, config::WireFormat, datapath::Datapath};
+use lwm2m_xdp::{client, config::WireFormat, datapath::Datapath, ifaces::duid_ll};
 use lwm2m_xdp_test_support::frame::{ipv4_udp_frame, ipv6_udp_frame, Ethernet};
 use xdp_common::{
     counters::{reason_index, Reason, COUNTERS_LEN},
     maps::Family,
-    wire::{dhcpv4, dhcpv6, eth, ipv6},
+    wire::{dhcpv4, dhcpv6, eth, ipv4, ipv6, udp},
 };
 
 const TC_ACT_OK: u32 = 0;
@@ -54,8 +54,7 @@ fn inform_asking(xid: u32, prl: &[u8], max_size: Option<u16>) -> Vec<u8> {
 
 /// A bare INFORMATION-REQUEST (no padding) from CLIENT_LL to ff02::1:2.
 fn information_request() -> Vec<u8> {
-    let duid = [&[0, 3, 0, 1][..], &CLIENT_MAC[..]].concat();
-    let msg = client::build_information_request([0xab, 0xcd, 0xef], &duid, &ORO);
+    let msg = client::build_information_request([0xab, 0xcd, 0xef], &duid_ll(CLIENT_MAC), &ORO);
     let group = Ipv6Addr::from(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
     let l2 = Ethernet {
         dst: Ethernet::ipv6_multicast(group),
@@ -135,7 +134,8 @@ fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
     let last = bad_checksum.len() - 1;
     bad_checksum[last] ^= 0x40;
     let mut not_dhcp = inform();
-    not_dhcp[eth::HDR_LEN + 20 + 2..eth::HDR_LEN + 20 + 4].copy_from_slice(&53u16.to_be_bytes());
+    let udp_header = &mut not_dhcp[eth::HDR_LEN + ipv4::HDR_LEN..];
+    set_be16(udp_header, udp::field::DST_PORT, 53); // DNS
     for (frame, what) in [
         (no_lwm2m, "INFORM without LwM2M codes"),
         (bad_checksum, "INFORMATION-REQUEST with a bad checksum"),

@@ -11,11 +11,12 @@ use std::net::Ipv4Addr;
 use dhcproto::{v4 as d4, Decodable, Decoder};
 use kernel_common::{checks::*, protocol::*, *};
 use lwm2m_xdp::{client, config::WireFormat, csum};
+use lwm2m_xdp_test_support::frame::ipv4_udp_packet;
 use proptest::prelude::*;
 use xdp_common::{
     counters::{Reason, Seen},
     maps::Family,
-    wire::{dhcpv4 as dhcp, eth, ipv4},
+    wire::{dhcpv4 as dhcp, eth, ipv4, udp, Field},
 };
 
 const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);
@@ -27,7 +28,22 @@ const PRL: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
 const SIZES: [usize; 3] = [300, 1000, 1400];
 /// Option 82 as a relay adds it: circuit id "eth7", remote id 02:00:00:00:05:01.
 const RELAY_AGENT_INFO: [u8; 16] = [
-    82, 14, 1, 4, b'e', b't', b'h', b'7', 2, 6, 0x02, 0, 0, 0, 0x05, 0x01,
+    dhcp::OPT_RELAY_AGENT_INFO,
+    14,
+    1,
+    4,
+    b'e',
+    b't',
+    b'h',
+    b'7',
+    2,
+    6,
+    0x02,
+    0,
+    0,
+    0,
+    0x05,
+    0x01,
 ];
 
 /// `[[dhcpv4.extra_option]]` data: 198.18.0.53.
@@ -39,7 +55,7 @@ struct V4;
 impl Protocol for V4 {
     const FAMILY: Family = Family::V4;
     const ETHERTYPE: u16 = eth::ETHERTYPE_IPV4;
-    const IP_UDP_LEN: usize = 28;
+    const IP_UDP_LEN: usize = BOOTP_AT;
 
     fn check(h: &Harness, request: &[u8], reply: &[u8]) -> Result<(), String> {
         check_ack(&h.setup, &h.cert, request, reply)
@@ -52,53 +68,43 @@ impl Protocol for V4 {
 
 // ---- IPv4 packets and checksums ----------------------------------------------------------
 
-/// An IPv4 packet (no options, DF clear, TTL 64) holding one UDP datagram, both checksums
-/// computed (lwm2m_xdp::csum: building requests may use the project's helpers).
-fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = 8 + payload.len();
-    let total = 20 + udp_len;
-    let mut p = vec![0u8; total];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
-    p[8] = 64;
-    p[9] = 17;
-    p[12..16].copy_from_slice(&src.octets());
-    p[16..20].copy_from_slice(&dst.octets());
-    p[20..22].copy_from_slice(&sport.to_be_bytes());
-    p[22..24].copy_from_slice(&dport.to_be_bytes());
-    p[24..26].copy_from_slice(&(udp_len as u16).to_be_bytes());
-    p[28..].copy_from_slice(payload);
-    refresh_ipv4_checksums(&mut p);
-    p
-}
+/// Where the UDP header and the BOOTP message start in the packets built here (no IP options).
+const UDP_AT: usize = ipv4::HDR_LEN;
+const BOOTP_AT: usize = UDP_AT + udp::HDR_LEN;
+/// The UDP checksum's place in such a packet.
+const UDP_CHECKSUM: Field = UDP_AT + udp::field::CHECKSUM.start..UDP_AT + udp::field::CHECKSUM.end;
 
 /// Recompute the IPv4 header checksum and (when the header and UDP length allow) the UDP
 /// checksum of `packet` as it now stands.
 fn refresh_ipv4_checksums(packet: &mut [u8]) {
-    if packet.len() < 20 {
+    if packet.len() < ipv4::HDR_LEN {
         return;
     }
-    let ihl = usize::from(packet[0] & 0x0f) * 4;
-    if ihl < 20 || packet.len() < ihl {
+    let ihl = usize::from(packet[ipv4::field::VER_IHL] & ipv4::IHL_MASK) * ipv4::IHL_WORD_LEN;
+    if ihl < ipv4::HDR_LEN || packet.len() < ihl {
         return;
     }
-    packet[10..12].fill(0);
-    let ip_sum = csum::ipv4_header_checksum(&packet[..ihl]);
-    packet[10..12].copy_from_slice(&ip_sum.to_be_bytes());
-    if packet.len() < ihl + 8 || packet[9] != 17 {
+    refresh_ipv4_header_checksum(&mut packet[..ihl]);
+    if packet.len() < ihl + udp::HDR_LEN || packet[ipv4::field::PROTOCOL] != ipv4::PROTO_UDP {
         return;
     }
-    let udp_len = usize::from(u16::from_be_bytes([packet[ihl + 4], packet[ihl + 5]]));
-    if udp_len < 8 || packet.len() < ihl + udp_len {
+    let udp_len = usize::from(be16(&packet[ihl..], udp::field::LENGTH));
+    if udp_len < udp::HDR_LEN || packet.len() < ihl + udp_len {
         return;
     }
-    let src: [u8; 4] = packet[12..16].try_into().expect("4");
-    let dst: [u8; 4] = packet[16..20].try_into().expect("4");
+    let src: [u8; 4] = packet[ipv4::field::SRC_ADDR].try_into().expect("4");
+    let dst: [u8; 4] = packet[ipv4::field::DST_ADDR].try_into().expect("4");
     let seg = &mut packet[ihl..ihl + udp_len];
-    seg[6..8].fill(0);
+    seg[udp::field::CHECKSUM].fill(0);
     let sum = csum::ipv4_udp_checksum(src, dst, seg);
-    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+    set_be16(seg, udp::field::CHECKSUM, sum);
+}
+
+/// Recompute the checksum of an IPv4 header (its options included).
+fn refresh_ipv4_header_checksum(header: &mut [u8]) {
+    header[ipv4::field::CHECKSUM].fill(0);
+    let sum = csum::ipv4_header_checksum(header);
+    set_be16(header, ipv4::field::CHECKSUM, sum);
 }
 
 /// An IPv4 header whose checksum is right sums to 0xffff.
@@ -109,7 +115,7 @@ fn ipv4_header_checksum_ok(header: &[u8]) -> bool {
 /// UDP over IPv4: pseudo-header (src, dst, 0, 17, UDP length) + segment sums to 0xffff.
 fn udp4_checksum_ok(src: [u8; 4], dst: [u8; 4], segment: &[u8]) -> bool {
     let len = (segment.len() as u16).to_be_bytes();
-    let pseudo = [&src[..], &dst[..], &[0, 17], &len[..]].concat();
+    let pseudo = [&src[..], &dst[..], &[0, ipv4::PROTO_UDP], &len[..]].concat();
     rfc1071_sum(&[&pseudo, segment]) == 0xffff
 }
 
@@ -129,7 +135,7 @@ impl Inform {
     /// Broadcast by the client at CLIENT_V4, asking for `prl`, with option 57 = `max_size`.
     fn new(prl: &[u8], max_size: Option<u16>) -> Inform {
         Inform {
-            l2: L2::new([0xff; 6], CLIENT_MAC),
+            l2: L2::new(eth::BROADCAST, CLIENT_MAC),
             src: CLIENT_V4,
             dst: Ipv4Addr::BROADCAST,
             sport: dhcp::CLIENT_PORT,
@@ -172,13 +178,9 @@ impl Request for Inform {
     }
 
     fn packet(&self) -> Vec<u8> {
-        ipv4_udp(
-            self.src,
-            self.dst,
-            self.sport,
-            dhcp::SERVER_PORT,
-            &self.bootp,
-        )
+        // No options, DF clear, TTL 64 (building requests may use the project's helpers).
+        let ports = (self.sport, dhcp::SERVER_PORT);
+        ipv4_udp_packet(self.src, self.dst, ports, &self.bootp)
     }
 }
 
@@ -196,15 +198,26 @@ fn walk_options(options: &[u8]) -> Result<(Vec<V4Option<'_>>, usize), String> {
             Some(&dhcp::OPT_END) => return Ok((out, at)),
             Some(&dhcp::OPT_PAD) => at += 1,
             Some(&code) => {
-                let len = usize::from(*options.get(at + 1).ok_or("no length octet")?);
+                let len = usize::from(
+                    *options
+                        .get(at + dhcp::option::LENGTH)
+                        .ok_or("no length octet")?,
+                );
+                let data_at = at + dhcp::option::DATA.start;
                 let data = options
-                    .get(at + 2..at + 2 + len)
+                    .get(data_at..data_at + len)
                     .ok_or_else(|| format!("option {code} (len {len}) runs past the end"))?;
                 out.push(V4Option { at, code, data });
-                at += 2 + len;
+                at = data_at + len;
             }
         }
     }
+}
+
+/// The whole of option `o` of `bootp` (a message): code, length and data.
+fn whole_option<'a>(bootp: &'a [u8], o: &V4Option) -> &'a [u8] {
+    let at = dhcp::field::OPTIONS.start + o.at;
+    &bootp[at..at + dhcp::option::DATA.start + o.data.len()]
 }
 
 fn insert_before_end(bootp: &mut Vec<u8>, option: &[u8]) {
@@ -220,7 +233,12 @@ fn remove_option(bootp: &mut Vec<u8>, code: u8) {
     let cuts: Vec<(usize, usize)> = options
         .iter()
         .filter(|o| o.code == code)
-        .map(|o| (dhcp::field::OPTIONS.start + o.at, 2 + o.data.len()))
+        .map(|o| {
+            (
+                dhcp::field::OPTIONS.start + o.at,
+                dhcp::option::DATA.start + o.data.len(),
+            )
+        })
         .collect();
     for (at, len) in cuts.into_iter().rev() {
         bootp.drain(at..at + len);
@@ -237,7 +255,7 @@ fn set_option(bootp: &mut [u8], code: u8, data: &[u8]) {
         .find(|o| o.code == code)
         .expect("option present");
     assert_eq!(o.data.len(), data.len());
-    let at = dhcp::field::OPTIONS.start + o.at + 2;
+    let at = dhcp::field::OPTIONS.start + o.at + dhcp::option::DATA.start;
     bootp[at..at + data.len()].copy_from_slice(data);
 }
 
@@ -269,15 +287,35 @@ fn standard_ack_ip_len(format: WireFormat, cert_len: usize) -> usize {
         WireFormat::Draft00 => 2 + 2 + URI.len(),
         WireFormat::Rfc3396 | WireFormat::Ietf00 => 2 + URI.len(),
     };
-    let options = 3 + 6 + uri + certificate_encoding(format, cert_len).0 + 6 + 9 + 1;
-    20 + 8 + (dhcp::field::OPTIONS.start + options).max(dhcp::MIN_MESSAGE_LEN)
+    // Options 53 and 54, the URI, the certificate, the extra (4 octets), 61 (7), End.
+    let options = dhcp::ACK_HEAD_LEN
+        + uri
+        + certificate_encoding(format, cert_len).0
+        + (dhcp::option::DATA.start + V4_EXTRA_DATA.len())
+        + (dhcp::option::DATA.start + 7)
+        + dhcp::END_LEN;
+    BOOTP_AT + (dhcp::field::OPTIONS.start + options).max(dhcp::MIN_MESSAGE_LEN)
 }
 
 /// Codes a PRL may list without stopping a `complete` answer though the ACK leaves them out.
-const IGNORABLE: [u8; 7] = [0, 255, 53, 54, 51, 58, 59];
+const IGNORABLE: [u8; 7] = [
+    dhcp::OPT_PAD,
+    dhcp::OPT_END,
+    dhcp::OPT_MESSAGE_TYPE,
+    dhcp::OPT_SERVER_ID,
+    dhcp::OPT_LEASE_TIME,
+    dhcp::OPT_RENEWAL_TIME,
+    dhcp::OPT_REBINDING_TIME,
+];
 const SERVED: [u8; 3] = [V4_URI_CODE, V4_CERT_CODE, V4_EXTRA_CODE];
 /// Never in an ACK to INFORM (protocol.md).
-const NEVER_IN_ACK: [u8; 5] = [50, 51, 52, 55, 57];
+const NEVER_IN_ACK: [u8; 5] = [
+    dhcp::OPT_REQUESTED_ADDRESS,
+    dhcp::OPT_LEASE_TIME,
+    dhcp::OPT_OVERLOAD,
+    dhcp::OPT_PARAMETER_REQUEST_LIST,
+    dhcp::OPT_MAX_MESSAGE_SIZE,
+];
 
 /// Checks that `reply` is the ACK protocol.md prescribes for `request` under `setup`, and
 /// that `request` was one the fast path may answer at all.
@@ -286,41 +324,47 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
     let req = parse_request(request, eth::ETHERTYPE_IPV4)?;
     let rip = req.l3;
     ensure!(
-        rip.len() >= 28 && rip[0] == 0x45,
+        rip.len() >= BOOTP_AT && rip[ipv4::field::VER_IHL] == ipv4::VER_IHL_NO_OPTIONS,
         "answered a request with IP options"
     );
     ensure!(
-        ipv4_header_checksum_ok(&rip[..20]),
+        ipv4_header_checksum_ok(&rip[..ipv4::HDR_LEN]),
         "answered a request with a bad IP checksum"
     );
-    ensure!(rip[6] & 0x3f == 0 && rip[7] == 0, "answered an IP fragment");
-    ensure!(rip[9] == 17, "answered a non-UDP packet");
-    let total = usize::from(u16::from_be_bytes([rip[2], rip[3]]));
-    let udp_len = usize::from(u16::from_be_bytes([rip[24], rip[25]]));
     ensure!(
-        total <= rip.len() && udp_len + 20 == total,
+        be16(rip, ipv4::field::FLG_OFF) & ipv4::FRAGMENT_BITS == 0,
+        "answered an IP fragment"
+    );
+    ensure!(
+        rip[ipv4::field::PROTOCOL] == ipv4::PROTO_UDP,
+        "answered a non-UDP packet"
+    );
+    let total = usize::from(be16(rip, ipv4::field::LENGTH));
+    let udp_len = usize::from(be16(&rip[UDP_AT..], udp::field::LENGTH));
+    ensure!(
+        total <= rip.len() && udp_len + ipv4::HDR_LEN == total,
         "answered inconsistent lengths"
     );
     ensure!(
-        udp_len > 8 + dhcp::field::OPTIONS.start,
+        udp_len > udp::HDR_LEN + dhcp::field::OPTIONS.start,
         "answered a short BOOTP message"
     );
-    let rsrc: [u8; 4] = rip[12..16].try_into().unwrap();
-    let rdst: [u8; 4] = rip[16..20].try_into().unwrap();
-    let seg = &rip[20..total];
+    let rsrc: [u8; 4] = rip[ipv4::field::SRC_ADDR].try_into().unwrap();
+    let rdst: [u8; 4] = rip[ipv4::field::DST_ADDR].try_into().unwrap();
+    let seg = &rip[UDP_AT..total];
     ensure!(
-        seg[6..8] == [0, 0] || udp4_checksum_ok(rsrc, rdst, seg),
+        seg[udp::field::CHECKSUM] == [0, 0] || udp4_checksum_ok(rsrc, rdst, seg),
         "answered a request with a bad UDP checksum"
     );
     ensure!(
-        seg[2..4] == dhcp::SERVER_PORT.to_be_bytes(),
+        be16(seg, udp::field::DST_PORT) == dhcp::SERVER_PORT,
         "answered a datagram not to port 67"
     );
-    let rb = &seg[8..];
+    let rb = &seg[udp::HDR_LEN..];
     ensure!(
         rb[dhcp::field::OP] == dhcp::OP_BOOTREQUEST,
         "answered op {}",
-        rb[0]
+        rb[dhcp::field::OP]
     );
     ensure!(
         rb[dhcp::field::MAGIC_COOKIE] == dhcp::MAGIC_COOKIE,
@@ -344,7 +388,7 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
     let (server_v4, _) =
         server_addresses(outer, inner).ok_or("answered on an unconfigured VLAN")?;
     ensure!(
-        rdst == [255; 4] || rdst == server_v4.octets(),
+        rdst == Ipv4Addr::BROADCAST.octets() || rdst == server_v4.octets(),
         "answered a request to {rdst:?}, neither broadcast nor {server_v4}"
     );
     if let Some(sid) = single(dhcp::OPT_SERVER_ID)? {
@@ -374,13 +418,7 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
         }
         None => 0,
     };
-    let raw_option = |o: Option<&V4Option>| {
-        o.map(|o| {
-            rb[dhcp::field::OPTIONS.start + o.at
-                ..dhcp::field::OPTIONS.start + o.at + 2 + o.data.len()]
-                .to_vec()
-        })
-    };
+    let raw_option = |o: Option<&V4Option>| o.map(|o| whole_option(rb, o).to_vec());
     let client_id = raw_option(single(dhcp::OPT_CLIENT_ID)?);
     let relay_info = raw_option(single(dhcp::OPT_RELAY_AGENT_INFO)?);
     let ciaddr: [u8; 4] = rb[dhcp::field::CIADDR].try_into().unwrap();
@@ -396,46 +434,61 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
 
     // IPv4 and UDP headers.
     let ip = rep.l3;
-    ensure!(ip.len() >= 28, "reply of {} octets", ip.len());
-    ensure!(ip[0] == 0x45, "reply version/IHL {:#04x}", ip[0]);
-    let ip_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    ensure!(ip.len() >= BOOTP_AT, "reply of {} octets", ip.len());
+    ensure!(
+        ip[ipv4::field::VER_IHL] == ipv4::VER_IHL_NO_OPTIONS,
+        "reply version/IHL {:#04x}",
+        ip[ipv4::field::VER_IHL]
+    );
+    let ip_len = usize::from(be16(ip, ipv4::field::LENGTH));
     ensure!(
         ip_len == ip.len(),
         "IP total length {ip_len}, frame carries {}",
         ip.len()
     );
-    ensure!(ip[6] & 0x3f == 0 && ip[7] == 0, "reply is a fragment");
-    ensure!(ip[8] > 0 && ip[9] == 17, "TTL {} protocol {}", ip[8], ip[9]);
     ensure!(
-        ipv4_header_checksum_ok(&ip[..20]),
+        be16(ip, ipv4::field::FLG_OFF) & ipv4::FRAGMENT_BITS == 0,
+        "reply is a fragment"
+    );
+    ensure!(
+        ip[ipv4::field::TTL] > 0 && ip[ipv4::field::PROTOCOL] == ipv4::PROTO_UDP,
+        "TTL {} protocol {}",
+        ip[ipv4::field::TTL],
+        ip[ipv4::field::PROTOCOL]
+    );
+    ensure!(
+        ipv4_header_checksum_ok(&ip[..ipv4::HDR_LEN]),
         "reply IPv4 header checksum wrong"
     );
     ensure!(
-        ip[12..16] == server_v4.octets(),
+        ip[ipv4::field::SRC_ADDR] == server_v4.octets(),
         "reply from {:?}, expected {server_v4}",
-        &ip[12..16]
+        &ip[ipv4::field::SRC_ADDR]
     );
     ensure!(
-        ip[16..20] == to,
+        ip[ipv4::field::DST_ADDR] == to,
         "reply to {:?}, expected {to:?}",
-        &ip[16..20]
+        &ip[ipv4::field::DST_ADDR]
     );
-    let udp = &ip[20..];
+    let udp = &ip[UDP_AT..];
     ensure!(
-        udp[0..2] == dhcp::SERVER_PORT.to_be_bytes(),
+        be16(udp, udp::field::SRC_PORT) == dhcp::SERVER_PORT,
         "reply source port"
     );
     ensure!(
-        udp[2..4] == to_port.to_be_bytes(),
+        be16(udp, udp::field::DST_PORT) == to_port,
         "reply to port {}, expected {to_port}",
-        u16::from_be_bytes([udp[2], udp[3]])
+        be16(udp, udp::field::DST_PORT)
     );
     ensure!(
-        usize::from(u16::from_be_bytes([udp[4], udp[5]])) == udp.len(),
+        usize::from(be16(udp, udp::field::LENGTH)) == udp.len(),
         "UDP length"
     );
-    ensure!(udp[6..8] != [0, 0], "reply UDP checksum not computed");
-    let ip_src: [u8; 4] = ip[12..16].try_into().unwrap();
+    ensure!(
+        udp[udp::field::CHECKSUM] != [0, 0],
+        "reply UDP checksum not computed"
+    );
+    let ip_src: [u8; 4] = ip[ipv4::field::SRC_ADDR].try_into().unwrap();
     ensure!(
         udp4_checksum_ok(ip_src, to, udp),
         "reply UDP checksum wrong"
@@ -449,7 +502,7 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
     );
 
     // The BOOTP header, through dhcproto and then raw.
-    let bootp = &udp[8..];
+    let bootp = &udp[udp::HDR_LEN..];
     ensure!(
         bootp.len() >= dhcp::MIN_MESSAGE_LEN,
         "BOOTP message of {} octets",
@@ -482,7 +535,7 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
             == rb[dhcp::field::CHADDR.start..dhcp::field::SNAME.start],
         "chaddr"
     );
-    if msg.hlen() <= 16 {
+    if msg.hlen() <= dhcp::MAX_HLEN {
         // (dhcproto slices chaddr by hlen: only when that is in range.)
         let hlen = usize::from(msg.hlen());
         ensure!(
@@ -512,7 +565,7 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
     );
     if let Some(id) = &client_id {
         ensure!(
-            matches!(msg.opts().get(d4::OptionCode::ClientIdentifier), Some(d4::DhcpOption::ClientIdentifier(c)) if c[..] == id[2..]),
+            matches!(msg.opts().get(d4::OptionCode::ClientIdentifier), Some(d4::DhcpOption::ClientIdentifier(c)) if c[..] == id[dhcp::option::DATA]),
             "dhcproto: client identifier"
         );
     }
@@ -528,19 +581,22 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
     );
     ensure!(opts.len() >= 2, "reply has {} options", opts.len());
     ensure!(
-        opts[0].code == 53 && opts[0].data == [dhcp::MSG_ACK],
+        opts[0].code == dhcp::OPT_MESSAGE_TYPE && opts[0].data == [dhcp::MSG_ACK],
         "first option {} {:?}",
         opts[0].code,
         opts[0].data
     );
     ensure!(
-        opts[1].code == 54 && opts[1].data == server_v4.octets(),
+        opts[1].code == dhcp::OPT_SERVER_ID && opts[1].data == server_v4.octets(),
         "second option {} {:?}",
         opts[1].code,
         opts[1].data
     );
     let count = |code: u8| opts.iter().filter(|o| o.code == code).count();
-    ensure!(count(53) == 1 && count(54) == 1, "53/54 repeated");
+    ensure!(
+        count(dhcp::OPT_MESSAGE_TYPE) == 1 && count(dhcp::OPT_SERVER_ID) == 1,
+        "53/54 repeated"
+    );
     for o in &opts {
         ensure!(
             !NEVER_IN_ACK.contains(&o.code),
@@ -548,21 +604,24 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
             o.code
         );
         ensure!(
-            [53, 54, 61, 82].contains(&o.code) || SERVED.contains(&o.code),
+            [
+                dhcp::OPT_MESSAGE_TYPE,
+                dhcp::OPT_SERVER_ID,
+                dhcp::OPT_CLIENT_ID,
+                dhcp::OPT_RELAY_AGENT_INFO
+            ]
+            .contains(&o.code)
+                || SERVED.contains(&o.code),
             "reply carries option {} nobody configured",
             o.code
         );
     }
-    let raw_reply = |o: &V4Option| {
-        bootp[dhcp::field::OPTIONS.start + o.at
-            ..dhcp::field::OPTIONS.start + o.at + 2 + o.data.len()]
-            .to_vec()
-    };
+    let raw_reply = |o: &V4Option| whole_option(bootp, o).to_vec();
     match &client_id {
         Some(id) => {
             let echoed: Vec<Vec<u8>> = opts
                 .iter()
-                .filter(|o| o.code == 61)
+                .filter(|o| o.code == dhcp::OPT_CLIENT_ID)
                 .map(raw_reply)
                 .collect();
             ensure!(
@@ -570,15 +629,24 @@ fn check_ack(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Result
                 "option 61 {echoed:02x?}, request had {id:02x?}"
             );
         }
-        None => ensure!(count(61) == 0, "option 61 the request did not have"),
+        None => ensure!(
+            count(dhcp::OPT_CLIENT_ID) == 0,
+            "option 61 the request did not have"
+        ),
     }
     match &relay_info {
         Some(info) => {
             let last = opts.last().expect("two at least");
-            ensure!(count(82) == 1 && last.code == 82, "option 82 not last");
+            ensure!(
+                count(dhcp::OPT_RELAY_AGENT_INFO) == 1 && last.code == dhcp::OPT_RELAY_AGENT_INFO,
+                "option 82 not last"
+            );
             ensure!(raw_reply(last) == *info, "option 82 altered");
         }
-        None => ensure!(count(82) == 0, "option 82 the request did not have"),
+        None => ensure!(
+            count(dhcp::OPT_RELAY_AGENT_INFO) == 0,
+            "option 82 the request did not have"
+        ),
     }
     for code in SERVED {
         let asked = prl.contains(&code);
@@ -661,13 +729,17 @@ fn expect_ack(h: &mut Harness, inform: &Inform, what: &str) -> Vec<u8> {
 fn reply_ip(frame: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16) {
     let p = parse_l2(frame).expect("reply");
     let ip = p.l3;
-    let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
-    (addr(12), addr(16), u16::from_be_bytes([ip[22], ip[23]]))
+    let addr = |field: Field| Ipv4Addr::from(<[u8; 4]>::try_from(&ip[field]).unwrap());
+    (
+        addr(ipv4::field::SRC_ADDR),
+        addr(ipv4::field::DST_ADDR),
+        be16(&ip[UDP_AT..], udp::field::DST_PORT),
+    )
 }
 
 /// The reply's option codes in order.
 fn reply_codes(frame: &[u8]) -> Vec<u8> {
-    let bootp = &parse_l2(frame).expect("reply").l3[28..];
+    let bootp = &parse_l2(frame).expect("reply").l3[BOOTP_AT..];
     walk_options(&bootp[dhcp::field::OPTIONS.start..])
         .unwrap()
         .0
@@ -760,7 +832,7 @@ fn zero_udp_checksum_is_accepted_and_the_reply_has_one() {
     }
     let mut h = Harness::new(Setup::new(WireFormat::Ietf00, 300));
     // RFC 768: 0 means the sender computed none; the reply's is computed (check_ack).
-    let frame = Inform::standard().frame_with_packet(|p| p[26..28].fill(0));
+    let frame = Inform::standard().frame_with_packet(|p| p[UDP_CHECKSUM].fill(0));
     expect_answer::<V4>(&mut h, &frame, "UDP checksum 0");
 }
 
@@ -785,17 +857,12 @@ fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
         let parsed = parse_l2(&reply).unwrap();
         assert_eq!(parsed.l2.tags, tags, "{what}");
         assert_eq!(reply_ip(&reply).0, address, "{what}");
-        let bootp = &parsed.l3[28..];
+        let bootp = &parsed.l3[BOOTP_AT..];
+        // The head's option 54, after option 53 (one octet of data).
+        let option_54 = dhcp::option::DATA.start + 1..dhcp::ACK_HEAD_LEN;
         assert_eq!(
-            bootp[dhcp::field::OPTIONS.start + 3..dhcp::field::OPTIONS.start + 9],
-            [
-                54,
-                4,
-                address.octets()[0],
-                address.octets()[1],
-                address.octets()[2],
-                address.octets()[3]
-            ],
+            bootp[dhcp::field::OPTIONS.start..][option_54.clone()],
+            dhcp::ack_head(address.octets())[option_54],
             "{what}: option 54"
         );
     }
@@ -858,10 +925,10 @@ fn relayed_inform_goes_to_the_relay_with_option_82_echoed_last() {
     let reply = expect_ack(&mut h, &relayed, "relayed");
     assert_eq!(reply_ip(&reply), (SERVER_V4, RELAY_V4, dhcp::SERVER_PORT));
     assert_eq!(parse_l2(&reply).unwrap().l2.dst, RELAY_MAC);
-    let bootp = &parse_l2(&reply).unwrap().l3[28..];
+    let bootp = &parse_l2(&reply).unwrap().l3[BOOTP_AT..];
     let (opts, end) = walk_options(&bootp[dhcp::field::OPTIONS.start..]).unwrap();
     let last = opts.last().unwrap();
-    assert_eq!(last.code, 82);
+    assert_eq!(last.code, dhcp::OPT_RELAY_AGENT_INFO);
     assert_eq!(
         &bootp[dhcp::field::OPTIONS.start + last.at..dhcp::field::OPTIONS.start + end],
         RELAY_AGENT_INFO
@@ -943,10 +1010,14 @@ fn echoed_options_of_any_length_and_parity_come_back_unaltered() {
         }
         let what = format!("option 61 of {id_len}, option 82 of {relay_len} octets");
         let reply = expect_ack(&mut h, &inform, &what);
-        let bootp = &parse_l2(&reply).unwrap().l3[28..];
+        let bootp = &parse_l2(&reply).unwrap().l3[BOOTP_AT..];
         let (opts, _) = walk_options(&bootp[dhcp::field::OPTIONS.start..]).unwrap();
         let id = opts.iter().find(|o| o.code == dhcp::OPT_CLIENT_ID).unwrap();
-        assert_eq!(id.data, &option(dhcp::OPT_CLIENT_ID, id_len)[2..], "{what}");
+        assert_eq!(
+            id.data,
+            &option(dhcp::OPT_CLIENT_ID, id_len)[dhcp::option::DATA],
+            "{what}"
+        );
     }
 }
 
@@ -959,8 +1030,9 @@ fn inform_with_df_set_and_a_full_prl_is_answered() {
     // Don't Fragment (most clients set it) and a TOS octet are no reason to pass.
     let inform = Inform::standard();
     let frame = inform.frame_with_packet(|p| {
-        p[1] = 0x10;
-        p[6] |= 0x40;
+        p[ipv4::field::DSCP_ECN] = 0x10;
+        let flags = be16(p, ipv4::field::FLG_OFF) | ipv4::FLAG_DONT_FRAGMENT;
+        set_be16(p, ipv4::field::FLG_OFF, flags);
         refresh_ipv4_checksums(p);
     });
     expect_answer::<V4>(&mut h, &frame, "DF set");
@@ -1041,7 +1113,7 @@ fn requests_that_are_not_informs_are_passed() {
         "no option 53",
     );
     let mut bad_cookie = Inform::standard();
-    bad_cookie.bootp[dhcp::field::MAGIC_COOKIE.start + 3] = 0x64;
+    bad_cookie.bootp[dhcp::field::MAGIC_COOKIE.end - 1] = 0x64;
     expect_pass::<V4>(
         &mut h,
         &bad_cookie.frame(),
@@ -1050,14 +1122,14 @@ fn requests_that_are_not_informs_are_passed() {
     );
     // Not UDP to port 67 at all: not even counted as a request.
     let tcp = Inform::standard().frame_with_packet(|p| {
-        p[9] = 6;
+        p[ipv4::field::PROTOCOL] = 6; // TCP
         refresh_ipv4_checksums(p);
     });
     let run = h.run(&tcp);
     run.assert_passed_unchanged(&tcp, "TCP to port 67");
     assert_eq!(run.reason(Family::V4, Reason::Received), 0, "TCP");
     let later_fragment = Inform::standard().frame_with_packet(|p| {
-        p[7] = 0x20; // fragment offset 32 octets
+        set_be16(p, ipv4::field::FLG_OFF, 32); // fragment offset 32 (x 8 octets)
         refresh_ipv4_checksums(p);
     });
     let run = h.run(&later_fragment);
@@ -1115,8 +1187,8 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
     // malformed.
     let mut long_53 = Inform::standard();
     let o = dhcp::field::OPTIONS.start;
-    long_53.bootp[o + 1] = 2;
-    long_53.bootp.insert(o + 3, 0);
+    long_53.bootp[o + dhcp::option::LENGTH] = 2;
+    long_53.bootp.insert(o + dhcp::option::DATA.start + 1, 0);
     expect_pass::<V4>(
         &mut h,
         &long_53.frame(),
@@ -1131,7 +1203,7 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
         dhcp::OPT_MESSAGE_TYPE,
         &[dhcp::MSG_DISCOVER],
     );
-    let bad_sum = discover.frame_with_packet(|p| p[27] ^= 0x01);
+    let bad_sum = discover.frame_with_packet(|p| p[UDP_CHECKSUM.end - 1] ^= 0x01);
     expect_pass::<V4>(
         &mut h,
         &bad_sum,
@@ -1140,14 +1212,15 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
     );
     // An INFORM with a bad checksum that asks for nothing of ours is passed before its
     // checksum too; one that would be answered is malformed.
-    let no_lwm2m = Inform::new(&[1, 3, 6], Some(1500)).frame_with_packet(|p| p[27] ^= 0x01);
+    let no_lwm2m =
+        Inform::new(&[1, 3, 6], Some(1500)).frame_with_packet(|p| p[UDP_CHECKSUM.end - 1] ^= 0x01);
     expect_pass::<V4>(
         &mut h,
         &no_lwm2m,
         Reason::NoLwm2m,
         "PRL without LwM2M, bad UDP checksum",
     );
-    let ours = Inform::standard().frame_with_packet(|p| p[27] ^= 0x01);
+    let ours = Inform::standard().frame_with_packet(|p| p[UDP_CHECKSUM.end - 1] ^= 0x01);
     expect_pass::<V4>(&mut h, &ours, Reason::Malformed, "INFORM, bad UDP checksum");
 }
 
@@ -1278,7 +1351,10 @@ fn requests_not_addressed_to_us_are_passed() {
         "to a subnet broadcast address",
     );
     let mut other_server = Inform::standard();
-    insert_before_end(&mut other_server.bootp, &[54, 4, 198, 18, 0, 2]);
+    insert_before_end(
+        &mut other_server.bootp,
+        &[dhcp::OPT_SERVER_ID, 4, 198, 18, 0, 2],
+    );
     expect_pass::<V4>(
         &mut h,
         &other_server.frame(),
@@ -1287,7 +1363,7 @@ fn requests_not_addressed_to_us_are_passed() {
     );
     // Option 54 naming us is fine.
     let mut ours = Inform::standard();
-    insert_before_end(&mut ours.bootp, &[54, 4, 198, 18, 0, 1]);
+    insert_before_end(&mut ours.bootp, &[dhcp::OPT_SERVER_ID, 4, 198, 18, 0, 1]);
     expect_ack(&mut h, &ours, "option 54 names us");
 }
 
@@ -1419,61 +1495,61 @@ fn malformed_ip_and_udp_are_passed() {
         (
             "IP options (IHL 6)",
             inform.frame_with_packet(|p| {
-                p.splice(20..20, [1, 1, 1, 0]); // NOP NOP NOP EOL
-                p[0] = 0x46;
-                let total = (p.len() as u16).to_be_bytes();
-                p[2..4].copy_from_slice(&total);
+                p.splice(UDP_AT..UDP_AT, [1, 1, 1, 0]); // NOP NOP NOP EOL
+                p[ipv4::field::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS + 1;
+                let total = p.len() as u16;
+                set_be16(p, ipv4::field::LENGTH, total);
                 refresh_ipv4_checksums(p);
             }),
         ),
         (
             "More Fragments set",
             inform.frame_with_packet(|p| {
-                p[6] |= 0x20;
+                let flags = be16(p, ipv4::field::FLG_OFF) | ipv4::FLAG_MORE_FRAGMENTS;
+                set_be16(p, ipv4::field::FLG_OFF, flags);
                 refresh_ipv4_checksums(p);
             }),
         ),
         (
             "bad IPv4 header checksum",
-            inform.frame_with_packet(|p| p[10] ^= 0x01),
+            inform.frame_with_packet(|p| p[ipv4::field::CHECKSUM.start] ^= 0x01),
         ),
         (
             "UDP length 1 short",
             inform.frame_with_packet(|p| {
-                let l = u16::from_be_bytes([p[24], p[25]]) - 1;
-                p[24..26].copy_from_slice(&l.to_be_bytes());
+                let seg = &mut p[UDP_AT..];
+                let l = be16(seg, udp::field::LENGTH) - 1;
+                set_be16(seg, udp::field::LENGTH, l);
                 refresh_ipv4_checksums(p);
             }),
         ),
         (
             "UDP length 1 long",
             inform.frame_with_packet(|p| {
-                let l = u16::from_be_bytes([p[24], p[25]]) + 1;
-                p[24..26].copy_from_slice(&l.to_be_bytes());
-                p[10..12].fill(0);
-                let sum = csum::ipv4_header_checksum(&p[..20]);
-                p[10..12].copy_from_slice(&sum.to_be_bytes());
+                let seg = &mut p[UDP_AT..];
+                let l = be16(seg, udp::field::LENGTH) + 1;
+                set_be16(seg, udp::field::LENGTH, l);
+                refresh_ipv4_header_checksum(&mut p[..ipv4::HDR_LEN]);
             }),
         ),
         (
             "IP total length past the frame",
             inform.frame_with_packet(|p| {
-                let l = u16::from_be_bytes([p[2], p[3]]) + 4;
-                p[2..4].copy_from_slice(&l.to_be_bytes());
-                let u = u16::from_be_bytes([p[24], p[25]]) + 4;
-                p[24..26].copy_from_slice(&u.to_be_bytes());
-                p[10..12].fill(0);
-                let sum = csum::ipv4_header_checksum(&p[..20]);
-                p[10..12].copy_from_slice(&sum.to_be_bytes());
+                let l = be16(p, ipv4::field::LENGTH) + 4;
+                set_be16(p, ipv4::field::LENGTH, l);
+                let seg = &mut p[UDP_AT..];
+                let u = be16(seg, udp::field::LENGTH) + 4;
+                set_be16(seg, udp::field::LENGTH, u);
+                refresh_ipv4_header_checksum(&mut p[..ipv4::HDR_LEN]);
             }),
         ),
         (
             "bad UDP checksum",
-            inform.frame_with_packet(|p| p[27] ^= 0x01),
+            inform.frame_with_packet(|p| p[UDP_CHECKSUM.end - 1] ^= 0x01),
         ),
         (
             "payload changed under the UDP checksum",
-            inform.frame_with_packet(|p| p[28 + dhcp::field::XID.start] ^= 0x80),
+            inform.frame_with_packet(|p| p[BOOTP_AT + dhcp::field::XID.start] ^= 0x80),
         ),
     ];
     for (what, frame) in malformed {
@@ -1571,7 +1647,7 @@ fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correc
         &property_bases(),
         regions,
         |base, region| {
-            let bootp = parse_l2(base).unwrap().l3_off + 28;
+            let bootp = parse_l2(base).unwrap().l3_off + BOOTP_AT;
             match region {
                 0 => bootp + dhcp::field::OPTIONS.start..base.len(),
                 1 => bootp..bootp + dhcp::field::OPTIONS.start,
@@ -1604,7 +1680,7 @@ fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
     );
     // Another client (its own MAC) is not affected.
     let mut other = Inform::standard();
-    other.l2 = L2::new([0xff; 6], [0x02, 0x99, 0, 0, 0, 1]);
+    other.l2 = L2::new(eth::BROADCAST, [0x02, 0x99, 0, 0, 0, 1]);
     other.bootp = client::build_inform(XID, [0x02, 0x99, 0, 0, 0, 1], CLIENT_V4, &PRL, Some(1500));
     assert_eq!(
         h.run(&other.frame()).verdict,
@@ -1617,7 +1693,7 @@ fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
 fn relayed_for(giaddr: Ipv4Addr, chaddr: [u8; 6]) -> Vec<u8> {
     let mut inform = Inform::standard().relayed();
     inform.bootp[dhcp::field::GIADDR].copy_from_slice(&giaddr.octets());
-    inform.bootp[dhcp::field::CHADDR.start..dhcp::field::CHADDR.start + 6].copy_from_slice(&chaddr);
+    inform.bootp[dhcp::field::CHADDR][..chaddr.len()].copy_from_slice(&chaddr);
     inform.src = giaddr;
     inform.frame()
 }
@@ -1647,7 +1723,7 @@ fn the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_
     // Direct requests are keyed by their source MAC: the relay's MAC, whose relayed requests
     // filled other buckets, still has its own full bucket when it asks directly.
     let mut direct = Inform::standard();
-    direct.l2 = L2::new([0xff; 6], RELAY_MAC);
+    direct.l2 = L2::new(eth::BROADCAST, RELAY_MAC);
     h.run(&direct.frame())
         .assert_answered(Family::V4, "direct from the relay's MAC");
     h.run(&direct.frame())
@@ -1701,7 +1777,7 @@ fn per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients() 
             .map(|i| {
                 let mac = [0x02, 0x70, 0, 0, 0, i];
                 let mut inform = Inform::standard();
-                inform.l2 = L2::new([0xff; 6], mac);
+                inform.l2 = L2::new(eth::BROADCAST, mac);
                 inform.bootp = client::build_inform(XID, mac, CLIENT_V4, &PRL, Some(1500));
                 let run = h.run(&inform.frame());
                 if run.verdict != XDP_TX {

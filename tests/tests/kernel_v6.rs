@@ -12,11 +12,12 @@ use std::net::Ipv6Addr;
 use dhcproto::{v6 as d6, Decodable, Decoder};
 use kernel_common::{checks::*, protocol::*, *};
 use lwm2m_xdp::{client, config::WireFormat, csum};
+use lwm2m_xdp_test_support::frame::ipv6_udp_packet;
 use proptest::prelude::*;
 use xdp_common::{
     counters::Reason,
     maps::Family,
-    wire::{dhcpv6 as dhcp, eth, ipv6},
+    wire::{dhcpv6 as dhcp, eth, ipv6, udp, Field},
 };
 
 const CLIENT_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455);
@@ -31,12 +32,15 @@ const ORO: [u16; 4] = [
     dhcp::OPT_INFORMATION_REFRESH_TIME,
 ];
 const SIZES: [usize; 3] = [300, 1000, 1150];
-const OPT_STATUS_CODE: u16 = 13;
-const OPT_DOMAIN_SEARCH: u16 = 24;
 
 /// DUID-LL (RFC 8415 §11.4): type 3, hardware type 1, the MAC.
 fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
-    [&[0, 3, 0, 1][..], &mac[..]].concat()
+    [
+        &dhcp::DUID_TYPE_LL.to_be_bytes()[..],
+        &dhcp::HW_TYPE_ETHERNET.to_be_bytes(),
+        &mac,
+    ]
+    .concat()
 }
 
 /// `[[dhcpv6.extra_option]]` data: 2001:db8::53.
@@ -44,13 +48,18 @@ const V6_EXTRA_DATA: [u8; 16] = [
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
 ];
 
+/// The IP version of a packet, the high nibble of its first octet.
+fn version(packet: &[u8]) -> u8 {
+    packet[ipv6::field::VER_TC_FLOW.start] >> 4
+}
+
 /// DHCPv6's rules for the family-generic helpers of kernel_common.
 struct V6;
 
 impl Protocol for V6 {
     const FAMILY: Family = Family::V6;
     const ETHERTYPE: u16 = eth::ETHERTYPE_IPV6;
-    const IP_UDP_LEN: usize = 48;
+    const IP_UDP_LEN: usize = MSG_AT;
 
     fn check(h: &Harness, request: &[u8], reply: &[u8]) -> Result<(), String> {
         check_reply(&h.setup, &h.cert, request, reply)
@@ -63,47 +72,36 @@ impl Protocol for V6 {
 
 // ---- IPv6 packets and checksums ----------------------------------------------------------
 
-/// An IPv6 packet (hop limit 1, as link-local DHCPv6 is sent) holding one UDP datagram
-/// with its checksum.
-fn ipv6_udp(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = 8 + payload.len();
-    let mut p = vec![0u8; 40 + udp_len];
-    p[0] = 0x60;
-    p[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
-    p[6] = 17;
-    p[7] = 1;
-    p[8..24].copy_from_slice(&src.octets());
-    p[24..40].copy_from_slice(&dst.octets());
-    p[40..42].copy_from_slice(&sport.to_be_bytes());
-    p[42..44].copy_from_slice(&dport.to_be_bytes());
-    p[44..46].copy_from_slice(&(udp_len as u16).to_be_bytes());
-    p[48..].copy_from_slice(payload);
-    refresh_ipv6_checksum(&mut p);
-    p
-}
+/// Where the UDP header and the DHCPv6 message start in the packets built here (no extension
+/// headers).
+const UDP_AT: usize = ipv6::HDR_LEN;
+const MSG_AT: usize = UDP_AT + udp::HDR_LEN;
+/// These UDP header fields' places in such a packet.
+const UDP_LENGTH: Field = UDP_AT + udp::field::LENGTH.start..UDP_AT + udp::field::LENGTH.end;
+const UDP_CHECKSUM: Field = UDP_AT + udp::field::CHECKSUM.start..UDP_AT + udp::field::CHECKSUM.end;
 
 /// Recompute the UDP checksum of `packet` (IPv6, UDP right after the fixed header) from its
 /// current addresses and UDP length, when those allow.
 fn refresh_ipv6_checksum(packet: &mut [u8]) {
-    if packet.len() < 48 || packet[6] != 17 {
+    if packet.len() < MSG_AT || packet[ipv6::field::NXT_HDR] != ipv6::NEXT_HDR_UDP {
         return;
     }
-    let udp_len = usize::from(u16::from_be_bytes([packet[44], packet[45]]));
-    if udp_len < 8 || packet.len() < 40 + udp_len {
+    let udp_len = usize::from(be16(packet, UDP_LENGTH));
+    if udp_len < udp::HDR_LEN || packet.len() < UDP_AT + udp_len {
         return;
     }
-    let src: [u8; 16] = packet[8..24].try_into().expect("16");
-    let dst: [u8; 16] = packet[24..40].try_into().expect("16");
-    let seg = &mut packet[40..40 + udp_len];
-    seg[6..8].fill(0);
+    let src: [u8; 16] = packet[ipv6::field::SRC_ADDR].try_into().expect("16");
+    let dst: [u8; 16] = packet[ipv6::field::DST_ADDR].try_into().expect("16");
+    let seg = &mut packet[UDP_AT..UDP_AT + udp_len];
+    seg[udp::field::CHECKSUM].fill(0);
     let sum = csum::ipv6_udp_checksum(src, dst, seg);
-    seg[6..8].copy_from_slice(&sum.to_be_bytes());
+    set_be16(seg, udp::field::CHECKSUM, sum);
 }
 
 /// UDP over IPv6 (RFC 8200 §8.1): pseudo-header (src, dst, 32-bit length, 3 zeros, 17).
 fn udp6_checksum_ok(src: [u8; 16], dst: [u8; 16], segment: &[u8]) -> bool {
     let len = (segment.len() as u32).to_be_bytes();
-    let pseudo = [&src[..], &dst[..], &len[..], &[0, 0, 0, 17]].concat();
+    let pseudo = [&src[..], &dst[..], &len[..], &[0, 0, 0, ipv6::NEXT_HDR_UDP]].concat();
     rfc1071_sum(&[&pseudo, segment]) == 0xffff
 }
 
@@ -149,7 +147,7 @@ impl InfoRequest {
         let cuts: Vec<(usize, usize)> = options
             .iter()
             .filter(|o| o.code == code)
-            .map(|o| (dhcp::HDR_LEN + o.at, 4 + o.data.len()))
+            .map(|o| (dhcp::HDR_LEN + o.at, dhcp::OPT_HDR_LEN + o.data.len()))
             .collect();
         for (at, len) in cuts.into_iter().rev() {
             self.msg.drain(at..at + len);
@@ -170,7 +168,9 @@ impl Request for InfoRequest {
     }
 
     fn packet(&self) -> Vec<u8> {
-        ipv6_udp(self.src, self.dst, self.sport, dhcp::SERVER_PORT, &self.msg)
+        // Hop limit 1, as link-local DHCPv6 is sent.
+        let ports = (self.sport, dhcp::SERVER_PORT);
+        ipv6_udp_packet(self.src, self.dst, 1, ports, &self.msg)
     }
 }
 
@@ -182,14 +182,15 @@ type V6Option<'a> = DhcpOption<'a, u16>;
 fn walk_options(options: &[u8]) -> Result<(Vec<V6Option<'_>>, usize), String> {
     let mut out = Vec::new();
     let mut at = 0;
-    while at + 4 <= options.len() {
-        let code = u16::from_be_bytes([options[at], options[at + 1]]);
-        let len = usize::from(u16::from_be_bytes([options[at + 2], options[at + 3]]));
-        let data = options
-            .get(at + 4..at + 4 + len)
+    while at + dhcp::OPT_HDR_LEN <= options.len() {
+        let option = &options[at..];
+        let code = be16(option, dhcp::option::CODE);
+        let len = usize::from(be16(option, dhcp::option::LENGTH));
+        let data = option[dhcp::option::DATA]
+            .get(..len)
             .ok_or_else(|| format!("option {code} (len {len}) runs past the end"))?;
         out.push(V6Option { at, code, data });
-        at += 4 + len;
+        at += dhcp::OPT_HDR_LEN + len;
     }
     Ok((out, options.len() - at))
 }
@@ -207,15 +208,17 @@ const MAY_OMIT: [u16; 2] = [dhcp::OPT_SOL_MAX_RT, dhcp::OPT_INF_MAX_RT];
 
 /// UDP length of the REPLY to `InfoRequest::new(oro)` from the wire formats alone.
 fn reply_udp_len(format: WireFormat, cert_len: usize, oro: &[u16]) -> usize {
-    let cert = 4 + cert_len + usize::from(format == WireFormat::Ietf00);
+    let option = |data_len: usize| dhcp::OPT_HDR_LEN + data_len;
+    let cert = option(cert_len + usize::from(format == WireFormat::Ietf00));
     let asked = |code| oro.contains(&code);
-    8 + 4
-        + (4 + 10) // Server Identifier: DUID-LL
-        + if asked(V6_URI_CODE) { 4 + URI.len() } else { 0 }
+    let duid_len = duid_ll(SERVER_MAC).len();
+    udp::HDR_LEN + dhcp::HDR_LEN
+        + option(duid_len) // Server Identifier: DUID-LL
+        + if asked(V6_URI_CODE) { option(URI.len()) } else { 0 }
         + if asked(V6_CERT_CODE) { cert } else { 0 }
-        + if asked(V6_EXTRA_CODE) { 4 + 16 } else { 0 }
-        + if asked(dhcp::OPT_INFORMATION_REFRESH_TIME) { 4 + 4 } else { 0 }
-        + (4 + 10) // Client Identifier echoed
+        + if asked(V6_EXTRA_CODE) { option(V6_EXTRA_DATA.len()) } else { 0 }
+        + if asked(dhcp::OPT_INFORMATION_REFRESH_TIME) { option(4) } else { 0 }
+        + option(duid_len) // Client Identifier echoed
 }
 
 /// Checks that `reply` is the REPLY protocol.md prescribes for `request` under `setup`, and
@@ -225,44 +228,54 @@ fn check_reply(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Resu
     let req = parse_request(request, eth::ETHERTYPE_IPV6)?;
     let rip = req.l3;
     ensure!(
-        rip.len() >= 48 && rip[0] >> 4 == 6,
+        rip.len() >= MSG_AT && version(rip) == ipv6::VERSION,
         "answered a non-IPv6 packet"
     );
-    ensure!(rip[6] == 17, "answered next header {}", rip[6]);
-    let payload_len = usize::from(u16::from_be_bytes([rip[4], rip[5]]));
-    let udp_len = usize::from(u16::from_be_bytes([rip[44], rip[45]]));
     ensure!(
-        40 + payload_len <= rip.len() && udp_len == payload_len,
+        rip[ipv6::field::NXT_HDR] == ipv6::NEXT_HDR_UDP,
+        "answered next header {}",
+        rip[ipv6::field::NXT_HDR]
+    );
+    let payload_len = usize::from(be16(rip, ipv6::field::LENGTH));
+    let udp_len = usize::from(be16(rip, UDP_LENGTH));
+    ensure!(
+        ipv6::HDR_LEN + payload_len <= rip.len() && udp_len == payload_len,
         "answered bad lengths"
     );
-    ensure!(udp_len >= 8 + 4, "answered a short message");
-    let rsrc: [u8; 16] = rip[8..24].try_into().unwrap();
-    let rdst: [u8; 16] = rip[24..40].try_into().unwrap();
+    ensure!(
+        udp_len >= udp::HDR_LEN + dhcp::HDR_LEN,
+        "answered a short message"
+    );
+    let rsrc: [u8; 16] = rip[ipv6::field::SRC_ADDR].try_into().unwrap();
+    let rdst: [u8; 16] = rip[ipv6::field::DST_ADDR].try_into().unwrap();
     ensure!(
         rdst == ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
         "answered a request to {:?}",
         Ipv6Addr::from(rdst)
     );
-    let seg = &rip[40..40 + udp_len];
-    ensure!(seg[6..8] != [0, 0], "answered a zero UDP checksum");
+    let seg = &rip[UDP_AT..UDP_AT + udp_len];
+    ensure!(
+        seg[udp::field::CHECKSUM] != [0, 0],
+        "answered a zero UDP checksum"
+    );
     ensure!(
         udp6_checksum_ok(rsrc, rdst, seg),
         "answered a bad UDP checksum"
     );
     ensure!(
-        seg[0..2] == dhcp::CLIENT_PORT.to_be_bytes(),
+        be16(seg, udp::field::SRC_PORT) == dhcp::CLIENT_PORT,
         "answered from port {}",
-        u16::from_be_bytes([seg[0], seg[1]])
+        be16(seg, udp::field::SRC_PORT)
     );
     ensure!(
-        seg[2..4] == dhcp::SERVER_PORT.to_be_bytes(),
+        be16(seg, udp::field::DST_PORT) == dhcp::SERVER_PORT,
         "answered a datagram not to 547"
     );
-    let rmsg = &seg[8..];
+    let rmsg = &seg[udp::HDR_LEN..];
     ensure!(
-        rmsg[0] == dhcp::MSG_INFORMATION_REQUEST,
+        rmsg[dhcp::field::MSG_TYPE] == dhcp::MSG_INFORMATION_REQUEST,
         "answered msg-type {}",
-        rmsg[0]
+        rmsg[dhcp::field::MSG_TYPE]
     );
     let (req_opts, stray) = walk_options(&rmsg[dhcp::HDR_LEN..])
         .map_err(|e| format!("answered malformed options: {e}"))?;
@@ -313,29 +326,38 @@ fn check_reply(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Resu
 
     // IPv6 and UDP.
     let ip = rep.l3;
-    ensure!(ip.len() >= 48 + 4, "reply of {} octets", ip.len());
-    ensure!(ip[0] >> 4 == 6, "reply version {}", ip[0] >> 4);
-    let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
     ensure!(
-        40 + plen == ip.len(),
+        ip.len() >= MSG_AT + dhcp::HDR_LEN,
+        "reply of {} octets",
+        ip.len()
+    );
+    ensure!(
+        version(ip) == ipv6::VERSION,
+        "reply version {}",
+        version(ip)
+    );
+    let plen = usize::from(be16(ip, ipv6::field::LENGTH));
+    ensure!(
+        ipv6::HDR_LEN + plen == ip.len(),
         "payload length {plen}, frame carries {}",
-        ip.len() - 40
+        ip.len() - ipv6::HDR_LEN
     );
     ensure!(
-        ip[6] == 17 && ip[7] > 0,
+        ip[ipv6::field::NXT_HDR] == ipv6::NEXT_HDR_UDP && ip[ipv6::field::HOP_LIMIT] > 0,
         "next header {} hop limit {}",
-        ip[6],
-        ip[7]
+        ip[ipv6::field::NXT_HDR],
+        ip[ipv6::field::HOP_LIMIT]
     );
+    let addr = |field: Field| Ipv6Addr::from(<[u8; 16]>::try_from(&ip[field]).unwrap());
     ensure!(
-        ip[8..24] == server_ll.octets(),
+        ip[ipv6::field::SRC_ADDR] == server_ll.octets(),
         "reply from {}, expected {server_ll}",
-        Ipv6Addr::from(<[u8; 16]>::try_from(&ip[8..24]).unwrap())
+        addr(ipv6::field::SRC_ADDR)
     );
     ensure!(
-        ip[24..40] == rsrc,
+        ip[ipv6::field::DST_ADDR] == rsrc,
         "reply to {}, request came from {}",
-        Ipv6Addr::from(<[u8; 16]>::try_from(&ip[24..40]).unwrap()),
+        addr(ipv6::field::DST_ADDR),
         Ipv6Addr::from(rsrc)
     );
     ensure!(
@@ -344,24 +366,24 @@ fn check_reply(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Resu
         ip.len(),
         setup.mtu
     );
-    let udp = &ip[40..];
+    let udp = &ip[UDP_AT..];
     ensure!(
-        udp[0..2] == dhcp::SERVER_PORT.to_be_bytes()
-            && udp[2..4] == dhcp::CLIENT_PORT.to_be_bytes(),
+        be16(udp, udp::field::SRC_PORT) == dhcp::SERVER_PORT
+            && be16(udp, udp::field::DST_PORT) == dhcp::CLIENT_PORT,
         "reply ports"
     );
     ensure!(
-        usize::from(u16::from_be_bytes([udp[4], udp[5]])) == udp.len(),
+        usize::from(be16(udp, udp::field::LENGTH)) == udp.len(),
         "UDP length"
     );
-    ensure!(udp[6..8] != [0, 0], "reply UDP checksum 0");
+    ensure!(udp[udp::field::CHECKSUM] != [0, 0], "reply UDP checksum 0");
     ensure!(
         udp6_checksum_ok(server_ll.octets(), rsrc, udp),
         "reply UDP checksum wrong"
     );
 
     // The message through dhcproto, then raw.
-    let msg = &udp[8..];
+    let msg = &udp[udp::HDR_LEN..];
     let decoded =
         d6::Message::decode(&mut Decoder::new(msg)).map_err(|e| format!("dhcproto: {e}"))?;
     ensure!(
@@ -370,7 +392,7 @@ fn check_reply(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Resu
         decoded.msg_type()
     );
     ensure!(
-        decoded.xid() == rmsg[1..4],
+        decoded.xid() == rmsg[dhcp::field::TRANSACTION_ID],
         "transaction-id {:02x?}",
         decoded.xid()
     );
@@ -427,7 +449,7 @@ fn check_reply(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Resu
             count(o.code)
         );
         ensure!(
-            o.code != OPT_STATUS_CODE,
+            o.code != dhcp::OPT_STATUS_CODE,
             "status code in a fast-path reply"
         );
     }
@@ -447,7 +469,7 @@ fn check_reply(setup: &Setup, cert: &[u8], request: &[u8], reply: &[u8]) -> Resu
             extra.data
         );
     }
-    let xid: [u8; 3] = rmsg[1..4].try_into().unwrap();
+    let xid: [u8; 3] = rmsg[dhcp::field::TRANSACTION_ID].try_into().unwrap();
     let (info, bootstrap) =
         client::decode_v6_reply(setup.format, V6_URI_CODE, V6_CERT_CODE, msg, xid)
             .map_err(|e| format!("decode_v6_reply: {e}"))?;
@@ -480,14 +502,14 @@ fn expect_reply(h: &mut Harness, request: &InfoRequest, what: &str) -> Vec<u8> {
 /// Source and destination of a reply frame.
 fn reply_addresses(frame: &[u8]) -> (Ipv6Addr, Ipv6Addr) {
     let ip = parse_l2(frame).expect("reply").l3;
-    let addr = |at: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&ip[at..at + 16]).unwrap());
-    (addr(8), addr(24))
+    let addr = |field: Field| Ipv6Addr::from(<[u8; 16]>::try_from(&ip[field]).unwrap());
+    (addr(ipv6::field::SRC_ADDR), addr(ipv6::field::DST_ADDR))
 }
 
 /// The reply's option codes in order.
 fn reply_codes(frame: &[u8]) -> Vec<u16> {
     let ip = parse_l2(frame).expect("reply").l3;
-    walk_options(&ip[48 + dhcp::HDR_LEN..])
+    walk_options(&ip[MSG_AT + dhcp::HDR_LEN..])
         .unwrap()
         .0
         .iter()
@@ -503,7 +525,13 @@ fn information_request_is_answered_in_every_wire_format_and_certificate_size() {
         return;
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
-    let server_id = [&[0, 2, 0, 10][..], &duid_ll(SERVER_MAC)].concat();
+    let duid = duid_ll(SERVER_MAC);
+    let server_id = [
+        &dhcp::OPT_SERVERID.to_be_bytes()[..],
+        &(duid.len() as u16).to_be_bytes(),
+        &duid,
+    ]
+    .concat();
     for size in SIZES {
         h.each_format(&Setup::new(WireFormat::Draft00, size), |h, format| {
             let what = format!("{format}, {size}-octet certificate");
@@ -511,12 +539,12 @@ fn information_request_is_answered_in_every_wire_format_and_certificate_size() {
             let ip = parse_l2(&reply).unwrap().l3;
             assert_eq!(
                 ip.len(),
-                40 + reply_udp_len(format, size, &ORO),
+                ipv6::HDR_LEN + reply_udp_len(format, size, &ORO),
                 "{what}: size"
             );
             assert_eq!(reply_addresses(&reply), (SERVER_LL, CLIENT_LL), "{what}");
             assert_eq!(
-                ip[48 + 4..48 + 4 + 14],
+                ip[MSG_AT + dhcp::HDR_LEN..][..server_id.len()],
                 server_id[..],
                 "{what}: Server Identifier first"
             );
@@ -780,7 +808,7 @@ fn discard_rules_pass_the_request() {
     all_nodes.dst = "ff02::1".parse().unwrap();
     expect_pass::<V6>(&mut h, &all_nodes.frame(), Reason::NotForUs, "to ff02::1");
     let mut relay_forward = InfoRequest::standard();
-    relay_forward.msg[0] = dhcp::MSG_RELAY_FORW;
+    relay_forward.msg[dhcp::field::MSG_TYPE] = dhcp::MSG_RELAY_FORW;
     expect_pass::<V6>(
         &mut h,
         &relay_forward.frame(),
@@ -796,10 +824,10 @@ fn discard_rules_pass_the_request() {
         "from port 547",
     );
     let mut solicit = InfoRequest::standard();
-    solicit.msg[0] = dhcp::MSG_SOLICIT;
+    solicit.msg[dhcp::field::MSG_TYPE] = dhcp::MSG_SOLICIT;
     expect_pass::<V6>(&mut h, &solicit.frame(), Reason::NotInfoRequest, "SOLICIT");
     let mut reply = InfoRequest::standard();
-    reply.msg[0] = dhcp::MSG_REPLY;
+    reply.msg[dhcp::field::MSG_TYPE] = dhcp::MSG_REPLY;
     expect_pass::<V6>(
         &mut h,
         &reply.frame(),
@@ -808,10 +836,11 @@ fn discard_rules_pass_the_request() {
     );
     // An extension header before UDP: not a request the fast path looks into.
     let hop_by_hop = InfoRequest::standard().frame_with_packet(|p| {
-        p.splice(40..40, [17, 0, 1, 4, 0, 0, 0, 0]); // next header UDP, PadN
-        p[6] = 0;
-        let plen = (p.len() as u16 - 40).to_be_bytes();
-        p[4..6].copy_from_slice(&plen);
+        // Next header UDP, PadN.
+        p.splice(UDP_AT..UDP_AT, [ipv6::NEXT_HDR_UDP, 0, 1, 4, 0, 0, 0, 0]);
+        p[ipv6::field::NXT_HDR] = 0; // Hop-by-Hop Options
+        let plen = (p.len() - ipv6::HDR_LEN) as u16;
+        set_be16(p, ipv6::field::LENGTH, plen);
     });
     let run = h.run(&hop_by_hop);
     run.assert_passed_unchanged(&hop_by_hop, "hop-by-hop options header");
@@ -936,7 +965,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
     if !can_run("request_policy_decides_about_codes_the_fast_path_cannot_serve") {
         return;
     }
-    let oro = [V6_URI_CODE, V6_CERT_CODE, OPT_DOMAIN_SEARCH];
+    let oro = [V6_URI_CODE, V6_CERT_CODE, dhcp::OPT_DOMAIN_LIST];
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     expect_pass::<V6>(
         &mut h,
@@ -954,10 +983,10 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
 
     h.install(Setup::new(WireFormat::Draft00, 1000).policy("lwm2m-only"));
     let reply = expect_reply(&mut h, &InfoRequest::new(&oro), "lwm2m-only, code 24");
-    assert!(!reply_codes(&reply).contains(&OPT_DOMAIN_SEARCH));
+    assert!(!reply_codes(&reply).contains(&dhcp::OPT_DOMAIN_LIST));
     expect_pass::<V6>(
         &mut h,
-        &InfoRequest::new(&[OPT_DOMAIN_SEARCH]).frame(),
+        &InfoRequest::new(&[dhcp::OPT_DOMAIN_LIST]).frame(),
         Reason::NoLwm2m,
         "lwm2m-only, no LwM2M code",
     );
@@ -976,7 +1005,7 @@ fn reply_over_the_mtu_is_passed() {
         "1400-octet certificate, MTU 1280",
     );
     // To the octet: a reply exactly the MTU is sent, one octet more is not.
-    let size = (40 + reply_udp_len(WireFormat::Draft00, 1000, &ORO)) as u16;
+    let size = (ipv6::HDR_LEN + reply_udp_len(WireFormat::Draft00, 1000, &ORO)) as u16;
     h.install(Setup::new(WireFormat::Draft00, 1000).mtu(size));
     expect_reply(&mut h, &InfoRequest::standard(), "reply = MTU");
     h.install(Setup::new(WireFormat::Draft00, 1000).mtu(size - 1));
@@ -995,42 +1024,48 @@ fn malformed_requests_are_passed() {
     }
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let request = InfoRequest::standard();
-    let set_len = |p: &mut Vec<u8>, at: usize, delta: i32| {
-        let l = u16::from_be_bytes([p[at], p[at + 1]]) as i32 + delta;
-        p[at..at + 2].copy_from_slice(&(l as u16).to_be_bytes());
+    let set_len = |p: &mut Vec<u8>, field: Field, delta: i32| {
+        let l = be16(p, field.clone()) as i32 + delta;
+        set_be16(p, field, l as u16);
     };
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "zero UDP checksum",
-            request.frame_with_packet(|p| p[46..48].fill(0)),
+            request.frame_with_packet(|p| p[UDP_CHECKSUM].fill(0)),
         ),
         (
             "bad UDP checksum",
-            request.frame_with_packet(|p| p[47] ^= 1),
+            request.frame_with_packet(|p| p[UDP_CHECKSUM.end - 1] ^= 1),
         ),
         (
             "payload changed under the checksum",
-            request.frame_with_packet(|p| p[49] ^= 0x40),
+            request.frame_with_packet(|p| p[MSG_AT + dhcp::field::TRANSACTION_ID.start] ^= 0x40),
         ),
         (
             "UDP length 1 short",
             request.frame_with_packet(|p| {
-                set_len(p, 44, -1);
+                set_len(p, UDP_LENGTH, -1);
                 refresh_ipv6_checksum(p);
             }),
         ),
         (
             "payload length past the frame",
             request.frame_with_packet(|p| {
-                set_len(p, 4, 2);
-                set_len(p, 44, 2);
+                set_len(p, ipv6::field::LENGTH, 2);
+                set_len(p, UDP_LENGTH, 2);
                 refresh_ipv6_checksum(p);
             }),
         ),
         (
             "option length past the end",
             InfoRequest {
-                msg: [&request.msg[..], &[0, 16, 0, 200, 1, 2, 3]].concat(),
+                msg: [
+                    &request.msg[..],
+                    &dhcp::OPT_VENDOR_CLASS.to_be_bytes(),
+                    &200u16.to_be_bytes(),
+                    &[1, 2, 3],
+                ]
+                .concat(),
                 ..request.clone()
             }
             .frame(),
@@ -1038,7 +1073,12 @@ fn malformed_requests_are_passed() {
         (
             "stray octets after the last option",
             InfoRequest {
-                msg: [&request.msg[..], &[0, 16, 0]].concat(),
+                msg: [
+                    &request.msg[..],
+                    &dhcp::OPT_VENDOR_CLASS.to_be_bytes(),
+                    &[0],
+                ]
+                .concat(),
                 ..request.clone()
             }
             .frame(),
@@ -1055,7 +1095,10 @@ fn malformed_requests_are_passed() {
             "empty Server Identifier",
             request.clone().with_option(dhcp::OPT_SERVERID, &[]).frame(),
         ),
-        ("not version 6", request.frame_with_packet(|p| p[0] = 0x40)),
+        (
+            "not version 6",
+            request.frame_with_packet(|p| p[ipv6::field::VER_TC_FLOW.start] = 0x40),
+        ),
     ];
     for (what, frame) in cases {
         expect_pass::<V6>(&mut h, &frame, Reason::Malformed, what);
@@ -1109,7 +1152,7 @@ fn random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correct
         &property_bases(),
         any::<bool>(),
         |base, anywhere| {
-            let msg = parse_l2(base).unwrap().l3_off + 48;
+            let msg = parse_l2(base).unwrap().l3_off + MSG_AT;
             if anywhere {
                 0..base.len()
             } else {

@@ -66,6 +66,15 @@ pub mod ipv4 {
     pub const HDR_LEN: usize = field::DST_ADDR.end;
     /// Version 4, header length 5 words: no options.
     pub const VER_IHL_NO_OPTIONS: u8 = 0x45;
+    /// The low nibble of VER_IHL: the header's length in 32-bit words.
+    pub const IHL_MASK: u8 = 0x0f;
+    pub const IHL_WORD_LEN: usize = 4;
+    /// The flags of FLG_OFF (RFC 791 §3.1); below them the fragment offset, in 8 octets.
+    pub const FLAG_DONT_FRAGMENT: u16 = 0x4000;
+    pub const FLAG_MORE_FRAGMENTS: u16 = 0x2000;
+    pub const FRAGMENT_OFFSET_MASK: u16 = 0x1fff;
+    /// Set in every fragment, clear in a whole datagram.
+    pub const FRAGMENT_BITS: u16 = FLAG_MORE_FRAGMENTS | FRAGMENT_OFFSET_MASK;
     pub const PROTO_UDP: u8 = 17;
     pub const DEFAULT_TTL: u8 = 64;
     /// Every host must accept a datagram this large (RFC 791); the DHCP reply limit
@@ -96,6 +105,8 @@ pub mod ipv6 {
     }
 
     pub const HDR_LEN: usize = field::DST_ADDR.end;
+    /// The high nibble of VER_TC_FLOW.
+    pub const VERSION: u8 = 6;
     /// Version 6, traffic class 0, flow label 0.
     pub const VER_TC_FLOW_DEFAULT: [u8; 4] = [0x60, 0, 0, 0];
     pub const NEXT_HDR_UDP: u8 = 17;
@@ -368,7 +379,7 @@ pub mod dhcpv6 {
     /// option-code (2) + option-len (2).
     pub const OPT_HDR_LEN: usize = option::DATA.start;
 
-    // Option codes (RFC 8415 §21, RFC 3646, RFC 8415 §21.23-25).
+    // Option codes (RFC 8415 §21, RFC 3646, RFC 4649, RFC 8415 §21.23-25).
     pub const OPT_CLIENTID: u16 = 1;
     pub const OPT_SERVERID: u16 = 2;
     pub const OPT_IA_NA: u16 = 3;
@@ -379,6 +390,8 @@ pub mod dhcpv6 {
     pub const OPT_STATUS_CODE: u16 = 13;
     pub const OPT_VENDOR_CLASS: u16 = 16;
     pub const OPT_INTERFACE_ID: u16 = 18;
+    /// Relay Agent Remote-ID (RFC 4649): a relay's own, never echoed by the fast path.
+    pub const OPT_REMOTE_ID: u16 = 37;
     pub const OPT_DNS_SERVERS: u16 = 23;
     pub const OPT_DOMAIN_LIST: u16 = 24;
     pub const OPT_IA_PD: u16 = 25;
@@ -446,6 +459,8 @@ mod tests {
             (14, 20, 40, 8)
         );
         assert_eq!(dhcpv4::field::OPTIONS.start, 240);
+        assert_eq!(ipv4::FRAGMENT_BITS, 0x3fff);
+        assert_eq!(ipv6::VER_TC_FLOW_DEFAULT[0] >> 4, ipv6::VERSION);
         assert_eq!(dhcpv4::MAX_HLEN, 16);
         assert_eq!(
             (dhcpv6::HDR_LEN, dhcpv6::RELAY_HDR_LEN, dhcpv6::OPT_HDR_LEN),

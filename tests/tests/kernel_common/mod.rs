@@ -21,7 +21,7 @@ use lwm2m_xdp_tests::generation;
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, XDP_REASON_END},
     maps::Family,
-    wire::eth,
+    wire::{dhcpv4, dhcpv6, eth, Field},
 };
 
 /// `return Err(format!(...))` unless the condition holds: reply checkers return a
@@ -60,14 +60,14 @@ pub const QINQ_TAGS: [Tag; 2] = [(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLA
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 
 pub const URI: &str = "coaps://bootstrap.example.net:5684";
-pub const V4_URI_CODE: u8 = 224;
-pub const V4_CERT_CODE: u8 = 225;
+pub const V4_URI_CODE: u8 = dhcpv4::DEFAULT_URI_OPTION;
+pub const V4_CERT_CODE: u8 = dhcpv4::DEFAULT_CERTIFICATE_OPTION;
 /// `[[dhcpv4.extra_option]]`: Domain Name Server 198.18.0.53.
 pub const V4_EXTRA_CODE: u8 = 6;
-pub const V6_URI_CODE: u16 = 65001;
-pub const V6_CERT_CODE: u16 = 65002;
+pub const V6_URI_CODE: u16 = dhcpv6::DEFAULT_URI_OPTION;
+pub const V6_CERT_CODE: u16 = dhcpv6::DEFAULT_CERTIFICATE_OPTION;
 /// `[[dhcpv6.extra_option]]`: DNS Recursive Name Server 2001:db8::53.
-pub const V6_EXTRA_CODE: u16 = 23;
+pub const V6_EXTRA_CODE: u16 = dhcpv6::OPT_DNS_SERVERS;
 pub const IRT_SECONDS: u32 = 86400;
 
 /// True when this test may load programs; otherwise it has printed a loud SKIPPED line.
@@ -410,7 +410,8 @@ impl L2 {
     }
 
     pub fn frame(&self, ethertype: u16, l3: &[u8]) -> Vec<u8> {
-        let mut f = Vec::with_capacity(eth::HDR_LEN + 8 + l3.len());
+        let mut f =
+            Vec::with_capacity(eth::HDR_LEN + eth::MAX_VLAN_TAGS * eth::VLAN_TAG_LEN + l3.len());
         f.extend(self.dst);
         f.extend(self.src);
         for (tpid, tci) in &self.tags {
@@ -432,27 +433,40 @@ pub struct Parsed<'a> {
 }
 
 pub fn parse_l2(frame: &[u8]) -> Option<Parsed<'_>> {
-    let mac = |at: usize| -> [u8; 6] { frame[at..at + 6].try_into().expect("6 octets") };
+    let mac = |field: Field| -> [u8; 6] { frame[field].try_into().expect("6 octets") };
     if frame.len() < eth::HDR_LEN {
         return None;
     }
-    let mut l2 = L2::new(mac(0), mac(6));
-    let mut at = 12;
+    let mut l2 = L2::new(mac(eth::field::DESTINATION), mac(eth::field::SOURCE));
+    // Each tag stands where the ethertype would: its TPID is in the ethertype's place.
+    let mut at = eth::field::ETHERTYPE.start;
     loop {
-        let ethertype = u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]);
+        let tag = &frame[at..];
+        let word = |f: Field| tag.get(f.clone()).map(|_| be16(tag, f));
+        let ethertype = word(eth::tag::TPID)?;
         if ethertype == eth::ETHERTYPE_VLAN || ethertype == eth::ETHERTYPE_QINQ {
-            let tci = u16::from_be_bytes([*frame.get(at + 2)?, *frame.get(at + 3)?]);
-            l2.tags.push((ethertype, tci));
-            at += 4;
+            l2.tags.push((ethertype, word(eth::tag::TCI)?));
+            at += eth::VLAN_TAG_LEN;
             continue;
         }
+        let l3_off = at + eth::tag::TPID.end;
         return Some(Parsed {
             l2,
             ethertype,
-            l3_off: at + 2,
-            l3: &frame[at + 2..],
+            l3_off,
+            l3: &frame[l3_off..],
         });
     }
+}
+
+/// The big-endian 16-bit header field `field` of `header`.
+pub fn be16(header: &[u8], field: Field) -> u16 {
+    u16::from_be_bytes(header[field].try_into().expect("a 16-bit field"))
+}
+
+/// Write `value` big-endian into the 16-bit header field `field` of `header`.
+pub fn set_be16(header: &mut [u8], field: Field, value: u16) {
+    header[field].copy_from_slice(&value.to_be_bytes());
 }
 
 // ---- Independent checksum verification (RFC 1071) ------------------------------------------
