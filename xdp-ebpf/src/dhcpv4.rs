@@ -57,9 +57,10 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     // SAFETY: bounds checked by ptr_at; Ipv4Hdr has alignment 1.
     let ip = unsafe { &*ip };
     let frag = u16::from_be_bytes(ip.frags);
-    let ihl = (ip.vihl & 0x0f) as usize * 4;
+    let ihl = (ip.vihl & ipv4::IHL_MASK) as usize * ipv4::IHL_WORD_LEN;
     // A non-first fragment has no UDP header to look at.
-    if ip.proto != ipv4::PROTO_UDP || frag & 0x1fff != 0 || ihl < ipv4::HDR_LEN {
+    if ip.proto != ipv4::PROTO_UDP || frag & ipv4::FRAGMENT_OFFSET_MASK != 0 || ihl < ipv4::HDR_LEN
+    {
         return verdict::pass(ctx);
     }
     let Some(udp) = ptr_at::<UdpHdr>(ctx, ip_off + ihl) else {
@@ -229,7 +230,7 @@ fn read_headers(ctx: &impl Frame, ip_off: usize) -> Result<Request, Stop> {
     let h = unsafe { &*hdrs };
     let be16 = |f: core::ops::Range<usize>| u16::from_be_bytes([h[f.start], h[f.start + 1]]);
     // No IP options, no fragments (More Fragments or an offset).
-    if h[ip::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS || be16(ip::FLG_OFF) & 0x3fff != 0 {
+    if h[ip::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS || be16(ip::FLG_OFF) & ipv4::FRAGMENT_BITS != 0 {
         return Err(malformed);
     }
     let total_len = be16(ip::LENGTH) as usize;

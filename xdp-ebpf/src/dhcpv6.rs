@@ -243,7 +243,7 @@ fn read_headers(ctx: &impl Frame, l3_off: usize, iface: &IfaceConfig) -> Result<
     // SAFETY: bounds checked by ptr_at.
     let h = unsafe { &*h };
     let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
-    if h[ip::VER_TC_FLOW.start] >> 4 != 6 {
+    if h[ip::VER_TC_FLOW.start] >> 4 != ipv6::VERSION {
         return Err(malformed);
     }
     let mut src = [0u8; 16];
