@@ -147,7 +147,7 @@ pub fn parse_udp_frame(frame: &[u8]) -> Result<UdpFrame, String> {
                 return Err(format!("IPv4 total length {total}, {} octets", l3.len()));
             }
             // More-fragments or an offset: the flag bits below DF.
-            if be16(l3, ipv4::field::FLG_OFF.start) & 0x3fff != 0 {
+            if be16(l3, ipv4::field::FLG_OFF.start) & ipv4::FRAGMENT_BITS != 0 {
                 return Err("IPv4 fragment".into());
             }
             if l3[ipv4::field::PROTOCOL] != ipv4::PROTO_UDP {

@@ -66,6 +66,9 @@ pub mod ipv4 {
     pub const HDR_LEN: usize = field::DST_ADDR.end;
     /// Version 4, header length 5 words: no options.
     pub const VER_IHL_NO_OPTIONS: u8 = 0x45;
+    /// The bits of flags/offset a fragment has set: More Fragments and the offset (all
+    /// but DF and the reserved bit).
+    pub const FRAGMENT_BITS: u16 = 0x3FFF;
     pub const PROTO_UDP: u8 = 17;
     pub const DEFAULT_TTL: u8 = 64;
     /// Every host must accept a datagram this large (RFC 791); the DHCP reply limit

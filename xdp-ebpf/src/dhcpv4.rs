@@ -229,7 +229,7 @@ fn read_headers(ctx: &impl Frame, ip_off: usize) -> Result<Request, Stop> {
     let h = unsafe { &*hdrs };
     let be16 = |f: core::ops::Range<usize>| u16::from_be_bytes([h[f.start], h[f.start + 1]]);
     // No IP options, no fragments (More Fragments or an offset).
-    if h[ip::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS || be16(ip::FLG_OFF) & 0x3fff != 0 {
+    if h[ip::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS || be16(ip::FLG_OFF) & ipv4::FRAGMENT_BITS != 0 {
         return Err(malformed);
     }
     let total_len = be16(ip::LENGTH) as usize;

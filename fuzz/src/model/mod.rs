@@ -5,6 +5,8 @@
 pub mod v4;
 pub mod v6;
 
+use xdp_common::wire::eth;
+
 use crate::served::{Iface, Served};
 
 /// What the model says about a request.
@@ -33,11 +35,11 @@ pub struct L2<'a> {
     pub l3_off: usize,
 }
 
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// ietf-00's certificate-encoding octet before the DER: X.509 (protocol.md "Wire formats").
+pub const CERT_ENCODING_X509: u8 = 4;
 
 fn is_tag(ethertype: u16) -> bool {
-    ethertype == 0x8100 || ethertype == 0x88a8
+    ethertype == eth::ETHERTYPE_VLAN || ethertype == eth::ETHERTYPE_QINQ
 }
 
 pub fn be16(b: &[u8], at: usize) -> u16 {
@@ -45,33 +47,34 @@ pub fn be16(b: &[u8], at: usize) -> u16 {
 }
 
 pub fn parse_l2(frame: &[u8]) -> Option<L2<'_>> {
-    if frame.len() < 14 {
+    if frame.len() < eth::HDR_LEN {
         return None;
     }
-    let mut at = 12;
-    let mut ids = [0u16; 2];
+    // `at`: where the ethertype (or a tag's TPID, in its place) stands.
+    let mut at = eth::field::ETHERTYPE.start;
+    let mut ids = [0u16; eth::MAX_VLAN_TAGS];
     let mut n = 0;
     loop {
-        if frame.len() < at + 2 {
+        if frame.len() < at + eth::field::ETHERTYPE.len() {
             return None;
         }
         let ethertype = be16(frame, at);
         if !is_tag(ethertype) {
             return Some(L2 {
-                dst: frame[0..6].try_into().ok()?,
-                src: frame[6..12].try_into().ok()?,
-                tags: &frame[12..at],
+                dst: frame[eth::field::DESTINATION].try_into().ok()?,
+                src: frame[eth::field::SOURCE].try_into().ok()?,
+                tags: &frame[eth::field::ETHERTYPE.start..at],
                 vlans: (ids[0], ids[1]),
                 ethertype,
-                l3_off: at + 2,
+                l3_off: at + eth::field::ETHERTYPE.len(),
             });
         }
-        if n == 2 || frame.len() < at + 4 {
+        if n == eth::MAX_VLAN_TAGS || frame.len() < at + eth::VLAN_TAG_LEN {
             return None; // a third tag: not looked through
         }
-        ids[n] = be16(frame, at + 2) & 0x0fff;
+        ids[n] = be16(frame, at + eth::tag::TCI.start) & eth::VLAN_ID_MASK;
         n += 1;
-        at += 4;
+        at += eth::VLAN_TAG_LEN;
     }
 }
 
@@ -107,8 +110,8 @@ pub fn expect(served: &Served, frame: &[u8]) -> Expect {
         return "layer 2: short or more than two tags".into();
     };
     match l2.ethertype {
-        ETHERTYPE_IPV4 => v4::expect(served, frame, &l2),
-        ETHERTYPE_IPV6 => v6::expect(served, frame, &l2),
+        eth::ETHERTYPE_IPV4 => v4::expect(served, frame, &l2),
+        eth::ETHERTYPE_IPV6 => v6::expect(served, frame, &l2),
         _ => "not IP".into(),
     }
 }
