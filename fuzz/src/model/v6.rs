@@ -19,7 +19,9 @@ use xdp_common::{
     },
 };
 
-use super::{be16, check_l2, iface, sum, unicast_mac, Expect, CERT_ENCODING_X509, L2};
+use super::{
+    be16, check_l2, iface, sum, unicast_mac, Expect, CERT_ENCODING_X509, IP_VERSION_6, L2,
+};
 use crate::{
     ensure,
     served::{Format, Iface, Served, V6_CERT, V6_EXTRA, V6_EXTRA_DATA, V6_IRT, V6_URI},
@@ -31,8 +33,6 @@ const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::from_octets(ipv6::ALL_DHCP_SERVERS)
 const MAX_ORO_CODES: usize = 128;
 /// Where the DHCPv6 message starts in the IPv6 packet (no extension headers).
 const MSG_AT: usize = ipv6::HDR_LEN + udp::HDR_LEN;
-/// The version nibble of the first octet.
-const VERSION_6: u8 = ipv6::VER_TC_FLOW_DEFAULT[0] >> 4;
 
 pub struct Answer {
     peer: Ipv6Addr,
@@ -168,7 +168,7 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     if ip.len() < MSG_AT {
         return Err("ipv6: short");
     }
-    if ip[ip6::VER_TC_FLOW.start] >> 4 != VERSION_6 {
+    if ip[ip6::VER_TC_FLOW.start] >> 4 != IP_VERSION_6 {
         return Err("ipv6: version");
     }
     if ip[ip6::NXT_HDR] != ipv6::NEXT_HDR_UDP {
@@ -334,7 +334,7 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         ip.len(),
         ipv6::HDR_LEN + a.udp_len
     );
-    ensure!(ip[ip6::VER_TC_FLOW.start] >> 4 == VERSION_6, "version");
+    ensure!(ip[ip6::VER_TC_FLOW.start] >> 4 == IP_VERSION_6, "version");
     let payload_len = be16(ip, ip6::LENGTH.start);
     ensure!(
         usize::from(payload_len) == a.udp_len,
