@@ -170,34 +170,17 @@ fn v4_option(code: u8, data: &[u8]) -> Vec<u8> {
 }
 
 fn prl(rng: &mut StdRng) -> Vec<u8> {
-    // Subnet Mask, Router, Domain Name and an unconfigured site-specific code: not served.
+    use d4::{
+        OPT_END as END, OPT_LEASE_TIME as LEASE, OPT_MESSAGE_TYPE as MSG_TYPE, OPT_PAD as PAD,
+        OPT_REBINDING_TIME as REBIND, OPT_RENEWAL_TIME as RENEW, OPT_SERVER_ID as SERVER_ID,
+    };
+    // Not served: Subnet Mask, Router, Domain Name and an unconfigured site-specific code.
     const CODES: [u8; 14] = [
-        V4_URI,
-        V4_CERT,
-        V4_EXTRA,
-        1,
-        3,
-        d4::OPT_LEASE_TIME,
-        d4::OPT_RENEWAL_TIME,
-        d4::OPT_REBINDING_TIME,
-        d4::OPT_PAD,
-        d4::OPT_END,
-        d4::OPT_MESSAGE_TYPE,
-        d4::OPT_SERVER_ID,
-        15,
+        V4_URI, V4_CERT, V4_EXTRA, 1, 3, LEASE, RENEW, REBIND, PAD, END, MSG_TYPE, SERVER_ID, 15,
         226,
     ];
     const CLEAN: [u8; 10] = [
-        V4_URI,
-        V4_CERT,
-        V4_EXTRA,
-        d4::OPT_LEASE_TIME,
-        d4::OPT_RENEWAL_TIME,
-        d4::OPT_REBINDING_TIME,
-        d4::OPT_PAD,
-        d4::OPT_END,
-        d4::OPT_MESSAGE_TYPE,
-        d4::OPT_SERVER_ID,
+        V4_URI, V4_CERT, V4_EXTRA, LEASE, RENEW, REBIND, PAD, END, MSG_TYPE, SERVER_ID,
     ];
     if odd(rng, 4) {
         return match rng.gen_range(0..3) {
