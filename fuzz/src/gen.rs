@@ -6,17 +6,26 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use rand::{rngs::StdRng, seq::SliceRandom, Rng};
+use xdp_common::wire::{
+    dhcpv4::{self as d4, field as bootp_field},
+    dhcpv6::{self as d6, relay},
+    eth,
+    ipv4::{self, field as ip4},
+    ipv6::{self, field as ip6},
+    udp::{self, field as u},
+};
 
 use crate::{
-    model::sum,
+    model::{be16, sum, IP_VERSION_4, IP_VERSION_6},
     served::{
-        Iface, IFACES, SERVER_MAC, V4_CERT, V4_EXTRA, V4_URI, V6_CERT, V6_EXTRA, V6_IRT, V6_URI,
+        duid_ll, Iface, IFACES, SERVER_MAC, V4_CERT, V4_EXTRA, V4_URI, V6_CERT, V6_EXTRA, V6_IRT,
+        V6_URI,
     },
 };
 
 const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 const GROUP_MACS: [[u8; 6]; 4] = [
-    [0xff; 6],
+    eth::BROADCAST,
     [0x01, 0x00, 0x5e, 0, 0, 1],
     [0x33, 0x33, 0, 1, 0, 2],
     [0; 6],
@@ -58,7 +67,7 @@ fn source_mac(rng: &mut StdRng) -> [u8; 6] {
 
 /// VLAN tags: none, or those of a configured VLAN, or some other.
 fn tags(rng: &mut StdRng) -> Vec<u8> {
-    let tpid = |rng: &mut StdRng| pick(rng, &[0x8100u16, 0x88a8]);
+    let tpid = |rng: &mut StdRng| pick(rng, &[eth::ETHERTYPE_VLAN, eth::ETHERTYPE_QINQ]);
     let tag = |rng: &mut StdRng, id: u16| {
         let tci = (rng.gen_range(0..8u16) << 13) | id;
         [tpid(rng).to_be_bytes(), tci.to_be_bytes()].concat()
@@ -99,8 +108,9 @@ fn l2(rng: &mut StdRng, dst: [u8; 6], tags: &[u8], ethertype: u16) -> Vec<u8> {
 /// The configured interface entry the tags select (any, for tags nothing answers on).
 fn iface_of(rng: &mut StdRng, tags: &[u8]) -> &'static Iface {
     let id = |i: usize| {
-        tags.get(4 * i + 2..4 * i + 4)
-            .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]) & 0x0fff)
+        let at = eth::VLAN_TAG_LEN * i;
+        tags.get(at + eth::tag::TCI.start..at + eth::tag::TCI.end)
+            .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]) & eth::VLAN_ID_MASK)
     };
     IFACES
         .iter()
@@ -124,10 +134,20 @@ pub fn frame(rng: &mut StdRng) -> Vec<u8> {
 }
 
 fn other_frame(rng: &mut StdRng) -> Vec<u8> {
-    let ethertype = pick(rng, &[0x0806u16, 0x88cc, 0x8100, 0x0800, 0x86dd]);
+    // ARP, LLDP, a bare tag, IPv4 and IPv6 with random contents.
+    let ethertype = pick(
+        rng,
+        &[
+            0x0806u16,
+            0x88cc,
+            eth::ETHERTYPE_VLAN,
+            eth::ETHERTYPE_IPV4,
+            eth::ETHERTYPE_IPV6,
+        ],
+    );
     let len = rng.gen_range(0..200);
     let tags = tags(rng);
-    [l2(rng, [0xff; 6], &tags, ethertype), bytes(rng, len)].concat()
+    [l2(rng, eth::BROADCAST, &tags, ethertype), bytes(rng, len)].concat()
 }
 
 // ---- DHCPv4 ------------------------------------------------------------------------------
@@ -144,15 +164,24 @@ fn v4_addr(rng: &mut StdRng) -> Ipv4Addr {
     }
 }
 
+/// An option: code, length, data (RFC 2132 §2).
 fn v4_option(code: u8, data: &[u8]) -> Vec<u8> {
     [&[code, data.len() as u8][..], data].concat()
 }
 
 fn prl(rng: &mut StdRng) -> Vec<u8> {
+    use d4::{
+        OPT_END as END, OPT_LEASE_TIME as LEASE, OPT_MESSAGE_TYPE as MSG_TYPE, OPT_PAD as PAD,
+        OPT_REBINDING_TIME as REBIND, OPT_RENEWAL_TIME as RENEW, OPT_SERVER_ID as SERVER_ID,
+    };
+    // Not served: Subnet Mask, Router, Domain Name and an unconfigured site-specific code.
     const CODES: [u8; 14] = [
-        V4_URI, V4_CERT, V4_EXTRA, 1, 3, 51, 58, 59, 0, 255, 53, 54, 15, 226,
+        V4_URI, V4_CERT, V4_EXTRA, 1, 3, LEASE, RENEW, REBIND, PAD, END, MSG_TYPE, SERVER_ID, 15,
+        226,
     ];
-    const CLEAN: [u8; 10] = [V4_URI, V4_CERT, V4_EXTRA, 51, 58, 59, 0, 255, 53, 54];
+    const CLEAN: [u8; 10] = [
+        V4_URI, V4_CERT, V4_EXTRA, LEASE, RENEW, REBIND, PAD, END, MSG_TYPE, SERVER_ID,
+    ];
     if odd(rng, 4) {
         return match rng.gen_range(0..3) {
             0 => Vec::new(),
@@ -175,30 +204,34 @@ fn prl(rng: &mut StdRng) -> Vec<u8> {
 
 fn v4_options(rng: &mut StdRng) -> Vec<u8> {
     let mut opts: Vec<Vec<u8>> = Vec::new();
-    let msg_type = if odd(rng, 5) { rng.gen_range(0..10) } else { 8 };
+    let msg_type = if odd(rng, 5) {
+        rng.gen_range(0..10)
+    } else {
+        d4::MSG_INFORM
+    };
     if !odd(rng, 20) {
-        opts.push(v4_option(53, &[msg_type]));
+        opts.push(v4_option(d4::OPT_MESSAGE_TYPE, &[msg_type]));
     }
     if !odd(rng, 10) {
-        opts.push(v4_option(55, &prl(rng)));
+        opts.push(v4_option(d4::OPT_PARAMETER_REQUEST_LIST, &prl(rng)));
     }
     if rng.gen_ratio(1, 2) {
         let any: u16 = rng.gen();
         let size: u16 = pick(rng, &[0, 576, 1000, 1500, 2000, 9000, any]);
         if !odd(rng, 5) {
-            opts.push(v4_option(57, &size.to_be_bytes()));
+            opts.push(v4_option(d4::OPT_MAX_MESSAGE_SIZE, &size.to_be_bytes()));
         } else {
             let len = rng.gen_range(0..4);
-            opts.push(v4_option(57, &bytes(rng, len)));
+            opts.push(v4_option(d4::OPT_MAX_MESSAGE_SIZE, &bytes(rng, len)));
         }
     }
     if rng.gen_ratio(1, 3) {
         let len = rng.gen_range(1..64);
-        opts.push(v4_option(61, &bytes(rng, len)));
+        opts.push(v4_option(d4::OPT_CLIENT_ID, &bytes(rng, len)));
     }
     if rng.gen_ratio(1, 3) {
         let len = rng.gen_range(0..80);
-        opts.push(v4_option(82, &bytes(rng, len)));
+        opts.push(v4_option(d4::OPT_RELAY_AGENT_INFO, &bytes(rng, len)));
     }
     if rng.gen_ratio(1, 8) {
         let ours = pick(rng, &IFACES).v4.octets();
@@ -208,17 +241,16 @@ fn v4_options(rng: &mut StdRng) -> Vec<u8> {
         } else {
             ours.to_vec()
         };
-        opts.push(v4_option(54, &sid));
+        opts.push(v4_option(d4::OPT_SERVER_ID, &sid));
     }
     if odd(rng, 20) {
-        opts.push(v4_option(52, &[rng.gen_range(1..4)]));
+        opts.push(v4_option(d4::OPT_OVERLOAD, &[rng.gen_range(1..4)]));
     }
     if rng.gen_ratio(1, 4) {
         let len = rng.gen_range(0..40);
-        opts.push(v4_option(
-            pick(rng, &[12, 60, 77, 43, 250]),
-            &bytes(rng, len),
-        ));
+        // Host Name, Vendor Class, User Class, Vendor-Specific, a site-specific code.
+        let code = pick(rng, &[12, d4::OPT_VENDOR_CLASS_ID, 77, 43, 250]);
+        opts.push(v4_option(code, &bytes(rng, len)));
     }
     if odd(rng, 8) {
         // A second instance of something the walker must notice.
@@ -229,61 +261,69 @@ fn v4_options(rng: &mut StdRng) -> Vec<u8> {
     let mut out = Vec::new();
     for o in opts {
         if rng.gen_ratio(1, 6) {
-            out.extend(std::iter::repeat_n(0, rng.gen_range(1..200)));
+            out.extend(std::iter::repeat_n(d4::OPT_PAD, rng.gen_range(1..200)));
         }
         out.extend(o);
     }
     if rng.gen_ratio(1, 6) {
-        out.extend(std::iter::repeat_n(0, rng.gen_range(1..1400)));
+        out.extend(std::iter::repeat_n(d4::OPT_PAD, rng.gen_range(1..1400)));
     }
     if !odd(rng, 20) {
-        out.push(255);
+        out.push(d4::OPT_END);
     }
     out
 }
 
 fn bootp(rng: &mut StdRng) -> Vec<u8> {
-    let mut b = vec![0u8; 240];
-    b[0] = if odd(rng, 20) { rng.gen() } else { 1 };
-    b[1] = 1;
-    b[2] = 6;
+    use bootp_field as f;
+    let mut b = vec![0u8; f::OPTIONS.start];
+    b[f::OP] = if odd(rng, 20) {
+        rng.gen()
+    } else {
+        d4::OP_BOOTREQUEST
+    };
+    b[f::HTYPE] = d4::HTYPE_ETHERNET;
+    b[f::HLEN] = d4::HLEN_ETHERNET;
     let relayed = rng.gen_ratio(1, 3);
-    b[3] = if relayed { rng.gen_range(1..4) } else { 0 };
-    b[4..8].copy_from_slice(&rng.gen::<[u8; 4]>());
-    b[8..10].copy_from_slice(&rng.gen::<[u8; 2]>());
-    b[10] = if rng.gen() { 0x80 } else { 0 };
+    b[f::HOPS] = if relayed { rng.gen_range(1..4) } else { 0 };
+    b[f::XID].copy_from_slice(&rng.gen::<[u8; 4]>());
+    b[f::SECS].copy_from_slice(&rng.gen::<[u8; 2]>());
+    let flags = if rng.gen() { d4::FLAG_BROADCAST } else { 0 };
+    b[f::FLAGS].copy_from_slice(&flags.to_be_bytes());
     let ciaddr = if odd(rng, 4) {
         let bad = v4_addr(rng);
         pick(rng, &[Ipv4Addr::UNSPECIFIED, bad])
     } else {
         Ipv4Addr::new(198, 18, 0, 10)
     };
-    b[12..16].copy_from_slice(&ciaddr.octets());
+    b[f::CIADDR].copy_from_slice(&ciaddr.octets());
     if relayed {
         let giaddr = if odd(rng, 4) {
             v4_addr(rng)
         } else {
             Ipv4Addr::new(198, 18, 5, 1)
         };
-        b[24..28].copy_from_slice(&giaddr.octets());
+        b[f::GIADDR].copy_from_slice(&giaddr.octets());
     }
-    b[28..34].copy_from_slice(&CLIENT_MAC);
+    let mac_end = f::CHADDR.start + CLIENT_MAC.len();
+    b[f::CHADDR.start..mac_end].copy_from_slice(&CLIENT_MAC);
     if rng.gen_ratio(1, 10) {
-        let n = rng.gen_range(0..=202);
+        // Junk after the MAC, in chaddr's padding, sname and file.
+        let n = rng.gen_range(0..=f::MAGIC_COOKIE.start - mac_end);
         let junk = bytes(rng, n);
-        b[34..34 + n].copy_from_slice(&junk);
+        b[mac_end..mac_end + n].copy_from_slice(&junk);
     }
-    b[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    b[f::MAGIC_COOKIE].copy_from_slice(&d4::MAGIC_COOKIE);
     b.extend(v4_options(rng));
-    if rng.gen_ratio(3, 4) && b.len() < 300 {
-        b.resize(300, 0);
+    if rng.gen_ratio(3, 4) && b.len() < d4::MIN_MESSAGE_LEN {
+        b.resize(d4::MIN_MESSAGE_LEN, 0);
     }
     b
 }
 
 pub fn v4_frame(rng: &mut StdRng) -> Vec<u8> {
     let payload = bootp(rng);
-    let relayed = payload[24..28] != [0; 4];
+    let relayed = payload[bootp_field::GIADDR] != [0; 4];
     let tags = tags(rng);
     let iface = iface_of(rng, &tags);
     let src = if relayed {
@@ -298,28 +338,40 @@ pub fn v4_frame(rng: &mut StdRng) -> Vec<u8> {
     } else {
         Ipv4Addr::BROADCAST
     };
-    let sport: u16 = if relayed { 67 } else { 68 };
-    let dport: u16 = if odd(rng, 20) { rng.gen() } else { 67 };
-    let udp_len = 8 + payload.len();
-    let mut ip = vec![0u8; 20];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
-    ip[4..6].copy_from_slice(&rng.gen::<[u8; 2]>());
-    ip[6] = if odd(rng, 8) {
+    let sport = if relayed {
+        d4::SERVER_PORT
+    } else {
+        d4::CLIENT_PORT
+    };
+    let dport: u16 = if odd(rng, 20) {
+        rng.gen()
+    } else {
+        d4::SERVER_PORT
+    };
+    let udp_len = udp::HDR_LEN + payload.len();
+    let mut ip = vec![0u8; ipv4::HDR_LEN];
+    ip[ip4::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS;
+    ip[ip4::LENGTH].copy_from_slice(&((ipv4::HDR_LEN + udp_len) as u16).to_be_bytes());
+    ip[ip4::IDENT].copy_from_slice(&rng.gen::<[u8; 2]>());
+    // The flags octet of flags/offset.
+    ip[ip4::FLG_OFF.start] = if odd(rng, 8) {
         let offset = rng.gen_range(0..0x20);
         pick(rng, &[0x20, offset, 0x80]) // More Fragments, an offset, reserved
     } else {
         pick(rng, &[0x40, 0]) // DF or not
     };
-    ip[8] = pick(rng, &[64, 1, 255]);
-    ip[9] = if odd(rng, 30) { 6 } else { 17 };
-    ip[12..16].copy_from_slice(&src.octets());
-    ip[16..20].copy_from_slice(&dst.octets());
+    ip[ip4::TTL] = pick(rng, &[ipv4::DEFAULT_TTL, 1, 255]);
+    // TCP, rarely.
+    ip[ip4::PROTOCOL] = if odd(rng, 30) { 6 } else { ipv4::PROTO_UDP };
+    ip[ip4::SRC_ADDR].copy_from_slice(&src.octets());
+    ip[ip4::DST_ADDR].copy_from_slice(&dst.octets());
     if odd(rng, 20) {
-        // IP options: NOP NOP NOP EOL.
-        ip.extend([1, 1, 1, 0]);
-        ip[0] = 0x46;
-        ip[2..4].copy_from_slice(&((24 + udp_len) as u16).to_be_bytes());
+        // IP options: NOP NOP NOP EOL, one more word of header.
+        let options = [1, 1, 1, 0];
+        ip.extend(options);
+        ip[ip4::VER_IHL] = ipv4::VER_IHL_NO_OPTIONS + 1;
+        let total = ipv4::HDR_LEN + options.len() + udp_len;
+        ip[ip4::LENGTH].copy_from_slice(&(total as u16).to_be_bytes());
     }
     let mut udp = [
         &sport.to_be_bytes()[..],
@@ -332,11 +384,11 @@ pub fn v4_frame(rng: &mut StdRng) -> Vec<u8> {
     let mut packet = [ip, udp].concat();
     refresh_v4(&mut packet);
     if rng.gen_ratio(1, 10) {
-        let ihl = usize::from(packet[0] & 0xf) * 4;
-        packet[ihl + 6..ihl + 8].fill(0); // no UDP checksum: legal over IPv4
+        let ihl = ihl(&packet);
+        packet[ihl + u::CHECKSUM.start..ihl + u::CHECKSUM.end].fill(0); // legal over IPv4
     }
-    let dst_mac = if relayed { SERVER_MAC } else { [0xff; 6] };
-    let mut f = [l2(rng, dst_mac, &tags, 0x0800), packet].concat();
+    let dst_mac = if relayed { SERVER_MAC } else { eth::BROADCAST };
+    let mut f = [l2(rng, dst_mac, &tags, eth::ETHERTYPE_IPV4), packet].concat();
     if rng.gen_ratio(1, 10) {
         let n = rng.gen_range(1..40);
         f.extend(bytes(rng, n)); // an Ethernet trailer after the IP packet
@@ -344,35 +396,42 @@ pub fn v4_frame(rng: &mut StdRng) -> Vec<u8> {
     f
 }
 
+/// The IPv4 header's length in octets: IHL, the low nibble of its first octet, in words.
+fn ihl(p: &[u8]) -> usize {
+    usize::from(p[ip4::VER_IHL] & ipv4::IHL_MASK) * ipv4::IHL_WORD_LEN
+}
+
 /// Recompute the IPv4 header and UDP checksums of `packet` as far as its lengths allow.
 fn refresh_v4(p: &mut [u8]) {
-    if p.len() < 20 {
+    if p.len() < ipv4::HDR_LEN {
         return;
     }
-    let ihl = usize::from(p[0] & 0x0f) * 4;
-    if ihl < 20 || p.len() < ihl + 8 {
+    let ihl = ihl(p);
+    if ihl < ipv4::HDR_LEN || p.len() < ihl + udp::HDR_LEN {
         return;
     }
-    p[10..12].fill(0);
+    p[ip4::CHECKSUM].fill(0);
     let s = !sum(&[&p[..ihl]]);
-    p[10..12].copy_from_slice(&s.to_be_bytes());
-    let udp_len = usize::from(u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]));
-    if udp_len < 8 || p.len() < ihl + udp_len {
+    p[ip4::CHECKSUM].copy_from_slice(&s.to_be_bytes());
+    let udp_len = usize::from(be16(p, ihl + u::LENGTH.start));
+    if udp_len < udp::HDR_LEN || p.len() < ihl + udp_len {
         return;
     }
     let (head, rest) = p.split_at_mut(ihl);
     let seg = &mut rest[..udp_len];
-    seg[6..8].fill(0);
+    seg[u::CHECKSUM].fill(0);
     let len = (udp_len as u16).to_be_bytes();
-    let mut s = !sum(&[&head[12..20], &[0, 17], &len, seg]);
+    let addresses = &head[ip4::SRC_ADDR.start..ip4::DST_ADDR.end];
+    let mut s = !sum(&[addresses, &[0, ipv4::PROTO_UDP], &len, seg]);
     if s == 0 {
         s = 0xffff;
     }
-    seg[6..8].copy_from_slice(&s.to_be_bytes());
+    seg[u::CHECKSUM].copy_from_slice(&s.to_be_bytes());
 }
 
 // ---- DHCPv6 ------------------------------------------------------------------------------
 
+/// An option: code, length, data (RFC 8415 §21.1).
 fn v6_option(code: u16, data: &[u8]) -> Vec<u8> {
     [
         &code.to_be_bytes()[..],
@@ -383,8 +442,20 @@ fn v6_option(code: u16, data: &[u8]) -> Vec<u8> {
 }
 
 fn oro(rng: &mut StdRng) -> Vec<u8> {
+    // Ignorable (SOL/INF_MAX_RT), then not served: SIP domains and an unconfigured code.
     const CODES: [u16; 12] = [
-        V6_URI, V6_CERT, V6_EXTRA, V6_IRT, 82, 83, 24, 13, 1, 2, 21, 65003,
+        V6_URI,
+        V6_CERT,
+        V6_EXTRA,
+        V6_IRT,
+        d6::OPT_SOL_MAX_RT,
+        d6::OPT_INF_MAX_RT,
+        d6::OPT_DOMAIN_LIST,
+        d6::OPT_STATUS_CODE,
+        d6::OPT_CLIENTID,
+        d6::OPT_SERVERID,
+        21,
+        65003,
     ];
     let codes: Vec<u16> = if odd(rng, 4) {
         match rng.gen_range(0..3) {
@@ -420,7 +491,7 @@ fn duid(rng: &mut StdRng) -> Vec<u8> {
             let len = rng.gen_range(1..130);
             bytes(rng, len)
         }
-        _ => [&[0, 3, 0, 1][..], &CLIENT_MAC].concat(),
+        _ => duid_ll(CLIENT_MAC),
     }
 }
 
@@ -433,13 +504,13 @@ fn v6_options(rng: &mut StdRng) -> Vec<u8> {
         } else {
             duid(rng)
         };
-        opts.push(v6_option(1, &id));
+        opts.push(v6_option(d6::OPT_CLIENTID, &id));
     }
     if !odd(rng, 10) {
-        opts.push(v6_option(6, &oro(rng)));
+        opts.push(v6_option(d6::OPT_ORO, &oro(rng)));
     }
     if rng.gen_ratio(1, 2) {
-        opts.push(v6_option(8, &rng.gen::<[u8; 2]>()));
+        opts.push(v6_option(d6::OPT_ELAPSED_TIME, &rng.gen::<[u8; 2]>()));
     }
     if rng.gen_ratio(1, 6) {
         let sid = if odd(rng, 2) {
@@ -448,16 +519,19 @@ fn v6_options(rng: &mut StdRng) -> Vec<u8> {
                 .then(Vec::new)
                 .unwrap_or_else(|| duid(rng))
         } else {
-            [&[0, 3, 0, 1][..], &SERVER_MAC].concat()
+            duid_ll(SERVER_MAC)
         };
-        opts.push(v6_option(2, &sid));
+        opts.push(v6_option(d6::OPT_SERVERID, &sid));
     }
     if odd(rng, 10) {
-        opts.push(v6_option(pick(rng, &[3, 4, 25]), &[0; 12]));
+        let ia = pick(rng, &[d6::OPT_IA_NA, d6::OPT_IA_TA, d6::OPT_IA_PD]);
+        opts.push(v6_option(ia, &[0; 12]));
     }
     if rng.gen_ratio(1, 4) {
         let len = rng.gen_range(0..300);
-        opts.push(v6_option(pick(rng, &[16, 15, 39, 65000]), &bytes(rng, len)));
+        // Vendor Class, User Class, Client FQDN, an unconfigured code.
+        let code = pick(rng, &[d6::OPT_VENDOR_CLASS, 15, 39, 65000]);
+        opts.push(v6_option(code, &bytes(rng, len)));
     }
     if odd(rng, 8) {
         let again = opts.choose(rng).cloned().unwrap_or_default();
@@ -475,9 +549,10 @@ fn v6_options(rng: &mut StdRng) -> Vec<u8> {
 fn v6_message(rng: &mut StdRng) -> Vec<u8> {
     let msg_type = if odd(rng, 5) {
         let any = rng.gen();
-        pick(rng, &[1, 12, any]) // SOLICIT, a bare Relay-forward header, anything
+        // SOLICIT, a bare Relay-forward header, anything.
+        pick(rng, &[d6::MSG_SOLICIT, d6::MSG_RELAY_FORW, any])
     } else {
-        11
+        d6::MSG_INFORMATION_REQUEST
     };
     let mut m = vec![msg_type];
     m.extend(rng.gen::<[u8; 3]>());
@@ -487,13 +562,17 @@ fn v6_message(rng: &mut StdRng) -> Vec<u8> {
 
 /// A Relay-forward (RFC 8415 §9) around `inner`, with an Interface-ID.
 fn relay_forward(rng: &mut StdRng, inner: &[u8], hops: u8) -> Vec<u8> {
-    let mut m = vec![12, hops];
-    m.extend(Ipv6Addr::new(0x2001, 0xdb8, 0, 5, 0, 0, 0, 1).octets());
-    m.extend(Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455).octets());
+    let mut m = vec![0; relay::OPTIONS.start];
+    m[relay::MSG_TYPE] = d6::MSG_RELAY_FORW;
+    m[relay::HOP_COUNT] = hops;
+    m[relay::LINK_ADDRESS]
+        .copy_from_slice(&Ipv6Addr::new(0x2001, 0xdb8, 0, 5, 0, 0, 0, 1).octets());
+    let peer = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x11, 0x22ff, 0xfe33, 0x4455);
+    m[relay::PEER_ADDRESS].copy_from_slice(&peer.octets());
     if rng.gen() {
-        m.extend(v6_option(18, b"eth7"));
+        m.extend(v6_option(d6::OPT_INTERFACE_ID, b"eth7"));
     }
-    m.extend(v6_option(9, inner));
+    m.extend(v6_option(d6::OPT_RELAY_MSG, inner));
     m
 }
 
@@ -516,7 +595,7 @@ fn v6_src(rng: &mut StdRng) -> Ipv6Addr {
 
 pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
     let mut msg = v6_message(rng);
-    let mut sport: u16 = 546;
+    let mut sport = d6::CLIENT_PORT;
     let mut src = v6_src(rng);
     let tags = tags(rng);
     let iface = iface_of(rng, &tags);
@@ -526,11 +605,11 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
             &[
                 iface.ll,
                 "ff02::1".parse().expect("address"),
-                "ff05::1:3".parse().expect("address"),
+                Ipv6Addr::from_octets(ipv6::ALL_DHCP_SERVERS),
             ],
         )
     } else {
-        "ff02::1:2".parse().expect("address")
+        Ipv6Addr::from_octets(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS)
     };
     if odd(rng, 5) {
         // Relayed, 1 or 2 hops, from the relay's address (or not).
@@ -538,7 +617,7 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
         for hop in 1..rng.gen_range(1..=5) {
             msg = relay_forward(rng, &msg, hop);
         }
-        sport = 547;
+        sport = d6::SERVER_PORT;
         if rng.gen_ratio(3, 4) {
             src = Ipv6Addr::new(0x2001, 0xdb8, 0, 5, 0, 0, 0, 1);
         }
@@ -548,46 +627,48 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
             _ => dst,
         };
     }
-    let udp_len = 8 + msg.len();
+    let udp_len = udp::HDR_LEN + msg.len();
     let mut udp = [
         &sport.to_be_bytes()[..],
-        &547u16.to_be_bytes(),
+        &d6::SERVER_PORT.to_be_bytes(),
         &(udp_len as u16).to_be_bytes(),
         &[0, 0],
     ]
     .concat();
     udp.extend(&msg);
-    let mut next = 17u8;
+    let mut next = ipv6::NEXT_HDR_UDP;
     let mut ext = Vec::new();
     match rng.gen_range(0..25) {
         _ if !odd(rng, 10) => {}
         0..=12 => {
-            // Hop-by-Hop with a PadN, then UDP.
-            ext = vec![17, 0, 1, 4, 0, 0, 0, 0];
+            // Hop-by-Hop (0) with a PadN, then UDP.
+            ext = vec![ipv6::NEXT_HDR_UDP, 0, 1, 4, 0, 0, 0, 0];
             next = 0;
         }
         _ => {
-            // A fragment header (first fragment, More Fragments set).
-            ext = vec![17, 0, 0, 1];
+            // A fragment header (44; first fragment, More Fragments set).
+            ext = vec![ipv6::NEXT_HDR_UDP, 0, 0, 1];
             ext.extend(rng.gen::<[u8; 4]>());
             next = 44;
         }
     }
-    let mut ip = vec![0x60, 0, 0, 0];
-    ip.extend(((ext.len() + udp_len) as u16).to_be_bytes());
-    ip.push(next);
-    ip.push(pick(rng, &[255, 1, 64]));
-    ip.extend(src.octets());
-    ip.extend(dst.octets());
+    let mut ip = vec![0; ipv6::HDR_LEN];
+    ip[ip6::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
+    ip[ip6::LENGTH].copy_from_slice(&((ext.len() + udp_len) as u16).to_be_bytes());
+    ip[ip6::NXT_HDR] = next;
+    ip[ip6::HOP_LIMIT] = pick(rng, &[255, 1, ipv6::HOP_LIMIT]);
+    ip[ip6::SRC_ADDR].copy_from_slice(&src.octets());
+    ip[ip6::DST_ADDR].copy_from_slice(&dst.octets());
     let mut packet = [ip, ext, udp].concat();
     refresh_v6(&mut packet);
     let dst_mac = if dst.is_multicast() {
+        let [a, b] = eth::IPV6_MULTICAST_PREFIX;
         let o = dst.octets();
-        [0x33, 0x33, o[12], o[13], o[14], o[15]]
+        [a, b, o[12], o[13], o[14], o[15]]
     } else {
         SERVER_MAC
     };
-    let mut f = [l2(rng, dst_mac, &tags, 0x86dd), packet].concat();
+    let mut f = [l2(rng, dst_mac, &tags, eth::ETHERTYPE_IPV6), packet].concat();
     if rng.gen_ratio(1, 10) {
         let n = rng.gen_range(1..40);
         f.extend(bytes(rng, n));
@@ -598,40 +679,49 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
 /// Recompute the UDP checksum of an IPv6 packet whose next header is UDP (or after one
 /// extension header of 8 octets), as far as its lengths allow.
 fn refresh_v6(p: &mut [u8]) {
-    if p.len() < 48 {
+    /// The one extension header the generator adds.
+    const EXT_LEN: usize = 8;
+    if p.len() < ipv6::HDR_LEN + udp::HDR_LEN {
         return;
     }
-    let udp_at = if p[6] == 17 { 40 } else { 48 };
-    if p.len() < udp_at + 8 {
+    let udp_at = if p[ip6::NXT_HDR] == ipv6::NEXT_HDR_UDP {
+        ipv6::HDR_LEN
+    } else {
+        ipv6::HDR_LEN + EXT_LEN
+    };
+    if p.len() < udp_at + udp::HDR_LEN {
         return;
     }
-    let udp_len = usize::from(u16::from_be_bytes([p[udp_at + 4], p[udp_at + 5]]));
-    if udp_len < 8 || p.len() < udp_at + udp_len {
+    let udp_len = usize::from(be16(p, udp_at + u::LENGTH.start));
+    if udp_len < udp::HDR_LEN || p.len() < udp_at + udp_len {
         return;
     }
     let (head, rest) = p.split_at_mut(udp_at);
     let seg = &mut rest[..udp_len];
-    seg[6..8].fill(0);
+    seg[u::CHECKSUM].fill(0);
     let len = (udp_len as u32).to_be_bytes();
-    let mut s = !sum(&[&head[8..40], &len, &[0, 0, 0, 17], seg]);
+    let addresses = &head[ip6::SRC_ADDR.start..ip6::DST_ADDR.end];
+    let mut s = !sum(&[addresses, &len, &[0, 0, 0, ipv6::NEXT_HDR_UDP], seg]);
     if s == 0 {
         s = 0xffff;
     }
-    seg[6..8].copy_from_slice(&s.to_be_bytes());
+    seg[u::CHECKSUM].copy_from_slice(&s.to_be_bytes());
 }
 
 // ---- Mutations -----------------------------------------------------------------------------
 
 /// Where layer 3 starts, walking up to three tags (for mutations only: the model has its own).
 fn l3_off(f: &[u8]) -> usize {
-    let mut at = 12;
-    while f.len() >= at + 2
-        && matches!(u16::from_be_bytes([f[at], f[at + 1]]), 0x8100 | 0x88a8)
-        && at < 24
+    const MAX_TAGS: usize = 3;
+    let first = eth::field::ETHERTYPE.start;
+    let mut at = first;
+    while f.len() >= at + eth::field::ETHERTYPE.len()
+        && matches!(be16(f, at), eth::ETHERTYPE_VLAN | eth::ETHERTYPE_QINQ)
+        && at < first + MAX_TAGS * eth::VLAN_TAG_LEN
     {
-        at += 4;
+        at += eth::VLAN_TAG_LEN;
     }
-    (at + 2).min(f.len())
+    (at + eth::field::ETHERTYPE.len()).min(f.len())
 }
 
 fn mutate(rng: &mut StdRng, f: &mut Vec<u8>) {
@@ -658,7 +748,15 @@ fn mutate(rng: &mut StdRng, f: &mut Vec<u8>) {
             }
             4 => {
                 // A lying length: IPv4 total / IPv6 payload / UDP length.
-                let at = pick(rng, &[l3 + 2, l3 + 4, l3 + 24, l3 + 44]);
+                let at = pick(
+                    rng,
+                    &[
+                        l3 + ip4::LENGTH.start,
+                        l3 + ip6::LENGTH.start,
+                        l3 + ipv4::HDR_LEN + u::LENGTH.start,
+                        l3 + ipv6::HDR_LEN + u::LENGTH.start,
+                    ],
+                );
                 if at + 2 <= f.len() {
                     let old = u16::from_be_bytes([f[at], f[at + 1]]);
                     let (up, down, any): (u16, u16, u16) =
@@ -677,7 +775,7 @@ fn mutate(rng: &mut StdRng, f: &mut Vec<u8>) {
                 }
             }
             5 => {
-                let keep = rng.gen_range(14.min(f.len())..=f.len());
+                let keep = rng.gen_range(eth::HDR_LEN.min(f.len())..=f.len());
                 f.truncate(keep);
             }
             6 => {
@@ -691,12 +789,12 @@ fn mutate(rng: &mut StdRng, f: &mut Vec<u8>) {
     if rng.gen() && f.len() > l3 {
         let (_, packet) = f.split_at_mut(l3);
         match packet.first().map(|b| b >> 4) {
-            Some(4) => refresh_v4(packet),
-            Some(6) => refresh_v6(packet),
+            Some(IP_VERSION_4) => refresh_v4(packet),
+            Some(IP_VERSION_6) => refresh_v6(packet),
             _ => {}
         }
     }
-    if f.len() < 14 {
-        f.resize(14, 0);
+    if f.len() < eth::HDR_LEN {
+        f.resize(eth::HDR_LEN, 0);
     }
 }

@@ -17,6 +17,7 @@ use rand::{rngs::StdRng, SeedableRng};
 use xdp_common::{
     counters::{reason_index, Reason, XDP_REASON_END},
     maps::Family,
+    wire::eth,
 };
 
 use crate::{harness::Harness, model::Expect, served::Served};
@@ -251,7 +252,7 @@ fn checker_accepts_a_change(
 /// 0 for an IPv4 frame, 1 for IPv6 (the answered counter of that family moved).
 fn tx_family(frame: &[u8]) -> usize {
     match model::parse_l2(frame).map(|l| l.ethertype) {
-        Some(model::ETHERTYPE_IPV6) => 1,
+        Some(eth::ETHERTYPE_IPV6) => 1,
         _ => 0,
     }
 }

@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
 use lwm2m_xdp_tests::generation;
+use xdp_common::wire::dhcpv6;
 
 /// The wire formats of protocol.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,11 +67,17 @@ pub const V4_EXTRA_DATA: [u8; 4] = [198, 18, 0, 53];
 pub const V6_URI: u16 = 65001;
 pub const V6_CERT: u16 = 65002;
 /// `[[dhcpv6.extra_option]]` DNS Recursive Name Server 2001:db8::53.
-pub const V6_EXTRA: u16 = 23;
+pub const V6_EXTRA: u16 = dhcpv6::OPT_DNS_SERVERS;
 pub const V6_EXTRA_DATA: [u8; 16] = [
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
 ];
-pub const V6_IRT: u16 = 32;
+pub const V6_IRT: u16 = dhcpv6::OPT_INFORMATION_REFRESH_TIME;
+
+/// DUID-LL (RFC 8415 §11.4) of an Ethernet MAC.
+pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
+    let (duid_type, hw_type) = (dhcpv6::DUID_TYPE_LL, dhcpv6::HW_TYPE_ETHERNET);
+    [&duid_type.to_be_bytes()[..], &hw_type.to_be_bytes(), &mac].concat()
+}
 
 /// One config as the model sees it.
 #[derive(Clone, Debug)]
@@ -157,7 +164,7 @@ impl Served {
 
     /// The DUID replies carry: DUID-LL of the (first) interface's MAC (RFC 8415 §11.4).
     pub fn duid(&self) -> Vec<u8> {
-        [&[0, 3, 0, 1][..], &SERVER_MAC[..]].concat()
+        duid_ll(SERVER_MAC)
     }
 
     pub fn toml(&self) -> String {

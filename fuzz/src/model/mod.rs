@@ -5,6 +5,8 @@
 pub mod v4;
 pub mod v6;
 
+use xdp_common::wire::{eth, ipv4, ipv6};
+
 use crate::served::{Iface, Served};
 
 /// What the model says about a request.
@@ -33,11 +35,15 @@ pub struct L2<'a> {
     pub l3_off: usize,
 }
 
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// The IP version, the high nibble of the first octet of either header.
+pub const IP_VERSION_4: u8 = ipv4::VER_IHL_NO_OPTIONS >> 4;
+pub const IP_VERSION_6: u8 = ipv6::VERSION;
+
+/// ietf-00's certificate-encoding octet before the DER: X.509 (protocol.md "Wire formats").
+pub const CERT_ENCODING_X509: u8 = 4;
 
 fn is_tag(ethertype: u16) -> bool {
-    ethertype == 0x8100 || ethertype == 0x88a8
+    ethertype == eth::ETHERTYPE_VLAN || ethertype == eth::ETHERTYPE_QINQ
 }
 
 pub fn be16(b: &[u8], at: usize) -> u16 {
@@ -45,33 +51,34 @@ pub fn be16(b: &[u8], at: usize) -> u16 {
 }
 
 pub fn parse_l2(frame: &[u8]) -> Option<L2<'_>> {
-    if frame.len() < 14 {
+    if frame.len() < eth::HDR_LEN {
         return None;
     }
-    let mut at = 12;
-    let mut ids = [0u16; 2];
+    // `at`: where the ethertype (or a tag's TPID, in its place) stands.
+    let mut at = eth::field::ETHERTYPE.start;
+    let mut ids = [0u16; eth::MAX_VLAN_TAGS];
     let mut n = 0;
     loop {
-        if frame.len() < at + 2 {
+        if frame.len() < at + eth::field::ETHERTYPE.len() {
             return None;
         }
         let ethertype = be16(frame, at);
         if !is_tag(ethertype) {
             return Some(L2 {
-                dst: frame[0..6].try_into().ok()?,
-                src: frame[6..12].try_into().ok()?,
-                tags: &frame[12..at],
+                dst: frame[eth::field::DESTINATION].try_into().ok()?,
+                src: frame[eth::field::SOURCE].try_into().ok()?,
+                tags: &frame[eth::field::ETHERTYPE.start..at],
                 vlans: (ids[0], ids[1]),
                 ethertype,
-                l3_off: at + 2,
+                l3_off: at + eth::field::ETHERTYPE.len(),
             });
         }
-        if n == 2 || frame.len() < at + 4 {
+        if n == eth::MAX_VLAN_TAGS || frame.len() < at + eth::VLAN_TAG_LEN {
             return None; // a third tag: not looked through
         }
-        ids[n] = be16(frame, at + 2) & 0x0fff;
+        ids[n] = be16(frame, at + eth::tag::TCI.start) & eth::VLAN_ID_MASK;
         n += 1;
-        at += 4;
+        at += eth::VLAN_TAG_LEN;
     }
 }
 
@@ -107,8 +114,8 @@ pub fn expect(served: &Served, frame: &[u8]) -> Expect {
         return "layer 2: short or more than two tags".into();
     };
     match l2.ethertype {
-        ETHERTYPE_IPV4 => v4::expect(served, frame, &l2),
-        ETHERTYPE_IPV6 => v6::expect(served, frame, &l2),
+        eth::ETHERTYPE_IPV4 => v4::expect(served, frame, &l2),
+        eth::ETHERTYPE_IPV6 => v6::expect(served, frame, &l2),
         _ => "not IP".into(),
     }
 }
@@ -157,8 +164,10 @@ mod tests {
 
     use lwm2m_xdp::client;
     use lwm2m_xdp_test_support::frame;
+    use xdp_common::wire::{dhcpv4, dhcpv6};
 
     use super::*;
+    use crate::served::{duid_ll, V4_CERT, V4_URI, V6_URI};
 
     const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 
@@ -169,23 +178,25 @@ mod tests {
     fn inform(src_mac: [u8; 6], ciaddr: Ipv4Addr, prl: &[u8]) -> Vec<u8> {
         let bootp = client::build_inform(7, CLIENT_MAC, ciaddr, prl, Some(1500));
         let l2 = frame::Ethernet {
-            dst: [0xff; 6],
+            dst: eth::BROADCAST,
             src: src_mac,
             vlans: vec![],
         };
-        frame::ipv4_udp_frame(&l2, ciaddr, Ipv4Addr::BROADCAST, (68, 67), &bootp)
+        let ports = (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT);
+        frame::ipv4_udp_frame(&l2, ciaddr, Ipv4Addr::BROADCAST, ports, &bootp)
     }
 
     fn information_request(src: Ipv6Addr, oro: &[u16]) -> Vec<u8> {
-        let duid = [&[0, 3, 0, 1][..], &CLIENT_MAC].concat();
+        let duid = duid_ll(CLIENT_MAC);
         let msg = client::build_information_request([1, 2, 3], &duid, oro);
-        let dst: Ipv6Addr = "ff02::1:2".parse().unwrap();
+        let dst = Ipv6Addr::from_octets(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
         let l2 = frame::Ethernet {
             dst: frame::Ethernet::ipv6_multicast(dst),
             src: CLIENT_MAC,
             vlans: vec![],
         };
-        frame::ipv6_udp_frame(&l2, src, dst, 1, (546, 547), &msg)
+        let ports = (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT);
+        frame::ipv6_udp_frame(&l2, src, dst, 1, ports, &msg)
     }
 
     fn why(e: Expect) -> Option<&'static str> {
@@ -224,15 +235,15 @@ mod tests {
         let s = served();
         let ciaddr = Ipv4Addr::new(198, 18, 0, 10);
         assert!(matches!(
-            expect(&s, &inform(CLIENT_MAC, ciaddr, &[224, 225])),
+            expect(&s, &inform(CLIENT_MAC, ciaddr, &[V4_URI, V4_CERT])),
             Expect::AnswerV4(_)
         ));
         assert_eq!(
-            why(expect(&s, &inform([0xff; 6], ciaddr, &[224]))),
+            why(expect(&s, &inform(eth::BROADCAST, ciaddr, &[V4_URI]))),
             Some("group source MAC")
         );
         assert_eq!(
-            why(expect(&s, &inform([0; 6], ciaddr, &[224]))),
+            why(expect(&s, &inform([0; 6], ciaddr, &[V4_URI]))),
             Some("group source MAC")
         );
         for bad in [
@@ -241,7 +252,7 @@ mod tests {
             Ipv4Addr::new(224, 0, 0, 1),
         ] {
             assert_eq!(
-                why(expect(&s, &inform(CLIENT_MAC, bad, &[224]))),
+                why(expect(&s, &inform(CLIENT_MAC, bad, &[V4_URI]))),
                 Some("giaddr/ciaddr not unicast")
             );
         }
@@ -256,11 +267,11 @@ mod tests {
         let s = served();
         let ll: Ipv6Addr = "fe80::1122:33ff:fe44:5566".parse().unwrap();
         assert!(matches!(
-            expect(&s, &information_request(ll, &[65001])),
+            expect(&s, &information_request(ll, &[V6_URI])),
             Expect::AnswerV6(_)
         ));
         for src in ["ff02::1", "::", "2001:db8::10"] {
-            let f = information_request(src.parse().unwrap(), &[65001]);
+            let f = information_request(src.parse().unwrap(), &[V6_URI]);
             assert_eq!(
                 why(expect(&s, &f)),
                 Some("source not link-local unicast"),

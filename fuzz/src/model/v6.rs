@@ -5,21 +5,34 @@
 use std::net::Ipv6Addr;
 
 use dhcproto::{v6 as d6, Decodable, Decoder};
-use xdp_common::maps::MAX_REQUEST_PAYLOAD;
+use xdp_common::{
+    maps::MAX_REQUEST_PAYLOAD,
+    wire::{
+        dhcpv6::{
+            self as dhcp, field, option, relay, MAX_INTERFACE_ID_OPT_LEN, MAX_RELAY_HOPS, MAY_OMIT,
+            OPT_HDR_LEN, RELAY_HDR_LEN,
+        },
+        eth,
+        ipv6::{self, field as ip6},
+        udp::{self, field as u},
+        Field,
+    },
+};
 
-use super::{be16, check_l2, iface, sum, unicast_mac, Expect, ETHERTYPE_IPV6, L2};
+use super::{
+    be16, check_l2, iface, sum, unicast_mac, Expect, CERT_ENCODING_X509, IP_VERSION_6, L2,
+};
 use crate::{
     ensure,
     served::{Format, Iface, Served, V6_CERT, V6_EXTRA, V6_EXTRA_DATA, V6_IRT, V6_URI},
 };
 
-const ALL_DHCP_AGENTS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
-const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 1, 3);
-const MAX_RELAY_HOPS: usize = 4;
-const MAX_INTERFACE_ID_OPT_LEN: usize = 256;
+const ALL_DHCP_AGENTS: Ipv6Addr = Ipv6Addr::from_octets(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
+const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::from_octets(ipv6::ALL_DHCP_SERVERS);
+/// The program's documented limit (protocol.md).
 const MAX_ORO_CODES: usize = 128;
-/// SOL_MAX_RT and INF_MAX_RT: a reply may leave them out (RFC 8415 §21.24/25).
-const MAY_OMIT: [u16; 2] = [82, 83];
+/// Where the DHCPv6 message starts in the IPv6 packet (no extension headers).
+const MSG_AT: usize = ipv6::HDR_LEN + udp::HDR_LEN;
 
 pub struct Answer {
     peer: Ipv6Addr,
@@ -63,38 +76,47 @@ fn relay_source(src: Ipv6Addr, dst: Ipv6Addr, iface: &Iface) -> Result<Ipv6Addr,
 fn unwrap(mut msg: &[u8]) -> Result<(Vec<Layer>, &[u8]), &'static str> {
     let mut layers = Vec::new();
     loop {
-        if msg.len() < 34 {
+        if msg.len() < RELAY_HDR_LEN {
             return Err("relay: header cut");
         }
         let (mut inner, mut interface_id) = (None, None);
-        let mut at = 34;
+        let mut at = relay::OPTIONS.start;
         while at < msg.len() {
-            if at + 4 > msg.len() {
+            if at + OPT_HDR_LEN > msg.len() {
                 return Err("relay: stray octets");
             }
-            let code = be16(msg, at);
-            let len = usize::from(be16(msg, at + 2));
-            let data = msg.get(at + 4..at + 4 + len).ok_or("relay: past the end")?;
+            let (code, len) = option_head(msg, at);
+            let data = msg
+                .get(at + OPT_HDR_LEN..at + OPT_HDR_LEN + len)
+                .ok_or("relay: past the end")?;
             match code {
-                9 if inner.is_some() => return Err("relay: two Relay Messages"),
-                9 => inner = Some(data),
-                18 if interface_id.is_some() => return Err("relay: two Interface-IDs"),
-                18 if 4 + len > MAX_INTERFACE_ID_OPT_LEN => return Err("relay: long Interface-ID"),
-                18 => interface_id = Some(msg[at..at + 4 + len].to_vec()),
+                dhcp::OPT_RELAY_MSG if inner.is_some() => return Err("relay: two Relay Messages"),
+                dhcp::OPT_RELAY_MSG => inner = Some(data),
+                dhcp::OPT_INTERFACE_ID if interface_id.is_some() => {
+                    return Err("relay: two Interface-IDs")
+                }
+                dhcp::OPT_INTERFACE_ID if OPT_HDR_LEN + len > MAX_INTERFACE_ID_OPT_LEN => {
+                    return Err("relay: long Interface-ID")
+                }
+                dhcp::OPT_INTERFACE_ID => {
+                    interface_id = Some(msg[at..at + OPT_HDR_LEN + len].to_vec())
+                }
                 _ => {}
             }
-            at += 4 + len;
+            at += OPT_HDR_LEN + len;
         }
         let inner = inner.ok_or("relay: no Relay Message")?;
-        if inner.len() < 4 {
+        if inner.len() < dhcp::HDR_LEN {
             return Err("relay: Relay Message under 4 octets");
         }
         layers.push(Layer {
-            hop_count: msg[1],
-            addresses: msg[2..34].try_into().expect("32"),
+            hop_count: msg[relay::HOP_COUNT],
+            addresses: msg[relay::LINK_ADDRESS.start..relay::PEER_ADDRESS.end]
+                .try_into()
+                .expect("32"),
             interface_id,
         });
-        if inner[0] != 12 {
+        if inner[field::MSG_TYPE] != dhcp::MSG_RELAY_FORW {
             return Ok((layers, inner));
         }
         if layers.len() >= MAX_RELAY_HOPS {
@@ -106,11 +128,13 @@ fn unwrap(mut msg: &[u8]) -> Result<(Vec<Layer>, &[u8]), &'static str> {
 
 fn option_len(served: &Served, code: u16) -> usize {
     match code {
-        V6_URI => 4 + served.uri.len(),
-        V6_CERT if served.format == Format::Ietf00 => 5 + served.cert.len(),
-        V6_CERT => 4 + served.cert.len(),
-        V6_EXTRA => 4 + 16,
-        V6_IRT => 4 + 4,
+        V6_URI => OPT_HDR_LEN + served.uri.len(),
+        // The certificate-encoding octet before the DER.
+        V6_CERT if served.format == Format::Ietf00 => OPT_HDR_LEN + 1 + served.cert.len(),
+        V6_CERT => OPT_HDR_LEN + served.cert.len(),
+        V6_EXTRA => OPT_HDR_LEN + V6_EXTRA_DATA.len(),
+        // Seconds, a 32-bit number.
+        V6_IRT => OPT_HDR_LEN + 4,
         _ => unreachable!("not a served code"),
     }
 }
@@ -122,33 +146,46 @@ pub fn expect(served: &Served, frame: &[u8], l2: &L2) -> Expect {
     }
 }
 
-fn addr_at(b: &[u8], at: usize) -> Ipv6Addr {
-    Ipv6Addr::from(<[u8; 16]>::try_from(&b[at..at + 16]).expect("16"))
+fn addr(b: &[u8], f: Field) -> Ipv6Addr {
+    Ipv6Addr::from(<[u8; 16]>::try_from(&b[f]).expect("16"))
+}
+
+/// The code and data length of the option at `at`.
+fn option_head(msg: &[u8], at: usize) -> (u16, usize) {
+    let code = be16(msg, at + option::CODE.start);
+    (code, usize::from(be16(msg, at + option::LENGTH.start)))
+}
+
+/// The RFC 8200 §8.1 sum over the pseudo-header (from the IPv6 header `ip`) and `udp`.
+fn udp_sum(ip: &[u8], udp: &[u8]) -> u16 {
+    let len = (udp.len() as u32).to_be_bytes();
+    let addresses = &ip[ip6::SRC_ADDR.start..ip6::DST_ADDR.end];
+    sum(&[addresses, &len, &[0, 0, 0, ipv6::NEXT_HDR_UDP], udp])
 }
 
 fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str> {
     let ip = &frame[l2.l3_off..];
-    if ip.len() < 48 {
+    if ip.len() < MSG_AT {
         return Err("ipv6: short");
     }
-    if ip[0] >> 4 != 6 {
+    if ip[ip6::VER_TC_FLOW.start] >> 4 != IP_VERSION_6 {
         return Err("ipv6: version");
     }
-    if ip[6] != 17 {
+    if ip[ip6::NXT_HDR] != ipv6::NEXT_HDR_UDP {
         return Err("ipv6: extension header or not UDP");
     }
-    if be16(ip, 42) != 547 {
+    if be16(ip, ipv6::HDR_LEN + u::DST_PORT.start) != dhcp::SERVER_PORT {
         return Err("not to port 547");
     }
-    let src = addr_at(ip, 8);
-    let dst = addr_at(ip, 24);
-    let sport = be16(ip, 40);
-    let relayed = sport == 547;
+    let src = addr(ip, ip6::SRC_ADDR);
+    let dst = addr(ip, ip6::DST_ADDR);
+    let sport = be16(ip, ipv6::HDR_LEN + u::SRC_PORT.start);
+    let relayed = sport == dhcp::SERVER_PORT;
     let source = if relayed {
         let iface = iface(served, l2).ok_or("VLAN not configured")?;
         relay_source(src, dst, iface)?
     } else {
-        if dst != ALL_DHCP_AGENTS || sport != 546 {
+        if dst != ALL_DHCP_AGENTS || sport != dhcp::CLIENT_PORT {
             return Err("not to ff02::1:2 from port 546");
         }
         if !src.is_unicast_link_local() {
@@ -156,27 +193,28 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
         }
         iface(served, l2).map_or(Ipv6Addr::UNSPECIFIED, |i| i.ll)
     };
-    let payload_len = usize::from(be16(ip, 4));
-    if 40 + payload_len > ip.len() {
+    let payload_len = usize::from(be16(ip, ip6::LENGTH.start));
+    if ipv6::HDR_LEN + payload_len > ip.len() {
         return Err("ipv6: payload length");
     }
-    let udp = &ip[40..40 + payload_len];
-    if udp.len() < 12 || usize::from(be16(udp, 4)) != udp.len() {
+    let udp = &ip[ipv6::HDR_LEN..ipv6::HDR_LEN + payload_len];
+    if udp.len() < udp::HDR_LEN + dhcp::HDR_LEN
+        || usize::from(be16(udp, u::LENGTH.start)) != udp.len()
+    {
         return Err("udp: length");
     }
-    if udp.len() - 8 > MAX_REQUEST_PAYLOAD {
+    if udp.len() - udp::HDR_LEN > MAX_REQUEST_PAYLOAD {
         return Err("request over 2048 octets");
     }
-    let len = (udp.len() as u32).to_be_bytes();
-    if be16(udp, 6) == 0 || sum(&[&ip[8..40], &len, &[0, 0, 0, 17], udp]) != 0xffff {
+    if be16(udp, u::CHECKSUM.start) == 0 || udp_sum(ip, udp) != 0xffff {
         return Err("udp: checksum");
     }
     if !unicast_mac(l2.src) {
         return Err("group source MAC");
     }
     iface(served, l2).ok_or("VLAN not configured")?;
-    let msg = &udp[8..];
-    if relayed != (msg[0] == 12) {
+    let msg = &udp[udp::HDR_LEN..];
+    if relayed != (msg[field::MSG_TYPE] == dhcp::MSG_RELAY_FORW) {
         return Err("Relay-forward not from a relay, or a relay's other message");
     }
     let (layers, msg) = if relayed {
@@ -184,7 +222,7 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
     } else {
         (Vec::new(), msg)
     };
-    if msg[0] != 11 {
+    if msg[field::MSG_TYPE] != dhcp::MSG_INFORMATION_REQUEST {
         return Err("not INFORMATION-REQUEST");
     }
     let opts = walk(msg)?;
@@ -214,18 +252,19 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
         return Err("complete: ORO asks for what the fast path cannot serve");
     }
     let block: usize = codes.iter().map(|&c| option_len(served, c)).sum();
+    // Each Relay-reply: its header, the Relay Message option's head, the Interface-ID.
     let prefix: usize = layers
         .iter()
-        .map(|l| 34 + 4 + l.interface_id.as_ref().map_or(0, Vec::len))
+        .map(|l| RELAY_HDR_LEN + OPT_HDR_LEN + l.interface_id.as_ref().map_or(0, Vec::len))
         .sum();
-    let udp_len = 8
+    let udp_len = udp::HDR_LEN
         + prefix
-        + 4
-        + 4
+        + dhcp::HDR_LEN
+        + OPT_HDR_LEN
         + served.duid().len()
         + block
         + opts.client_id.as_ref().map_or(0, Vec::len);
-    if 40 + udp_len > usize::from(served.mtu) {
+    if ipv6::HDR_LEN + udp_len > usize::from(served.mtu) {
         return Err("reply over the MTU");
     }
     Ok(Answer {
@@ -235,7 +274,7 @@ fn decide(served: &Served, frame: &[u8], l2: &L2) -> Result<Answer, &'static str
         udp_len,
         source,
         layers,
-        xid: msg[1..4].try_into().expect("3"),
+        xid: msg[field::TRANSACTION_ID].try_into().expect("3"),
     })
 }
 
@@ -250,103 +289,111 @@ struct Options {
 fn walk(msg: &[u8]) -> Result<Options, &'static str> {
     let mut o = Options::default();
     let mut seen_oro = false;
-    let mut at = 4;
+    let mut at = field::OPTIONS.start;
     while at < msg.len() {
-        if at + 4 > msg.len() {
+        if at + OPT_HDR_LEN > msg.len() {
             return Err("options: stray octets");
         }
-        let code = be16(msg, at);
-        let len = usize::from(be16(msg, at + 2));
+        let (code, len) = option_head(msg, at);
         let data = msg
-            .get(at + 4..at + 4 + len)
+            .get(at + OPT_HDR_LEN..at + OPT_HDR_LEN + len)
             .ok_or("options: past the end")?;
         match code {
-            3 | 4 | 25 => return Err("IA option: not information-only"),
-            1 if o.client_id.is_some() || len > 255 => {
+            dhcp::OPT_IA_NA | dhcp::OPT_IA_TA | dhcp::OPT_IA_PD => {
+                return Err("IA option: not information-only")
+            }
+            // The program's limit on the Client Identifier it echoes (protocol.md).
+            dhcp::OPT_CLIENTID if o.client_id.is_some() || len > 255 => {
                 return Err("Client Identifier twice / long")
             }
-            1 => o.client_id = Some(msg[at..at + 4 + len].to_vec()),
-            2 if o.server_id.is_some() || len == 0 => {
+            dhcp::OPT_CLIENTID => o.client_id = Some(msg[at..at + OPT_HDR_LEN + len].to_vec()),
+            dhcp::OPT_SERVERID if o.server_id.is_some() || len == 0 => {
                 return Err("Server Identifier twice / empty")
             }
-            2 => o.server_id = Some(data.to_vec()),
-            6 if len % 2 != 0 => return Err("ORO of odd length"),
-            6 if seen_oro => return Err("ORO twice"),
-            6 => {
+            dhcp::OPT_SERVERID => o.server_id = Some(data.to_vec()),
+            dhcp::OPT_ORO if len % 2 != 0 => return Err("ORO of odd length"),
+            dhcp::OPT_ORO if seen_oro => return Err("ORO twice"),
+            dhcp::OPT_ORO => {
                 seen_oro = true;
                 o.oro = data.chunks(2).map(|c| be16(c, 0)).collect();
             }
             _ => {}
         }
-        at += 4 + len;
+        at += OPT_HDR_LEN + len;
     }
     Ok(o)
 }
 
 pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Result<(), String> {
     let l2 = super::parse_l2(request).expect("the model parsed it");
-    check_l2(&l2, reply, ETHERTYPE_IPV6)?;
+    check_l2(&l2, reply, eth::ETHERTYPE_IPV6)?;
     let ip = &reply[l2.l3_off..];
     ensure!(
-        ip.len() == 40 + a.udp_len,
+        ip.len() == ipv6::HDR_LEN + a.udp_len,
         "IPv6 packet of {} octets, want {}",
         ip.len(),
-        40 + a.udp_len
+        ipv6::HDR_LEN + a.udp_len
     );
-    ensure!(ip[0] >> 4 == 6, "version");
+    ensure!(ip[ip6::VER_TC_FLOW.start] >> 4 == IP_VERSION_6, "version");
+    let payload_len = be16(ip, ip6::LENGTH.start);
     ensure!(
-        usize::from(be16(ip, 4)) == a.udp_len,
-        "payload length {}",
-        be16(ip, 4)
+        usize::from(payload_len) == a.udp_len,
+        "payload length {payload_len}"
     );
     ensure!(
-        ip[6] == 17 && ip[7] > 0,
+        ip[ip6::NXT_HDR] == ipv6::NEXT_HDR_UDP && ip[ip6::HOP_LIMIT] > 0,
         "next header {} / hop limit {}",
-        ip[6],
-        ip[7]
+        ip[ip6::NXT_HDR],
+        ip[ip6::HOP_LIMIT]
     );
-    ensure!(addr_at(ip, 8) == a.source, "source {}", addr_at(ip, 8));
-    ensure!(addr_at(ip, 24) == a.peer, "destination {}", addr_at(ip, 24));
-    let udp = &ip[40..];
-    let dport = if a.layers.is_empty() { 546 } else { 547 };
+    let (src, dst) = (addr(ip, ip6::SRC_ADDR), addr(ip, ip6::DST_ADDR));
+    ensure!(src == a.source, "source {src}");
+    ensure!(dst == a.peer, "destination {dst}");
+    let udp = &ip[ipv6::HDR_LEN..];
+    let want_dport = if a.layers.is_empty() {
+        dhcp::CLIENT_PORT
+    } else {
+        dhcp::SERVER_PORT
+    };
+    let (sport, dport) = (be16(udp, u::SRC_PORT.start), be16(udp, u::DST_PORT.start));
     ensure!(
-        be16(udp, 0) == 547 && be16(udp, 2) == dport,
-        "ports {} -> {}",
-        be16(udp, 0),
-        be16(udp, 2)
+        sport == dhcp::SERVER_PORT && dport == want_dport,
+        "ports {sport} -> {dport}"
     );
-    ensure!(usize::from(be16(udp, 4)) == udp.len(), "UDP length");
-    let len = (udp.len() as u32).to_be_bytes();
     ensure!(
-        be16(udp, 6) != 0 && sum(&[&ip[8..40], &len, &[0, 0, 0, 17], udp]) == 0xffff,
+        usize::from(be16(udp, u::LENGTH.start)) == udp.len(),
+        "UDP length"
+    );
+    ensure!(
+        be16(udp, u::CHECKSUM.start) != 0 && udp_sum(ip, udp) == 0xffff,
         "UDP checksum"
     );
-    let mut msg = &udp[8..];
+    let mut msg = &udp[udp::HDR_LEN..];
     for (k, layer) in a.layers.iter().enumerate() {
         ensure!(
-            msg.len() >= 34 && msg[0] == 13,
+            msg.len() >= RELAY_HDR_LEN && msg[relay::MSG_TYPE] == dhcp::MSG_RELAY_REPL,
             "layer {k}: not a Relay-reply"
         );
         ensure!(
-            msg[1] == layer.hop_count && msg[2..34] == layer.addresses,
+            msg[relay::HOP_COUNT] == layer.hop_count
+                && msg[relay::LINK_ADDRESS.start..relay::PEER_ADDRESS.end] == layer.addresses,
             "layer {k}: hop-count or addresses changed"
         );
-        let mut at = 34;
+        let mut at = relay::OPTIONS.start;
         let mut inner = None;
         let mut others = Vec::new();
         while at < msg.len() {
-            ensure!(at + 4 <= msg.len(), "layer {k}: stray octets");
-            let code = be16(msg, at);
-            let len = usize::from(be16(msg, at + 2));
+            ensure!(at + OPT_HDR_LEN <= msg.len(), "layer {k}: stray octets");
+            let (code, len) = option_head(msg, at);
             let whole = msg
-                .get(at..at + 4 + len)
+                .get(at..at + OPT_HDR_LEN + len)
                 .ok_or("relay option past the end")?;
-            if code == 9 {
-                inner = Some(&whole[4..]);
+            if code == dhcp::OPT_RELAY_MSG {
+                inner = Some(&whole[option::DATA]);
             } else {
                 others.push(whole.to_vec());
             }
-            at += 4 + len;
+            at += OPT_HDR_LEN + len;
         }
         let want: Vec<Vec<u8>> = layer.interface_id.iter().cloned().collect();
         ensure!(
@@ -362,29 +409,43 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         "message type {:?}",
         decoded.msg_type()
     );
-    ensure!(msg[1..4] == a.xid, "transaction-id changed");
+    ensure!(
+        msg[field::TRANSACTION_ID] == a.xid,
+        "transaction-id changed"
+    );
     let mut list: Vec<(u16, &[u8])> = Vec::new();
-    let mut at = 4;
+    let mut at = field::OPTIONS.start;
     while at < msg.len() {
-        ensure!(at + 4 <= msg.len(), "stray octets");
-        let code = be16(msg, at);
-        let len = usize::from(be16(msg, at + 2));
-        let whole = msg.get(at..at + 4 + len).ok_or("option past the end")?;
+        ensure!(at + OPT_HDR_LEN <= msg.len(), "stray octets");
+        let (code, len) = option_head(msg, at);
+        let whole = msg
+            .get(at..at + OPT_HDR_LEN + len)
+            .ok_or("option past the end")?;
         list.push((code, whole));
-        at += 4 + len;
+        at += OPT_HDR_LEN + len;
     }
     let count = |code: u16| list.iter().filter(|o| o.0 == code).count();
-    let data = |code: u16| list.iter().find(|o| o.0 == code).map(|o| &o.1[4..]);
+    let data = |code: u16| {
+        list.iter()
+            .find(|o| o.0 == code)
+            .map(|o| &o.1[option::DATA])
+    };
     ensure!(
-        count(2) == 1 && data(2) == Some(&served.duid()[..]),
+        count(dhcp::OPT_SERVERID) == 1 && data(dhcp::OPT_SERVERID) == Some(&served.duid()[..]),
         "Server Identifier"
     );
     match &a.client_id {
         Some(id) => ensure!(
-            count(1) == 1 && list.iter().any(|o| o.0 == 1 && o.1 == &id[..]),
+            count(dhcp::OPT_CLIENTID) == 1
+                && list
+                    .iter()
+                    .any(|o| o.0 == dhcp::OPT_CLIENTID && o.1 == &id[..]),
             "Client Identifier not echoed as sent"
         ),
-        None => ensure!(count(1) == 0, "Client Identifier not asked for"),
+        None => ensure!(
+            count(dhcp::OPT_CLIENTID) == 0,
+            "Client Identifier not asked for"
+        ),
     }
     for code in [V6_URI, V6_CERT, V6_EXTRA, V6_IRT] {
         if !a.codes.contains(&code) {
@@ -395,7 +456,9 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         let d = data(code).expect("counted");
         let want: Vec<u8> = match code {
             V6_URI => served.uri.as_bytes().to_vec(),
-            V6_CERT if served.format == Format::Ietf00 => [&[4][..], &served.cert].concat(),
+            V6_CERT if served.format == Format::Ietf00 => {
+                [&[CERT_ENCODING_X509][..], &served.cert].concat()
+            }
             V6_CERT => served.cert.clone(),
             V6_EXTRA => V6_EXTRA_DATA.to_vec(),
             _ => served.irt.expect("served").to_be_bytes().to_vec(),
@@ -405,7 +468,17 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
     let stray: Vec<u16> = list
         .iter()
         .map(|o| o.0)
-        .filter(|c| ![1, 2, V6_URI, V6_CERT, V6_EXTRA, V6_IRT].contains(c))
+        .filter(|c| {
+            ![
+                dhcp::OPT_CLIENTID,
+                dhcp::OPT_SERVERID,
+                V6_URI,
+                V6_CERT,
+                V6_EXTRA,
+                V6_IRT,
+            ]
+            .contains(c)
+        })
         .collect();
     ensure!(stray.is_empty(), "options {stray:?} in the REPLY");
     Ok(())
