@@ -20,11 +20,11 @@ use xdp_common::{
 };
 
 use crate::{
-    csum, generation,
+    csum,
     handler::{self, Handler},
     loops,
     maps::{self, SLOTS},
-    packet::{self, ptr_at, Frame, Hook, L2},
+    packet::{self, ptr_at, Frame, L2},
     policy, rate, reply,
     scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
     state::{

@@ -19,11 +19,11 @@ use xdp_common::{
 };
 
 use crate::{
-    csum, generation,
+    csum,
     handler::{self, Handler},
     loops,
     maps::{self, SLOTS},
-    packet::{self, ptr_at, read_u16, Frame, Hook, L2},
+    packet::{self, ptr_at, read_u16, Frame, L2},
     policy, rate, relay6, reply,
     scratch::{self, be16, byte, Scratch, REQ_MAX},
     state::{
