@@ -6,7 +6,7 @@ mod relink;
 
 use attach::{
     attach, attach_fallback, detach_attached, detach_fallback, join_group, mode_name, xdp_mode,
-    Attached, Hook, TcHook,
+    Attached, Hook, LinkPin, TcHook,
 };
 
 use std::{
@@ -296,7 +296,7 @@ impl Daemon {
             link_modes: self
                 .attached
                 .iter()
-                .filter(|(_, a)| matches!(a.hook, Hook::Pinned { .. }))
+                .filter(|(_, a)| matches!(a.hook, Hook::Pinned(_)))
                 .map(|(n, a)| (n.clone(), mode_name(a.mode).to_string()))
                 .collect(),
         }
@@ -306,19 +306,11 @@ impl Daemon {
     fn all_pins(&self) -> Vec<pins::Pin> {
         let mut all = self.object_pins.clone();
         for a in self.attached.values() {
-            if let Hook::Pinned { pin, id, .. } = &a.hook {
-                all.push(pins::Pin {
-                    name: pin.clone(),
-                    kind: pins::Kind::Link,
-                    id: *id,
-                });
+            if let Hook::Pinned(link) = &a.hook {
+                all.push(link.record());
             }
-            if let Some(TcHook::Pinned { pin, id, .. }) = &a.fallback {
-                all.push(pins::Pin {
-                    name: pin.clone(),
-                    kind: pins::Kind::Link,
-                    id: *id,
-                });
+            if let Some(TcHook::Pinned(link)) = &a.fallback {
+                all.push(link.record());
             }
         }
         all
@@ -343,7 +335,7 @@ impl Daemon {
                         "requested_mode": attach_mode_name(i.mode),
                         "hooks": if a.fallback.is_some() { json!(["xdp", "tc"]) } else { json!(["xdp"]) },
                         // Every hook of it outlives the process.
-                        "pinned": matches!(a.hook, Hook::Pinned { .. })
+                        "pinned": matches!(a.hook, Hook::Pinned(_))
                             && a.fallback.as_ref().is_none_or(TcHook::is_pinned),
                     }),
                     None => json!({
@@ -652,7 +644,7 @@ impl Daemon {
             self.attached.insert(
                 ifname.clone(),
                 Attached {
-                    hook: Hook::Pinned { link, pin, id },
+                    hook: Hook::Pinned(LinkPin { link, pin, id }),
                     ifindex,
                     requested: iface.mode,
                     mode,
@@ -685,11 +677,11 @@ impl Daemon {
                 Some(a) => match adopt_fallback(&mut self.dp, &path) {
                     Ok(id) => {
                         info!("{ifname}: took over pinned TC fallback link {id}");
-                        a.fallback = Some(TcHook::Pinned {
+                        a.fallback = Some(TcHook::Pinned(LinkPin {
                             link: pins::open_pin(&path)?,
                             pin,
                             id,
-                        });
+                        }));
                         continue;
                     }
                     Err(e) => {

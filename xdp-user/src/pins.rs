@@ -5,8 +5,9 @@
 //! Layout: [`OWNER`], a one-entry array map holding the instance name (bpffs holds only pins
 //! and directories, so the marker is a pin); [`PROGRAM`]; one pin per map, by its object name;
 //! `link_<ifname>` (the XDP link) and `tc_<ifname>` (the TC fallback's TCX link) per attached
-//! interface (`.` and `%` percent-encoded: bpffs refuses names with a dot). A directory without our marker, or with another instance's, is refused and
-//! never touched; nothing is removed that this module cannot name as the instance's.
+//! interface (`.` and `%` percent-encoded: bpffs refuses names with a dot). A directory
+//! without our marker, or with another instance's, is refused and never touched; nothing is
+//! removed that this module cannot name as the instance's.
 
 use std::{
     ffi::CString,

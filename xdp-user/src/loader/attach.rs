@@ -25,12 +25,54 @@ use crate::{
     system,
 };
 
+/// A link pinned in the pin dir as `pin` (`link` is our descriptor of it, `id` its kernel
+/// ID): an interface's XDP link, or its TC fallback's TCX link. It outlives the process.
+pub(super) struct LinkPin {
+    pub(super) link: OwnedFd,
+    pub(super) pin: String,
+    pub(super) id: u32,
+}
+
+impl LinkPin {
+    /// Pins `link` as `pin` and holds it through the pin from then on (`link` is closed).
+    fn pin(pins: &PinDir, pin: String, link: FdLink) -> Result<LinkPin> {
+        let path = pins.join(&pin);
+        let id = link.info()?.id();
+        drop(
+            link.pin(&path)
+                .with_context(|| format!("pinning the link at {}", path.display()))?,
+        );
+        Ok(LinkPin {
+            link: pins::open_pin(&path)?,
+            pin,
+            id,
+        })
+    }
+
+    /// The state file's record of it (what `detach` may remove).
+    pub(super) fn record(&self) -> pins::Pin {
+        pins::Pin {
+            name: self.pin.clone(),
+            kind: pins::Kind::Link,
+            id: self.id,
+        }
+    }
+
+    /// BPF_LINK_DETACH, then unpinned.
+    fn detach(self, pins: Option<&PinDir>) -> Result<()> {
+        match pins {
+            Some(pins) => pins.remove_link(&self.pin, self.link.as_fd()),
+            None => pins::detach_link(self.link.as_fd()),
+        }
+    }
+}
+
 /// How an interface's XDP link is held.
 pub(super) enum Hook {
     /// Owned by the program (no --pin-dir): detached when the process exits, even by SIGKILL.
     Owned(XdpLinkId),
-    /// Pinned in the pin dir as `pin` (`link` is our descriptor of it): outlives the process.
-    Pinned { link: OwnedFd, pin: String, id: u32 },
+    /// Pinned in the pin dir: outlives the process.
+    Pinned(LinkPin),
 }
 
 /// How an interface's TC fallback link is held.
@@ -38,14 +80,14 @@ pub(super) enum TcHook {
     /// Owned by the program: no --pin-dir, or attached through clsact (netlink, kernels before
     /// 6.6), whose filter is no bpf_link and cannot be pinned. It goes with the process.
     Owned(SchedClassifierLinkId),
-    /// The TCX link pinned as `pin` (`link` is our descriptor of it): outlives the process,
-    /// and the next run swaps its program in with bpf_link_update.
-    Pinned { link: OwnedFd, pin: String, id: u32 },
+    /// The TCX link, pinned: outlives the process, and the next run swaps its program in with
+    /// bpf_link_update.
+    Pinned(LinkPin),
 }
 
 impl TcHook {
     pub(super) fn is_pinned(&self) -> bool {
-        matches!(self, TcHook::Pinned { .. })
+        matches!(self, TcHook::Pinned(_))
     }
 }
 
@@ -174,27 +216,15 @@ fn pin_fallback(
     name: &str,
     id: SchedClassifierLinkId,
 ) -> Option<TcHook> {
-    let pin = PinDir::tc_link_name(name);
-    let path = pins.join(&pin);
-    let pinned = dp
-        .tc_program()
+    dp.tc_program()
         .take_link(id)
         .map_err(anyhow::Error::new)
         .and_then(|link| Ok(FdLink::try_from(link)?))
-        .and_then(|link| {
-            let id = link.info()?.id();
-            drop(link.pin(&path)?);
-            Ok(TcHook::Pinned {
-                link: pins::open_pin(&path)?,
-                pin,
-                id,
-            })
-        });
-    pinned
+        .and_then(|link| LinkPin::pin(pins, PinDir::tc_link_name(name), link))
+        .map(TcHook::Pinned)
         .map_err(|e| {
             warn!(
-                "{name}: TC fallback not attached: pinning its link at {} failed ({e:#}); requests XDP has no room for are passed",
-                path.display()
+                "{name}: TC fallback not attached: {e:#}; requests XDP has no room for are passed"
             )
         })
         .ok()
@@ -220,10 +250,7 @@ pub(super) fn detach_fallback(
 ) -> Result<()> {
     match hook {
         TcHook::Owned(id) => dp.tc_program().detach(id)?,
-        TcHook::Pinned { link, pin, .. } => match pins {
-            Some(pins) => pins.remove_link(&pin, link.as_fd())?,
-            None => pins::detach_link(link.as_fd())?,
-        },
+        TcHook::Pinned(link) => link.detach(pins)?,
     }
     Ok(())
 }
@@ -240,18 +267,9 @@ fn pin_link(dp: &mut Datapath, pins: &PinDir, name: &str, link: XdpLinkId) -> Re
     let link = FdLink::try_from(dp.program().take_link(link)?).with_context(|| {
         format!("{name}: attached through netlink, not bpf_link: the link cannot be pinned")
     })?;
-    let pin = PinDir::link_name(name);
-    let path = pins.join(&pin);
-    let id = link.info()?.id();
-    drop(
-        link.pin(&path)
-            .with_context(|| format!("{name}: pinning its link at {}", path.display()))?,
-    );
-    Ok(Hook::Pinned {
-        link: pins::open_pin(&path)?,
-        pin,
-        id,
-    })
+    let pinned = LinkPin::pin(pins, PinDir::link_name(name), link)
+        .with_context(|| format!("{name}: its XDP link"))?;
+    Ok(Hook::Pinned(pinned))
 }
 
 /// Detaches one interface: an owned link through the program, a pinned one with
@@ -259,10 +277,7 @@ fn pin_link(dp: &mut Datapath, pins: &PinDir, name: &str, link: XdpLinkId) -> Re
 pub(super) fn detach_hook(dp: &mut Datapath, pins: Option<&PinDir>, hook: Hook) -> Result<()> {
     match hook {
         Hook::Owned(link) => dp.program().detach(link)?,
-        Hook::Pinned { link, pin, .. } => match pins {
-            Some(pins) => pins.remove_link(&pin, link.as_fd())?,
-            None => pins::detach_link(link.as_fd())?,
-        },
+        Hook::Pinned(link) => link.detach(pins)?,
     }
     Ok(())
 }
