@@ -611,9 +611,7 @@ impl Daemon {
                         "{ifname}: pinned link {} not taken over ({e:#}); attaching anew",
                         path.display()
                     );
-                    // Best effort: a link whose interface is gone is detached already.
-                    let _ = pins::open_pin(&path).and_then(|l| pins::detach_link(l.as_fd()));
-                    pins.remove(&pin)?;
+                    pins.discard_link(&pin)?;
                     continue;
                 }
             };
@@ -694,9 +692,7 @@ impl Daemon {
                 },
                 None => "its interface is not configured with fallback = \"tc\" now, or its XDP link was not taken over".to_string(),
             };
-            // Best effort: a link whose interface is gone is detached already.
-            let _ = pins::open_pin(&path).and_then(|l| pins::detach_link(l.as_fd()));
-            pins.remove(&pin)?;
+            pins.discard_link(&pin)?;
             info!(
                 "{ifname}: pinned TC fallback link {} detached and unpinned: {why}",
                 path.display()

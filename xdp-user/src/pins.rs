@@ -13,7 +13,7 @@ use std::{
     ffi::CString,
     fs, io,
     os::{
-        fd::{AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd},
+        fd::{AsFd as _, AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd},
         unix::ffi::OsStrExt as _,
     },
     path::{Path, PathBuf},
@@ -251,6 +251,13 @@ impl PinDir {
     /// Detaches the link pinned as `name` and unpins it.
     pub fn remove_link(&self, name: &str, link: BorrowedFd<'_>) -> Result<()> {
         detach_link(link).with_context(|| format!("detaching {}", self.join(name).display()))?;
+        self.remove(name)
+    }
+
+    /// Detaches the link pinned as `name` where it still can be (a link whose interface is
+    /// gone is detached already: best effort), then unpins it.
+    pub fn discard_link(&self, name: &str) -> Result<()> {
+        let _ = open_pin(&self.join(name)).and_then(|link| detach_link(link.as_fd()));
         self.remove(name)
     }
 
