@@ -323,6 +323,18 @@ impl NetnsPair {
             })
     }
 
+    /// Sets the MTU of both ends of the veth (for replies larger than 1500 octets).
+    pub fn set_mtu(&self, mtu: u32) -> Result<()> {
+        let mtu = mtu.to_string();
+        for side in [Side::Client, Side::Server] {
+            self.checked(
+                side,
+                &["ip", "link", "set", "dev", self.ifname(side), "mtu", &mtu],
+            )?;
+        }
+        Ok(())
+    }
+
     /// `exec` that must exit 0 within `IP_LIMIT`, for building the pair.
     fn checked(&self, side: Side, cmd: &[&str]) -> Result<Output> {
         let out = self.exec_within(side, IP_LIMIT, cmd);

@@ -18,7 +18,7 @@ use lwm2m_xdp_tests::{
     peers::{self, client_v4_broadcast, client_v6_multicast, ClientXdpPass, RawSocket},
     require_root,
     running::{count, Running},
-    text, NetnsPair, ScratchDir, Side,
+    NetnsPair, ScratchDir, Side,
 };
 use serde_json::Value;
 use xdp_common::wire::{dhcpv4, dhcpv6};
@@ -206,16 +206,6 @@ fn config(pair: &NetnsPair, mode: &str, certificate: usize) -> String {
         .text()
 }
 
-fn set_mtu(pair: &NetnsPair, mtu: &str) {
-    for side in [Side::Client, Side::Server] {
-        let out = pair.exec(
-            side,
-            &["ip", "link", "set", "dev", pair.ifname(side), "mtu", mtu],
-        );
-        assert!(out.status.success(), "mtu {mtu}: {}", text(&out.stderr));
-    }
-}
-
 /// Native veth hands XDP a page-pool fragment as long as the request: the tail has a few
 /// octets, the head XDP_PACKET_HEADROOM. A 300-octet certificate's answers (636 / 425
 /// octets) outgrow short requests by more than the tail gives.
@@ -257,7 +247,7 @@ fn generic_veth_answers_large_certificates_by_growing_the_head() {
     let tag = "head-generic";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    set_mtu(&pair, "2000");
+    pair.set_mtu(2000).expect("MTU 2000 on both ends");
     let cases = [
         (
             1150,

@@ -211,13 +211,7 @@ fn a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc() {
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
     let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
-    for (side, ifname) in [
-        (Side::Client, &pair.client_if),
-        (Side::Server, &pair.server_if),
-    ] {
-        let out = pair.exec(side, &["ip", "link", "set", "dev", ifname, "mtu", "2000"]);
-        assert!(out.status.success(), "mtu 2000: {}", text(&out.stderr));
-    }
+    pair.set_mtu(2000).expect("MTU 2000 on both ends");
     let cfg = config_with(
         &pair.server_if,
         "generic",
