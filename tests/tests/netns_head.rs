@@ -73,7 +73,7 @@ impl Request {
             Request::V6 { xid, pads } => pads
                 .iter()
                 .map(|&pad| {
-                    let duid = [&[0, 3, 0, 1][..], &pair.mac(Side::Client)[..]].concat();
+                    let duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Client));
                     let mut ir = client::build_information_request(
                         *xid,
                         &duid,

@@ -275,7 +275,7 @@ fn a_tagged_request_answered_by_tc_keeps_its_tag() {
     let run = start(&pair, &scratch, tag, "tc", "");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
     let xid = [0x42, 0x7c, 0x01];
-    let duid = [&[0, 3, 0, 1][..], &pair.mac(Side::Client)[..]].concat();
+    let duid = lwm2m_xdp::ifaces::duid_ll(pair.mac(Side::Client));
     let msg = client::build_information_request(
         xid,
         &duid,
