@@ -15,7 +15,8 @@ use aya::maps::{Map, MapData, PerCpuArray};
 use aya::programs::{SchedClassifier, TcAttachType};
 use lwm2m_xdp::{client, config::Config, pins, system};
 use lwm2m_xdp_tests::{
-    example_certificate, lwm2m_xdp_bin,
+    config_file::ConfigFile,
+    lwm2m_xdp_bin,
     peers::{self, in_netns},
     require_root, running, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
 };
@@ -45,10 +46,11 @@ const PROBE_TAIL: u32 = 5;
 const PROBE_MOST: u32 = 400;
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
-    format!(
-        "[lwm2m]\nbootstrap_uri = \"{uri}\"\npolicy = \"lwm2m-only\"\n[dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = false\n\
-         [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nserver_id = \"{server_ip}\"\n"
-    )
+    ConfigFile::new(uri, server_if)
+        .lwm2m("policy", "lwm2m-only")
+        .without_dhcpv6()
+        .interface_key("server_id", server_ip)
+        .text()
 }
 
 fn bin() -> String {
@@ -622,12 +624,11 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
 /// A DHCPv6 config whose REPLY (a 1000-octet certificate) outgrows what generic XDP on veth
 /// can add to a bare INFORMATION-REQUEST: XDP passes it as no_tailroom, TC answers it.
 fn tc_config(server_if: &str, uri: &str, fallback: &str) -> String {
-    format!(
-        "[lwm2m]\nbootstrap_uri = \"{uri}\"\ncertificate = \"{cert}\"\npolicy = \"lwm2m-only\"\n\
-         [dhcpv4]\nenabled = true\n[dhcpv6]\nenabled = true\n\
-         [[interface]]\nname = \"{server_if}\"\nmode = \"generic\"\nfallback = \"{fallback}\"\n",
-        cert = example_certificate(1000).display()
-    )
+    ConfigFile::new(uri, server_if)
+        .certificate(1000)
+        .lwm2m("policy", "lwm2m-only")
+        .interface_key("fallback", fallback)
+        .text()
 }
 
 /// `probe --v6` without --pad (a bare INFORMATION-REQUEST): the URI answered, or None.
