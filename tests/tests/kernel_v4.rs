@@ -1067,6 +1067,47 @@ fn largest_accepted_request_payload_is_answered() {
 }
 
 #[test]
+fn options_past_the_walk_in_the_frame_are_found_in_the_copy() {
+    if !can_run("options_past_the_walk_in_the_frame_are_found_in_the_copy") {
+        return;
+    }
+    // The walk takes its first options in the frame and goes on in the saved copy after
+    // that many steps: the PRL, 61 and 82 behind runs of PADs and empty options of every
+    // length around that bound (and far past it) are found, echoed and answered alike.
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
+    for before in (40..=90).chain([300, 1000]) {
+        let mut inform = Inform::standard().relayed();
+        for code in [
+            dhcp::OPT_PARAMETER_REQUEST_LIST,
+            dhcp::OPT_CLIENT_ID,
+            dhcp::OPT_RELAY_AGENT_INFO,
+        ] {
+            remove_option(&mut inform.bootp, code);
+        }
+        let filler: Vec<u8> = (0..before)
+            .flat_map(|i| {
+                if i % 2 == 0 {
+                    vec![dhcp::OPT_PAD]
+                } else {
+                    vec![254, 0]
+                }
+            })
+            .collect();
+        insert_before_end(&mut inform.bootp, &filler);
+        let mut prl = vec![dhcp::OPT_PARAMETER_REQUEST_LIST, PRL.len() as u8];
+        prl.extend(PRL);
+        insert_before_end(&mut inform.bootp, &prl);
+        insert_before_end(&mut inform.bootp, &[dhcp::OPT_CLIENT_ID, 3, 1, 2, 3]);
+        insert_before_end(&mut inform.bootp, &RELAY_AGENT_INFO);
+        expect_ack(
+            &mut h,
+            &inform,
+            &format!("PRL, 61, 82 after {before} items"),
+        );
+    }
+}
+
+#[test]
 fn the_ack_checker_rejects_any_changed_octet_of_a_correct_ack() {
     if !can_run("the_ack_checker_rejects_any_changed_octet_of_a_correct_ack") {
         return;

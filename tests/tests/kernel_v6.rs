@@ -938,6 +938,30 @@ fn a_request_of_many_small_options_is_walked() {
 }
 
 #[test]
+fn options_past_the_walk_in_the_frame_are_found_in_the_copy() {
+    if !can_run("options_past_the_walk_in_the_frame_are_found_in_the_copy") {
+        return;
+    }
+    // As for DHCPv4: the Client Identifier and the ORO behind runs of empty options of every
+    // length around the steps the walk takes in the frame are found and answered alike, and
+    // a message that ends right at that bound is complete.
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
+    for before in 0..=48 {
+        let mut request = InfoRequest::standard()
+            .without_option(dhcp::OPT_CLIENTID)
+            .without_option(dhcp::OPT_ORO);
+        for _ in 0..before {
+            request = request.with_option(65000, &[]);
+        }
+        let oro: Vec<u8> = ORO.iter().flat_map(|c| c.to_be_bytes()).collect();
+        request = request
+            .with_option(dhcp::OPT_CLIENTID, &duid_ll(CLIENT_MAC))
+            .with_option(dhcp::OPT_ORO, &oro);
+        expect_reply(&mut h, &request, &format!("ORO after {before} options"));
+    }
+}
+
+#[test]
 fn requests_without_lwm2m_codes_are_passed() {
     if !can_run("requests_without_lwm2m_codes_are_passed") {
         return;

@@ -66,6 +66,18 @@ pub const POLICY_LWM2M_ONLY: u8 = 1;
 
 /// DHCPv6 option codes the v6 policy table can hold.
 pub const MAX_V6_CODES: usize = 16;
+/// Entries of that table (`V6Policy::codes`): four per code, so that a multiplier placing
+/// every code in an entry of its own is found within a few tries.
+pub const V6_CODE_TABLE_BITS: u32 = 6;
+pub const V6_CODE_TABLE_LEN: usize = 1 << V6_CODE_TABLE_BITS;
+const _: () = assert!(V6_CODE_TABLE_LEN >= 4 * MAX_V6_CODES);
+
+/// The entry of `code` in a `V6Policy` table with `multiplier` (multiplicative hashing: the
+/// top bits of the 32-bit product).
+#[inline(always)]
+pub const fn v6_code_entry(code: u16, multiplier: u32) -> usize {
+    ((code as u32).wrapping_mul(multiplier) >> (32 - V6_CODE_TABLE_BITS)) as usize
+}
 
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,14 +158,30 @@ pub struct V4Policy {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct V6Policy {
-    /// Codes with an action other than ACTION_UNSERVABLE; the rest are unservable.
-    pub codes: [u16; MAX_V6_CODES],
-    pub actions: [u8; MAX_V6_CODES],
-    pub n_codes: u32,
+    /// The code table, by `v6_code_entry(code, multiplier)`: each code with an action other
+    /// than ACTION_UNSERVABLE in an entry of its own (the loader picks the multiplier that
+    /// does that), every other entry code 0 with ACTION_UNSERVABLE (no option has code 0).
+    pub codes: [u16; V6_CODE_TABLE_LEN],
+    pub actions: [u8; V6_CODE_TABLE_LEN],
+    pub multiplier: u32,
     pub lwm2m_mask: u8,
     pub policy: u8,
     pub enabled: u8,
     pub _pad: u8,
+}
+
+impl V6Policy {
+    /// What to do with a requested code: one entry read, no search (the kernel's ORO scan
+    /// and the loader's tests both ask here).
+    #[inline(always)]
+    pub fn action(&self, code: u16) -> u8 {
+        let entry = v6_code_entry(code, self.multiplier) & (V6_CODE_TABLE_LEN - 1);
+        if self.codes[entry] == code {
+            self.actions[entry]
+        } else {
+            ACTION_UNSERVABLE
+        }
+    }
 }
 
 /// `RateLimit::over_limit`: what happens to a request over the limit.
@@ -226,9 +254,9 @@ const _: () = {
     assert!(size_of::<IfaceSlotKey>() == 12);
     assert!(size_of::<IfaceConfig>() == 56 + SERVER_ID_OPT_CAP);
     assert!(size_of::<V4Policy>() == 260);
-    assert!(size_of::<V6Policy>() == 3 * MAX_V6_CODES + 8);
+    assert!(size_of::<V6Policy>() == 3 * V6_CODE_TABLE_LEN + 8);
     assert!(size_of::<RateLimit>() == 16);
-    assert!(size_of::<SlotConfig>() == 260 + 3 * MAX_V6_CODES + 8 + 16);
+    assert!(size_of::<SlotConfig>() == 260 + 3 * V6_CODE_TABLE_LEN + 8 + 16);
     assert!(size_of::<OptionBlock>() == 8 + IMAGE_CAP);
     assert!(V4_IMAGE_HEAD_LEN == 205 && V4_IMAGE_HEAD_LEN <= IMAGE_CAP - MAX_BLOCK_LEN);
     assert!(size_of::<ClientKey>() == 20);

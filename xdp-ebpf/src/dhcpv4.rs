@@ -1,18 +1,17 @@
 //! DHCPINFORM -> DHCPACK (protocol.md; RFC 2131 §4.3.5, RFC 2132, RFC 6842, RFC 3046).
 //!
-//! The request's UDP payload is copied to the per-CPU scratch buffer and parsed there; the
-//! ACK is then built in place: headers rewritten, the pre-encoded block for the requested
-//! set of options copied in, options 61 and 82 echoed from the saved request.
+//! The request's options are walked and its PRL scanned where they lie in the frame; only a
+//! request we answer is copied to the per-CPU scratch buffer, for its checksum and the
+//! options the ACK echoes. The ACK is then built in place: headers rewritten, the
+//! pre-encoded block for the requested set of options copied in, options 61 and 82 echoed
+//! from the saved request.
 
 use core::ffi::c_void;
 
 use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
     counters::{Reason, Seen},
-    maps::{
-        ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE,
-        MAX_SERVED_OPTIONS,
-    },
+    maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
     wire::{
         dhcpv4::{self as dhcp, field, ACK_HEAD_LEN, END_LEN},
         eth, ipv4, udp, Field,
@@ -22,14 +21,14 @@ use xdp_common::{
 use crate::{
     csum,
     handler::{self, Handler},
-    loops,
-    maps::{self, SLOTS},
+    loops, maps,
     packet::{self, ptr_at, Frame, L2},
     policy, rate, reply,
-    scratch::{self, be16, byte, ReqBuf, Scratch, REQ_MAX},
+    request::{InFrame, Octets, Saved},
+    scratch::{self, ReqBuf, REQ_MAX},
     state::{
         status::{ENDED, MALFORMED, UNSERVABLE, WALKING},
-        v4::{Options, Plan, PrlScan, Walk},
+        v4::{Options, Plan, Walk},
     },
     verdict::{self, Stop},
 };
@@ -37,8 +36,23 @@ use crate::{
 /// Walker calls before it gives up: each consumes at least one octet (a PAD), so this walks
 /// any request's options, PADs anywhere before End (protocol.md) included.
 const MAX_OPTIONS: u32 = REQ_MAX as u32;
+/// Options walked in the frame, with plain loop steps the verifier checks one by one, before
+/// the walk goes on in the saved copy: more than clients send (long PAD runs go on).
+const OPTIONS_IN_FRAME: u32 = 64;
 const MAX_PRL: u32 = 255;
 const BROADCAST: [u8; 4] = [255; 4];
+/// The UDP payload's offset from layer 3 (no IP options: `read_headers`).
+const PAYLOAD: usize = ipv4::HDR_LEN + udp::HDR_LEN;
+
+/// What `decide` left in the plan for the steps after its loops: the layer-3 offset, bounded
+/// again, and the UDP payload's length, read back (`scratch::reread`).
+#[inline(always)]
+fn carried(plan: &Plan) -> (usize, usize) {
+    (
+        packet::bound_l3_off(scratch::reread(&plan.l3_off)),
+        scratch::reread(&plan.payload_len),
+    )
+}
 
 /// The 4 octets of an address field of the saved request.
 #[inline(always)]
@@ -89,7 +103,6 @@ impl Handler for V4 {
     fn decide(
         ctx: &impl Frame,
         l2: &L2,
-        slot: u32,
         config: &SlotConfig,
         iface: &IfaceConfig,
     ) -> Result<u32, Stop> {
@@ -98,30 +111,38 @@ impl Handler for V4 {
         }
         let ip_off = packet::bound_l3_off(l2.l3_off);
         let request = read_headers(ctx, ip_off)?;
-        let payload_off = ip_off + ipv4::HDR_LEN + udp::HDR_LEN;
         // Most requests are not ours: say so from the frame, before any copy or checksum.
-        not_ours_at_a_glance(ctx, payload_off)?;
-        let scratch = scratch::get().ok_or(Stop::Abort)?;
-        crate::request::copy_payload(ctx, payload_off, request.payload_len, scratch)?;
-        let opts = parse_options(request.payload_len)?;
+        not_ours_at_a_glance(ctx, ip_off + PAYLOAD)?;
+        // The request's facts go to the plan, and what follows reads them back from there.
+        let plan = &mut scratch::get().ok_or(Stop::Abort)?.v4_plan;
+        scratch::store_apart(&mut plan.l3_off, l2.l3_off);
+        scratch::store_apart(&mut plan.payload_len, request.payload_len);
+        plan.request_dst = request.dst;
+        plan.src_mac = request.src_mac;
+        let opts = parse_options(ctx)?;
         if opts.msg_type != dhcp::MSG_INFORM {
             return Err(Reason::NotInfoRequest.into());
         }
-        if request.dst != BROADCAST && request.dst != iface.ipv4 {
+        let dst = scratch::reread(&scratch::get().ok_or(Stop::Abort)?.v4_plan.request_dst);
+        if dst != BROADCAST && dst != iface.ipv4 {
             return Err(Reason::NotForUs.into());
         }
         if opts.has_server_id != 0 && opts.server_id != iface.ipv4 {
             return Err(Reason::NotForUs.into());
         }
-        let mask = served_mask(slot, config, &opts)?;
-        // Only a request we would answer pays for its checksums.
-        verify_checksums(ctx, ip_off, &request)?;
+        let mask = served_mask(ctx, config, &opts)?;
+        // Only a request we would answer pays for its copy and its checksums.
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let (l3_off, len) = carried(&scratch.v4_plan);
+        if scratch::reread(&scratch.v4_plan.copied) == 0 {
+            crate::request::copy_payload(ctx, l3_off + PAYLOAD, len, scratch)?;
+        }
+        verify_checksums(ctx, l3_off, len)?;
         let scratch = scratch::get().ok_or(Stop::Abort)?;
         let (dst, dst_port) = destination(&scratch.req)?;
-        let rate_key = rate::v4_key(&scratch.req, request.src_mac);
+        let rate_key = rate::v4_key(&scratch.req, scratch.v4_plan.src_mac);
         // Field by field: the sizes are `fit`'s, and zeroing them here would be a memset call.
         let plan = &mut scratch.v4_plan;
-        plan.l3_off = l2.l3_off;
         plan.dst = dst;
         plan.dst_port = dst_port;
         plan.rate_key = rate_key;
@@ -287,7 +308,7 @@ fn not_ours_at_a_glance(ctx: &impl Frame, payload_off: usize) -> Result<(), Stop
 /// The IPv4 header checksum and the UDP checksum (pseudo-header, header, the saved
 /// payload), unless the request sent none (0 over IPv4, RFC 768).
 #[inline(always)]
-fn verify_checksums(ctx: &impl Frame, ip_off: usize, request: &Request) -> Result<(), Stop> {
+fn verify_checksums(ctx: &impl Frame, ip_off: usize, payload_len: usize) -> Result<(), Stop> {
     use xdp_common::wire::{ipv4::field as ip, udp::field as u};
     let malformed = Stop::Pass(Reason::Malformed);
     let hdrs =
@@ -308,7 +329,7 @@ fn verify_checksums(ctx: &impl Frame, ip_off: usize, request: &Request) -> Resul
     if word(udp + u::CHECKSUM.start) == 0 {
         return Ok(());
     }
-    let udp_len = (request.payload_len + udp::HDR_LEN) as u64;
+    let udp_len = (payload_len + udp::HDR_LEN) as u64;
     let pseudo_and_header = word(ip::SRC_ADDR.start)
         + word(ip::SRC_ADDR.start + 2)
         + word(ip::DST_ADDR.start)
@@ -319,7 +340,7 @@ fn verify_checksums(ctx: &impl Frame, ip_off: usize, request: &Request) -> Resul
         + word(udp + u::DST_PORT.start)
         + word(udp + u::CHECKSUM.start);
     let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let payload = csum::sum_request(&scratch.req, request.payload_len).ok_or(Stop::Abort)?;
+    let payload = csum::sum_request(&scratch.req, payload_len).ok_or(Stop::Abort)?;
     if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
         return Err(malformed);
     }
@@ -334,21 +355,25 @@ const SEEN_CLIENT_ID: u64 = 8;
 const SEEN_RELAY: u64 = 16;
 const SEEN_SERVER_ID: u64 = 32;
 
-/// BOOTP options (RFC 2132 §2) of the saved request, STEPS_PER_CALL a call.
+/// BOOTP options (RFC 2132 §2) of the saved request, STEPS_PER_CALL a call: the walk
+/// of a request with more options than `OPTIONS_IN_FRAME`, from where that stopped.
 extern "C" fn walk_options(index: u32, _: *mut c_void) -> i64 {
-    loops::steps(index, |scratch, _| walk_option(scratch))
+    loops::steps(index, |scratch, _| {
+        walk_option(&Saved(&scratch.req), &mut scratch.v4_walk)
+    })
 }
 
 /// One option: 0 to go on, 1 when the walk is over (`status` says how).
 #[inline(always)]
-fn walk_option(scratch: &mut Scratch) -> i64 {
-    let req = &scratch.req;
-    let w: &mut Walk = &mut scratch.v4_walk;
+fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
     let i = w.i;
     if i >= w.len {
         return 1; // ran out before End
     }
-    let code = byte(req, i);
+    let Some(code) = req.byte(i) else {
+        w.status = MALFORMED;
+        return 1;
+    };
     if code == dhcp::OPT_PAD {
         w.i = i + 1;
         return 0;
@@ -361,7 +386,11 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
         w.status = MALFORMED;
         return 1;
     }
-    let opt_len = byte(req, i + 1) as usize;
+    let Some(opt_len) = req.byte(i + 1) else {
+        w.status = MALFORMED;
+        return 1;
+    };
+    let opt_len = opt_len as usize;
     let data = i + 2;
     if data + opt_len > w.len {
         w.status = MALFORMED;
@@ -371,10 +400,13 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
     let o = &mut w.opts;
     let (status, bit) = match code {
         dhcp::OPT_MESSAGE_TYPE if opt_len != 1 || seen & SEEN_MSG_TYPE != 0 => (MALFORMED, 0),
-        dhcp::OPT_MESSAGE_TYPE => {
-            o.msg_type = byte(req, data);
-            (WALKING, SEEN_MSG_TYPE)
-        }
+        dhcp::OPT_MESSAGE_TYPE => match req.byte(data) {
+            Some(t) => {
+                o.msg_type = t;
+                (WALKING, SEEN_MSG_TYPE)
+            }
+            None => (MALFORMED, 0),
+        },
         // A second instance would be concatenated (RFC 3396): not the fast path's job.
         dhcp::OPT_PARAMETER_REQUEST_LIST if seen & SEEN_PRL != 0 => (UNSERVABLE, 0),
         dhcp::OPT_PARAMETER_REQUEST_LIST => {
@@ -383,10 +415,13 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
             (WALKING, SEEN_PRL)
         }
         dhcp::OPT_MAX_MESSAGE_SIZE if opt_len != 2 => (MALFORMED, 0),
-        dhcp::OPT_MAX_MESSAGE_SIZE => {
-            o.max_message_size = be16(req, data) as usize;
-            (WALKING, SEEN_MAX_SIZE)
-        }
+        dhcp::OPT_MAX_MESSAGE_SIZE => match req.be16(data) {
+            Some(size) => {
+                o.max_message_size = size as usize;
+                (WALKING, SEEN_MAX_SIZE)
+            }
+            None => (MALFORMED, 0),
+        },
         dhcp::OPT_CLIENT_ID if seen & SEEN_CLIENT_ID != 0 => (UNSERVABLE, 0),
         dhcp::OPT_CLIENT_ID => {
             o.client_id_off = i;
@@ -400,16 +435,19 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
             (WALKING, SEEN_RELAY)
         }
         dhcp::OPT_SERVER_ID if opt_len != 4 => (MALFORMED, 0),
-        dhcp::OPT_SERVER_ID => {
-            o.has_server_id = 1;
-            o.server_id = [
-                byte(req, data),
-                byte(req, data + 1),
-                byte(req, data + 2),
-                byte(req, data + 3),
-            ];
-            (WALKING, SEEN_SERVER_ID)
-        }
+        dhcp::OPT_SERVER_ID => match (
+            req.byte(data),
+            req.byte(data + 1),
+            req.byte(data + 2),
+            req.byte(data + 3),
+        ) {
+            (Some(a), Some(b), Some(c), Some(d)) => {
+                o.has_server_id = 1;
+                o.server_id = [a, b, c, d];
+                (WALKING, SEEN_SERVER_ID)
+            }
+            _ => (MALFORMED, 0),
+        },
         // Options in sname/file: the fast path does not look there.
         dhcp::OPT_OVERLOAD => (UNSERVABLE, 0),
         _ => (WALKING, 0),
@@ -424,85 +462,93 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
     }
 }
 
-/// Walk the options of the saved request (`len` bytes of UDP payload).
+/// Walk the options of the request in the plan: in the frame for the first
+/// `OPTIONS_IN_FRAME`, then (rarely) in the saved copy (the plan's `copied` says which).
 #[inline(always)]
-fn parse_options(len: usize) -> Result<Options, Stop> {
-    let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let req = &scratch.req;
+fn parse_options(ctx: &impl Frame) -> Result<Options, Stop> {
+    let (l3_off, len) = carried(&scratch::get().ok_or(Stop::Abort)?.v4_plan);
+    let payload_off = l3_off + PAYLOAD;
+    let frame = InFrame::new(ctx, payload_off);
+    let (c, cookie) = (field::MAGIC_COOKIE.start, dhcp::MAGIC_COOKIE);
     // op = BOOTREQUEST and the magic cookie, or this is not a DHCP request at all.
-    if req[field::OP] != dhcp::OP_BOOTREQUEST || req[field::MAGIC_COOKIE] != dhcp::MAGIC_COOKIE {
+    if frame.byte(field::OP) != Some(dhcp::OP_BOOTREQUEST)
+        || frame.byte(c) != Some(cookie[0])
+        || frame.byte(c + 1) != Some(cookie[1])
+        || frame.byte(c + 2) != Some(cookie[2])
+        || frame.byte(c + 3) != Some(cookie[3])
+    {
         return Err(Reason::NotInfoRequest.into());
     }
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
     let w = &mut scratch.v4_walk;
     w.i = field::OPTIONS.start;
     w.len = len;
     scratch::store_apart(&mut w.status, WALKING);
     scratch::store_apart(&mut w.seen, 0);
-    loops::run(loops::calls(MAX_OPTIONS), walk_options);
+    // Every field the walk may leave unset, zero: read back from the map they are unknown to
+    // the verifier whatever the walk found (no "found or not" to tell apart in every later
+    // step). Stores of their own: merged, they would be a memset call.
+    let o = &mut w.opts;
+    scratch::store_apart(&mut o.msg_type, 0);
+    scratch::store_apart(&mut o.prl_off, 0);
+    scratch::store_apart(&mut o.prl_len, 0);
+    scratch::store_apart(&mut o.max_message_size, 0);
+    scratch::store_apart(&mut o.client_id_off, 0);
+    scratch::store_apart(&mut o.client_id_len, 0);
+    scratch::store_apart(&mut o.relay_off, 0);
+    scratch::store_apart(&mut o.relay_len, 0);
+    scratch::store_apart(&mut o.has_server_id, 0);
+    loops::in_frame(OPTIONS_IN_FRAME, |_| walk_option(&frame, w));
+    // Still walking: more options than the steps in the frame (or it ran out before End,
+    // which the next step, in the copy, says).
+    let copied = w.status == WALKING;
+    scratch::store_apart(&mut scratch.v4_plan.copied, copied as u64);
+    if copied {
+        crate::request::copy_payload(ctx, payload_off, len, scratch)?;
+        loops::run(loops::calls(MAX_OPTIONS), walk_options);
+    }
     let w = &scratch::get().ok_or(Stop::Abort)?.v4_walk;
     match w.status {
         ENDED => {}
         UNSERVABLE => return Err(Reason::Unservable.into()),
         _ => return Err(Reason::Malformed.into()),
     }
-    let (seen, o) = (w.seen, &w.opts);
-    let when = |bit: u64, v: usize| if seen & bit != 0 { v } else { 0 };
-    Ok(Options {
-        msg_type: if seen & SEEN_MSG_TYPE != 0 {
-            o.msg_type
-        } else {
-            0
-        },
-        prl_off: when(SEEN_PRL, o.prl_off),
-        prl_len: when(SEEN_PRL, o.prl_len),
-        max_message_size: when(SEEN_MAX_SIZE, o.max_message_size),
-        client_id_off: when(SEEN_CLIENT_ID, o.client_id_off),
-        client_id_len: when(SEEN_CLIENT_ID, o.client_id_len),
-        relay_off: when(SEEN_RELAY, o.relay_off),
-        relay_len: when(SEEN_RELAY, o.relay_len),
-        has_server_id: if seen & SEEN_SERVER_ID != 0 { 1 } else { 0 },
+    let o = &w.opts;
+    let opts = Options {
+        msg_type: o.msg_type,
+        prl_off: o.prl_off,
+        prl_len: o.prl_len,
+        max_message_size: o.max_message_size,
+        client_id_off: o.client_id_off,
+        client_id_len: o.client_id_len,
+        relay_off: o.relay_off,
+        relay_len: o.relay_len,
+        has_server_id: o.has_server_id,
         server_id: o.server_id,
-    })
-}
-
-/// Requested codes, STEPS_PER_CALL a call.
-extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
-    loops::steps(index, scan_code)
-}
-
-/// Code `index` of the list: 0 to go on, 1 past its end.
-#[inline(always)]
-fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
-    let s = &mut scratch.v4_prl;
-    let k = index as usize;
-    if k >= s.len {
-        return 1;
-    }
-    let Some(config) = SLOTS.get(s.slot) else {
-        s.unservable = 1;
-        return 1;
     };
-    let action = config.v4.code_action[byte(&scratch.req, s.off + k) as usize];
-    if action == ACTION_UNSERVABLE {
-        s.unservable = 1;
-    } else if (action as usize) < MAX_SERVED_OPTIONS {
-        s.mask |= 1 << action;
-    }
-    0
+    Ok(opts)
 }
 
-/// The served-set mask for the PRL, after the request policy (LwM2M asked for; `complete`
-/// and anything unservable).
+/// The served-set mask for the PRL (read in the frame), after the request policy (LwM2M
+/// asked for; `complete` and anything unservable).
 #[inline(always)]
-fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
-    scratch::get().ok_or(Stop::Abort)?.v4_prl = PrlScan {
-        slot,
-        off: opts.prl_off,
-        len: opts.prl_len,
-        ..Default::default()
-    };
-    loops::run(loops::calls(MAX_PRL), scan_codes);
-    let scan = &scratch::get().ok_or(Stop::Abort)?.v4_prl;
+fn served_mask(ctx: &impl Frame, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
+    let frame = InFrame::new(ctx, carried(&scratch.v4_plan).0 + PAYLOAD);
+    let scan = &mut scratch.scan;
+    policy::start_scan(scan);
+    let (off, len) = (opts.prl_off, opts.prl_len);
+    loops::in_frame(MAX_PRL, |k| {
+        if k >= len {
+            return 1;
+        }
+        let Some(code) = frame.byte(off + k) else {
+            scan.malformed = 1;
+            return 1;
+        };
+        policy::found(scan, config.v4.code_action[code as usize]);
+        0
+    });
     policy::served_set(scan, config.v4.lwm2m_mask, config.v4.policy)
 }
 

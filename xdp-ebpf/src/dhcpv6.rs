@@ -1,17 +1,15 @@
 //! INFORMATION-REQUEST -> REPLY (protocol.md; RFC 8415 §16, §18.3.6, §21).
 //!
-//! Same shape as dhcpv4.rs: save the UDP payload to scratch, walk its options there, decide,
-//! then rewrite the frame in place with the pre-encoded block for the requested options.
+//! Same shape as dhcpv4.rs: walk the request's options in the frame, decide, save the UDP
+//! payload of one we answer to scratch, then rewrite the frame in place with the pre-encoded
+//! block for the requested options. A relayed request is saved first and unwrapped there.
 
 use core::ffi::c_void;
 
 use network_types::ip::Ipv6Hdr;
 use xdp_common::{
     counters::{Reason, Seen},
-    maps::{
-        ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig, ACTION_UNSERVABLE,
-        MAX_SERVED_OPTIONS, MAX_V6_CODES,
-    },
+    maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
     wire::{
         dhcpv6::{self as dhcp, field},
         eth, ipv6, udp, Field,
@@ -21,21 +19,35 @@ use xdp_common::{
 use crate::{
     csum,
     handler::{self, Handler},
-    loops,
-    maps::{self, SLOTS},
+    loops, maps,
     packet::{self, ptr_at, read_u16, Frame, L2},
     policy, rate, relay6, reply,
-    scratch::{self, be16, byte, Scratch, REQ_MAX},
+    request::{InFrame, Octets, Saved},
+    scratch::{self, byte, REQ_MAX},
     state::{
         status::{ENDED, MALFORMED, NOT_FOR_US, UNSERVABLE, WALKING},
-        v6::{Options, OroScan, Plan, Walk},
+        v6::{Options, Plan, Walk},
     },
     verdict::{self, Stop},
 };
 
 /// Each option takes at least its 4-octet header: enough calls to walk any request.
 const MAX_OPTIONS: u32 = (REQ_MAX / dhcp::OPT_HDR_LEN) as u32;
-const MAX_ORO_CODES: u32 = 128;
+/// Options walked in the frame before the walk goes on in the saved copy (as DHCPv4's).
+const OPTIONS_IN_FRAME: u32 = 32;
+const MAX_ORO_CODES: usize = 128;
+/// The UDP payload's offset from layer 3 (no extension headers: `handle`).
+const PAYLOAD: usize = ipv6::HDR_LEN + udp::HDR_LEN;
+
+/// What `decide` left in the plan for the steps after its loops: the layer-3 offset, bounded
+/// again, and the UDP payload's length, read back (`scratch::reread`).
+#[inline(always)]
+fn carried(plan: &Plan) -> (usize, usize) {
+    (
+        packet::bound_l3_off(scratch::reread(&plan.l3_off)),
+        scratch::reread(&plan.msg_len),
+    )
+}
 
 /// Entry for IPv6 frames: XDP_TX with the REPLY, or XDP_PASS with the frame untouched.
 #[inline(always)]
@@ -73,7 +85,6 @@ impl Handler for V6 {
     fn decide(
         ctx: &impl Frame,
         l2: &L2,
-        slot: u32,
         config: &SlotConfig,
         iface: &IfaceConfig,
     ) -> Result<u32, Stop> {
@@ -82,36 +93,54 @@ impl Handler for V6 {
         }
         let l3_off = packet::bound_l3_off(l2.l3_off);
         let request = read_headers(ctx, l3_off, iface)?;
-        let msg_off = l3_off + ipv6::HDR_LEN + udp::HDR_LEN;
+        let msg_off = l3_off + PAYLOAD;
         // Most requests are not ours: say so from the frame, before any copy or checksum.
         not_ours_at_a_glance(ctx, msg_off, request.relayed)?;
+        // The request's facts go to the plan, and what follows reads them back from there.
         let scratch = scratch::get().ok_or(Stop::Abort)?;
-        crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
-        let inner = if request.relayed {
-            relay6::unwrap(request.msg_len, request.from_global)?
+        let plan = &mut scratch.v6_plan;
+        scratch::store_apart(&mut plan.l3_off, l2.l3_off);
+        scratch::store_apart(&mut plan.msg_len, request.msg_len);
+        scratch::store_apart(&mut plan.copied, request.relayed as u64);
+        plan.pseudo_and_header = request.pseudo_and_header;
+        plan.peer = request.src;
+        plan.peer_csum = request.src_csum;
+        plan.src_mac = request.src_mac;
+        plan.ifindex = ctx.ingress_ifindex();
+        // A relayed request is unwrapped in the saved copy; a direct one is read in the
+        // frame, and copied only once it is one we would answer.
+        if request.relayed {
+            crate::request::copy_payload(ctx, msg_off, request.msg_len, scratch)?;
+            relay6::unwrap(request.msg_len, request.from_global)?;
         } else {
-            relay6::direct(request.msg_len)?
-        };
-        let msg_type = byte(&scratch::get().ok_or(Stop::Abort)?.req, inner.off);
-        if msg_type != dhcp::MSG_INFORMATION_REQUEST {
+            relay6::direct(request.msg_len)?;
+        }
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let (l3_off, msg_len) = carried(&scratch.v6_plan);
+        let path = &scratch.relay6.path;
+        let inner = (
+            scratch::reread(&path.msg_off) & (REQ_MAX - 1),
+            scratch::reread(&path.msg_len),
+        );
+        let frame = InFrame::new(ctx, l3_off + PAYLOAD);
+        if frame.byte(inner.0 + field::MSG_TYPE) != Some(dhcp::MSG_INFORMATION_REQUEST) {
             return Err(Reason::NotInfoRequest.into());
         }
-        let opts = parse_options(inner.off, inner.len)?;
-        if opts.server_id_len != 0 && !server_id_is_ours(&opts, iface) {
+        let opts = parse_options(ctx, (l3_off + PAYLOAD, msg_len), inner.0, inner.1)?;
+        if opts.server_id_len != 0 && !server_id_is_ours(&frame, &opts, iface) {
             return Err(Reason::NotForUs.into());
         }
-        let mask = served_mask(slot, config, &opts)?;
-        // Only a request we would answer pays for its checksum.
-        verify_checksum(&request)?;
-        scratch::get().ok_or(Stop::Abort)?.v6_plan = Plan {
-            l3_off: l2.l3_off,
-            udp_len: 0,
-            peer: request.src,
-            peer_csum: request.src_csum,
-            src_mac: request.src_mac,
-            ifindex: ctx.ingress_ifindex(),
-            opts,
-        };
+        let mask = served_mask(ctx, config, &opts)?;
+        // Only a request we would answer pays for its copy and its checksum.
+        let scratch = scratch::get().ok_or(Stop::Abort)?;
+        let (l3_off, msg_len) = carried(&scratch.v6_plan);
+        if scratch::reread(&scratch.v6_plan.copied) == 0 {
+            crate::request::copy_payload(ctx, l3_off + PAYLOAD, msg_len, scratch)?;
+        }
+        verify_checksum(msg_len)?;
+        let plan = &mut scratch::get().ok_or(Stop::Abort)?.v6_plan;
+        plan.udp_len = 0;
+        plan.opts = opts;
         Ok(mask)
     }
 
@@ -301,12 +330,14 @@ fn read_headers(ctx: &impl Frame, l3_off: usize, iface: &IfaceConfig) -> Result<
     })
 }
 
-/// The UDP checksum over the pseudo-header, the header and the saved message.
+/// The UDP checksum over the pseudo-header, the header (their sum in the plan) and the saved
+/// message.
 #[inline(always)]
-fn verify_checksum(request: &Request) -> Result<(), Stop> {
+fn verify_checksum(msg_len: usize) -> Result<(), Stop> {
     let scratch = scratch::get().ok_or(Stop::Abort)?;
-    let payload = csum::sum_request(&scratch.req, request.msg_len).ok_or(Stop::Abort)?;
-    if csum::fold(request.pseudo_and_header + payload as u64) != 0xffff {
+    let pseudo_and_header = scratch::reread(&scratch.v6_plan.pseudo_and_header);
+    let payload = csum::sum_request(&scratch.req, msg_len).ok_or(Stop::Abort)?;
+    if csum::fold(pseudo_and_header + payload as u64) != 0xffff {
         return Err(Reason::Malformed.into());
     }
     Ok(())
@@ -316,16 +347,17 @@ const SEEN_CLIENT_ID: u64 = 1;
 const SEEN_SERVER_ID: u64 = 2;
 const SEEN_ORO: u64 = 4;
 
-/// DHCPv6 options (RFC 8415 §21.1) of the saved request, STEPS_PER_CALL a call.
+/// DHCPv6 options (RFC 8415 §21.1) of the saved request, STEPS_PER_CALL a call: the walk
+/// of a message with more options than `OPTIONS_IN_FRAME`, from where that stopped.
 extern "C" fn walk_options(index: u32, _: *mut c_void) -> i64 {
-    loops::steps(index, |scratch, _| walk_option(scratch))
+    loops::steps(index, |scratch, _| {
+        walk_option(&Saved(&scratch.req), &mut scratch.v6_walk)
+    })
 }
 
 /// One option: 0 to go on, 1 when the walk is over (`status` says how).
 #[inline(always)]
-fn walk_option(scratch: &mut Scratch) -> i64 {
-    let req = &scratch.req;
-    let w: &mut Walk = &mut scratch.v6_walk;
+fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
     let i = w.i;
     if i == w.len {
         w.status = ENDED;
@@ -335,8 +367,11 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
         w.status = MALFORMED;
         return 1;
     }
-    let code = be16(req, i);
-    let opt_len = be16(req, i + 2) as usize;
+    let (Some(code), Some(opt_len)) = (req.be16(i), req.be16(i + 2)) else {
+        w.status = MALFORMED;
+        return 1;
+    };
+    let opt_len = opt_len as usize;
     let data = i + dhcp::OPT_HDR_LEN;
     if data + opt_len > w.len {
         w.status = MALFORMED;
@@ -377,15 +412,43 @@ fn walk_option(scratch: &mut Scratch) -> i64 {
     }
 }
 
-/// Walk the options after msg-type and transaction-id of the message at `off`.
+/// Walk the options after msg-type and transaction-id of the message at `off` (`len`
+/// octets): in the frame (the UDP payload at `payload_off`, `payload_len` octets) for the
+/// first `OPTIONS_IN_FRAME`, then (rarely) in the saved copy, made here unless the plan's
+/// `copied` says it is there already.
 #[inline(always)]
-fn parse_options(off: usize, len: usize) -> Result<Options, Stop> {
-    let w = &mut scratch::get().ok_or(Stop::Abort)?.v6_walk;
+fn parse_options(
+    ctx: &impl Frame,
+    payload: (usize, usize),
+    off: usize,
+    len: usize,
+) -> Result<Options, Stop> {
+    let (payload_off, payload_len) = payload;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
+    let w = &mut scratch.v6_walk;
     w.i = off + field::OPTIONS.start;
     w.len = off + len;
     scratch::store_apart(&mut w.status, WALKING);
     scratch::store_apart(&mut w.seen, 0);
-    loops::run(loops::calls(MAX_OPTIONS), walk_options);
+    // As DHCPv4's: what the walk may leave unset, zero, one store each.
+    let o = &mut w.opts;
+    scratch::store_apart(&mut o.client_id_off, 0);
+    scratch::store_apart(&mut o.client_id_len, 0);
+    scratch::store_apart(&mut o.server_id_off, 0);
+    scratch::store_apart(&mut o.server_id_len, 0);
+    scratch::store_apart(&mut o.oro_off, 0);
+    scratch::store_apart(&mut o.oro_len, 0);
+    let frame = InFrame::new(ctx, payload_off);
+    loops::in_frame(OPTIONS_IN_FRAME, |_| walk_option(&frame, w));
+    // Still walking (the last step in the frame may have reached the end exactly: the next
+    // one, in the copy, says so).
+    if w.status == WALKING {
+        if scratch::reread(&scratch.v6_plan.copied) == 0 {
+            crate::request::copy_payload(ctx, payload_off, payload_len, scratch)?;
+            scratch::store_apart(&mut scratch.v6_plan.copied, 1);
+        }
+        loops::run(loops::calls(MAX_OPTIONS), walk_options);
+    }
     let w = &scratch::get().ok_or(Stop::Abort)?.v6_walk;
     match w.status {
         ENDED => {}
@@ -393,120 +456,65 @@ fn parse_options(off: usize, len: usize) -> Result<Options, Stop> {
         NOT_FOR_US => return Err(Reason::NotForUs.into()),
         _ => return Err(Reason::Malformed.into()),
     }
-    let (seen, o) = (w.seen, &w.opts);
-    let when = |bit: u64, v: usize| if seen & bit != 0 { v } else { 0 };
-    Ok(Options {
-        client_id_off: when(SEEN_CLIENT_ID, o.client_id_off),
-        client_id_len: when(SEEN_CLIENT_ID, o.client_id_len),
-        server_id_off: when(SEEN_SERVER_ID, o.server_id_off),
-        server_id_len: when(SEEN_SERVER_ID, o.server_id_len),
-        oro_off: when(SEEN_ORO, o.oro_off),
-        oro_len: when(SEEN_ORO, o.oro_len),
-    })
+    let o = &w.opts;
+    let opts = Options {
+        client_id_off: o.client_id_off,
+        client_id_len: o.client_id_len,
+        server_id_off: o.server_id_off,
+        server_id_len: o.server_id_len,
+        oro_off: o.oro_off,
+        oro_len: o.oro_len,
+    };
+    Ok(opts)
 }
 
-/// Does the request's Server Identifier name our DUID? Compared 8 octets at a time, in
-/// place: the saved request at a masked offset against the interface entry's option (no
-/// copy of it, no byte loop).
+/// Does the request's Server Identifier (read in the frame) name our DUID?
 #[inline(always)]
-fn server_id_is_ours(opts: &Options, iface: &IfaceConfig) -> bool {
-    const WORD: usize = 8;
+fn server_id_is_ours(frame: &impl Octets, opts: &Options, iface: &IfaceConfig) -> bool {
     let len = opts.server_id_len;
     if len + dhcp::OPT_HDR_LEN != iface.server_id_len as usize || len > dhcp::MAX_DUID_LEN {
         return false;
     }
-    let Some(scratch) = scratch::get() else {
-        return false;
-    };
     let ours = &iface.server_id_opt;
     let mut k = 0;
     while k < dhcp::MAX_DUID_LEN {
         if k >= len {
             break;
         }
-        let at = |i: usize| byte(&scratch.req, opts.server_id_off + k + i);
-        let theirs = u64::from_le_bytes([at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)]);
-        let o = dhcp::OPT_HDR_LEN + k;
-        let mine = u64::from_le_bytes([
-            ours[o],
-            ours[o + 1],
-            ours[o + 2],
-            ours[o + 3],
-            ours[o + 4],
-            ours[o + 5],
-            ours[o + 6],
-            ours[o + 7],
-        ]);
-        let rest = len - k;
-        // Little-endian: the first `rest` octets are the low ones.
-        let mask = if rest >= WORD {
-            u64::MAX
-        } else {
-            (1u64 << (rest * 8)) - 1
-        };
-        if (theirs ^ mine) & mask != 0 {
+        if frame.byte(opts.server_id_off + k) != Some(ours[dhcp::OPT_HDR_LEN + k]) {
             return false;
         }
-        k += WORD;
+        k += 1;
     }
     true
 }
 
-/// Requested codes, STEPS_PER_CALL a call.
-extern "C" fn scan_codes(index: u32, _: *mut c_void) -> i64 {
-    loops::steps(index, scan_code)
-}
-
-/// Code `index` of the list: 0 to go on, 1 past its end.
+/// The served-set mask for the ORO (read in the frame), after the request policy (LwM2M
+/// asked for; `complete` and anything unservable).
 #[inline(always)]
-fn scan_code(scratch: &mut Scratch, index: u32) -> i64 {
-    let s = &mut scratch.oro;
-    let k = index as usize;
-    if k >= s.len {
-        return 1;
-    }
-    let Some(config) = SLOTS.get(s.slot) else {
-        s.unservable = 1;
-        return 1;
-    };
-    let code = be16(&scratch.req, s.off + 2 * k);
-    let policy = &config.v6;
-    let mut action = ACTION_UNSERVABLE;
-    let mut j = 0;
-    while j < MAX_V6_CODES {
-        if j as u32 >= policy.n_codes {
-            break;
-        }
-        if policy.codes[j] == code {
-            action = policy.actions[j];
-            break;
-        }
-        j += 1;
-    }
-    if action == ACTION_UNSERVABLE {
-        s.unservable = 1;
-    } else if (action as usize) < MAX_SERVED_OPTIONS {
-        s.mask |= 1 << action;
-    }
-    0
-}
-
-/// The served-set mask for the ORO, after the request policy (LwM2M asked for; `complete`
-/// and anything unservable).
-#[inline(always)]
-fn served_mask(slot: u32, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
-    scratch::get().ok_or(Stop::Abort)?.oro = OroScan {
-        slot,
-        off: opts.oro_off,
-        len: opts.oro_len / 2,
-        ..Default::default()
-    };
-    loops::run(loops::calls(MAX_ORO_CODES), scan_codes);
-    let scan = &scratch::get().ok_or(Stop::Abort)?.oro;
-    if opts.oro_len / 2 > MAX_ORO_CODES as usize {
+fn served_mask(ctx: &impl Frame, config: &SlotConfig, opts: &Options) -> Result<u32, Stop> {
+    let codes = opts.oro_len / 2;
+    if codes > MAX_ORO_CODES {
         return Err(Reason::Unservable.into());
     }
-    policy::served_set(scan, config.v6.lwm2m_mask, config.v6.policy)
+    let policy = &config.v6;
+    let scratch = scratch::get().ok_or(Stop::Abort)?;
+    let frame = InFrame::new(ctx, carried(&scratch.v6_plan).0 + PAYLOAD);
+    let scan = &mut scratch.scan;
+    policy::start_scan(scan);
+    let off = opts.oro_off;
+    loops::in_frame(MAX_ORO_CODES as u32, |k| {
+        if k >= codes {
+            return 1;
+        }
+        let Some(code) = frame.be16(off + 2 * k) else {
+            scan.malformed = 1;
+            return 1;
+        };
+        policy::found(scan, policy.action(code));
+        0
+    });
+    policy::served_set(scan, policy.lwm2m_mask, policy.policy)
 }
 
 /// The REPLY's UDP checksum (inlined into `build`, as DHCPv4's `checksums`).

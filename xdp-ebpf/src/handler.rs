@@ -22,7 +22,6 @@ pub trait Handler {
     fn decide(
         ctx: &impl Frame,
         l2: &L2,
-        slot: u32,
         config: &SlotConfig,
         iface: &IfaceConfig,
     ) -> Result<u32, Stop>;
@@ -36,7 +35,7 @@ pub trait Handler {
 #[inline(always)]
 pub fn answer<H: Handler>(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let gen = generation::current(ctx, l2, H::FAMILY)?;
-    let mask = H::decide(ctx, l2, gen.slot, gen.config, gen.iface)?;
+    let mask = H::decide(ctx, l2, gen.config, gen.iface)?;
     let block = generation::block(gen.slot, H::FAMILY, mask)?;
     H::fit(gen.config, gen.iface, block)?;
     let built = H::build(ctx, gen.iface, block);

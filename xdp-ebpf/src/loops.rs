@@ -1,10 +1,15 @@
-//! Loops over request bytes run through bpf_loop, with their state in the per-CPU scratch
-//! map rather than on the stack. The verifier then checks each callback about once: values
-//! loaded from a map are unknown scalars, so every iteration starts from the same abstract
-//! state. (Plain loops, or state on the stack, make it walk each iteration of each path and
-//! run out of its 1M-instruction budget on TLV walks.)
+//! Loops over request bytes: in the frame as plain bounded loops (`in_frame`), and in the
+//! saved copy through bpf_loop, with their state in the per-CPU scratch map rather than on
+//! the stack. The verifier then checks each callback about once: values loaded from a map
+//! are unknown scalars, so every iteration starts from the same abstract state. (Plain loops
+//! walk each iteration apart, and with state on the stack each path of each iteration too:
+//! they run out of its 1M-instruction budget on a TLV walk of a whole request; the walks in
+//! the frame are bounded to a few dozen options for that.)
 
-use core::ffi::c_void;
+use core::{
+    ffi::c_void,
+    sync::atomic::{compiler_fence, Ordering},
+};
 
 use aya_ebpf::helpers::generated::bpf_loop;
 
@@ -50,6 +55,24 @@ pub fn run(n: u32, callback: Callback) {
     // SAFETY: the callback takes no context.
     unsafe {
         bpf_loop(n, callback as *mut c_void, core::ptr::null_mut(), 0);
+    }
+}
+
+/// Steps 0..`n` of a walk or scan in the frame (`step`: 0 to go on), as a plain loop: packet
+/// data cannot be reached from a bpf_loop callback. The state lives in the scratch value,
+/// and the fence keeps it there between steps: held in registers, what one step found would
+/// be tracked into every later step by the verifier, which then checks each path of every
+/// iteration apart (over its 1M-instruction limit for the scans of the requested codes).
+/// What the handler carries past the loop comes back from the map too (`scratch::reread`).
+#[inline(always)]
+pub fn in_frame(n: u32, mut step: impl FnMut(usize) -> i64) {
+    let mut k = 0;
+    while k < n {
+        if step(k as usize) != 0 {
+            break;
+        }
+        compiler_fence(Ordering::SeqCst);
+        k += 1;
     }
 }
 

@@ -162,6 +162,22 @@ pub fn ptr_at<T>(ctx: &impl Frame, off: usize) -> Option<*mut T> {
     Some((start + off) as *mut T)
 }
 
+/// `ptr_at` for an offset that varies (a walk's): LLVM would fold `data + off + size` into
+/// `data + (off + size)`, a second pointer whose check the verifier does not carry over to the
+/// first; made opaque, the pointer is checked as the one that is read.
+#[inline(always)]
+pub fn ptr_at_var<T>(ctx: &impl Frame, off: usize) -> Option<*mut T> {
+    let mut p = ctx.data() + off;
+    // SAFETY: an empty asm that only hands `p` through a register.
+    unsafe {
+        core::arch::asm!("{p} = {p}", p = inout(reg) p, options(pure, nomem, nostack, preserves_flags))
+    };
+    if p + size_of::<T>() > ctx.data_end() {
+        return None;
+    }
+    Some(p as *mut T)
+}
+
 /// Wide stores into the frame: one instruction of the value's width, its octets in memory
 /// order. (A Rust unaligned write is lowered to single-octet stores on BPF, and an aligned
 /// one may not point where a header starts; the verifier accepts unaligned packet stores.)

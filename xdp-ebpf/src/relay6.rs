@@ -35,12 +35,6 @@ const MAX_STEPS: u32 = (REQ_MAX / dhcp::OPT_HDR_LEN + MAX_RELAY_HOPS) as u32;
 /// What `prefix_len` adds per layer besides its Interface-ID.
 const LAYER_FIXED_LEN: usize = RELAY_HDR_LEN + dhcp::OPT_HDR_LEN;
 
-/// The innermost message of a request, in the saved request.
-pub struct Inner {
-    pub off: usize,
-    pub len: usize,
-}
-
 /// A Relay-forward (UDP 547 -> 547) must come from a unicast address and go to a DHCP
 /// servers' group or to one of our addresses; the Relay-reply's source is the interface's
 /// address of the relay's scope. Returns whether that is the global one.
@@ -63,19 +57,17 @@ pub fn relay_addresses_ok(
     Ok(!link_local)
 }
 
-/// A direct request: no relay path; the message is the whole payload.
+/// A direct request: no relay path; the message (`Path::msg_off`, `msg_len`) is the whole
+/// payload.
 #[inline(always)]
-pub fn direct(msg_len: usize) -> Result<Inner, Stop> {
+pub fn direct(msg_len: usize) -> Result<(), Stop> {
     let path = &mut scratch::get().ok_or(Stop::Abort)?.relay6.path;
     scratch::store_apart(&mut path.hops, 0);
     scratch::store_apart(&mut path.msg_off, 0);
     path.msg_len = msg_len;
     scratch::store_apart(&mut path.prefix_len, 0);
     scratch::store_apart(&mut path.from_global, 0);
-    Ok(Inner {
-        off: 0,
-        len: msg_len,
-    })
+    Ok(())
 }
 
 /// One option of the current Relay-forward per call; at the end of its options, a step into
@@ -158,10 +150,11 @@ extern "C" fn walk_layer(_: u32, _: *mut c_void) -> i64 {
     0
 }
 
-/// The saved Relay-forward of `len` octets, unwrapped to its innermost message; the path
-/// back (layers, the Relay-reply headers' length, the reply's source scope) in scratch.
+/// The saved Relay-forward of `len` octets, unwrapped to its innermost message (`Path::msg_off`,
+/// `msg_len`); the path back (layers, the Relay-reply headers' length, the reply's source
+/// scope) in scratch.
 #[inline(always)]
-pub fn unwrap(len: usize, from_global: bool) -> Result<Inner, Stop> {
+pub fn unwrap(len: usize, from_global: bool) -> Result<(), Stop> {
     if len < RELAY_HDR_LEN {
         return Err(Reason::Malformed.into());
     }
@@ -177,17 +170,12 @@ pub fn unwrap(len: usize, from_global: bool) -> Result<Inner, Stop> {
     scratch::store_apart(&mut w.path.prefix_len, 0);
     w.path.from_global = from_global as u64;
     loops::run(MAX_STEPS, walk_layer);
-    let path = &scratch::get().ok_or(Stop::Abort)?.relay6.path;
     match scratch::get().ok_or(Stop::Abort)?.relay6.status {
-        ENDED => {}
-        TOO_DEEP => return Err(Reason::RelayTooDeep.into()),
-        UNSERVABLE => return Err(Reason::Unservable.into()),
-        _ => return Err(Reason::Malformed.into()),
+        ENDED => Ok(()),
+        TOO_DEEP => Err(Reason::RelayTooDeep.into()),
+        UNSERVABLE => Err(Reason::Unservable.into()),
+        _ => Err(Reason::Malformed.into()),
     }
-    Ok(Inner {
-        off: path.msg_off,
-        len: path.msg_len,
-    })
 }
 
 /// The Relay-reply's source: the interface's address of the relay's scope.

@@ -1,12 +1,61 @@
-//! Copying a request's UDP payload out of the frame into the per-CPU scratch buffer.
+//! The request's UDP payload, read where it lies in the frame (the walks, the scans of the
+//! requested codes: no copy for a request that is passed) or in its copy in the per-CPU
+//! scratch buffer (the checksum, the echoed options, long walks through bpf_loop). Both are
+//! indexed by payload offset, so a walk begun in the frame goes on in the copy.
 
 use xdp_common::counters::Reason;
 
 use crate::{
-    packet::Frame,
-    scratch::{Scratch, REQ_MAX},
+    packet::{ptr_at_var, Frame},
+    scratch::{self, ReqBuf, Scratch, REQ_MAX},
     verdict::Stop,
 };
+
+/// The octets of a request's UDP payload, by payload offset.
+pub trait Octets {
+    /// The octet at `i`; None where it is not there to read (only outside the request: a
+    /// walk checks its lengths before it reads).
+    fn byte(&self, i: usize) -> Option<u8>;
+
+    /// Big-endian u16 at `i`.
+    #[inline(always)]
+    fn be16(&self, i: usize) -> Option<u16> {
+        Some(u16::from_be_bytes([self.byte(i)?, self.byte(i + 1)?]))
+    }
+}
+
+/// The payload in the frame, `payload_off` octets from its start. Every read is checked
+/// against the frame's end; offsets are masked so the verifier sees them bounded.
+pub struct InFrame<'a, F: Frame> {
+    ctx: &'a F,
+    payload_off: usize,
+}
+
+impl<'a, F: Frame> InFrame<'a, F> {
+    #[inline(always)]
+    pub fn new(ctx: &'a F, payload_off: usize) -> Self {
+        Self { ctx, payload_off }
+    }
+}
+
+impl<F: Frame> Octets for InFrame<'_, F> {
+    #[inline(always)]
+    fn byte(&self, i: usize) -> Option<u8> {
+        let p = ptr_at_var::<u8>(self.ctx, self.payload_off + (i & (REQ_MAX - 1)))?;
+        // SAFETY: bounds checked by ptr_at.
+        Some(unsafe { *p })
+    }
+}
+
+/// The saved copy (`Scratch::req`): every offset masked into it, every read there.
+pub struct Saved<'a>(pub &'a ReqBuf);
+
+impl Octets for Saved<'_> {
+    #[inline(always)]
+    fn byte(&self, i: usize) -> Option<u8> {
+        Some(scratch::byte(self.0, i))
+    }
+}
 
 /// Copy `len` (1..=REQ_MAX) payload bytes at frame offset `off` to `scratch.req`, followed
 /// by zeros up to the next multiple of 4 for the checksum.

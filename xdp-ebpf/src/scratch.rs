@@ -5,7 +5,7 @@
 
 use aya_ebpf::{macros::map, maps::PerCpuArray};
 
-use crate::state::{relay6, v4, v6, SumState};
+use crate::state::{relay6, v4, v6, CodeScan, SumState};
 
 /// Room for one request's UDP payload, plus slack so that every variable-offset access the
 /// program makes is provably inside the value.
@@ -28,11 +28,10 @@ pub struct Scratch {
     /// The kept head of the request on its way to the new start of a frame grown at its head.
     pub head: [u8; HEAD_KEEP_CAP],
     pub v4_walk: v4::Walk,
-    pub v4_prl: v4::PrlScan,
+    pub scan: CodeScan,
     pub v4_plan: v4::Plan,
     pub sum: SumState,
     pub v6_walk: v6::Walk,
-    pub oro: v6::OroScan,
     pub v6_plan: v6::Plan,
     /// The relay unwrap's state; its `path` is what a (relayed or direct) REPLY goes through.
     pub relay6: relay6::Unwrap,
@@ -62,6 +61,16 @@ pub fn get() -> Option<&'static mut Scratch> {
 pub fn store_apart<T>(field: &mut T, value: T) {
     // SAFETY: a plain store to a live, aligned field.
     unsafe { core::ptr::write_volatile(field, value) }
+}
+
+/// A field of the scratch value read back as a load of its own. The verifier does not follow
+/// what a map holds: the value read is unknown to it, whatever it knew of the value stored. A
+/// handler carries the request's facts past its loops this way, so that the verifier checks
+/// each loop once, not once for every VLAN depth and request length it has told apart.
+#[inline(always)]
+pub fn reread<T: Copy>(field: &T) -> T {
+    // SAFETY: a plain load of a live, aligned field.
+    unsafe { core::ptr::read_volatile(field) }
 }
 
 /// A byte of the saved request; indices are masked so the verifier sees them in bounds.

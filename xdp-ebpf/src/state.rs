@@ -1,9 +1,10 @@
-//! What the fast path carries between its steps and through its loops: the walkers' and
-//! scanners' state and each family's plan. All of it lives in the per-CPU scratch value
+//! What the fast path carries between its steps and through its loops: the walkers' state
+//! and each family's plan. All of it lives in the per-CPU scratch value
 //! (`scratch.rs` says why not on the stack). A leaf: it imports nothing of this crate, so
 //! the scratch area includes these types and the handlers use both, never the other way.
 //!
-//! Offsets in here index the saved request (`scratch::Scratch::req`).
+//! Offsets in here are offsets in the request's UDP payload (request.rs: the same in the
+//! frame and in its saved copy, `scratch::Scratch::req`).
 
 use xdp_common::maps::ClientKey;
 
@@ -33,17 +34,13 @@ pub struct Walk<O> {
     pub opts: O,
 }
 
-/// The scan of the requested codes (DHCPv4's PRL, DHCPv6's ORO): the served-set bits found
-/// so far.
+/// What the scan of the requested codes (DHCPv4's PRL, DHCPv6's ORO, in the frame) found so
+/// far: the served options' bits, and whether a code was unservable or not there to read.
 #[repr(C)]
-#[derive(Default)]
 pub struct CodeScan {
-    pub slot: u32,
-    pub unservable: u32,
-    pub mask: u32,
-    pub off: usize,
-    /// What is left to scan: octets of a PRL, codes of an ORO.
-    pub len: usize,
+    pub mask: u64,
+    pub unservable: u64,
+    pub malformed: u64,
 }
 
 /// DHCPv4 (dhcpv4.rs).
@@ -68,14 +65,19 @@ pub mod v4 {
     }
 
     pub type Walk = super::Walk<Options>;
-    /// Its `len`: PRL octets.
-    pub type PrlScan = super::CodeScan;
 
-    /// Everything `fit` and `build` need, decided before the frame is touched.
+    /// Everything `fit` and `build` need, decided before the frame is touched; and what
+    /// `decide` carries past its loops (`scratch::reread`).
     #[repr(C)]
     #[derive(Clone, Copy, Default)]
     pub struct Plan {
         pub l3_off: usize,
+        /// The request's UDP payload: its length, whether it is saved in scratch already, and
+        /// its IPv4 destination and Ethernet source.
+        pub payload_len: usize,
+        pub copied: u64,
+        pub request_dst: [u8; 4],
+        pub src_mac: [u8; 6],
         pub msg_len: usize,
         pub used_len: usize,
         pub udp_len: usize,
@@ -106,14 +108,18 @@ pub mod v6 {
     }
 
     pub type Walk = super::Walk<Options>;
-    /// Its `len`: ORO codes.
-    pub type OroScan = super::CodeScan;
 
-    /// Everything `fit` and `build` need, decided before the frame is touched.
+    /// Everything `fit` and `build` need, decided before the frame is touched; and what
+    /// `decide` carries past its loops (`scratch::reread`).
     #[repr(C)]
     #[derive(Clone, Copy, Default)]
     pub struct Plan {
         pub l3_off: usize,
+        /// The request's UDP payload: its length, whether it is saved in scratch already, and
+        /// the sum of its pseudo-header and UDP header (checksum field included).
+        pub msg_len: usize,
+        pub copied: u64,
+        pub pseudo_and_header: u64,
         pub udp_len: usize,
         /// The request's source: the reply's destination, and its checksum sum.
         pub peer: [u8; 16],

@@ -5,10 +5,10 @@
 
 use xdp_common::{
     maps::{
-        Family, OptionBlock, RateLimit as RateParams, SlotConfig, V4Policy, V6Policy,
-        ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, IMAGE_CAP, MASKS_PER_FAMILY,
-        MAX_BLOCK_LEN, MAX_SERVED_OPTIONS, MAX_V6_CODES, OVER_LIMIT_DROP, OVER_LIMIT_PASS,
-        POLICY_COMPLETE, POLICY_LWM2M_ONLY, V4_IMAGE_HEAD_LEN,
+        v6_code_entry, Family, OptionBlock, RateLimit as RateParams, SlotConfig, V4Policy,
+        V6Policy, ACTION_IGNORE, ACTION_UNSERVABLE, BIT_CERTIFICATE, BIT_URI, IMAGE_CAP,
+        MASKS_PER_FAMILY, MAX_BLOCK_LEN, MAX_SERVED_OPTIONS, MAX_V6_CODES, OVER_LIMIT_DROP,
+        OVER_LIMIT_PASS, POLICY_COMPLETE, POLICY_LWM2M_ONLY, V4_IMAGE_HEAD_LEN, V6_CODE_TABLE_LEN,
     },
     wire::{dhcpv4 as v4, dhcpv6 as v6},
 };
@@ -238,21 +238,50 @@ fn v6_policy(cfg: &Config, options: &[EncodedOption]) -> Result<V6Policy, Compil
             max: MAX_V6_CODES,
         });
     }
-    let mut codes = [0u16; MAX_V6_CODES];
-    let mut actions = [ACTION_UNSERVABLE; MAX_V6_CODES];
-    for (i, (code, action)) in entries.iter().enumerate() {
-        codes[i] = *code;
-        actions[i] = *action;
-    }
+    let (codes, actions, multiplier) = v6_code_table(&entries);
     Ok(V6Policy {
         codes,
         actions,
-        n_codes: entries.len() as u32,
+        multiplier,
         lwm2m_mask: lwm2m_mask(options),
         policy: policy_value(cfg.lwm2m.policy),
         enabled: u8::from(cfg.dhcpv6.enabled),
         _pad: 0,
     })
+}
+
+/// The v6 code table (`V6Policy`): the first multiplier, from the golden ratio's on, that
+/// gives each code an entry of its own. With at most MAX_V6_CODES codes in four times as many
+/// entries about one multiplier in six does; a code listed twice keeps its first action.
+type V6CodeTable = ([u16; V6_CODE_TABLE_LEN], [u8; V6_CODE_TABLE_LEN], u32);
+
+fn v6_code_table(entries: &[(u16, u8)]) -> V6CodeTable {
+    let mut unique: Vec<(u16, u8)> = Vec::with_capacity(entries.len());
+    for &(code, action) in entries {
+        if !unique.iter().any(|&(c, _)| c == code) {
+            unique.push((code, action));
+        }
+    }
+    let mut multiplier: u32 = 0x9e37_79b1;
+    loop {
+        let mut codes = [0u16; V6_CODE_TABLE_LEN];
+        let mut actions = [ACTION_UNSERVABLE; V6_CODE_TABLE_LEN];
+        let mut used = [false; V6_CODE_TABLE_LEN];
+        let placed = unique.iter().all(|&(code, action)| {
+            let entry = v6_code_entry(code, multiplier);
+            if used[entry] {
+                return false;
+            }
+            used[entry] = true;
+            (codes[entry], actions[entry]) = (code, action);
+            true
+        });
+        if placed {
+            return (codes, actions, multiplier);
+        }
+        // Odd multipliers only: an even one drops a bit of every code.
+        multiplier = multiplier.wrapping_add(2);
+    }
 }
 
 /// Encodes every option the config serves and the request policy of both families.
@@ -482,26 +511,35 @@ pub(crate) mod tests {
     fn v6_policy_lists_served_and_ignored_codes() {
         /// The table's used entries: (code, action).
         fn listed(p: &V6Policy) -> Vec<(u16, u8)> {
-            (0..p.n_codes as usize)
-                .map(|i| (p.codes[i], p.actions[i]))
-                .collect()
+            let mut used: Vec<(u16, u8)> = (0..V6_CODE_TABLE_LEN)
+                .filter(|&e| p.codes[e] != 0)
+                .map(|e| (p.codes[e], p.actions[e]))
+                .collect();
+            used.sort();
+            // Each found where the kernel looks for it.
+            assert!(used.iter().all(|&(code, action)| p.action(code) == action));
+            used
         }
         let compiled = compile(&full_config()).unwrap();
         let p = &compiled.slot.v6;
         assert_eq!(
             listed(p),
             [
-                (65001, 0),
-                (65002, 1),
                 (23, 2),
                 (32, 3),
                 (82, ACTION_IGNORE),
-                (83, ACTION_IGNORE)
+                (83, ACTION_IGNORE),
+                (65001, 0),
+                (65002, 1)
             ]
         );
-        assert!(p.actions[p.n_codes as usize..]
+        assert!((0..V6_CODE_TABLE_LEN)
+            .filter(|&e| p.codes[e] == 0)
+            .all(|e| p.actions[e] == ACTION_UNSERVABLE));
+        // Codes not in the table, 0 included, are unservable.
+        assert!([0, 1, 6, 24, 65003]
             .iter()
-            .all(|&a| a == ACTION_UNSERVABLE));
+            .all(|&code| p.action(code) == ACTION_UNSERVABLE));
         assert_eq!(p.lwm2m_mask, 0b11);
 
         // Without an IRT, asking for 32 is no reason to pass.
@@ -509,10 +547,10 @@ pub(crate) mod tests {
         assert_eq!(
             listed(&plain.slot.v6),
             [
-                (65001, 0),
+                (32, ACTION_IGNORE),
                 (82, ACTION_IGNORE),
                 (83, ACTION_IGNORE),
-                (32, ACTION_IGNORE)
+                (65001, 0)
             ]
         );
     }
