@@ -99,7 +99,7 @@ impl Handler for V4 {
 
     /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
     /// changed. The plan in scratch holds what `fit` and `build` need.
-    #[inline(never)]
+    #[inline(always)]
     fn decide(
         ctx: &impl Frame,
         l2: &L2,
@@ -152,7 +152,7 @@ impl Handler for V4 {
     }
 
     /// The reply's sizes (protocol.md "Size": 576 / option 57 / MTU) and the rate limit.
-    #[inline(never)]
+    #[inline(always)]
     fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
         let plan = &mut scratch::get().ok_or(Stop::Abort)?.v4_plan;
         // 53 + 54 (9 octets), the block, the echoes, End, padding.
@@ -186,7 +186,7 @@ impl Handler for V4 {
 
     /// Turn the frame into the ACK `plan` describes. The request's xid, flags, ciaddr, giaddr
     /// and chaddr (and htype, hlen) stay where they are: the ACK takes them as they came.
-    #[inline(never)]
+    #[inline(always)]
     fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
         let sums = checksums(iface, block).ok_or(Stop::Abort)?;
         let scratch = scratch::get().ok_or(Stop::Abort)?;

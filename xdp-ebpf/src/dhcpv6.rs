@@ -12,7 +12,7 @@ use xdp_common::{
     maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
     wire::{
         dhcpv6::{self as dhcp, field},
-        eth, ipv6, udp, Field,
+        eth, ipv6, udp,
     },
 };
 
@@ -81,7 +81,7 @@ impl Handler for V6 {
 
     /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
     /// changed. The plan in scratch holds what `fit` and `build` need.
-    #[inline(never)]
+    #[inline(always)]
     fn decide(
         ctx: &impl Frame,
         l2: &L2,
@@ -145,7 +145,7 @@ impl Handler for V6 {
     }
 
     /// The reply's size (never more than the MTU) and the rate limit.
-    #[inline(never)]
+    #[inline(always)]
     fn fit(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
         let scratch = scratch::get().ok_or(Stop::Abort)?;
         let relay_prefix_len = scratch.relay6.path.prefix_len;
@@ -165,7 +165,7 @@ impl Handler for V6 {
     }
 
     /// Turn the frame into the REPLY the plan in scratch describes.
-    #[inline(never)]
+    #[inline(always)]
     fn build(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Result<(), Stop> {
         use xdp_common::wire::{ipv6::field as ip, udp::field as u};
         // Bit 16 set: computed; an Option here would leave a register undefined on None.
@@ -190,23 +190,53 @@ impl Handler for V6 {
             l3_off + LEN,
         )?;
         // From here on the frame is the reply under construction: any failure aborts.
-        let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)?;
-        // SAFETY: bounds checked by ptr_at.
-        let h = unsafe { &mut *h };
-        let at = |f: Field, base: usize| base + f.start..base + f.end;
+        let h = ptr_at::<[u8; LEN]>(ctx, l3_off).ok_or(Stop::Abort)? as *mut u8;
         let len = (udp_len as u16).to_be_bytes();
-        h[ip::VER_TC_FLOW].copy_from_slice(&ipv6::VER_TC_FLOW_DEFAULT);
-        h[ip::LENGTH].copy_from_slice(&len);
-        h[ip::NXT_HDR] = ipv6::NEXT_HDR_UDP;
-        h[ip::HOP_LIMIT] = ipv6::HOP_LIMIT;
-        h[ip::SRC_ADDR].copy_from_slice(relay6::reply_source(iface));
-        h[ip::DST_ADDR].copy_from_slice(&plan.peer);
-        h[at(u::SRC_PORT, UDP)].copy_from_slice(&dhcp::SERVER_PORT.to_be_bytes());
-        h[at(u::DST_PORT, UDP)].copy_from_slice(&relay6::reply_port().to_be_bytes());
-        h[at(u::LENGTH, UDP)].copy_from_slice(&len);
-        h[at(u::CHECKSUM, UDP)].copy_from_slice(&udp_sum);
-        // msg-type REPLY; the transaction-id stays in place.
-        h[MSG + field::MSG_TYPE] = dhcp::MSG_REPLY;
+        let (sport, dport) = (
+            dhcp::SERVER_PORT.to_be_bytes(),
+            relay6::reply_port().to_be_bytes(),
+        );
+        let v = ipv6::VER_TC_FLOW_DEFAULT;
+        // The two 8-octet words, as written below.
+        const _: () = assert!(
+            ip::VER_TC_FLOW.start == 0
+                && ip::LENGTH.start == 4
+                && ip::NXT_HDR == 6
+                && ip::HOP_LIMIT == 7
+                && u::SRC_PORT.start == 0
+                && u::CHECKSUM.end == 8
+        );
+        // SAFETY: ptr_at checked that all LEN octets lie in the frame; every store below ends
+        // inside them; the addresses are 16 octets each. Wide stores: octet by octet, the
+        // header is some 100 instructions.
+        unsafe {
+            use packet::put;
+            put::u64(
+                h,
+                ip::VER_TC_FLOW.start,
+                u64::from_ne_bytes([
+                    v[0],
+                    v[1],
+                    v[2],
+                    v[3],
+                    len[0],
+                    len[1],
+                    ipv6::NEXT_HDR_UDP,
+                    ipv6::HOP_LIMIT,
+                ]),
+            );
+            put::octets16(h, ip::SRC_ADDR.start, relay6::reply_source(iface).as_ptr());
+            put::octets16(h, ip::DST_ADDR.start, plan.peer.as_ptr());
+            put::u64(
+                h,
+                UDP + u::SRC_PORT.start,
+                u64::from_ne_bytes([
+                    sport[0], sport[1], dport[0], dport[1], len[0], len[1], udp_sum[0], udp_sum[1],
+                ]),
+            );
+            // msg-type REPLY; the transaction-id stays in place.
+            *h.add(MSG + field::MSG_TYPE) = dhcp::MSG_REPLY;
+        }
         // Relayed: the Relay-reply headers, then the REPLY's msg-type and transaction-id.
         let mut off = relay6::store_prefix(ctx, l3_off + MSG, udp_len)?;
         let sid_len = iface.server_id_len as usize;

@@ -13,7 +13,7 @@ use crate::{
     generation,
     packet::{self, Frame, Hook, L2},
     rate,
-    verdict::Stop,
+    verdict::{Packed, Stop},
 };
 
 pub trait Handler {
@@ -35,10 +35,10 @@ pub trait Handler {
 #[inline(always)]
 pub fn answer<H: Handler>(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let gen = generation::current(ctx, l2, H::FAMILY)?;
-    let mask = H::decide(ctx, l2, gen.config, gen.iface)?;
+    let mask = decide::<H>(ctx, l2, gen.config, gen.iface).result()? as u32;
     let block = generation::block(gen.slot, H::FAMILY, mask)?;
-    H::fit(gen.config, gen.iface, block)?;
-    let built = H::build(ctx, gen.iface, block);
+    fit::<H>(gen.config, gen.iface, block).result()?;
+    let built = build::<H>(ctx, gen.iface, block).result().map(|_| ());
     if let Err(stop) = built {
         if stop.reason == Reason::NoTailroom && packet::hook_of(ctx) == Hook::Xdp {
             let (key, ifindex) = H::charged().ok_or(Stop::Abort)?;
@@ -46,4 +46,27 @@ pub fn answer<H: Handler>(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
         }
     }
     built
+}
+
+// The three steps are subprograms of their own, so that no call chain exceeds 512 octets of
+// stack (`fit` inside `decide` measured 528); each returns `Packed` (verdict.rs says why).
+
+#[inline(never)]
+fn decide<H: Handler>(
+    ctx: &impl Frame,
+    l2: &L2,
+    config: &SlotConfig,
+    iface: &IfaceConfig,
+) -> Packed {
+    Packed::of(H::decide(ctx, l2, config, iface).map(|mask| mask as usize))
+}
+
+#[inline(never)]
+fn fit<H: Handler>(config: &SlotConfig, iface: &IfaceConfig, block: &OptionBlock) -> Packed {
+    Packed::of(H::fit(config, iface, block).map(|_| 0))
+}
+
+#[inline(never)]
+fn build<H: Handler>(ctx: &impl Frame, iface: &IfaceConfig, block: &OptionBlock) -> Packed {
+    Packed::of(H::build(ctx, iface, block).map(|_| 0))
 }

@@ -205,12 +205,56 @@ pub mod put {
     wide_store!(u32, u32, "*(u32 *)({p} + 0) = {v}");
     wide_store!(u64, u64, "*(u64 *)({p} + 0) = {v}");
 
+    /// Sixteen octets (an IPv6 address) from `src`, in two loads and two stores.
+    ///
+    /// # Safety
+    /// As above for the frame; `src` must own 16 octets.
+    #[inline(always)]
+    pub unsafe fn octets16(base: *mut u8, off: usize, src: *const u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            u64(base, off, super::get::u64(src, 0));
+            u64(base, off + 8, super::get::u64(src, 8));
+        }
+    }
+
     /// Four octets as they stand in the frame.
     #[inline(always)]
     pub unsafe fn octets4(base: *mut u8, off: usize, value: [u8; 4]) {
         // SAFETY: the caller's contract.
         unsafe { u32(base, off, ::core::primitive::u32::from_ne_bytes(value)) }
     }
+}
+
+/// Wide loads, the counterpart of `put`: one instruction of the value's width from any
+/// address (the verifier and the JIT accept unaligned loads; a Rust unaligned read would be
+/// lowered to single-octet loads), the octets in memory order.
+///
+/// # Safety
+/// `base + off .. + width` must be readable: inside the frame (a `ptr_at` of a range that
+/// holds it) or inside one value.
+pub mod get {
+    macro_rules! wide_load {
+        ($name:ident, $t:ty, $insn:literal) => {
+            #[inline(always)]
+            pub unsafe fn $name(base: *const u8, off: usize) -> $t {
+                let value: u64;
+                // SAFETY: the caller's contract above; the asm reads only those octets.
+                unsafe {
+                    core::arch::asm!(
+                        $insn,
+                        v = out(reg) value,
+                        p = in(reg) base.add(off),
+                        options(nostack, preserves_flags, readonly)
+                    )
+                }
+                value as $t
+            }
+        };
+    }
+    wide_load!(u16, u16, "{v} = *(u16 *)({p} + 0)");
+    wide_load!(u32, u32, "{v} = *(u32 *)({p} + 0)");
+    wide_load!(u64, u64, "{v} = *(u64 *)({p} + 0)");
 }
 
 #[inline(always)]

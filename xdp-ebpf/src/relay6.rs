@@ -27,7 +27,7 @@ use crate::{
         relay6::Layer,
         status::{ENDED, MALFORMED, TOO_DEEP, UNSERVABLE, WALKING},
     },
-    verdict::Stop,
+    verdict::{Packed, Stop},
 };
 
 /// Each option takes its 4-octet header; one more call per layer to step into it.
@@ -281,14 +281,22 @@ fn layer(k: usize) -> Option<Layer> {
 #[inline(always)]
 pub fn store_prefix(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
     if relayed() {
-        store_layers(ctx, msg_off, udp_len)
+        store_layers(ctx, msg_off, udp_len).result()
     } else {
         Ok(msg_off + dhcp::HDR_LEN)
     }
 }
 
+/// `store_layers_in` as a subprogram of its own (its stack), returning `Packed`.
 #[inline(never)]
-fn store_layers(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
+fn store_layers(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Packed {
+    Packed::of(store_layers_in(ctx, msg_off, udp_len))
+}
+
+/// Every layer's Relay-reply header and Interface-ID, then the REPLY's msg-type and
+/// transaction-id.
+#[inline(always)]
+fn store_layers_in(ctx: &impl Frame, msg_off: usize, udp_len: usize) -> Result<usize, Stop> {
     let path = &scratch::get().ok_or(Stop::Abort)?.relay6.path;
     let (hops, inner_off) = (path.hops, path.msg_off);
     let addresses = relay::LINK_ADDRESS.start;

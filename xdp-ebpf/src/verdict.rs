@@ -49,6 +49,37 @@ impl Stop {
     }
 }
 
+/// A `Result<usize, Stop>` in one register: what a subprogram (`#[inline(never)]`) returns.
+/// A `Result` is returned through memory, and LLVM may leave the pointer to it (the caller's
+/// stack) in R0 at the exit, which the verifier rejects ("cannot return stack pointer to the
+/// caller"); whether it does changes with unrelated code.
+#[derive(Clone, Copy)]
+pub struct Packed(u64);
+
+impl Packed {
+    const ERR: u64 = 1 << 63;
+
+    #[inline(always)]
+    pub fn of(result: Result<usize, Stop>) -> Packed {
+        match result {
+            Ok(value) => Packed(value as u64 & u32::MAX as u64),
+            Err(stop) => Packed(Self::ERR | (stop.verdict as u64) << 32 | stop.reason as u64),
+        }
+    }
+
+    #[inline(always)]
+    pub fn result(self) -> Result<usize, Stop> {
+        if self.0 & Self::ERR == 0 {
+            return Ok(self.0 as usize);
+        }
+        Err(Stop {
+            verdict: (self.0 >> 32) as u32 & !(1 << 31),
+            // SAFETY: the low word was written from a `Reason` by `of`.
+            reason: unsafe { core::mem::transmute::<u32, Reason>(self.0 as u32) },
+        })
+    }
+}
+
 impl From<Reason> for Stop {
     fn from(reason: Reason) -> Self {
         Stop::Pass(reason)
