@@ -35,17 +35,6 @@ pub fn words4(a: &[u8; 4]) -> u64 {
     word(a[0], a[1]) + word(a[2], a[3])
 }
 
-#[inline(always)]
-pub fn words16(a: &[u8; 16]) -> u64 {
-    let mut sum = 0;
-    let mut i = 0;
-    while i < 16 {
-        sum += word(a[i], a[i + 1]);
-        i += 2;
-    }
-    sum
-}
-
 /// The final checksum field: complement of the folded sum; 0 is sent as 0xffff
 /// (RFC 768: 0 means "no checksum" over IPv4; RFC 8200 forbids it over IPv6).
 #[inline(always)]

@@ -17,6 +17,7 @@ use xdp_common::{
 };
 
 use crate::{
+    addr6::Addr6,
     csum,
     handler::{self, Handler},
     loops, maps,
@@ -103,7 +104,7 @@ impl Handler for V6 {
         scratch::store_apart(&mut plan.msg_len, request.msg_len);
         scratch::store_apart(&mut plan.copied, request.relayed as u64);
         plan.pseudo_and_header = request.pseudo_and_header;
-        plan.peer = request.src;
+        plan.peer = request.src.0;
         plan.peer_csum = request.src_csum;
         plan.src_mac = request.src_mac;
         plan.ifindex = ctx.ingress_ifindex();
@@ -226,7 +227,7 @@ impl Handler for V6 {
                 ]),
             );
             put::octets16(h, ip::SRC_ADDR.start, relay6::reply_source(iface).as_ptr());
-            put::octets16(h, ip::DST_ADDR.start, plan.peer.as_ptr());
+            put::octets16(h, ip::DST_ADDR.start, plan.peer.as_ptr() as *const u8);
             put::u64(
                 h,
                 UDP + u::SRC_PORT.start,
@@ -279,7 +280,7 @@ fn not_ours_at_a_glance(ctx: &impl Frame, msg_off: usize, relayed: bool) -> Resu
 /// What the checks need from the IPv6/UDP headers.
 struct Request {
     msg_len: usize,
-    src: [u8; 16],
+    src: Addr6,
     src_mac: [u8; 6],
     /// Sum of `src`, which the reply's pseudo-header has too.
     src_csum: u16,
@@ -305,20 +306,25 @@ fn read_headers(ctx: &impl Frame, l3_off: usize, iface: &IfaceConfig) -> Result<
     if h[ip::VER_TC_FLOW.start] >> 4 != ipv6::VERSION {
         return Err(malformed);
     }
-    let mut src = [0u8; 16];
-    src.copy_from_slice(&h[ip::SRC_ADDR]);
+    // SAFETY: both addresses lie inside the LEN octets ptr_at checked.
+    let (src, dst) = unsafe {
+        let p = h.as_ptr();
+        (
+            Addr6::load(p.add(ip::SRC_ADDR.start)),
+            Addr6::load(p.add(ip::DST_ADDR.start)),
+        )
+    };
     let sport = be16(UDP + u::SRC_PORT.start);
-    let mut dst = [0u8; 16];
-    dst.copy_from_slice(&h[ip::DST_ADDR]);
     // From a relay agent: its own address rules (relay6.rs).
     let relayed = sport == dhcp::SERVER_PORT;
     let from_global = if relayed {
-        relay6::relay_addresses_ok(&src, &dst, iface)?
+        relay6::relay_addresses_ok(src, dst, iface)?
     } else {
-        if dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS || sport != dhcp::CLIENT_PORT {
+        const SERVERS: Addr6 = Addr6::from_octets(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
+        if dst != SERVERS || sport != dhcp::CLIENT_PORT {
             return Err(Reason::NotForUs.into());
         }
-        crate::rules::v6_source_is_link_local(&src)?;
+        crate::rules::v6_source_is_link_local(&src.octets())?;
         false
     };
     let payload_len = be16(ip::LENGTH.start) as usize;
@@ -339,9 +345,9 @@ fn read_headers(ctx: &impl Frame, l3_off: usize, iface: &IfaceConfig) -> Result<
     if udp_csum == 0 {
         return Err(malformed);
     }
-    let src_csum = csum::fold(csum::words16(&src));
+    let src_csum = src.csum();
     let pseudo_and_header = src_csum as u64
-        + csum::words16(&dst)
+        + dst.csum() as u64
         + udp_len as u64 * 2
         + ipv6::NEXT_HDR_UDP as u64
         + be16(UDP + u::SRC_PORT.start) as u64

@@ -7,6 +7,7 @@
 // Wide packet stores (packet::put): inline asm is not yet stable for BPF.
 #![feature(asm_experimental_arch)]
 
+mod addr6;
 mod csum;
 mod dhcpv4;
 mod dhcpv6;

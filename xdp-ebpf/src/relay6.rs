@@ -19,6 +19,7 @@ use xdp_common::{
 };
 
 use crate::{
+    addr6::Addr6,
     csum, loops,
     packet::Frame,
     reply,
@@ -39,22 +40,28 @@ const LAYER_FIXED_LEN: usize = RELAY_HDR_LEN + dhcp::OPT_HDR_LEN;
 /// servers' group or to one of our addresses; the Relay-reply's source is the interface's
 /// address of the relay's scope. Returns whether that is the global one.
 #[inline(always)]
-pub fn relay_addresses_ok(
-    src: &[u8; 16],
-    dst: &[u8; 16],
-    iface: &IfaceConfig,
-) -> Result<bool, Stop> {
-    crate::rules::v6_source_is_unicast(src)?;
-    let ours = *dst == iface.ipv6_link_local
-        || (iface.ipv6_global != [0; 16] && *dst == iface.ipv6_global);
-    if !ours && *dst != ipv6::ALL_DHCP_SERVERS && *dst != ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS {
+pub fn relay_addresses_ok(src: Addr6, dst: Addr6, iface: &IfaceConfig) -> Result<bool, Stop> {
+    const SERVERS: Addr6 = Addr6::from_octets(ipv6::ALL_DHCP_SERVERS);
+    const AGENTS_AND_SERVERS: Addr6 = Addr6::from_octets(ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
+    let src = src.octets();
+    crate::rules::v6_source_is_unicast(&src)?;
+    // SAFETY: both addresses are 16 octets of the interface entry.
+    let (link_local, global) = unsafe {
+        (
+            Addr6::load(iface.ipv6_link_local.as_ptr()),
+            Addr6::load(iface.ipv6_global.as_ptr()),
+        )
+    };
+    let no_global = global == Addr6([0, 0]);
+    let ours = dst == link_local || (!no_global && dst == global);
+    if !ours && dst != SERVERS && dst != AGENTS_AND_SERVERS {
         return Err(Reason::NotForUs.into());
     }
-    let link_local = src[0] == 0xfe && src[1] & 0xc0 == 0x80;
-    if !link_local && iface.ipv6_global == [0; 16] {
+    let from_link_local = src[0] == 0xfe && src[1] & 0xc0 == 0x80;
+    if !from_link_local && no_global {
         return Err(Reason::NoGlobalAddress.into());
     }
-    Ok(!link_local)
+    Ok(!from_link_local)
 }
 
 /// A direct request: no relay path; the message (`Path::msg_off`, `msg_len`) is the whole

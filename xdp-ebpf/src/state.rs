@@ -121,8 +121,9 @@ pub mod v6 {
         pub copied: u64,
         pub pseudo_and_header: u64,
         pub udp_len: usize,
-        /// The request's source: the reply's destination, and its checksum sum.
-        pub peer: [u8; 16],
+        /// The request's source (two native words, `addr6::Addr6`): the reply's destination,
+        /// and its checksum sum.
+        pub peer: [u64; 2],
         pub peer_csum: u16,
         pub src_mac: [u8; 6],
         /// The ingress interface, for the rate limit.
