@@ -162,11 +162,18 @@ pub fn ptr_at<T>(ctx: &impl Frame, off: usize) -> Option<*mut T> {
     Some((start + off) as *mut T)
 }
 
+/// Offsets `ptr_at_var` takes: no frame is longer.
+const MAX_VAR_OFF: usize = 0xefff;
+
 /// `ptr_at` for an offset that varies (a walk's): LLVM would fold `data + off + size` into
 /// `data + (off + size)`, a second pointer whose check the verifier does not carry over to the
 /// first; made opaque, the pointer is checked as the one that is read.
 #[inline(always)]
 pub fn ptr_at_var<T>(ctx: &impl Frame, off: usize) -> Option<*mut T> {
+    // The verifier checks a packet pointer only if its offset is known to be below 64 KiB.
+    if off > MAX_VAR_OFF {
+        return None;
+    }
     let mut p = ctx.data() + off;
     // SAFETY: an empty asm that only hands `p` through a register.
     unsafe {

@@ -166,7 +166,12 @@ pub fn swap_macs(ctx: &impl Frame, our_mac: &[u8; 6]) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Copy the interface's Server Identifier option (`len` <= SERVER_ID_OPT_CAP) to `off`.
+/// Copy the interface's Server Identifier option (`len` <= MAX_SERVER_ID_OPT_LEN) to `off`.
+///
+/// In 8-octet words where they lie in the frame (a DUID-LL option is two): what the last
+/// word writes past the option is where the block's image and the echoed options go, stored
+/// after it. The helper call, which costs more than a few stores, only where the frame
+/// ends within a word.
 #[inline(always)]
 pub fn store_server_id(
     ctx: &impl Frame,
@@ -174,11 +179,27 @@ pub fn store_server_id(
     iface: &xdp_common::maps::IfaceConfig,
     len: usize,
 ) -> Result<(), Stop> {
-    use xdp_common::maps::SERVER_ID_OPT_CAP;
+    use crate::packet::{get, ptr_at_var, put};
+    use xdp_common::maps::{MAX_SERVER_ID_OPT_LEN, SERVER_ID_OPT_CAP};
+    const WORDS: usize = MAX_SERVER_ID_OPT_LEN.div_ceil(8);
+    const _: () = assert!(WORDS * 8 <= SERVER_ID_OPT_CAP);
     if len == 0 {
         return Err(Stop::Abort);
     }
-    store_capped::<SERVER_ID_OPT_CAP>(ctx, off, iface.server_id_opt.as_ptr(), len)
+    let src = iface.server_id_opt.as_ptr();
+    let mut k = 0;
+    while k < WORDS {
+        if 8 * k >= len {
+            return Ok(());
+        }
+        let Some(p) = ptr_at_var::<u64>(ctx, off + 8 * k) else {
+            break;
+        };
+        // SAFETY: ptr_at_var checked the 8 octets at `p`; 8 * (k + 1) <= SERVER_ID_OPT_CAP.
+        unsafe { put::u64(p as *mut u8, 0, get::u64(src, 8 * k)) };
+        k += 1;
+    }
+    store_capped::<SERVER_ID_OPT_CAP>(ctx, off, src, len)
 }
 
 /// Write one octet at `off` (through the helper: a 1-octet direct write compiles to a
