@@ -30,6 +30,15 @@ impl ConfigFile {
         }
     }
 
+    /// The reload and pin tests' config: DHCPv4 only, `lwm2m-only` policy, the server
+    /// identifier (option 54) `server_ip`.
+    pub fn v4_lwm2m_only(uri: &str, interface: &str, server_ip: &str) -> ConfigFile {
+        ConfigFile::new(uri, interface)
+            .lwm2m("policy", "lwm2m-only")
+            .without_dhcpv6()
+            .interface_key("server_id", server_ip)
+    }
+
     /// One more `[lwm2m]` key with a string value, e.g. `policy`, `wire_format`.
     pub fn lwm2m(mut self, key: &str, value: &str) -> ConfigFile {
         self.lwm2m += &format!("{key} = \"{value}\"\n");

@@ -46,11 +46,7 @@ const PROBE_TAIL: u32 = 5;
 const PROBE_MOST: u32 = 400;
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
-    ConfigFile::new(uri, server_if)
-        .lwm2m("policy", "lwm2m-only")
-        .without_dhcpv6()
-        .interface_key("server_id", server_ip)
-        .text()
+    ConfigFile::v4_lwm2m_only(uri, server_if, server_ip).text()
 }
 
 fn bin() -> String {

@@ -21,11 +21,7 @@ const URI_C: &str = "coaps://198.18.0.1:5686/sighup";
 const URI_NEVER: &str = "coaps://198.18.0.1:5687/never-served";
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
-    ConfigFile::new(uri, server_if)
-        .lwm2m("policy", "lwm2m-only")
-        .without_dhcpv6()
-        .interface_key("server_id", server_ip)
-        .text()
+    ConfigFile::v4_lwm2m_only(uri, server_if, server_ip).text()
 }
 
 /// `lwm2m-xdp ARGS... --instance INSTANCE` on the server side.
