@@ -7,6 +7,8 @@ use crate::maps::Family;
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seen {
+    /// Derived, not counted by the kernel (`derive`): every frame is one of `Ipv4`, `Ipv6`,
+    /// `Other`.
     Frames = 0,
     VlanTagged = 1,
     Ipv4 = 2,
@@ -19,9 +21,10 @@ pub const SEEN_COUNT: u32 = 6;
 pub const SEEN_NAMES: [&str; SEEN_COUNT as usize] =
     ["frames", "vlan_tagged", "ipv4", "ipv6", "udp", "other"];
 
-/// The outcome of a DHCP request of one family. `Received` counts every UDP datagram to
-/// the server port the XDP program sees; exactly one other reason up to `RelayTooDeep` is
-/// counted for each (`GrownAtHead` comes on top of `Answered`). The TC fallback (after XDP
+/// The outcome of a DHCP request of one family. `Received` is every UDP datagram to the
+/// server port the XDP program sees: exactly one other reason up to `RelayTooDeep` is counted
+/// for each (`GrownAtHead` comes on top of `Answered`), so the kernel leaves `Received` to
+/// `derive`, one counter update fewer per request. The TC fallback (after XDP
 /// passed a request as `NoTailroom`) counts only what it did itself: `AnsweredTc`,
 /// `NoTailroomTc`, `RateLimitedTc`, `Aborted`.
 #[repr(u32)]
@@ -119,4 +122,50 @@ pub const fn seen_index(what: Seen) -> u32 {
 #[inline(always)]
 pub const fn reason_index(family: Family, reason: Reason) -> u32 {
     SEEN_COUNT + family as u32 * REASON_COUNT + reason as u32
+}
+
+/// Fill in the counters the kernel does not update itself (`Seen::Frames`, each family's
+/// `Reason::Received`) in `counters` (COUNTERS_LEN values, summed over CPUs) from those it
+/// does. Whoever reads the map goes through this.
+pub fn derive(counters: &mut [u64]) {
+    if counters.len() < COUNTERS_LEN as usize {
+        return;
+    }
+    let seen = |what: Seen| counters[seen_index(what) as usize];
+    counters[seen_index(Seen::Frames) as usize] =
+        seen(Seen::Ipv4) + seen(Seen::Ipv6) + seen(Seen::Other);
+    for family in [Family::V4, Family::V6] {
+        let received = reason_index(family, Reason::Received) as usize;
+        counters[received] = counters[received + 1..received + XDP_REASON_END as usize]
+            .iter()
+            .sum();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derive_fills_frames_and_received_from_what_the_kernel_counts() {
+        let mut c = [0u64; COUNTERS_LEN as usize];
+        let mut set = |i: u32, v: u64| c[i as usize] = v;
+        set(seen_index(Seen::Frames), 99); // stale: an older program counted it
+        set(seen_index(Seen::Ipv4), 3);
+        set(seen_index(Seen::Ipv6), 2);
+        set(seen_index(Seen::Other), 1);
+        set(seen_index(Seen::Udp), 4);
+        set(seen_index(Seen::VlanTagged), 5);
+        set(reason_index(Family::V4, Reason::Answered), 2);
+        set(reason_index(Family::V4, Reason::NoLwm2m), 1);
+        // Not outcomes of their own: on top of Answered, and TC's.
+        set(reason_index(Family::V4, Reason::GrownAtHead), 5);
+        set(reason_index(Family::V4, Reason::AnsweredTc), 7);
+        set(reason_index(Family::V6, Reason::RelayTooDeep), 4);
+        derive(&mut c);
+        assert_eq!(c[seen_index(Seen::Frames) as usize], 6);
+        assert_eq!(c[reason_index(Family::V4, Reason::Received) as usize], 3);
+        assert_eq!(c[reason_index(Family::V6, Reason::Received) as usize], 4);
+        assert_eq!(c[seen_index(Seen::Udp) as usize], 4, "counted ones stay");
+    }
 }

@@ -40,7 +40,7 @@ use xdp_common::{
 
 #[xdp]
 pub fn lwm2m_xdp(ctx: XdpContext) -> u32 {
-    maps::count_seen(Seen::Frames);
+    // `Seen::Frames` is not counted: the loader derives it (`counters::derive`).
     let Some(l2) = packet::parse_l2(&ctx) else {
         maps::count_seen(Seen::Other);
         return verdict::pass(&ctx);

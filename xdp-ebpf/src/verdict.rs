@@ -139,7 +139,7 @@ fn finish_tc(ctx: &impl Frame, family: Family, outcome: Result<(), Stop>) -> u32
 
 #[inline(always)]
 fn finish_xdp(family: Family, outcome: Result<(), Stop>) -> u32 {
-    maps::count(family, Reason::Received);
+    // Exactly one outcome per request: `Received` is their sum (`counters::derive`).
     match outcome {
         Ok(()) => {
             maps::count(family, Reason::Answered);

@@ -194,7 +194,9 @@ impl Datapath {
 /// Sum the per-CPU counters of a COUNTERS map (ours, or one opened from its pin).
 pub fn read_counters(map: &mut aya::maps::Map) -> Result<Vec<u64>> {
     let counters: PerCpuArray<&mut MapData, u64> = PerCpuArray::try_from(map)?;
-    (0..COUNTERS_LEN)
+    let mut summed = (0..COUNTERS_LEN)
         .map(|i| Ok(counters.get(&i, 0)?.iter().sum()))
-        .collect()
+        .collect::<Result<Vec<u64>>>()?;
+    xdp_common::counters::derive(&mut summed);
+    Ok(summed)
 }

@@ -321,18 +321,17 @@ impl Harness {
             run.verdict,
             hex(frame)
         );
+        // Frames and Received are derived (counters::derive): one frame is of one kind, and
+        // has at most one outcome over both families.
         assert_eq!(run.seen(Seen::Frames), 1, "frames counter");
+        let mut outcomes = 0;
         for family in [Family::V4, Family::V6] {
             assert_eq!(run.reason(family, Reason::Aborted), 0, "{family:?} aborted");
-            let outcomes: u64 = (1..XDP_REASON_END)
+            outcomes += (1..XDP_REASON_END)
                 .map(|r| run.counted[reason_index(family, Reason::Received) as usize + r as usize])
-                .sum();
-            assert_eq!(
-                outcomes,
-                run.reason(family, Reason::Received),
-                "{family:?}: each received request has exactly one outcome"
-            );
+                .sum::<u64>();
         }
+        assert!(outcomes <= 1, "{outcomes} outcomes for one frame");
         let answered =
             run.reason(Family::V4, Reason::Answered) + run.reason(Family::V6, Reason::Answered);
         assert_eq!(
