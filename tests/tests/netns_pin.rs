@@ -234,18 +234,26 @@ fn start_answering(
     pair: &NetnsPair,
     bin: &str,
     config: &Path,
-    pins: &str,
+    pins: &PinDir,
     mut answered: impl FnMut() -> bool,
 ) -> Child {
-    let mut run = pair.spawn(Side::Server, &run_args(bin, config, pins));
+    let mut run = pair.spawn(Side::Server, &run_args(bin, config, pins.arg()));
+    let instance = pins.instance();
+    // Answering, and started: the status answers once the pins are made and the state is
+    // written (a run killed before that leaves pins no state records, which detach cannot
+    // know of; the tests that kill a run want one that had started).
     let ok = wait_until(START_LIMIT, Duration::from_millis(100), || {
         assert!(
             run.try_wait().unwrap().is_none(),
-            "run --pin-dir {pins} exited early"
+            "run --pin-dir {} exited early",
+            pins.arg()
         );
         answered()
+            && cli(pair, &["status", "--instance", &instance])
+                .status
+                .success()
     });
-    assert!(ok, "run --pin-dir {pins} never answered");
+    assert!(ok, "run --pin-dir {} never answered", pins.arg());
     run
 }
 
@@ -352,7 +360,7 @@ fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
 
     // A directory it made is used, and removed at a normal exit (SIGTERM).
     let ours = PinDir::new("pinref-ours");
-    let mut run = start_answering(&pair, &bin, &cfg, ours.arg(), || {
+    let mut run = start_answering(&pair, &bin, &cfg, &ours, || {
         probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
     });
     assert!(entries(ours.path()).contains(&"LWM2M_XDP_OWNER".to_string()));
@@ -367,7 +375,7 @@ fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
 
     // Another instance's pin dir (left by a crash, then renamed): refused, untouched.
     let other = PinDir::new("pinref-other");
-    let mut run = start_answering(&pair, &bin, &cfg, other.arg(), || {
+    let mut run = start_answering(&pair, &bin, &cfg, &other, || {
         probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
     });
     kill(&mut run, libc::SIGKILL);
@@ -421,7 +429,7 @@ fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
     let instance = pins.instance();
 
     // First run: answering, its link, program and maps pinned.
-    let mut first = start_answering(&pair, &bin, &cfg_a, pins.arg(), || {
+    let mut first = start_answering(&pair, &bin, &cfg_a, &pins, || {
         probe_uri(&pair, &cfg_a).as_deref() == Some(URI_A)
     });
     let link_pin = link_pin(&pair);
@@ -565,7 +573,7 @@ fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_ru
     let extra_pin = "link_ex%2E0";
     let extra_tc_pin = "tc_ex%2E0";
 
-    let mut first = start_answering(&pair, &bin, &cfg_first, pins.arg(), || {
+    let mut first = start_answering(&pair, &bin, &cfg_first, &pins, || {
         probe_uri(&pair, &cfg_one).as_deref() == Some(URI_A)
     });
     // A reload adds ex.0: pinned too, after start-up dropped the capabilities.
@@ -696,7 +704,7 @@ fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
     let tc_pin = tc_pin(&pair);
 
     // First run: a bare request answered (by TC), its TC link pinned beside the XDP one.
-    let mut first = start_answering(&pair, &bin, &cfg_a, pins.arg(), || {
+    let mut first = start_answering(&pair, &bin, &cfg_a, &pins, || {
         probe_v6(&pair, &bin).as_deref() == Some(URI_A)
     });
     let pinned = entries(pins.path());
@@ -802,7 +810,7 @@ fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
     let tc_pin = tc_pin(&pair);
     let link_pin = link_pin(&pair);
 
-    let mut first = start_answering(&pair, &bin, &cfg_tc, pins.arg(), || {
+    let mut first = start_answering(&pair, &bin, &cfg_tc, &pins, || {
         probe_v6(&pair, &bin).as_deref() == Some(URI_A)
     });
     assert!(entries(pins.path()).contains(&tc_pin));
