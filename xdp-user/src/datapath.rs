@@ -194,6 +194,14 @@ impl Datapath {
 /// Sum the per-CPU counters of a COUNTERS map (ours, or one opened from its pin).
 pub fn read_counters(map: &mut aya::maps::Map) -> Result<Vec<u64>> {
     let counters: PerCpuArray<&mut MapData, u64> = PerCpuArray::try_from(map)?;
+    sum_counters(&counters)
+}
+
+/// The counters summed over CPUs, with those the kernel leaves to the reader filled in
+/// (`counters::derive`): every reader of COUNTERS goes through here.
+pub fn sum_counters<T: std::borrow::Borrow<MapData>>(
+    counters: &PerCpuArray<T, u64>,
+) -> Result<Vec<u64>> {
     let mut summed = (0..COUNTERS_LEN)
         .map(|i| Ok(counters.get(&i, 0)?.iter().sum()))
         .collect::<Result<Vec<u64>>>()?;

@@ -17,7 +17,7 @@ use xdp_common::{
 };
 
 use crate::{
-    datapath::{read_counters, Datapath},
+    datapath::{read_counters, sum_counters, Datapath},
     relay::{self, FamilySnapshot},
 };
 
@@ -259,9 +259,7 @@ impl Source {
 
     pub fn read(&self) -> Result<Statistics> {
         let array: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(&self.counters)?;
-        let kernel = (0..xdp_common::counters::COUNTERS_LEN)
-            .map(|i| Ok(array.get(&i, 0)?.iter().sum()))
-            .collect::<Result<Vec<u64>>>()?;
+        let kernel = sum_counters(&array)?;
         Ok(Statistics {
             kernel,
             relay: RelayCounters::from(&self.relay),
