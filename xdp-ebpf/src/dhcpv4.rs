@@ -513,20 +513,7 @@ fn parse_options(ctx: &impl Frame) -> Result<Options, Stop> {
         UNSERVABLE => return Err(Reason::Unservable.into()),
         _ => return Err(Reason::Malformed.into()),
     }
-    let o = &w.opts;
-    let opts = Options {
-        msg_type: o.msg_type,
-        prl_off: o.prl_off,
-        prl_len: o.prl_len,
-        max_message_size: o.max_message_size,
-        client_id_off: o.client_id_off,
-        client_id_len: o.client_id_len,
-        relay_off: o.relay_off,
-        relay_len: o.relay_len,
-        has_server_id: o.has_server_id,
-        server_id: o.server_id,
-    };
-    Ok(opts)
+    Ok(w.opts)
 }
 
 /// The served-set mask for the PRL (read in the frame), after the request policy (LwM2M

@@ -139,9 +139,7 @@ impl Handler for V6 {
             crate::request::copy_payload(ctx, l3_off + PAYLOAD, msg_len, scratch)?;
         }
         verify_checksum(msg_len)?;
-        let plan = &mut scratch::get().ok_or(Stop::Abort)?.v6_plan;
-        plan.udp_len = 0;
-        plan.opts = opts;
+        scratch::get().ok_or(Stop::Abort)?.v6_plan.opts = opts;
         Ok(mask)
     }
 
@@ -492,16 +490,7 @@ fn parse_options(
         NOT_FOR_US => return Err(Reason::NotForUs.into()),
         _ => return Err(Reason::Malformed.into()),
     }
-    let o = &w.opts;
-    let opts = Options {
-        client_id_off: o.client_id_off,
-        client_id_len: o.client_id_len,
-        server_id_off: o.server_id_off,
-        server_id_len: o.server_id_len,
-        oro_off: o.oro_off,
-        oro_len: o.oro_len,
-    };
-    Ok(opts)
+    Ok(w.opts)
 }
 
 /// Does the request's Server Identifier (read in the frame, the UDP payload at
@@ -514,7 +503,7 @@ fn server_id_is_ours(
     opts: &Options,
     iface: &IfaceConfig,
 ) -> bool {
-    use crate::packet::{get, ptr_at_var};
+    use crate::packet::get;
     use xdp_common::maps::SERVER_ID_OPT_CAP;
     const WORD: usize = 8;
     const _: () = assert!(dhcp::OPT_HDR_LEN + dhcp::MAX_DUID_LEN + WORD <= SERVER_ID_OPT_CAP);
@@ -533,9 +522,8 @@ fn server_id_is_ours(
         let rest = len - k;
         // SAFETY: OPT_HDR_LEN + MAX_DUID_LEN + WORD octets lie inside `server_id_opt`.
         let mine = unsafe { get::u64(ours, dhcp::OPT_HDR_LEN + k) };
-        let theirs = match ptr_at_var::<u64>(ctx, payload_off + (at & (REQ_MAX - 1))) {
-            // SAFETY: ptr_at_var checked the 8 octets.
-            Some(p) => unsafe { get::u64(p as *const u8, 0) },
+        let theirs = match frame.word(at) {
+            Some(word) => word,
             None => {
                 let mut word = 0u64;
                 let mut j = 0;

@@ -6,7 +6,7 @@
 use xdp_common::counters::Reason;
 
 use crate::{
-    packet::{ptr_at_var, Frame},
+    packet::{get, ptr_at_var, Frame},
     scratch::{self, ReqBuf, Scratch, REQ_MAX},
     verdict::Stop,
 };
@@ -36,13 +36,22 @@ impl<'a, F: Frame> InFrame<'a, F> {
     pub fn new(ctx: &'a F, payload_off: usize) -> Self {
         Self { ctx, payload_off }
     }
+
+    /// The 8 octets at `i` as one load (memory order, little-endian); None where the frame
+    /// ends within them.
+    #[inline(always)]
+    pub fn word(&self, i: usize) -> Option<u64> {
+        let p = ptr_at_var::<u64>(self.ctx, self.payload_off + (i & (REQ_MAX - 1)))?;
+        // SAFETY: bounds checked by ptr_at_var.
+        Some(unsafe { get::u64(p as *const u8, 0) })
+    }
 }
 
 impl<F: Frame> Octets for InFrame<'_, F> {
     #[inline(always)]
     fn byte(&self, i: usize) -> Option<u8> {
         let p = ptr_at_var::<u8>(self.ctx, self.payload_off + (i & (REQ_MAX - 1)))?;
-        // SAFETY: bounds checked by ptr_at.
+        // SAFETY: bounds checked by ptr_at_var.
         Some(unsafe { *p })
     }
 }
