@@ -562,7 +562,7 @@ fn parse_link_show(out: &str) -> Option<(u32, [u8; 6])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{require_root, wait_child};
+    use crate::{skip_unless_root, wait_child};
 
     #[test]
     fn parses_ip_output() {
@@ -595,9 +595,7 @@ mod tests {
     /// leaves nothing behind.
     #[test]
     fn pair_pings_and_drops_cleanly() {
-        if !require_root("netns::pair_pings_and_drops_cleanly") {
-            return;
-        }
+        skip_unless_root!("netns::pair_pings_and_drops_cleanly");
         let pair = NetnsPair::new("selftest").unwrap();
         let ping = |dst: &str| {
             let out = pair.exec(Side::Client, &["ping", "-c", "1", "-W", "2", dst]);
@@ -638,9 +636,7 @@ mod tests {
     /// left running inside.
     #[test]
     fn spawn_gives_the_command_pid_and_drop_stops_it() {
-        if !require_root("netns::spawn_gives_the_command_pid_and_drop_stops_it") {
-            return;
-        }
+        skip_unless_root!("netns::spawn_gives_the_command_pid_and_drop_stops_it");
         let pair = NetnsPair::new("spawn").unwrap();
         let mut child = pair.spawn(Side::Server, &["sleep", "60"]);
         let comm =
@@ -661,9 +657,7 @@ mod tests {
     /// Drop runs while a failing test unwinds: a panic leaves no namespace behind.
     #[test]
     fn pair_is_removed_when_a_test_panics() {
-        if !require_root("netns::pair_is_removed_when_a_test_panics") {
-            return;
-        }
+        skip_unless_root!("netns::pair_is_removed_when_a_test_panics");
         let mut names = Vec::new();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let pair = NetnsPair::new("panics").unwrap();
@@ -680,9 +674,7 @@ mod tests {
 
     #[test]
     fn cleanup_stale_removes_dead_owners_only() {
-        if !require_root("netns::cleanup_stale_removes_dead_owners_only") {
-            return;
-        }
+        skip_unless_root!("netns::cleanup_stale_removes_dead_owners_only");
         let stale = "lwx-999999999-0-c-stale";
         ip(&["netns", "add", stale]).unwrap();
         let live = NetnsPair::new("live").unwrap();

@@ -106,3 +106,20 @@ pub fn require_tool(test: &str, tool: &str, package: &str) -> bool {
     let _ = writeln!(std::io::stderr(), "{bar}\n!!! SKIPPED {message}\n{bar}");
     false
 }
+
+/// The first line of a privileged test: returns from it, after [`require_root`]'s loud
+/// SKIPPED line (a panic under CI), unless it can run its privileged part; with
+/// `tool "name" from "package"`, also unless that tool is on PATH ([`require_tool`]).
+#[macro_export]
+macro_rules! skip_unless_root {
+    ($test:expr) => {
+        if !$crate::require_root($test) {
+            return;
+        }
+    };
+    ($test:expr, tool $tool:literal from $package:literal) => {
+        if !$crate::require_root($test) || !$crate::require_tool($test, $tool, $package) {
+            return;
+        }
+    };
+}

@@ -30,6 +30,6 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim().to_owned()
 }
 pub use lwm2m_xdp_test_support::{
-    bounded, cleanup_stale, files, netns, privilege, require_root, require_tool, wait_child,
-    wait_until, NetnsPair, PinDir, ScratchDir, Side,
+    bounded, cleanup_stale, files, netns, privilege, require_root, require_tool, skip_unless_root,
+    wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
 };

@@ -87,7 +87,7 @@ impl<'a> Running<'a> {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Running<'a> {
-        let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+        let bin = lwm2m_xdp_bin();
         let pins = PinDir::new(tag);
         let config_arg = config.to_str().expect("UTF-8 path");
         let mut argv = vec![

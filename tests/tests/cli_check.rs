@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use lwm2m_xdp_tests::{lwm2m_xdp_bin, require_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{lwm2m_xdp_bin, skip_unless_root, NetnsPair, ScratchDir, Side};
 
 fn lwm2m_xdp(args: &[&str]) -> Output {
     Command::new(lwm2m_xdp_bin())
@@ -138,9 +138,7 @@ fn errors_exit_1_with_one_line() {
 /// attaches anything.
 #[test]
 fn check_and_run_agree_on_lo() {
-    if !require_root("cli_check::check_and_run_agree_on_lo") {
-        return;
-    }
+    skip_unless_root!("cli_check::check_and_run_agree_on_lo");
     let pair = NetnsPair::new("cli-lo").expect("netns pair");
     let scratch = ScratchDir::new("cli-lo").unwrap();
     let cert = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -157,8 +155,8 @@ fn check_and_run_agree_on_lo() {
             ),
         )
         .unwrap();
-    let bin = lwm2m_xdp_bin();
-    let (bin, conf) = (bin.to_str().unwrap(), conf.to_str().unwrap());
+    let bin = &lwm2m_xdp_bin();
+    let conf = conf.to_str().unwrap();
     let limit = Duration::from_secs(30);
     let check = pair.exec_within(Side::Server, limit, &[bin, "check", "--config", conf]);
     let instance = format!("lwx-{}-lo", std::process::id());

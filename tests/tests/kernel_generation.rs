@@ -215,9 +215,7 @@ fn assert_wholly(h: &mut Harness, want: &Expect, when: &str) {
 
 #[test]
 fn a_reply_is_wholly_of_the_generation_in_force_at_each_step_of_a_reload() {
-    if !can_run("a_reply_is_wholly_of_the_generation_in_force_at_each_step_of_a_reload") {
-        return;
-    }
+    skip_unless_root!("a_reply_is_wholly_of_the_generation_in_force_at_each_step_of_a_reload");
     let setup = Setup::new(lwm2m_xdp::config::WireFormat::Draft00, 300);
     let mut h = Harness::new(setup.clone());
     let a = h.generation(&setup.toml(), setup.mtu);
@@ -261,9 +259,7 @@ fn reinstall(h: &mut Harness, generation: &Generation, previous: u32) {
 
 #[test]
 fn an_interface_only_in_the_old_generation_is_not_answered_after_the_flip() {
-    if !can_run("an_interface_only_in_the_old_generation_is_not_answered_after_the_flip") {
-        return;
-    }
+    skip_unless_root!("an_interface_only_in_the_old_generation_is_not_answered_after_the_flip");
     let setup = Setup::new(lwm2m_xdp::config::WireFormat::Draft00, 300);
     let mut h = Harness::new(setup.clone());
     assert_eq!(v6_identity(&mut h, vec![42]), Ok(expect_a().v6_vlan42));
@@ -290,9 +286,7 @@ fn an_interface_only_in_the_old_generation_is_not_answered_after_the_flip() {
 
 #[test]
 fn a_generation_with_more_interface_entries_than_a_slot_holds_is_refused() {
-    if !can_run("a_generation_with_more_interface_entries_than_a_slot_holds_is_refused") {
-        return;
-    }
+    skip_unless_root!("a_generation_with_more_interface_entries_than_a_slot_holds_is_refused");
     let setup = Setup::new(lwm2m_xdp::config::WireFormat::Draft00, 300);
     let mut h = Harness::new(setup.clone());
     let mut big = h.generation(&setup.toml(), setup.mtu);

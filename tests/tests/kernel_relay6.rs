@@ -290,9 +290,7 @@ fn expect_pass(h: &mut Harness, frame: &[u8], reason: Reason, what: &str) {
 
 #[test]
 fn one_hop_is_answered_with_the_direct_reply_inside() {
-    if !can_run("one_hop_is_answered_with_the_direct_reply_inside") {
-        return;
-    }
+    skip_unless_root!("one_hop_is_answered_with_the_direct_reply_inside");
     for format in [WireFormat::Draft00, WireFormat::Ietf00] {
         let mut h = Harness::new(Setup::new(format, 1000));
         let inner = information_request();
@@ -318,9 +316,7 @@ fn one_hop_is_answered_with_the_direct_reply_inside() {
 
 #[test]
 fn two_hops_with_interface_ids_are_answered_through_both() {
-    if !can_run("two_hops_with_interface_ids_are_answered_through_both") {
-        return;
-    }
+    skip_unless_root!("two_hops_with_interface_ids_are_answered_through_both");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     let inner = information_request();
     let direct = direct_reply(&mut h, &inner);
@@ -391,9 +387,7 @@ fn two_hops_with_interface_ids_are_answered_through_both() {
 
 #[test]
 fn the_reply_source_follows_the_relay_source_scope_and_tags_are_kept() {
-    if !can_run("the_reply_source_follows_the_relay_source_scope_and_tags_are_kept") {
-        return;
-    }
+    skip_unless_root!("the_reply_source_follows_the_relay_source_scope_and_tags_are_kept");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let inner = information_request();
     let mut from_ll = Relayed::one_hop(&inner);
@@ -433,9 +427,7 @@ fn the_reply_source_follows_the_relay_source_scope_and_tags_are_kept() {
 
 #[test]
 fn what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward() {
-    if !can_run("what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward") {
-        return;
-    }
+    skip_unless_root!("what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut solicit = information_request();
     solicit[dhcp::field::MSG_TYPE] = dhcp::MSG_SOLICIT;
@@ -510,9 +502,7 @@ fn what_the_direct_rules_would_not_answer_is_passed_inside_a_relay_forward() {
 
 #[test]
 fn malformed_encapsulations_are_passed_and_counted() {
-    if !can_run("malformed_encapsulations_are_passed_and_counted") {
-        return;
-    }
+    skip_unless_root!("malformed_encapsulations_are_passed_and_counted");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let inner = information_request();
     let good = relay_forward(0, LINK_ADDRESS, CLIENT_LL, &[], &inner);
@@ -595,9 +585,7 @@ fn malformed_encapsulations_are_passed_and_counted() {
 
 #[test]
 fn every_truncation_of_a_relayed_request_is_passed_untouched() {
-    if !can_run("every_truncation_of_a_relayed_request_is_passed_untouched") {
-        return;
-    }
+    skip_unless_root!("every_truncation_of_a_relayed_request_is_passed_untouched");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let inner = information_request();
     let ldra = relay_forward(

@@ -106,9 +106,7 @@ fn tc_answers_as_xdp(family: Family, frame: &[u8], what: &str) {
 
 #[test]
 fn tc_answers_an_inform_with_xdps_bytes() {
-    if !can_run("tc_answers_an_inform_with_xdps_bytes") {
-        return;
-    }
+    skip_unless_root!("tc_answers_an_inform_with_xdps_bytes");
     let frame = inform();
     assert_eq!(frame.len(), 342);
     tc_answers_as_xdp(Family::V4, &frame, "INFORM");
@@ -116,17 +114,13 @@ fn tc_answers_an_inform_with_xdps_bytes() {
 
 #[test]
 fn tc_answers_a_bare_information_request_with_xdps_bytes() {
-    if !can_run("tc_answers_a_bare_information_request_with_xdps_bytes") {
-        return;
-    }
+    skip_unless_root!("tc_answers_a_bare_information_request_with_xdps_bytes");
     tc_answers_as_xdp(Family::V6, &information_request(), "INFORMATION-REQUEST");
 }
 
 #[test]
 fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
-    if !can_run("tc_leaves_what_xdp_passes_to_the_stack_uncounted") {
-        return;
-    }
+    skip_unless_root!("tc_leaves_what_xdp_passes_to_the_stack_uncounted");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
     // Not asking for an LwM2M option; a bad UDP checksum; not DHCP at all.
     let no_lwm2m = inform_asking(7, &[1, 3], None);
@@ -157,9 +151,7 @@ fn tc_leaves_what_xdp_passes_to_the_stack_uncounted() {
 /// rate_limited_tc either way: TC never drops what it does not count.
 #[test]
 fn tc_over_the_rate_limit_counts_what_it_drops_or_passes() {
-    if !can_run("tc_over_the_rate_limit_counts_what_it_drops_or_passes") {
-        return;
-    }
+    skip_unless_root!("tc_over_the_rate_limit_counts_what_it_drops_or_passes");
     const TC_ACT_SHOT: u32 = 2;
     for (keys, verdict) in [
         ("over_limit = \"drop\"\n", TC_ACT_SHOT),

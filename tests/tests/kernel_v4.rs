@@ -752,9 +752,7 @@ fn reply_codes(frame: &[u8]) -> Vec<u8> {
 
 #[test]
 fn inform_is_answered_in_every_wire_format_and_certificate_size() {
-    if !can_run("inform_is_answered_in_every_wire_format_and_certificate_size") {
-        return;
-    }
+    skip_unless_root!("inform_is_answered_in_every_wire_format_and_certificate_size");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for size in SIZES {
         h.each_format(&Setup::new(WireFormat::Draft00, size), |h, format| {
@@ -785,9 +783,7 @@ fn inform_is_answered_in_every_wire_format_and_certificate_size() {
 
 #[test]
 fn a_1400_octet_certificate_is_answered_on_a_jumbo_link() {
-    if !can_run("a_1400_octet_certificate_is_answered_on_a_jumbo_link") {
-        return;
-    }
+    skip_unless_root!("a_1400_octet_certificate_is_answered_on_a_jumbo_link");
     let setup = Setup::new(WireFormat::Draft00, 1400).mtu(9000);
     Harness::new(setup.clone()).each_format(&setup, |h, format| {
         let jumbo = Inform::new(&PRL, Some(9000));
@@ -801,9 +797,7 @@ fn a_1400_octet_certificate_is_answered_on_a_jumbo_link() {
 
 #[test]
 fn unicast_unpadded_and_trailer_carrying_informs_are_answered() {
-    if !can_run("unicast_unpadded_and_trailer_carrying_informs_are_answered") {
-        return;
-    }
+    skip_unless_root!("unicast_unpadded_and_trailer_carrying_informs_are_answered");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
     let mut unicast = Inform::standard();
     unicast.dst = SERVER_V4;
@@ -827,9 +821,7 @@ fn unicast_unpadded_and_trailer_carrying_informs_are_answered() {
 
 #[test]
 fn zero_udp_checksum_is_accepted_and_the_reply_has_one() {
-    if !can_run("zero_udp_checksum_is_accepted_and_the_reply_has_one") {
-        return;
-    }
+    skip_unless_root!("zero_udp_checksum_is_accepted_and_the_reply_has_one");
     let mut h = Harness::new(Setup::new(WireFormat::Ietf00, 300));
     // RFC 768: 0 means the sender computed none; the reply's is computed (check_ack).
     let frame = Inform::standard().frame_with_packet(|p| p[UDP_CHECKSUM].fill(0));
@@ -838,9 +830,7 @@ fn zero_udp_checksum_is_accepted_and_the_reply_has_one() {
 
 #[test]
 fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
-    if !can_run("vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags") {
-        return;
-    }
+    skip_unless_root!("vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     // PCP 5 and DEI set on the tag: the VLAN id is the low 12 bits; the TCI comes back as is.
     let cases: [(&str, Vec<Tag>, Ipv4Addr); 3] = [
@@ -874,9 +864,7 @@ fn vlan_tagged_inform_is_answered_from_the_vlan_address_with_its_tags() {
 
 #[test]
 fn frames_of_unconfigured_vlans_are_passed_untouched() {
-    if !can_run("frames_of_unconfigured_vlans_are_passed_untouched") {
-        return;
-    }
+    skip_unless_root!("frames_of_unconfigured_vlans_are_passed_untouched");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let cases: [(&str, Vec<Tag>); 4] = [
         ("802.1Q 43", vec![(eth::ETHERTYPE_VLAN, 43)]),
@@ -917,9 +905,7 @@ fn frames_of_unconfigured_vlans_are_passed_untouched() {
 
 #[test]
 fn relayed_inform_goes_to_the_relay_with_option_82_echoed_last() {
-    if !can_run("relayed_inform_goes_to_the_relay_with_option_82_echoed_last") {
-        return;
-    }
+    skip_unless_root!("relayed_inform_goes_to_the_relay_with_option_82_echoed_last");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
     let relayed = Inform::standard().relayed();
     let reply = expect_ack(&mut h, &relayed, "relayed");
@@ -944,9 +930,7 @@ fn relayed_inform_goes_to_the_relay_with_option_82_echoed_last() {
 
 #[test]
 fn option_57_sets_the_size_limit_to_the_octet() {
-    if !can_run("option_57_sets_the_size_limit_to_the_octet") {
-        return;
-    }
+    skip_unless_root!("option_57_sets_the_size_limit_to_the_octet");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     let ip_len = standard_ack_ip_len(WireFormat::Draft00, 1000) as u16;
     expect_ack(
@@ -986,9 +970,7 @@ fn option_57_sets_the_size_limit_to_the_octet() {
 
 #[test]
 fn echoed_options_of_any_length_and_parity_come_back_unaltered() {
-    if !can_run("echoed_options_of_any_length_and_parity_come_back_unaltered") {
-        return;
-    }
+    skip_unless_root!("echoed_options_of_any_length_and_parity_come_back_unaltered");
     // Options 61 and 82 are copied from the request and shift everything after them; their
     // lengths decide whether what follows (and the checksum words) start at odd offsets.
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
@@ -1023,9 +1005,7 @@ fn echoed_options_of_any_length_and_parity_come_back_unaltered() {
 
 #[test]
 fn inform_with_df_set_and_a_full_prl_is_answered() {
-    if !can_run("inform_with_df_set_and_a_full_prl_is_answered") {
-        return;
-    }
+    skip_unless_root!("inform_with_df_set_and_a_full_prl_is_answered");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300).policy("lwm2m-only"));
     // Don't Fragment (most clients set it) and a TOS octet are no reason to pass.
     let inform = Inform::standard();
@@ -1047,9 +1027,7 @@ fn inform_with_df_set_and_a_full_prl_is_answered() {
 
 #[test]
 fn largest_accepted_request_payload_is_answered() {
-    if !can_run("largest_accepted_request_payload_is_answered") {
-        return;
-    }
+    skip_unless_root!("largest_accepted_request_payload_is_answered");
     // The program takes UDP payloads up to 2048 octets (REQ_MAX) and passes longer ones as
     // too big. An INFORM padded to exactly 2048 octets is a valid request (jumbo link).
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000).mtu(9000));
@@ -1068,9 +1046,7 @@ fn largest_accepted_request_payload_is_answered() {
 
 #[test]
 fn options_past_the_walk_in_the_frame_are_found_in_the_copy() {
-    if !can_run("options_past_the_walk_in_the_frame_are_found_in_the_copy") {
-        return;
-    }
+    skip_unless_root!("options_past_the_walk_in_the_frame_are_found_in_the_copy");
     // The walk takes its first options in the frame and goes on in the saved copy after
     // that many steps: the PRL, 61 and 82 behind runs of PADs and empty options of every
     // length around that bound (and far past it) are found, echoed and answered alike.
@@ -1109,9 +1085,7 @@ fn options_past_the_walk_in_the_frame_are_found_in_the_copy() {
 
 #[test]
 fn the_ack_checker_rejects_any_changed_octet_of_a_correct_ack() {
-    if !can_run("the_ack_checker_rejects_any_changed_octet_of_a_correct_ack") {
-        return;
-    }
+    skip_unless_root!("the_ack_checker_rejects_any_changed_octet_of_a_correct_ack");
     // check_ack has teeth: change any one octet of the BOOTP message of a correct ACK (or a
     // MAC / VLAN tag octet), fix the checksums, and it must say what is wrong.
     let setup = Setup::new(WireFormat::Draft00, 300);
@@ -1129,9 +1103,7 @@ fn the_ack_checker_rejects_any_changed_octet_of_a_correct_ack() {
 
 #[test]
 fn requests_that_are_not_informs_are_passed() {
-    if !can_run("requests_that_are_not_informs_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_that_are_not_informs_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut discover = Inform::standard();
     set_option(
@@ -1195,9 +1167,7 @@ fn requests_that_are_not_informs_are_passed() {
 /// not come first: both paths must reach the same verdicts.
 #[test]
 fn message_type_is_found_whether_or_not_option_53_comes_first() {
-    if !can_run("message_type_is_found_whether_or_not_option_53_comes_first") {
-        return;
-    }
+    skip_unless_root!("message_type_is_found_whether_or_not_option_53_comes_first");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     // A PAD before option 53: the glance cannot see it, the walk does.
     let pad_first = |msg_type: u8| {
@@ -1267,9 +1237,7 @@ fn message_type_is_found_whether_or_not_option_53_comes_first() {
 
 #[test]
 fn requests_without_lwm2m_codes_are_passed() {
-    if !can_run("requests_without_lwm2m_codes_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_without_lwm2m_codes_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     expect_pass::<V4>(
         &mut h,
@@ -1290,9 +1258,7 @@ fn requests_without_lwm2m_codes_are_passed() {
 
 #[test]
 fn inform_without_ciaddr_or_giaddr_is_passed() {
-    if !can_run("inform_without_ciaddr_or_giaddr_is_passed") {
-        return;
-    }
+    skip_unless_root!("inform_without_ciaddr_or_giaddr_is_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut inform = Inform::standard();
     inform.bootp[dhcp::field::CIADDR].fill(0);
@@ -1307,9 +1273,7 @@ fn inform_without_ciaddr_or_giaddr_is_passed() {
 
 #[test]
 fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
-    if !can_run("request_policy_decides_about_codes_the_fast_path_cannot_serve") {
-        return;
-    }
+    skip_unless_root!("request_policy_decides_about_codes_the_fast_path_cannot_serve");
     let prl = [1, V4_URI_CODE, 3, V4_CERT_CODE, 51, 58, 59];
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     expect_pass::<V4>(
@@ -1371,9 +1335,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
 
 #[test]
 fn requests_not_addressed_to_us_are_passed() {
-    if !can_run("requests_not_addressed_to_us_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_not_addressed_to_us_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let mut elsewhere = Inform::standard();
     elsewhere.dst = Ipv4Addr::new(198, 18, 0, 2);
@@ -1418,9 +1380,7 @@ const NOT_UNICAST_MACS: [[u8; 6]; 4] = [
 
 #[test]
 fn requests_from_group_or_zero_source_macs_are_passed() {
-    if !can_run("requests_from_group_or_zero_source_macs_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_from_group_or_zero_source_macs_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for mac in NOT_UNICAST_MACS {
         for inform in [Inform::standard(), Inform::standard().relayed()] {
@@ -1453,9 +1413,7 @@ const NOT_UNICAST_V4: [Ipv4Addr; 7] = [
 
 #[test]
 fn acks_go_only_to_a_unicast_giaddr_or_ciaddr() {
-    if !can_run("acks_go_only_to_a_unicast_giaddr_or_ciaddr") {
-        return;
-    }
+    skip_unless_root!("acks_go_only_to_a_unicast_giaddr_or_ciaddr");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for addr in NOT_UNICAST_V4 {
         let mut direct = Inform::standard();
@@ -1494,9 +1452,7 @@ fn with_pads(mut inform: Inform, at: usize, count: usize) -> Inform {
 
 #[test]
 fn pads_anywhere_before_end_are_walked() {
-    if !can_run("pads_anywhere_before_end_are_walked") {
-        return;
-    }
+    skip_unless_root!("pads_anywhere_before_end_are_walked");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
     let standard = Inform::standard();
     let (options, end) = walk_options(&standard.bootp[dhcp::field::OPTIONS.start..]).unwrap();
@@ -1527,9 +1483,7 @@ fn pads_anywhere_before_end_are_walked() {
 
 #[test]
 fn malformed_ip_and_udp_are_passed() {
-    if !can_run("malformed_ip_and_udp_are_passed") {
-        return;
-    }
+    skip_unless_root!("malformed_ip_and_udp_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let inform = Inform::standard();
     let malformed: Vec<(&str, Vec<u8>)> = vec![
@@ -1600,9 +1554,7 @@ fn malformed_ip_and_udp_are_passed() {
 
 #[test]
 fn options_running_past_the_end_are_passed() {
-    if !can_run("options_running_past_the_end_are_passed") {
-        return;
-    }
+    skip_unless_root!("options_running_past_the_end_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     // A hostname option claiming 200 octets where 10 remain, and no End.
     let mut bootp = client::build_inform(XID, CLIENT_MAC, CLIENT_V4, &PRL, Some(1500));
@@ -1638,9 +1590,7 @@ fn options_running_past_the_end_are_passed() {
 
 #[test]
 fn every_truncation_of_an_inform_is_passed_untouched() {
-    if !can_run("every_truncation_of_an_inform_is_passed_untouched") {
-        return;
-    }
+    skip_unless_root!("every_truncation_of_an_inform_is_passed_untouched");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for (what, inform) in [
         ("plain", Inform::standard()),
@@ -1666,19 +1616,16 @@ fn property_bases() -> Vec<Inform> {
 
 #[test]
 fn random_mutations_are_passed_untouched_or_answered_correctly() {
-    if !can_run("random_mutations_are_passed_untouched_or_answered_correctly") {
-        return;
-    }
+    skip_unless_root!("random_mutations_are_passed_untouched_or_answered_correctly");
     let h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     random_mutations_are_passed_or_answered(h, &property_bases());
 }
 
 #[test]
 fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correctly() {
-    if !can_run("random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correctly")
-    {
-        return;
-    }
+    skip_unless_root!(
+        "random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correctly"
+    );
     let h = Harness::new(Setup::new(WireFormat::Rfc3396, 1000));
     // Mostly in the options, sometimes in the fixed BOOTP header, sometimes anywhere in the
     // frame.
@@ -1702,9 +1649,7 @@ fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correc
 
 #[test]
 fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
-    if !can_run("the_rate_limit_drops_a_flooding_client_and_only_that_client") {
-        return;
-    }
+    skip_unless_root!("the_rate_limit_drops_a_flooding_client_and_only_that_client");
     // 1 answer per second, burst 3: a client sending 10 at once gets 3 answers; the other 7
     // are dropped and counted (the only drop the fast path makes, protocol.md §8).
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 3));
@@ -1741,10 +1686,9 @@ fn relayed_for(giaddr: Ipv4Addr, chaddr: [u8; 6]) -> Vec<u8> {
 
 #[test]
 fn the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_mac() {
-    if !can_run("the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_mac")
-    {
-        return;
-    }
+    skip_unless_root!(
+        "the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_mac"
+    );
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 2));
     let victim = [0x02, 0xaa, 0, 0, 0, 1];
     let flooder = [0x02, 0xbb, 0, 0, 0, 2];
@@ -1778,9 +1722,7 @@ fn the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_
 
 #[test]
 fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
-    if !can_run("over_limit_pass_hands_the_request_on_untouched_and_counts_it") {
-        return;
-    }
+    skip_unless_root!("over_limit_pass_hands_the_request_on_untouched_and_counts_it");
     let setup = Setup::new(WireFormat::Draft00, 300)
         .rate_limit(1, 1)
         .rate_limit_keys("over_limit = \"pass\"");
@@ -1800,9 +1742,7 @@ fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
 
 #[test]
 fn per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients() {
-    if !can_run("per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients") {
-        return;
-    }
+    skip_unless_root!("per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients");
     // Each client may have 100 at once; the interface 3 a second, in all.
     for (over_limit, verdict) in [("drop", XDP_DROP), ("pass", XDP_PASS)] {
         let keys = if over_limit == "drop" {

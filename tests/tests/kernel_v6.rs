@@ -521,9 +521,7 @@ fn reply_codes(frame: &[u8]) -> Vec<u16> {
 
 #[test]
 fn information_request_is_answered_in_every_wire_format_and_certificate_size() {
-    if !can_run("information_request_is_answered_in_every_wire_format_and_certificate_size") {
-        return;
-    }
+    skip_unless_root!("information_request_is_answered_in_every_wire_format_and_certificate_size");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let duid = duid_ll(SERVER_MAC);
     let server_id = [
@@ -554,9 +552,7 @@ fn information_request_is_answered_in_every_wire_format_and_certificate_size() {
 
 #[test]
 fn a_1150_octet_certificate_fits_the_ipv6_minimum_mtu() {
-    if !can_run("a_1150_octet_certificate_fits_the_ipv6_minimum_mtu") {
-        return;
-    }
+    skip_unless_root!("a_1150_octet_certificate_fits_the_ipv6_minimum_mtu");
     let oro = [V6_URI_CODE, V6_CERT_CODE];
     let setup = Setup::new(WireFormat::Draft00, 1150).mtu(1280);
     Harness::new(setup.clone()).each_format(&setup, |h, format| {
@@ -567,9 +563,7 @@ fn a_1150_octet_certificate_fits_the_ipv6_minimum_mtu() {
 
 #[test]
 fn information_refresh_time_is_sent_only_when_requested() {
-    if !can_run("information_refresh_time_is_sent_only_when_requested") {
-        return;
-    }
+    skip_unless_root!("information_refresh_time_is_sent_only_when_requested");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
     let with = expect_reply(&mut h, &InfoRequest::standard(), "ORO with 32");
     assert!(reply_codes(&with).contains(&dhcp::OPT_INFORMATION_REFRESH_TIME));
@@ -586,9 +580,9 @@ fn information_refresh_time_is_sent_only_when_requested() {
 
 #[test]
 fn vlan_tagged_request_is_answered_from_the_vlan_link_local_address_with_its_tags() {
-    if !can_run("vlan_tagged_request_is_answered_from_the_vlan_link_local_address_with_its_tags") {
-        return;
-    }
+    skip_unless_root!(
+        "vlan_tagged_request_is_answered_from_the_vlan_link_local_address_with_its_tags"
+    );
     let mut h = Harness::new(Setup::new(WireFormat::Ietf00, 1000));
     let cases: [(&str, Vec<Tag>, Ipv6Addr); 3] = [
         ("802.1Q 42", vec![(eth::ETHERTYPE_VLAN, 42)], VLAN42_LL),
@@ -622,9 +616,7 @@ fn vlan_tagged_request_is_answered_from_the_vlan_link_local_address_with_its_tag
 
 #[test]
 fn server_identifier_naming_us_is_answered_and_any_other_is_passed() {
-    if !can_run("server_identifier_naming_us_is_answered_and_any_other_is_passed") {
-        return;
-    }
+    skip_unless_root!("server_identifier_naming_us_is_answered_and_any_other_is_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let ours = duid_ll(SERVER_MAC);
     expect_reply(
@@ -654,9 +646,7 @@ fn server_identifier_naming_us_is_answered_and_any_other_is_passed() {
 /// place: equal is answered, a difference in any word (first, last, the partial ones) passed.
 #[test]
 fn a_longest_server_duid_is_compared_in_every_octet() {
-    if !can_run("a_longest_server_duid_is_compared_in_every_octet") {
-        return;
-    }
+    skip_unless_root!("a_longest_server_duid_is_compared_in_every_octet");
     let setup = Setup::new(WireFormat::Draft00, 300);
     let mut h = Harness::new(setup.clone());
     let ours: Vec<u8> = [0, 2, 0, 0, 0x7e, 0xd9]
@@ -700,9 +690,7 @@ fn a_longest_server_duid_is_compared_in_every_octet() {
 
 #[test]
 fn client_identifiers_of_any_length_come_back_unaltered() {
-    if !can_run("client_identifiers_of_any_length_come_back_unaltered") {
-        return;
-    }
+    skip_unless_root!("client_identifiers_of_any_length_come_back_unaltered");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
     for len in [1usize, 2, 3, 127, 128, 255] {
         let id: Vec<u8> = (0..len)
@@ -734,9 +722,7 @@ fn client_identifiers_of_any_length_come_back_unaltered() {
 
 #[test]
 fn largest_accepted_request_payload_is_answered() {
-    if !can_run("largest_accepted_request_payload_is_answered") {
-        return;
-    }
+    skip_unless_root!("largest_accepted_request_payload_is_answered");
     // The program takes UDP payloads up to 2048 octets (REQ_MAX) and passes longer ones as
     // too big. A request of exactly 2048 octets is valid (a long Vendor Class, say).
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
@@ -760,9 +746,7 @@ fn largest_accepted_request_payload_is_answered() {
 
 #[test]
 fn the_reply_checker_rejects_any_changed_octet_of_a_correct_reply() {
-    if !can_run("the_reply_checker_rejects_any_changed_octet_of_a_correct_reply") {
-        return;
-    }
+    skip_unless_root!("the_reply_checker_rejects_any_changed_octet_of_a_correct_reply");
     // check_reply has teeth: change any one octet of the layer 2 header or of the DHCPv6
     // message of a correct REPLY, fix the checksum, and it must say what is wrong.
     let setup = Setup::new(WireFormat::Draft00, 300);
@@ -777,9 +761,7 @@ fn the_reply_checker_rejects_any_changed_octet_of_a_correct_reply() {
 
 #[test]
 fn discard_rules_pass_the_request() {
-    if !can_run("discard_rules_pass_the_request") {
-        return;
-    }
+    skip_unless_root!("discard_rules_pass_the_request");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let ia = [0u8; 12];
     for (what, code) in [
@@ -849,9 +831,7 @@ fn discard_rules_pass_the_request() {
 
 #[test]
 fn requests_from_group_or_zero_source_macs_are_passed() {
-    if !can_run("requests_from_group_or_zero_source_macs_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_from_group_or_zero_source_macs_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for mac in [
         [0xff; 6],
@@ -872,9 +852,7 @@ fn requests_from_group_or_zero_source_macs_are_passed() {
 
 #[test]
 fn requests_from_where_no_client_can_be_are_passed() {
-    if !can_run("requests_from_where_no_client_can_be_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_from_where_no_client_can_be_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     // A direct client asks from its link-local unicast address, nothing else.
     for src in [
@@ -924,9 +902,7 @@ fn requests_from_where_no_client_can_be_are_passed() {
 
 #[test]
 fn a_request_of_many_small_options_is_walked() {
-    if !can_run("a_request_of_many_small_options_is_walked") {
-        return;
-    }
+    skip_unless_root!("a_request_of_many_small_options_is_walked");
     // 200 empty options of an unassigned code: each is walked, and their number alone never
     // makes a request malformed.
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).mtu(9000));
@@ -939,9 +915,7 @@ fn a_request_of_many_small_options_is_walked() {
 
 #[test]
 fn options_past_the_walk_in_the_frame_are_found_in_the_copy() {
-    if !can_run("options_past_the_walk_in_the_frame_are_found_in_the_copy") {
-        return;
-    }
+    skip_unless_root!("options_past_the_walk_in_the_frame_are_found_in_the_copy");
     // As for DHCPv4: the Client Identifier and the ORO behind runs of empty options of every
     // length around the steps the walk takes in the frame are found and answered alike, and
     // a message that ends right at that bound is complete.
@@ -963,9 +937,7 @@ fn options_past_the_walk_in_the_frame_are_found_in_the_copy() {
 
 #[test]
 fn requests_without_lwm2m_codes_are_passed() {
-    if !can_run("requests_without_lwm2m_codes_are_passed") {
-        return;
-    }
+    skip_unless_root!("requests_without_lwm2m_codes_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let no_oro = InfoRequest::standard().without_option(dhcp::OPT_ORO);
     expect_pass::<V6>(&mut h, &no_oro.frame(), Reason::NoLwm2m, "no ORO");
@@ -986,9 +958,7 @@ fn requests_without_lwm2m_codes_are_passed() {
 
 #[test]
 fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
-    if !can_run("request_policy_decides_about_codes_the_fast_path_cannot_serve") {
-        return;
-    }
+    skip_unless_root!("request_policy_decides_about_codes_the_fast_path_cannot_serve");
     let oro = [V6_URI_CODE, V6_CERT_CODE, dhcp::OPT_DOMAIN_LIST];
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     expect_pass::<V6>(
@@ -1018,9 +988,7 @@ fn request_policy_decides_about_codes_the_fast_path_cannot_serve() {
 
 #[test]
 fn reply_over_the_mtu_is_passed() {
-    if !can_run("reply_over_the_mtu_is_passed") {
-        return;
-    }
+    skip_unless_root!("reply_over_the_mtu_is_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 1400).mtu(1280));
     expect_pass::<V6>(
         &mut h,
@@ -1043,9 +1011,7 @@ fn reply_over_the_mtu_is_passed() {
 
 #[test]
 fn malformed_requests_are_passed() {
-    if !can_run("malformed_requests_are_passed") {
-        return;
-    }
+    skip_unless_root!("malformed_requests_are_passed");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     let request = InfoRequest::standard();
     let set_len = |p: &mut Vec<u8>, field: Field, delta: i32| {
@@ -1131,9 +1097,7 @@ fn malformed_requests_are_passed() {
 
 #[test]
 fn every_truncation_of_a_request_is_passed_untouched() {
-    if !can_run("every_truncation_of_a_request_is_passed_untouched") {
-        return;
-    }
+    skip_unless_root!("every_truncation_of_a_request_is_passed_untouched");
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300));
     for (what, request) in [
         ("plain", InfoRequest::standard()),
@@ -1157,18 +1121,16 @@ fn property_bases() -> Vec<InfoRequest> {
 
 #[test]
 fn random_mutations_are_passed_untouched_or_answered_correctly() {
-    if !can_run("random_mutations_are_passed_untouched_or_answered_correctly") {
-        return;
-    }
+    skip_unless_root!("random_mutations_are_passed_untouched_or_answered_correctly");
     let h = Harness::new(Setup::new(WireFormat::Ietf00, 1000));
     random_mutations_are_passed_or_answered(h, &property_bases());
 }
 
 #[test]
 fn random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correctly() {
-    if !can_run("random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correctly") {
-        return;
-    }
+    skip_unless_root!(
+        "random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correctly"
+    );
     let h = Harness::new(Setup::new(WireFormat::Draft00, 1000));
     // Mostly in the DHCPv6 message, sometimes anywhere in the frame.
     random_mutations_with_checksums_fixed_are_passed_or_answered(
@@ -1190,9 +1152,7 @@ fn random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correct
 
 #[test]
 fn the_rate_limit_drops_a_flooding_client() {
-    if !can_run("the_rate_limit_drops_a_flooding_client") {
-        return;
-    }
+    skip_unless_root!("the_rate_limit_drops_a_flooding_client");
     // Burst 2 at 1 answer per second: the third of three back-to-back requests is dropped.
     let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 2));
     let frame = InfoRequest::standard().frame();
@@ -1202,9 +1162,7 @@ fn the_rate_limit_drops_a_flooding_client() {
 
 #[test]
 fn over_limit_pass_and_the_interface_limit_apply_to_dhcpv6() {
-    if !can_run("over_limit_pass_and_the_interface_limit_apply_to_dhcpv6") {
-        return;
-    }
+    skip_unless_root!("over_limit_pass_and_the_interface_limit_apply_to_dhcpv6");
     let setup = Setup::new(WireFormat::Draft00, 300)
         .rate_limit(1, 1)
         .rate_limit_keys("per_interface_rate = 2\nover_limit = \"pass\"");

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use lwm2m_xdp_tests::{
-    config_file::ConfigFile, lwm2m_xdp_bin, require_root, running::Running, text, NetnsPair,
+    config_file::ConfigFile, lwm2m_xdp_bin, running::Running, skip_unless_root, text, NetnsPair,
     ScratchDir, Side,
 };
 use serde_json::Value;
@@ -25,11 +25,8 @@ fn counter(stats: &Value, name: &str) -> u64 {
 
 #[test]
 fn run_counts_udp_and_detaches_on_sigint() {
-    if !require_root("netns_attach::run_counts_udp_and_detaches_on_sigint") {
-        return;
-    }
-    let bin = lwm2m_xdp_bin();
-    let bin = bin.to_str().expect("binary path is UTF-8");
+    skip_unless_root!("netns_attach::run_counts_udp_and_detaches_on_sigint");
+    let bin = &lwm2m_xdp_bin();
     let pair = NetnsPair::new("attach").expect("netns pair");
     let scratch = ScratchDir::new("attach").expect("scratch dir");
     let config_file = scratch

@@ -19,7 +19,7 @@ use lwm2m_xdp::client;
 use lwm2m_xdp::config::{Config, WireFormat};
 use lwm2m_xdp_tests::peers;
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{example_certificate, require_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{example_certificate, skip_unless_root, NetnsPair, ScratchDir, Side};
 use sha2::{Digest, Sha256};
 
 /// dhcpcd's own timeout and the hard limit around any client run.
@@ -141,9 +141,7 @@ fn dhcpcd(pair: &NetnsPair, conf: &Path, family: &str) -> Output {
 /// DHCPv6 options.
 #[test]
 fn dhcpcd_snippets_decode_every_format() {
-    if !require_root("netns_client_guide::dhcpcd_snippets_decode_every_format") {
-        return;
-    }
+    skip_unless_root!("netns_client_guide::dhcpcd_snippets_decode_every_format");
     let pair = NetnsPair::new("guide-dhcpcd").expect("netns pair");
     let scratch = ScratchDir::new("guide-dhcpcd").expect("scratch dir");
     let (responder, expected) = setup(&pair, &scratch, "guide-dhcpcd");
@@ -260,9 +258,7 @@ fn dhclient_octets(value: &str) -> Vec<u8> {
 /// INFORMATION-REQUEST, the script dumping what arrived.
 #[test]
 fn dhclient6_snippet_decodes_every_format() {
-    if !require_root("netns_client_guide::dhclient6_snippet_decodes_every_format") {
-        return;
-    }
+    skip_unless_root!("netns_client_guide::dhclient6_snippet_decodes_every_format");
     let pair = NetnsPair::new("guide-dhclient").expect("netns pair");
     let scratch = ScratchDir::new("guide-dhclient").expect("scratch dir");
     let (responder, expected) = setup(&pair, &scratch, "guide-dhclient");
@@ -336,9 +332,7 @@ fn dhclient6_snippet_decodes_every_format() {
 /// The guide's scapy script, one DHCPINFORM per format.
 #[test]
 fn scapy_snippet_decodes_every_format() {
-    if !require_root("netns_client_guide::scapy_snippet_decodes_every_format") {
-        return;
-    }
+    skip_unless_root!("netns_client_guide::scapy_snippet_decodes_every_format");
     let pair = NetnsPair::new("guide-scapy").expect("netns pair");
     let scratch = ScratchDir::new("guide-scapy").expect("scratch dir");
     let (responder, expected) = setup(&pair, &scratch, "guide-scapy");

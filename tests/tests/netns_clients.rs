@@ -36,7 +36,7 @@ use lwm2m_xdp::client::{self, Bootstrap};
 use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::running::{count, top, Running};
-use lwm2m_xdp_tests::{example_certificate, require_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{example_certificate, skip_unless_root, NetnsPair, ScratchDir, Side};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
 /// A reply over veth comes back in well under a millisecond; this only bounds a lost one.
@@ -172,9 +172,7 @@ fn check_ack(
 /// verified, decoded with lwm2m_xdp::client::decode_v4_reply.
 #[test]
 fn raw_socket_client_gets_the_ack() {
-    if !require_root("netns_clients::raw_socket_client_gets_the_ack") {
-        return;
-    }
+    skip_unless_root!("netns_clients::raw_socket_client_gets_the_ack");
     let (pair, scratch) = setup("raw4");
     let config_file = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "draft-00", "complete", ""))
@@ -253,9 +251,7 @@ impl Dhcpcd {
 /// RFC 3396 concatenation yields the certificate's DER.
 #[test]
 fn dhcpcd_inform_gets_the_lwm2m_options() {
-    if !require_root("netns_clients::dhcpcd_inform_gets_the_lwm2m_options") {
-        return;
-    }
+    skip_unless_root!("netns_clients::dhcpcd_inform_gets_the_lwm2m_options");
     let (pair, scratch) = setup("dhcpcd4");
     let config_file = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "rfc3396", "complete", ""))
@@ -348,9 +344,7 @@ fn information_request_frame(pair: &NetnsPair, xid: [u8; 3], duid: &[u8], pad: u
 /// own) the request is answered by XDP, and both clients get the URI and the DER.
 #[test]
 fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
-    if !require_root("netns_clients::dhcpcd_inform6_or_raw_v6_client_gets_the_options") {
-        return;
-    }
+    skip_unless_root!("netns_clients::dhcpcd_inform6_or_raw_v6_client_gets_the_options");
     let (pair, scratch) = setup("dhcpcd6");
     let config_file = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "draft-00", "complete", ""))
@@ -491,9 +485,7 @@ fn dhcpcd_inform6_or_raw_v6_client_gets_the_options() {
 /// configured) is passed.
 #[test]
 fn tagged_inform_is_answered_on_its_vlan() {
-    if !require_root("netns_clients::tagged_inform_is_answered_on_its_vlan") {
-        return;
-    }
+    skip_unless_root!("netns_clients::tagged_inform_is_answered_on_its_vlan");
     let (pair, scratch) = setup("vlan");
     // The VLAN's subnet: the pair's /24 in the other half of 198.18.0.0/15.
     let [hi, lo] = pair.subnet.to_be_bytes();

@@ -8,7 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, require_root, wait_child, ScratchDir};
+use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, skip_unless_root, wait_child, ScratchDir};
 
 const STATE_DIR: &str = "/run/lwm2m-xdp";
 
@@ -25,11 +25,8 @@ impl Drop for Planted {
 
 #[test]
 fn a_stale_state_file_naming_a_live_process_gets_it_no_signal() {
-    if !require_root("netns_control::a_stale_state_file_naming_a_live_process_gets_it_no_signal") {
-        return;
-    }
-    let bin = lwm2m_xdp_bin();
-    let bin = bin.to_str().expect("UTF-8 path");
+    skip_unless_root!("netns_control::a_stale_state_file_naming_a_live_process_gets_it_no_signal");
+    let bin = &lwm2m_xdp_bin();
     let name = format!("lwx-{}-stale", std::process::id());
     std::fs::create_dir_all(STATE_DIR).unwrap();
     let state = format!("{STATE_DIR}/{name}.json");
@@ -109,13 +106,10 @@ fn a_stale_state_file_naming_a_live_process_gets_it_no_signal() {
 
 #[test]
 fn instance_names_are_checked_and_a_held_instance_is_not_started_twice() {
-    if !require_root(
-        "netns_control::instance_names_are_checked_and_a_held_instance_is_not_started_twice",
-    ) {
-        return;
-    }
-    let bin = lwm2m_xdp_bin();
-    let bin = bin.to_str().expect("UTF-8 path");
+    skip_unless_root!(
+        "netns_control::instance_names_are_checked_and_a_held_instance_is_not_started_twice"
+    );
+    let bin = &lwm2m_xdp_bin();
     for bad in ["../etc/passwd", "a/b", ".."] {
         let out = bounded(Duration::from_secs(20), bin, &["status", "--instance", bad])
             .output()

@@ -16,9 +16,8 @@ use lwm2m_xdp::client;
 use lwm2m_xdp_tests::{
     config_file::ConfigFile,
     peers::{self, client_v4_broadcast, client_v6_multicast, ClientXdpPass, RawSocket},
-    require_root,
     running::{count, Running},
-    NetnsPair, ScratchDir, Side,
+    skip_unless_root, NetnsPair, ScratchDir, Side,
 };
 use serde_json::Value;
 use xdp_common::wire::{dhcpv4, dhcpv6};
@@ -211,9 +210,7 @@ fn config(pair: &NetnsPair, mode: &str, certificate: usize) -> String {
 /// octets) outgrow short requests by more than the tail gives.
 #[test]
 fn native_veth_answers_by_growing_the_head() {
-    if !require_root("netns_head::native_veth_answers_by_growing_the_head") {
-        return;
-    }
+    skip_unless_root!("netns_head::native_veth_answers_by_growing_the_head");
     let tag = "head-native";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
@@ -241,9 +238,7 @@ fn native_veth_answers_by_growing_the_head() {
 /// one's (DHCPv6, 1525): with the head, XDP answers them.
 #[test]
 fn generic_veth_answers_large_certificates_by_growing_the_head() {
-    if !require_root("netns_head::generic_veth_answers_large_certificates_by_growing_the_head") {
-        return;
-    }
+    skip_unless_root!("netns_head::generic_veth_answers_large_certificates_by_growing_the_head");
     let tag = "head-generic";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");

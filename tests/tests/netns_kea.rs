@@ -28,7 +28,7 @@ use lwm2m_xdp::options::{self, NAME_CERTIFICATE};
 use lwm2m_xdp_tests::peers::{self, RawSocket};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily};
 use lwm2m_xdp_tests::{
-    example_certificate, lwm2m_xdp_bin, require_root, NetnsPair, ScratchDir, Side,
+    example_certificate, lwm2m_xdp_bin, skip_unless_root, NetnsPair, ScratchDir, Side,
 };
 use serde_json::{json, Value};
 use xdp_common::maps::Family;
@@ -272,9 +272,7 @@ fn compare_v4(format: WireFormat, option: &EncodedOption, kea: &[(u8, Vec<u8>)],
 
 #[test]
 fn kea_dhcp4_serves_the_fast_path_bytes_in_every_format() {
-    if !require_root("netns_kea::kea_dhcp4_serves_the_fast_path_bytes_in_every_format") {
-        return;
-    }
+    skip_unless_root!("netns_kea::kea_dhcp4_serves_the_fast_path_bytes_in_every_format");
     let (pair, scratch) = setup("kea4");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
     let der = std::fs::read(example_certificate(1000)).unwrap();
@@ -322,9 +320,7 @@ fn kea_dhcp4_serves_the_fast_path_bytes_in_every_format() {
 
 #[test]
 fn kea_dhcp6_serves_the_fast_path_bytes_in_every_format() {
-    if !require_root("netns_kea::kea_dhcp6_serves_the_fast_path_bytes_in_every_format") {
-        return;
-    }
+    skip_unless_root!("netns_kea::kea_dhcp6_serves_the_fast_path_bytes_in_every_format");
     let (pair, scratch) = setup("kea6");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
     let der = std::fs::read(example_certificate(1000)).unwrap();

@@ -12,9 +12,7 @@ use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::http::{self, sample};
 use lwm2m_xdp_tests::peers::in_netns;
 use lwm2m_xdp_tests::running::{top, Running};
-use lwm2m_xdp_tests::{
-    bounded, lwm2m_xdp_bin, require_root, require_tool, NetnsPair, ScratchDir, Side,
-};
+use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, skip_unless_root, NetnsPair, ScratchDir, Side};
 
 /// UDP datagrams the client sends; the scrape must count at least this many.
 const DATAGRAMS: u64 = 10;
@@ -54,9 +52,7 @@ fn promtool_check(text: &str) -> (bool, String) {
 #[test]
 fn a_scrape_succeeds_while_another_connection_sits_idle() {
     const TEST: &str = "netns_metrics::a_scrape_succeeds_while_another_connection_sits_idle";
-    if !require_root(TEST) || !require_tool(TEST, "promtool", "prometheus") {
-        return;
-    }
+    skip_unless_root!(TEST, tool "promtool" from "prometheus");
     let pair = NetnsPair::new("metrics").expect("netns pair");
     let scratch = ScratchDir::new("metrics").expect("scratch dir");
     let file = scratch
@@ -132,9 +128,7 @@ fn a_scrape_succeeds_while_another_connection_sits_idle() {
 #[test]
 fn a_busy_metrics_port_fails_run() {
     const TEST: &str = "netns_metrics::a_busy_metrics_port_fails_run";
-    if !require_root(TEST) {
-        return;
-    }
+    skip_unless_root!(TEST);
     let pair = NetnsPair::new("metricsbusy").expect("netns pair");
     let scratch = ScratchDir::new("metricsbusy").expect("scratch dir");
     let file = scratch
@@ -148,7 +142,7 @@ fn a_busy_metrics_port_fails_run() {
         Side::Server,
         Duration::from_secs(30),
         &[
-            bin.to_str().expect("UTF-8 path"),
+            &bin,
             "run",
             "--config",
             file.to_str().expect("UTF-8 path"),

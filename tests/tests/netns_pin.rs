@@ -18,7 +18,7 @@ use lwm2m_xdp_tests::{
     config_file::ConfigFile,
     lwm2m_xdp_bin,
     peers::{self, in_netns},
-    require_root, running, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
+    running, skip_unless_root, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
 };
 use serde_json::Value;
 use xdp_common::{
@@ -49,10 +49,6 @@ fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
     ConfigFile::v4_lwm2m_only(uri, server_if, server_ip).text()
 }
 
-fn bin() -> String {
-    lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned()
-}
-
 fn run_args<'a>(bin: &'a str, config: &'a Path, pins: &'a str) -> [&'a str; 6] {
     [
         bin,
@@ -66,7 +62,7 @@ fn run_args<'a>(bin: &'a str, config: &'a Path, pins: &'a str) -> [&'a str; 6] {
 
 /// `lwm2m-xdp ARGS...` on the server side.
 fn cli(pair: &NetnsPair, args: &[&str]) -> Output {
-    let bin = bin();
+    let bin = lwm2m_xdp_bin();
     let mut all = vec![bin.as_str()];
     all.extend_from_slice(args);
     pair.exec_within(Side::Server, Duration::from_secs(30), &all)
@@ -307,10 +303,8 @@ impl Drop for AbortOnPanic<'_> {
 
 #[test]
 fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
-    if !require_root("netns_pin::a_pin_dir_not_made_by_the_instance_is_refused_and_untouched") {
-        return;
-    }
-    let bin = bin();
+    skip_unless_root!("netns_pin::a_pin_dir_not_made_by_the_instance_is_refused_and_untouched");
+    let bin = lwm2m_xdp_bin();
     let pair = NetnsPair::new("pinref").expect("netns pair");
     peers::client_tx_checksums_off(&pair).expect("client checksums in software");
     let scratch = ScratchDir::new("pinref").expect("scratch dir");
@@ -409,12 +403,10 @@ fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
 
 #[test]
 fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
-    if !require_root(
-        "netns_pin::pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request",
-    ) {
-        return;
-    }
-    let bin = bin();
+    skip_unless_root!(
+        "netns_pin::pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request"
+    );
+    let bin = lwm2m_xdp_bin();
     let pair = NetnsPair::new("pin").expect("netns pair");
     peers::client_tx_checksums_off(&pair).expect("client checksums in software");
     let scratch = ScratchDir::new("pin").expect("scratch dir");
@@ -540,12 +532,10 @@ fn has_xdp(pair: &NetnsPair, ifname: &str) -> bool {
 
 #[test]
 fn a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run() {
-    if !require_root(
-        "netns_pin::a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run",
-    ) {
-        return;
-    }
-    let bin = bin();
+    skip_unless_root!(
+        "netns_pin::a_pinned_link_of_an_interface_no_longer_configured_is_detached_by_the_next_run"
+    );
+    let bin = lwm2m_xdp_bin();
     let pair = NetnsPair::new("pindrop").expect("netns pair");
     peers::client_tx_checksums_off(&pair).expect("client checksums in software");
     // A second interface inside the server namespace; its name has a dot, which bpffs
@@ -684,12 +674,10 @@ fn probe_stream(pair: &NetnsPair, bin: &str, stop: &AtomicBool, abort: &AtomicBo
 
 #[test]
 fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
-    if !require_root(
-        "netns_pin::the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached",
-    ) {
-        return;
-    }
-    let bin = bin();
+    skip_unless_root!(
+        "netns_pin::the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached"
+    );
+    let bin = lwm2m_xdp_bin();
     let pair = NetnsPair::new("pintc").expect("netns pair");
     // The probe sends from UDP sockets: full checksums, which TC verifies as XDP does.
     peers::client_tx_checksums_off(&pair).expect("client checksums in software");
@@ -793,10 +781,8 @@ fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
 
 #[test]
 fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
-    if !require_root("netns_pin::a_pinned_tc_link_is_detached_by_a_run_with_fallback_none") {
-        return;
-    }
-    let bin = bin();
+    skip_unless_root!("netns_pin::a_pinned_tc_link_is_detached_by_a_run_with_fallback_none");
+    let bin = lwm2m_xdp_bin();
     let pair = NetnsPair::new("pintcnone").expect("netns pair");
     peers::client_tx_checksums_off(&pair).expect("client checksums in software");
     let scratch = ScratchDir::new("pintcnone").expect("scratch dir");

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use lwm2m_xdp::privilege::{KEPT, TO_START};
 use lwm2m_xdp_tests::{
-    bounded, lwm2m_xdp_bin, peers, require_root, require_tool, wait_child, wait_until, NetnsPair,
-    ScratchDir, Side,
+    bounded, lwm2m_xdp_bin, peers, require_tool, skip_unless_root, wait_child, wait_until,
+    NetnsPair, ScratchDir, Side,
 };
 
 /// The daemon's uid and gid: unused on these machines, and nothing here needs a name for it.
@@ -169,11 +169,8 @@ fn collect(child: &mut Child) -> Arc<Mutex<String>> {
 #[test]
 fn a_non_root_daemon_with_the_documented_capabilities_attaches_answers_reloads() {
     const TEST: &str = "netns_privilege::a_non_root_daemon_with_the_documented_capabilities_attaches_answers_reloads";
-    if !require_root(TEST) || !require_tool(TEST, "setpriv", "util-linux") {
-        return;
-    }
-    let bin = lwm2m_xdp_bin();
-    let bin = bin.to_str().expect("UTF-8 path");
+    skip_unless_root!(TEST, tool "setpriv" from "util-linux");
+    let bin = &lwm2m_xdp_bin();
     let pair = NetnsPair::new("priv").expect("netns pair");
     // The probe's UDP checksums complete in software (ARCHITECTURE.md, traps).
     peers::client_tx_checksums_off(&pair).expect("client checksums off");
@@ -338,7 +335,7 @@ fn systemd_analyze_verify_accepts_the_unit() {
     let copy = scratch
         .write(
             "lwm2m-xdp.service",
-            &text.replace("/usr/bin/lwm2m-xdp", lwm2m_xdp_bin().to_str().unwrap()),
+            &text.replace("/usr/bin/lwm2m-xdp", &lwm2m_xdp_bin()),
         )
         .unwrap();
     let out = bounded(

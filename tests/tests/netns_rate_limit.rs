@@ -7,9 +7,8 @@ use std::{net::UdpSocket, time::Duration};
 use lwm2m_xdp::client;
 use lwm2m_xdp_tests::{
     peers::{self, client_v4_broadcast, dhcp_client_reply, in_netns, RawSocket},
-    require_root,
     running::{count, Running},
-    NetnsPair, ScratchDir, Side,
+    skip_unless_root, NetnsPair, ScratchDir, Side,
 };
 use xdp_common::wire::dhcpv4;
 
@@ -17,9 +16,7 @@ const URI: &str = "coaps://198.18.0.1:5684";
 
 #[test]
 fn requests_over_the_limit_reach_the_normal_server_when_over_limit_is_pass() {
-    if !require_root("netns_rate_limit::requests_over_the_limit_reach_the_normal_server") {
-        return;
-    }
+    skip_unless_root!("netns_rate_limit::requests_over_the_limit_reach_the_normal_server");
     let pair = NetnsPair::new("ratepass").expect("netns pair");
     peers::client_tx_checksums_off(&pair).expect("full UDP checksums from the client");
     let scratch = ScratchDir::new("ratepass").expect("scratch dir");

@@ -28,7 +28,7 @@ use lwm2m_xdp::config::WireFormat;
 use lwm2m_xdp_tests::peers::{self, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_topology::{Kea, KeaFamily, RelayTopology};
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{http, require_root, ScratchDir, Side};
+use lwm2m_xdp_tests::{http, skip_unless_root, ScratchDir, Side};
 use serde_json::{json, Value};
 use xdp_common::wire::{dhcpv4, dhcpv6};
 
@@ -358,9 +358,7 @@ fn check_relayed_v4(topo: &RelayTopology, frame: &UdpFrame, msg: &d4::Message) -
 /// truncated request and a BOOTREPLY forged by the client are counted, not relayed.
 #[test]
 fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
-    if !require_root("netns_relay::dhcpv4_is_relayed_to_kea_while_xdp_answers_inform") {
-        return;
-    }
+    skip_unless_root!("netns_relay::dhcpv4_is_relayed_to_kea_while_xdp_answers_inform");
     let (topo, scratch) = setup("relay4");
     let kea = start_kea(&topo, &scratch, KeaFamily::V4);
     let config = scratch
@@ -500,9 +498,7 @@ fn dhcpv4_is_relayed_to_kea_while_xdp_answers_inform() {
 /// remakes the sockets and DHCPv4 still goes through; `mode = "local"` stops the relay.
 #[test]
 fn sighup_points_the_relay_at_new_servers() {
-    if !require_root("netns_relay::sighup_points_the_relay_at_new_servers") {
-        return;
-    }
+    skip_unless_root!("netns_relay::sighup_points_the_relay_at_new_servers");
     let (topo, scratch) = setup("relayhup");
     let _kea = start_kea(&topo, &scratch, KeaFamily::V4);
     let config = scratch
@@ -644,9 +640,7 @@ fn leased_v6(msg: &d6::Message) -> (Ipv6Addr, Vec<u8>) {
 /// from the relay's, ports 547 -> 546.
 #[test]
 fn dhcpv6_is_relayed_to_kea() {
-    if !require_root("netns_relay::dhcpv6_is_relayed_to_kea") {
-        return;
-    }
+    skip_unless_root!("netns_relay::dhcpv6_is_relayed_to_kea");
     let (topo, scratch) = setup("relay6");
     let kea = start_kea(&topo, &scratch, KeaFamily::V6);
     let config = scratch

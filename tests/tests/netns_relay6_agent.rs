@@ -37,7 +37,7 @@ use lwm2m_xdp_tests::peers::{self, xid, Ethernet, RawSocket, UdpFrame};
 use lwm2m_xdp_tests::relay_agent::{AgentTopology, Dhcrelay};
 use lwm2m_xdp_tests::running::{count, Running};
 use lwm2m_xdp_tests::{
-    bounded, example_certificate, lwm2m_xdp_bin, require_root, require_tool, text, ScratchDir, Side,
+    bounded, example_certificate, lwm2m_xdp_bin, skip_unless_root, text, ScratchDir, Side,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -411,11 +411,7 @@ fn relayed_exchange(
 /// it by XDP on the router.
 #[test]
 fn dhcrelay_relays_an_information_request_that_xdp_answers() {
-    if !require_root("netns_relay6_agent::dhcrelay_relays_an_information_request_that_xdp_answers")
-        || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
-    {
-        return;
-    }
+    skip_unless_root!("netns_relay6_agent::dhcrelay_relays_an_information_request_that_xdp_answers", tool "dhcrelay" from "isc-dhcp-relay");
     let s = setup("relay6agent", 1);
     let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
     let run = Running::start(&s.topo.pair, config, "relay6agent", &[]);
@@ -434,7 +430,7 @@ fn dhcrelay_relays_an_information_request_that_xdp_answers() {
 
     // The CLI's device side through the same relay.
     let before = run.stats();
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     let pad = PAD.to_string();
     let out = bounded(
         PROBE_LIMIT,
@@ -496,12 +492,7 @@ fn dhcrelay_relays_an_information_request_that_xdp_answers() {
 /// and dhcrelay handed none of them down.
 #[test]
 fn dhcrelay_with_an_interface_id_to_the_routers_address_is_answered() {
-    if !require_root(
-        "netns_relay6_agent::dhcrelay_with_an_interface_id_to_the_routers_address_is_answered",
-    ) || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
-    {
-        return;
-    }
+    skip_unless_root!("netns_relay6_agent::dhcrelay_with_an_interface_id_to_the_routers_address_is_answered", tool "dhcrelay" from "isc-dhcp-relay");
     let s = setup("relay6agentid", 1);
     let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
     let run = Running::start(&s.topo.pair, config, "relay6agentid", &[]);
@@ -530,11 +521,7 @@ fn dhcrelay_with_an_interface_id_to_the_routers_address_is_answered() {
 /// and answers with two Relay-reply layers, each agent takes its own off.
 #[test]
 fn two_dhcrelays_in_a_row_are_answered_through_both() {
-    if !require_root("netns_relay6_agent::two_dhcrelays_in_a_row_are_answered_through_both")
-        || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
-    {
-        return;
-    }
+    skip_unless_root!("netns_relay6_agent::two_dhcrelays_in_a_row_are_answered_through_both", tool "dhcrelay" from "isc-dhcp-relay");
     let s = setup("relay6agent2", 2);
     let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
     let run = Running::start(&s.topo.pair, config, "relay6agent2", &[]);
@@ -573,12 +560,7 @@ fn remove_global(s: &Setup, side: Side) {
 /// and the router answers from its own.
 #[test]
 fn an_agent_without_a_global_address_is_answered_from_the_routers_link_local() {
-    if !require_root(
-        "netns_relay6_agent::an_agent_without_a_global_address_is_answered_from_the_routers_link_local",
-    ) || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
-    {
-        return;
-    }
+    skip_unless_root!("netns_relay6_agent::an_agent_without_a_global_address_is_answered_from_the_routers_link_local", tool "dhcrelay" from "isc-dhcp-relay");
     let s = setup("relay6agentll", 1);
     let config = s.scratch.write("lwm2m-xdp.toml", &config(&s.topo)).unwrap();
     let run = Running::start(&s.topo.pair, config, "relay6agentll", &[]);
@@ -596,12 +578,7 @@ fn an_agent_without_a_global_address_is_answered_from_the_routers_link_local() {
 /// passed and counted (`passed_no_global_address`), nothing answered.
 #[test]
 fn a_router_without_a_global_address_passes_the_relayed_request() {
-    if !require_root(
-        "netns_relay6_agent::a_router_without_a_global_address_passes_the_relayed_request",
-    ) || !require_tool("netns_relay6_agent", "dhcrelay", "isc-dhcp-relay")
-    {
-        return;
-    }
+    skip_unless_root!("netns_relay6_agent::a_router_without_a_global_address_passes_the_relayed_request", tool "dhcrelay" from "isc-dhcp-relay");
     let s = setup("relay6agentnog", 1);
     // Before run starts: the interface entry takes the addresses it finds then.
     remove_global(&s, Side::Server);

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::{
-    bounded, lwm2m_xdp_bin, require_root, text, wait_child, wait_until, NetnsPair, ScratchDir, Side,
+    bounded, lwm2m_xdp_bin, skip_unless_root, text, wait_child, wait_until, NetnsPair, ScratchDir,
+    Side,
 };
 use serde_json::Value;
 
@@ -122,13 +123,10 @@ fn recreate_veth(pair: &NetnsPair) {
 
 #[test]
 fn a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap() {
-    if !require_root(
-        "netns_relink::a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap",
-    ) {
-        return;
-    }
-    let bin = lwm2m_xdp_bin();
-    let bin = bin.to_str().expect("binary path is UTF-8");
+    skip_unless_root!(
+        "netns_relink::a_deleted_and_recreated_interface_is_served_again_and_status_shows_the_gap"
+    );
+    let bin = &lwm2m_xdp_bin();
     let instance = format!("lwx-{}-relink", std::process::id());
     let pair = NetnsPair::new("relink").expect("netns pair");
     pair.exec(

@@ -11,7 +11,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use lwm2m_xdp_tests::{
-    lwm2m_xdp_bin, require_root, wait_child, wait_until, NetnsPair, ScratchDir, Side,
+    lwm2m_xdp_bin, skip_unless_root, wait_child, wait_until, NetnsPair, ScratchDir, Side,
 };
 use serde_json::Value;
 
@@ -63,11 +63,8 @@ fn assert_no_program(pair: &NetnsPair, ifname: &str) {
 
 #[test]
 fn reloads_swap_the_config_and_failed_ones_change_nothing() {
-    if !require_root("netns_reload::reloads_swap_the_config_and_failed_ones_change_nothing") {
-        return;
-    }
-    let bin = lwm2m_xdp_bin();
-    let bin = bin.to_str().expect("binary path is UTF-8");
+    skip_unless_root!("netns_reload::reloads_swap_the_config_and_failed_ones_change_nothing");
+    let bin = &lwm2m_xdp_bin();
     let pair = NetnsPair::new("reload").expect("netns pair");
     // Full UDP checksums from the client: the fast path verifies them (ARCHITECTURE.md).
     pair.exec(

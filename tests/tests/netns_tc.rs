@@ -15,9 +15,8 @@ use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::{
     example_certificate, lwm2m_xdp_bin,
     peers::{client_tx_checksums_off, ClientXdpPass, RawSocket},
-    require_root,
     running::{self, count, Running},
-    text, NetnsPair, ScratchDir, Side,
+    skip_unless_root, text, NetnsPair, ScratchDir, Side,
 };
 use xdp_common::wire::{dhcpv6, ipv6};
 
@@ -121,13 +120,11 @@ fn start_config<'a>(
 
 #[test]
 fn generic_veth_bare_information_request_is_answered_by_tc() {
-    if !require_root("netns_tc::generic_veth_bare_information_request_is_answered_by_tc") {
-        return;
-    }
+    skip_unless_root!("netns_tc::generic_veth_bare_information_request_is_answered_by_tc");
     let tag = "tc-generic";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     let run = start(&pair, &scratch, tag, "tc", "");
     assert_eq!(
         hooks(&pair, &bin, &run),
@@ -165,13 +162,11 @@ fn generic_veth_bare_information_request_is_answered_by_tc() {
 /// while the peer runs an XDP program (ARCHITECTURE.md, "Traps"): the client end gets one.
 #[test]
 fn native_veth_answers_both_families_by_xdp_or_tc() {
-    if !require_root("netns_tc::native_veth_answers_both_families_by_xdp_or_tc") {
-        return;
-    }
+    skip_unless_root!("netns_tc::native_veth_answers_both_families_by_xdp_or_tc");
     let tag = "tc-native";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     let _pass = ClientXdpPass::attach(&pair).expect("XDP_PASS on the client end");
     let run = start_in(&pair, &scratch, tag, "native", "tc", "");
     for (family, args) in [("v4", &[][..]), ("v6", &["--v6"][..])] {
@@ -204,13 +199,11 @@ fn native_veth_answers_both_families_by_xdp_or_tc() {
 /// that the replies (about 1.6 KB) fit it.
 #[test]
 fn a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc() {
-    if !require_root("netns_tc::a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc") {
-        return;
-    }
+    skip_unless_root!("netns_tc::a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc");
     let tag = "tc-1400";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     pair.set_mtu(2000).expect("MTU 2000 on both ends");
     let cfg = config_with(
         &pair.server_if,
@@ -238,13 +231,11 @@ fn a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc() {
 
 #[test]
 fn without_the_fallback_the_bare_request_goes_unanswered() {
-    if !require_root("netns_tc::without_the_fallback_the_bare_request_goes_unanswered") {
-        return;
-    }
+    skip_unless_root!("netns_tc::without_the_fallback_the_bare_request_goes_unanswered");
     let tag = "tc-none";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     let run = start(&pair, &scratch, tag, "none", "");
     assert_eq!(
         hooks(&pair, &bin, &run),
@@ -266,9 +257,7 @@ fn without_the_fallback_the_bare_request_goes_unanswered() {
 /// the tag (the skb keeps it, the egress puts it back).
 #[test]
 fn a_tagged_request_answered_by_tc_keeps_its_tag() {
-    if !require_root("netns_tc::a_tagged_request_answered_by_tc_keeps_its_tag") {
-        return;
-    }
+    skip_unless_root!("netns_tc::a_tagged_request_answered_by_tc_keeps_its_tag");
     let tag = "tc-vlan";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
@@ -327,13 +316,11 @@ fn a_tagged_request_answered_by_tc_keeps_its_tag() {
 /// is over the limit.
 #[test]
 fn an_answer_by_tc_costs_one_rate_limit_credit() {
-    if !require_root("netns_tc::an_answer_by_tc_costs_one_rate_limit_credit") {
-        return;
-    }
+    skip_unless_root!("netns_tc::an_answer_by_tc_costs_one_rate_limit_credit");
     let tag = "tc-rate";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     let limit = "[rate_limit]\nper_client_rate = 1\nburst = 1\n";
     let run = start(&pair, &scratch, tag, "tc", limit);
     assert_eq!(
@@ -360,13 +347,11 @@ fn an_answer_by_tc_costs_one_rate_limit_credit() {
 /// and XDP's in generic mode), as the demo relies on.
 #[test]
 fn auto_mode_attaches_a_veth_in_generic_mode() {
-    if !require_root("netns_tc::auto_mode_attaches_a_veth_in_generic_mode") {
-        return;
-    }
+    skip_unless_root!("netns_tc::auto_mode_attaches_a_veth_in_generic_mode");
     let tag = "tc-auto";
     let pair = NetnsPair::new(tag).expect("netns pair");
     let scratch = ScratchDir::new(tag).expect("scratch dir");
-    let bin = lwm2m_xdp_bin().to_str().expect("UTF-8 path").to_owned();
+    let bin = lwm2m_xdp_bin();
     let run = start_in(&pair, &scratch, tag, "auto", "tc", "");
     let status = interface_status(&pair, &bin, &run);
     assert_eq!(

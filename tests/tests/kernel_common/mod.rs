@@ -18,6 +18,7 @@ use lwm2m_xdp::{
     system::SystemInterface,
 };
 use lwm2m_xdp_tests::generation;
+pub use lwm2m_xdp_tests::skip_unless_root;
 use xdp_common::{
     counters::{reason_index, seen_index, Reason, Seen, XDP_REASON_END},
     maps::Family,
@@ -69,11 +70,6 @@ pub const V6_CERT_CODE: u16 = dhcpv6::DEFAULT_CERTIFICATE_OPTION;
 /// `[[dhcpv6.extra_option]]`: DNS Recursive Name Server 2001:db8::53.
 pub const V6_EXTRA_CODE: u16 = dhcpv6::OPT_DNS_SERVERS;
 pub const IRT_SECONDS: u32 = 86400;
-
-/// True when this test may load programs; otherwise it has printed a loud SKIPPED line.
-pub fn can_run(test: &str) -> bool {
-    lwm2m_xdp_tests::require_root(test)
-}
 
 /// The DER bytes of examples/certs/bootstrap-`size`.der.
 pub fn certificate(size: usize) -> Vec<u8> {
