@@ -10,7 +10,7 @@ use core::ffi::c_void;
 
 use network_types::{ip::Ipv4Hdr, udp::UdpHdr};
 use xdp_common::{
-    counters::{Reason, Seen},
+    counters::Reason,
     maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
     wire::{
         dhcpv4::{self as dhcp, field, ACK_HEAD_LEN, END_LEN},
@@ -21,7 +21,7 @@ use xdp_common::{
 use crate::{
     csum,
     handler::{self, Handler},
-    loops, maps,
+    loops,
     packet::{self, ptr_at, Frame, L2},
     policy, rate, reply,
     request::{InFrame, Octets, Saved},
@@ -80,22 +80,16 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     let Some(udp) = ptr_at::<UdpHdr>(ctx, ip_off + ihl) else {
         return verdict::pass(ctx);
     };
-    maps::count_seen_in(ctx, Seen::Udp);
     // SAFETY: bounds checked by ptr_at.
-    if u16::from_be_bytes(unsafe { (*udp).dst }) != dhcp::SERVER_PORT {
-        return verdict::pass(ctx);
-    }
-    if !ctx.make_linear() {
-        return verdict::pass(ctx);
-    }
-    verdict::finish(ctx, Family::V4, handler::answer::<V4>(ctx, l2))
+    handler::serve::<V4>(ctx, l2, u16::from_be_bytes(unsafe { (*udp).dst }))
 }
 
-/// DHCPv4 in `handler::answer`'s shape.
+/// DHCPv4 in `handler::serve`'s shape.
 struct V4;
 
 impl Handler for V4 {
     const FAMILY: Family = Family::V4;
+    const SERVER_PORT: u16 = dhcp::SERVER_PORT;
 
     /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
     /// changed. The plan in scratch holds what `fit` and `build` need.
@@ -371,30 +365,25 @@ fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
         return 1; // ran out before End
     }
     let Some(code) = req.byte(i) else {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     };
     if code == dhcp::OPT_PAD {
         w.i = i + 1;
         return 0;
     }
     if code == dhcp::OPT_END {
-        w.status = ENDED;
-        return 1;
+        return w.stop(ENDED);
     }
     if i + 2 > w.len {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     }
     let Some(opt_len) = req.byte(i + 1) else {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     };
     let opt_len = opt_len as usize;
     let data = i + 2;
     if data + opt_len > w.len {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     }
     let seen = w.seen;
     let o = &mut w.opts;
@@ -452,14 +441,7 @@ fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
         dhcp::OPT_OVERLOAD => (UNSERVABLE, 0),
         _ => (WALKING, 0),
     };
-    w.seen = seen | bit;
-    w.status = status;
-    w.i = data + opt_len;
-    if status == WALKING {
-        0
-    } else {
-        1
-    }
+    w.read(status, bit, data + opt_len)
 }
 
 /// Walk the options of the request in the plan: in the frame for the first

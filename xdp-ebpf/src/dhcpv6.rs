@@ -8,7 +8,7 @@ use core::ffi::c_void;
 
 use network_types::ip::Ipv6Hdr;
 use xdp_common::{
-    counters::{Reason, Seen},
+    counters::Reason,
     maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
     wire::{
         dhcpv6::{self as dhcp, field},
@@ -20,7 +20,7 @@ use crate::{
     addr6::Addr6,
     csum,
     handler::{self, Handler},
-    loops, maps,
+    loops,
     packet::{self, ptr_at, read_u16, Frame, L2},
     policy, rate, relay6, reply,
     request::{InFrame, Octets, Saved},
@@ -64,21 +64,15 @@ pub fn handle(ctx: &impl Frame, l2: &L2) -> u32 {
     else {
         return verdict::pass(ctx);
     };
-    maps::count_seen_in(ctx, Seen::Udp);
-    if dst_port != dhcp::SERVER_PORT {
-        return verdict::pass(ctx);
-    }
-    if !ctx.make_linear() {
-        return verdict::pass(ctx);
-    }
-    verdict::finish(ctx, Family::V6, handler::answer::<V6>(ctx, l2))
+    handler::serve::<V6>(ctx, l2, dst_port)
 }
 
-/// DHCPv6 in `handler::answer`'s shape.
+/// DHCPv6 in `handler::serve`'s shape.
 struct V6;
 
 impl Handler for V6 {
     const FAMILY: Family = Family::V6;
+    const SERVER_PORT: u16 = dhcp::SERVER_PORT;
 
     /// Every check of protocol.md up to the served set (its mask is returned); the frame is not
     /// changed. The plan in scratch holds what `fit` and `build` need.
@@ -394,22 +388,18 @@ extern "C" fn walk_options(index: u32, _: *mut c_void) -> i64 {
 fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
     let i = w.i;
     if i == w.len {
-        w.status = ENDED;
-        return 1;
+        return w.stop(ENDED);
     }
     if i + dhcp::OPT_HDR_LEN > w.len {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     }
     let (Some(code), Some(opt_len)) = (req.be16(i), req.be16(i + 2)) else {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     };
     let opt_len = opt_len as usize;
     let data = i + dhcp::OPT_HDR_LEN;
     if data + opt_len > w.len {
-        w.status = MALFORMED;
-        return 1;
+        return w.stop(MALFORMED);
     }
     let seen = w.seen;
     let o = &mut w.opts;
@@ -436,14 +426,7 @@ fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
         }
         _ => (WALKING, 0),
     };
-    w.seen = seen | bit;
-    w.status = status;
-    w.i = data + opt_len;
-    if status == WALKING {
-        0
-    } else {
-        1
-    }
+    w.read(status, bit, data + opt_len)
 }
 
 /// Walk the options after msg-type and transaction-id of the message at `off` (`len`

@@ -5,19 +5,21 @@
 //! again when it answers.
 
 use xdp_common::{
-    counters::Reason,
+    counters::{Reason, Seen},
     maps::{ClientKey, Family, IfaceConfig, OptionBlock, SlotConfig},
 };
 
 use crate::{
-    generation,
+    generation, maps,
     packet::{self, Frame, Hook, L2},
     rate,
-    verdict::{Packed, Stop},
+    verdict::{self, Packed, Stop},
 };
 
 pub trait Handler {
     const FAMILY: Family;
+    /// The DHCP server port of the family: what a request is sent to.
+    const SERVER_PORT: u16;
     /// The served set's mask; the plan in scratch holds what `fit` and `build` need.
     fn decide(
         ctx: &impl Frame,
@@ -31,9 +33,21 @@ pub trait Handler {
     fn charged() -> Option<(ClientKey, u32)>;
 }
 
+/// A UDP datagram of `H`'s family to `dst_port` (its headers read by the family's entry):
+/// counted, and, when it is sent to the DHCP server port, answered or passed (`verdict::finish`
+/// counts the outcome). Anything else is passed untouched.
+#[inline(always)]
+pub fn serve<H: Handler>(ctx: &impl Frame, l2: &L2, dst_port: u16) -> u32 {
+    maps::count_seen_in(ctx, Seen::Udp);
+    if dst_port != H::SERVER_PORT || !ctx.make_linear() {
+        return verdict::pass(ctx);
+    }
+    verdict::finish(ctx, H::FAMILY, answer::<H>(ctx, l2))
+}
+
 /// One request of `H`'s family, from the generation to the built reply.
 #[inline(always)]
-pub fn answer<H: Handler>(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
+fn answer<H: Handler>(ctx: &impl Frame, l2: &L2) -> Result<(), Stop> {
     let gen = generation::current(ctx, l2, H::FAMILY)?;
     let mask = decide::<H>(ctx, l2, gen.config, gen.iface).result()? as u32;
     let block = generation::block(gen.slot, H::FAMILY, mask)?;

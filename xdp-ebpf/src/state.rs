@@ -34,6 +34,30 @@ pub struct Walk<O> {
     pub opts: O,
 }
 
+/// A step's answer to its loop (`bpf_loop`'s and `loops::in_frame`'s): 0 goes on, 1 stops.
+impl<O> Walk<O> {
+    /// The walk is over: `status` says how.
+    #[inline(always)]
+    pub fn stop(&mut self, status: u64) -> i64 {
+        self.status = status;
+        1
+    }
+
+    /// One option read: its `status` (`WALKING` goes on), its `seen` bit, the next option at
+    /// `next`.
+    #[inline(always)]
+    pub fn read(&mut self, status: u64, bit: u64, next: usize) -> i64 {
+        self.seen |= bit;
+        self.status = status;
+        self.i = next;
+        if status == status::WALKING {
+            0
+        } else {
+            1
+        }
+    }
+}
+
 /// What the scan of the requested codes (DHCPv4's PRL, DHCPv6's ORO, in the frame) found so
 /// far: the served options' bits, and whether a code was unservable or not there to read.
 #[repr(C)]
