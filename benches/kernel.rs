@@ -41,6 +41,12 @@ use xdp_common::{
     wire::{dhcpv4 as v4, dhcpv6 as v6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS},
 };
 
+/// The LwM2M codes the bench's config leaves at their defaults.
+const V4_LWM2M: [u8; 2] = [v4::DEFAULT_URI_OPTION, v4::DEFAULT_CERTIFICATE_OPTION];
+const V6_LWM2M: [u16; 2] = [v6::DEFAULT_URI_OPTION, v6::DEFAULT_CERTIFICATE_OPTION];
+/// DNS: what the pass path's non-DHCP frame is sent to.
+const DNS_PORT: u16 = 53;
+
 const ROUNDS: usize = 7;
 const REPEAT: u32 = 100_000;
 const MAC_SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
@@ -91,17 +97,17 @@ fn client_l2(dst: [u8; 6]) -> Ethernet {
 
 /// A broadcast DHCPINFORM from 198.18.0.2 asking for `prl`, option 57 = 1500.
 fn inform_frame(prl: &[u8]) -> Vec<u8> {
-    udp4_frame(prl, (68, 67))
+    udp4_frame(prl, (v4::CLIENT_PORT, v4::SERVER_PORT))
 }
 
 /// A non-DHCP frame (UDP to port 53) for the pass path.
 fn other_frame() -> Vec<u8> {
-    udp4_frame(&[224], (68, 53))
+    udp4_frame(&V4_LWM2M[..1], (v4::CLIENT_PORT, DNS_PORT))
 }
 
 /// The INFORM of `inform_frame` turned into a DHCPDISCOVER (option 53 = 1): passed.
 fn discover_frame() -> Vec<u8> {
-    udp4_frame_with(&[224, 225], (68, 67), |msg| {
+    udp4_frame_with(&V4_LWM2M, (v4::CLIENT_PORT, v4::SERVER_PORT), |msg| {
         // build_inform writes option 53 first: code, length, type.
         msg[v4::field::OPTIONS.start + v4::option::DATA.start] = v4::MSG_DISCOVER;
     })
@@ -141,7 +147,7 @@ fn information_request_to_us_frame(oro: &[u16]) -> Vec<u8> {
 
 /// A SOLICIT (the INFORMATION-REQUEST's bytes with msg-type 1): passed.
 fn solicit_frame() -> Vec<u8> {
-    information_request_frame_with(&[65001, 65002], |msg| msg[0] = v6::MSG_SOLICIT)
+    information_request_frame_with(&V6_LWM2M, |msg| msg[0] = v6::MSG_SOLICIT)
 }
 
 fn information_request_frame_with(oro: &[u16], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
@@ -154,7 +160,7 @@ fn information_request_frame_with(oro: &[u16], edit: impl Fn(&mut Vec<u8>)) -> V
         "fe80::2".parse().expect("an IPv6 address"),
         dst,
         1,
-        (546, 547),
+        (v6::CLIENT_PORT, v6::SERVER_PORT),
         &payload,
     )
 }
@@ -375,9 +381,9 @@ fn main() -> Result<()> {
     let mut uri_only = load(false)?;
     let mut with_cert = load(true)?;
     let mut harness = Harness::load()?;
-    let inform = inform_frame(&[224, 225]);
-    let inform_uri = inform_frame(&[224]);
-    let inforeq = information_request_frame(&[65001, 65002]);
+    let inform = inform_frame(&V4_LWM2M);
+    let inform_uri = inform_frame(&V4_LWM2M[..1]);
+    let inforeq = information_request_frame(&V6_LWM2M);
     let other = other_frame();
 
     let fd = |p: &Xdp| -> Result<ProgramFd> { Ok(p.fd()?.try_clone()?) };
@@ -474,7 +480,7 @@ fn main() -> Result<()> {
             "INFORMATION-REQUEST naming our Server-ID -> REPLY, cert",
             "v6 cert server-id",
             &cert_fd,
-            &information_request_to_us_frame(&[65001, 65002]),
+            &information_request_to_us_frame(&V6_LWM2M),
             3,
         )?,
         Case {

@@ -563,7 +563,13 @@ mod tests {
             vlans: vec![42],
         };
         let src = Ipv4Addr::new(198, 18, 0, 2);
-        let frame = ipv4_udp_frame(&l2, src, Ipv4Addr::BROADCAST, (68, 67), b"hello");
+        let frame = ipv4_udp_frame(
+            &l2,
+            src,
+            Ipv4Addr::BROADCAST,
+            (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+            b"hello",
+        );
         let got = parse_udp_frame(&frame).unwrap();
         assert_eq!(got.l2, l2);
         assert_eq!((got.src, got.dst), (src.into(), Ipv4Addr::BROADCAST.into()));
@@ -587,7 +593,14 @@ mod tests {
         };
         assert_eq!(l2.dst, [0x33, 0x33, 0, 1, 0, 2]);
         let src: Ipv6Addr = "fe80::2".parse().unwrap();
-        let frame = ipv6_udp_frame(&l2, src, group, 1, (546, 547), b"odd");
+        let frame = ipv6_udp_frame(
+            &l2,
+            src,
+            group,
+            1,
+            (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+            b"odd",
+        );
         let got = parse_udp_frame(&frame).unwrap();
         assert_eq!((got.src, got.dst, got.ttl), (src.into(), group.into(), 1));
         assert_eq!(got.payload, b"odd");

@@ -22,15 +22,17 @@ use lwm2m_xdp_tests::{
     running::{count, Running},
     NetnsPair, ScratchDir, Side,
 };
+use xdp_common::wire::{dhcpv4, dhcpv6};
 
 /// How long one request waits for its reply before it counts as lost.
 const REPLY_LIMIT: Duration = Duration::from_secs(1);
 /// Requests sent at most, whatever the number of reloads (bounds the traffic loop).
 const MAX_REQUESTS: u64 = 5_000_000;
-const V4_URI: u8 = 224;
-const V4_CERT: u8 = 225;
-const V6_URI: u16 = 65001;
-const V6_CERT: u16 = 65002;
+/// The codes the soak's config leaves at their defaults.
+const V4_URI: u8 = dhcpv4::DEFAULT_URI_OPTION;
+const V4_CERT: u8 = dhcpv4::DEFAULT_CERTIFICATE_OPTION;
+const V6_URI: u16 = dhcpv6::DEFAULT_URI_OPTION;
+const V6_CERT: u16 = dhcpv6::DEFAULT_CERTIFICATE_OPTION;
 
 #[derive(Parser)]
 #[command(name = "lwm2m-xdp-soak")]
@@ -293,7 +295,14 @@ fn traffic(pair: &NetnsPair, configs: &[Served; 2], stop: &AtomicBool) -> Result
                 src: mac,
                 vlans: vec![],
             };
-            ipv6_udp_frame(&l2, client_ll, all_dhcp, 1, (546, 547), &msg)
+            ipv6_udp_frame(
+                &l2,
+                client_ll,
+                all_dhcp,
+                1,
+                (dhcpv6::CLIENT_PORT, dhcpv6::SERVER_PORT),
+                &msg,
+            )
         } else {
             let bootp = client::build_inform(xid, mac, client_v4, &[V4_URI, V4_CERT], Some(1500));
             let l2 = Ethernet {
@@ -301,7 +310,13 @@ fn traffic(pair: &NetnsPair, configs: &[Served; 2], stop: &AtomicBool) -> Result
                 src: mac,
                 vlans: vec![],
             };
-            ipv4_udp_frame(&l2, client_v4, Ipv4Addr::BROADCAST, (68, 67), &bootp)
+            ipv4_udp_frame(
+                &l2,
+                client_v4,
+                Ipv4Addr::BROADCAST,
+                (dhcpv4::CLIENT_PORT, dhcpv4::SERVER_PORT),
+                &bootp,
+            )
         };
         seen.sent[usize::from(v6)] += 1;
         sock.send(&frame)?;
@@ -346,7 +361,9 @@ fn judge(
     xid: u32,
 ) -> Option<Result<usize, String>> {
     if v6 {
-        if reply.dst_port != 546 || reply.payload.get(1..4) != Some(&xid_v6(xid)[..]) {
+        if reply.dst_port != dhcpv6::CLIENT_PORT
+            || reply.payload.get(1..4) != Some(&xid_v6(xid)[..])
+        {
             return None;
         }
         let (info, boot) = match client::decode_v6_reply(
@@ -366,7 +383,9 @@ fn judge(
             |c| info.server_duid == c.duid,
         ))
     } else {
-        if reply.dst_port != 68 || reply.payload.get(4..8) != Some(&xid.to_be_bytes()[..]) {
+        if reply.dst_port != dhcpv4::CLIENT_PORT
+            || reply.payload.get(4..8) != Some(&xid.to_be_bytes()[..])
+        {
             return None;
         }
         let (info, boot) = match client::decode_v4_reply(
