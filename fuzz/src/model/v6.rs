@@ -80,30 +80,21 @@ fn unwrap(mut msg: &[u8]) -> Result<(Vec<Layer>, &[u8]), &'static str> {
             return Err("relay: header cut");
         }
         let (mut inner, mut interface_id) = (None, None);
-        let mut at = relay::OPTIONS.start;
-        while at < msg.len() {
-            if at + OPT_HDR_LEN > msg.len() {
-                return Err("relay: stray octets");
-            }
-            let (code, len) = option_head(msg, at);
-            let data = msg
-                .get(at + OPT_HDR_LEN..at + OPT_HDR_LEN + len)
-                .ok_or("relay: past the end")?;
-            match code {
+        let cuts = ["relay: stray octets", "relay: past the end"];
+        for opt in options(msg, relay::OPTIONS.start, cuts) {
+            let opt = opt?;
+            match opt.code {
                 dhcp::OPT_RELAY_MSG if inner.is_some() => return Err("relay: two Relay Messages"),
-                dhcp::OPT_RELAY_MSG => inner = Some(data),
+                dhcp::OPT_RELAY_MSG => inner = Some(opt.data()),
                 dhcp::OPT_INTERFACE_ID if interface_id.is_some() => {
                     return Err("relay: two Interface-IDs")
                 }
-                dhcp::OPT_INTERFACE_ID if OPT_HDR_LEN + len > MAX_INTERFACE_ID_OPT_LEN => {
+                dhcp::OPT_INTERFACE_ID if opt.whole.len() > MAX_INTERFACE_ID_OPT_LEN => {
                     return Err("relay: long Interface-ID")
                 }
-                dhcp::OPT_INTERFACE_ID => {
-                    interface_id = Some(msg[at..at + OPT_HDR_LEN + len].to_vec())
-                }
+                dhcp::OPT_INTERFACE_ID => interface_id = Some(opt.whole.to_vec()),
                 _ => {}
             }
-            at += OPT_HDR_LEN + len;
         }
         let inner = inner.ok_or("relay: no Relay Message")?;
         if inner.len() < dhcp::HDR_LEN {
@@ -150,10 +141,48 @@ fn addr(b: &[u8], f: Field) -> Ipv6Addr {
     Ipv6Addr::from(<[u8; 16]>::try_from(&b[f]).expect("16"))
 }
 
-/// The code and data length of the option at `at`.
-fn option_head(msg: &[u8], at: usize) -> (u16, usize) {
-    let code = be16(msg, at + option::CODE.start);
-    (code, usize::from(be16(msg, at + option::LENGTH.start)))
+/// One option of a walk (`options`).
+struct Opt<'a> {
+    code: u16,
+    /// The whole option: code, length and data.
+    whole: &'a [u8],
+}
+
+impl<'a> Opt<'a> {
+    fn data(&self) -> &'a [u8] {
+        &self.whole[option::DATA]
+    }
+}
+
+/// What a walk says when the options do not fill the message: a tail too short for an
+/// option head, an option running past the end.
+type Cuts = [&'static str; 2];
+const CUTS: Cuts = ["stray octets", "option past the end"];
+
+/// The one option walk: the options of `msg` from `at` on, which must fill it exactly; one of
+/// `cuts` ends it where they do not.
+fn options(
+    msg: &[u8],
+    mut at: usize,
+    cuts: Cuts,
+) -> impl Iterator<Item = Result<Opt<'_>, &'static str>> {
+    std::iter::from_fn(move || {
+        if at >= msg.len() {
+            return None;
+        }
+        let Some(head) = msg.get(at..at + OPT_HDR_LEN) else {
+            at = msg.len();
+            return Some(Err(cuts[0]));
+        };
+        let len = usize::from(be16(head, option::LENGTH.start));
+        let Some(whole) = msg.get(at..at + OPT_HDR_LEN + len) else {
+            at = msg.len();
+            return Some(Err(cuts[1]));
+        };
+        at += whole.len();
+        let code = be16(head, option::CODE.start);
+        Some(Ok(Opt { code, whole }))
+    })
 }
 
 /// The RFC 8200 §8.1 sum over the pseudo-header (from the IPv6 header `ip`) and `udp`.
@@ -289,16 +318,11 @@ struct Options {
 fn walk(msg: &[u8]) -> Result<Options, &'static str> {
     let mut o = Options::default();
     let mut seen_oro = false;
-    let mut at = field::OPTIONS.start;
-    while at < msg.len() {
-        if at + OPT_HDR_LEN > msg.len() {
-            return Err("options: stray octets");
-        }
-        let (code, len) = option_head(msg, at);
-        let data = msg
-            .get(at + OPT_HDR_LEN..at + OPT_HDR_LEN + len)
-            .ok_or("options: past the end")?;
-        match code {
+    let cuts = ["options: stray octets", "options: past the end"];
+    for opt in options(msg, field::OPTIONS.start, cuts) {
+        let opt = opt?;
+        let (data, len) = (opt.data(), opt.data().len());
+        match opt.code {
             dhcp::OPT_IA_NA | dhcp::OPT_IA_TA | dhcp::OPT_IA_PD => {
                 return Err("IA option: not information-only")
             }
@@ -306,7 +330,7 @@ fn walk(msg: &[u8]) -> Result<Options, &'static str> {
             dhcp::OPT_CLIENTID if o.client_id.is_some() || len > 255 => {
                 return Err("Client Identifier twice / long")
             }
-            dhcp::OPT_CLIENTID => o.client_id = Some(msg[at..at + OPT_HDR_LEN + len].to_vec()),
+            dhcp::OPT_CLIENTID => o.client_id = Some(opt.whole.to_vec()),
             dhcp::OPT_SERVERID if o.server_id.is_some() || len == 0 => {
                 return Err("Server Identifier twice / empty")
             }
@@ -319,7 +343,6 @@ fn walk(msg: &[u8]) -> Result<Options, &'static str> {
             }
             _ => {}
         }
-        at += OPT_HDR_LEN + len;
     }
     Ok(o)
 }
@@ -379,21 +402,15 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
                 && msg[relay::LINK_ADDRESS.start..relay::PEER_ADDRESS.end] == layer.addresses,
             "layer {k}: hop-count or addresses changed"
         );
-        let mut at = relay::OPTIONS.start;
         let mut inner = None;
         let mut others = Vec::new();
-        while at < msg.len() {
-            ensure!(at + OPT_HDR_LEN <= msg.len(), "layer {k}: stray octets");
-            let (code, len) = option_head(msg, at);
-            let whole = msg
-                .get(at..at + OPT_HDR_LEN + len)
-                .ok_or("relay option past the end")?;
-            if code == dhcp::OPT_RELAY_MSG {
-                inner = Some(&whole[option::DATA]);
+        for opt in options(msg, relay::OPTIONS.start, CUTS) {
+            let opt = opt.map_err(|cut| format!("layer {k}: {cut}"))?;
+            if opt.code == dhcp::OPT_RELAY_MSG {
+                inner = Some(opt.data());
             } else {
-                others.push(whole.to_vec());
+                others.push(opt.whole.to_vec());
             }
-            at += OPT_HDR_LEN + len;
         }
         let want: Vec<Vec<u8>> = layer.interface_id.iter().cloned().collect();
         ensure!(
@@ -413,17 +430,9 @@ pub fn check(served: &Served, a: &Answer, request: &[u8], reply: &[u8]) -> Resul
         msg[field::TRANSACTION_ID] == a.xid,
         "transaction-id changed"
     );
-    let mut list: Vec<(u16, &[u8])> = Vec::new();
-    let mut at = field::OPTIONS.start;
-    while at < msg.len() {
-        ensure!(at + OPT_HDR_LEN <= msg.len(), "stray octets");
-        let (code, len) = option_head(msg, at);
-        let whole = msg
-            .get(at..at + OPT_HDR_LEN + len)
-            .ok_or("option past the end")?;
-        list.push((code, whole));
-        at += OPT_HDR_LEN + len;
-    }
+    let list = options(msg, field::OPTIONS.start, CUTS)
+        .map(|opt| opt.map(|o| (o.code, o.whole)))
+        .collect::<Result<Vec<(u16, &[u8])>, _>>()?;
     let count = |code: u16| list.iter().filter(|o| o.0 == code).count();
     let data = |code: u16| {
         list.iter()
