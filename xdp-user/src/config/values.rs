@@ -40,21 +40,15 @@ pub(super) fn dhcpv4_code(key: &str, value: i64) -> Result<u8, ConfigError> {
         "choose 1-254 except {} (224-254 are site-specific)",
         code_ranges(&v4::RESERVED_CODES)
     );
-    let Ok(code) = u8::try_from(value) else {
-        return Err(invalid(
-            key,
-            value,
-            format!("not a DHCPv4 option code; {accepted}"),
-        ));
-    };
-    if v4::RESERVED_CODES.contains(&code) {
-        return Err(invalid(
-            key,
-            value,
-            format!("code {code} is used by DHCP itself; {accepted}"),
-        ));
-    }
-    Ok(code)
+    let code = u8::try_from(value).ok();
+    option_code(
+        key,
+        value,
+        code,
+        &v4::RESERVED_CODES,
+        ("DHCPv4", "DHCP"),
+        &accepted,
+    )
 }
 
 pub(super) fn dhcpv6_code(key: &str, value: i64) -> Result<u16, ConfigError> {
@@ -64,22 +58,34 @@ pub(super) fn dhcpv6_code(key: &str, value: i64) -> Result<u16, ConfigError> {
         v6::DEFAULT_URI_OPTION,
         v6::DEFAULT_CERTIFICATE_OPTION
     );
-    let code = match u16::try_from(value) {
-        Ok(code) if code != 0 => code,
-        _ => {
-            return Err(invalid(
-                key,
-                value,
-                format!("not a DHCPv6 option code; {accepted}"),
-            ))
-        }
+    let code = u16::try_from(value).ok().filter(|&code| code != 0);
+    option_code(
+        key,
+        value,
+        code,
+        &v6::RESERVED_CODES,
+        ("DHCPv6", "DHCPv6"),
+        &accepted,
+    )
+}
+
+/// `value` as a family's option `code` (`None`: out of the family's range), unless the
+/// protocol keeps it for itself (`reserved`). `names`: the family's, the protocol's.
+fn option_code<C: Copy + PartialEq + fmt::Display>(
+    key: &str,
+    value: i64,
+    code: Option<C>,
+    reserved: &[C],
+    (family, protocol): (&str, &str),
+    accepted: &str,
+) -> Result<C, ConfigError> {
+    let Some(code) = code else {
+        let why = format!("not a {family} option code; {accepted}");
+        return Err(invalid(key, value, why));
     };
-    if v6::RESERVED_CODES.contains(&code) {
-        return Err(invalid(
-            key,
-            value,
-            format!("code {code} is used by DHCPv6 itself; {accepted}"),
-        ));
+    if reserved.contains(&code) {
+        let why = format!("code {code} is used by {protocol} itself; {accepted}");
+        return Err(invalid(key, value, why));
     }
     Ok(code)
 }
