@@ -141,25 +141,19 @@ fn check_uri_fits(
 
 impl RawDhcpv4 {
     pub(super) fn validate(self) -> Result<Dhcpv4, ConfigError> {
-        let uri_option = dhcpv4_code(
-            "dhcpv4.uri_option",
-            self.uri_option.unwrap_or(v4::DEFAULT_URI_OPTION.into()),
+        let mut keyed = lwm2m_codes(
+            "dhcpv4",
+            [self.uri_option, self.certificate_option],
+            [v4::DEFAULT_URI_OPTION, v4::DEFAULT_CERTIFICATE_OPTION],
+            dhcpv4_code,
         )?;
-        let certificate_option = dhcpv4_code(
-            "dhcpv4.certificate_option",
-            self.certificate_option
-                .unwrap_or(v4::DEFAULT_CERTIFICATE_OPTION.into()),
-        )?;
+        let (uri_option, certificate_option) = (keyed[0].1, keyed[1].1);
         let server_id = self
             .server_id
             .as_deref()
             .map(|s| unicast_ipv4("dhcpv4.server_id", s))
             .transpose()?;
         check_served_count("dhcpv4", self.extra_option.len(), 2, "LwM2M")?;
-        let mut keyed = vec![
-            ("dhcpv4.uri_option".to_string(), uri_option),
-            ("dhcpv4.certificate_option".to_string(), certificate_option),
-        ];
         let extra_options = extra_options("dhcpv4", self.extra_option, &mut keyed)?;
         check_distinct_codes(&keyed)?;
         Ok(Dhcpv4 {
@@ -174,15 +168,13 @@ impl RawDhcpv4 {
 
 impl RawDhcpv6 {
     pub(super) fn validate(self) -> Result<Dhcpv6, ConfigError> {
-        let uri_option = dhcpv6_code(
-            "dhcpv6.uri_option",
-            self.uri_option.unwrap_or(v6::DEFAULT_URI_OPTION.into()),
+        let mut keyed = lwm2m_codes(
+            "dhcpv6",
+            [self.uri_option, self.certificate_option],
+            [v6::DEFAULT_URI_OPTION, v6::DEFAULT_CERTIFICATE_OPTION],
+            dhcpv6_code,
         )?;
-        let certificate_option = dhcpv6_code(
-            "dhcpv6.certificate_option",
-            self.certificate_option
-                .unwrap_or(v6::DEFAULT_CERTIFICATE_OPTION.into()),
-        )?;
+        let (uri_option, certificate_option) = (keyed[0].1, keyed[1].1);
         let information_refresh_time = self
             .information_refresh_time
             .map(|secs| match u32::try_from(secs) {
@@ -224,10 +216,6 @@ impl RawDhcpv6 {
             None => (2, "LwM2M"),
         };
         check_served_count("dhcpv6", self.extra_option.len(), fixed, fixed_what)?;
-        let mut keyed = vec![
-            ("dhcpv6.uri_option".to_string(), uri_option),
-            ("dhcpv6.certificate_option".to_string(), certificate_option),
-        ];
         let extra_options = extra_options("dhcpv6", self.extra_option, &mut keyed)?;
         check_distinct_codes(&keyed)?;
         Ok(Dhcpv6 {
@@ -239,6 +227,25 @@ impl RawDhcpv6 {
             extra_options,
         })
     }
+}
+
+/// The keys of a family's LwM2M option codes with their values, each as given or the
+/// default; the first entries of the list `check_distinct_codes` checks.
+fn lwm2m_codes<C: Copy + Into<i64>>(
+    family: &str,
+    given: [Option<i64>; 2],
+    defaults: [C; 2],
+    parse: impl Fn(&str, i64) -> Result<C, ConfigError>,
+) -> Result<Vec<(String, C)>, ConfigError> {
+    ["uri_option", "certificate_option"]
+        .into_iter()
+        .zip(given.into_iter().zip(defaults))
+        .map(|(name, (given, default))| {
+            let key = format!("{family}.{name}");
+            let code = parse(&key, given.unwrap_or(default.into()))?;
+            Ok((key, code))
+        })
+        .collect()
 }
 
 /// What differs between the families' `extra_option` entries: the code's range, the value
