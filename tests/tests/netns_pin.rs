@@ -840,3 +840,59 @@ fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
         "an XDP program is left after SIGTERM"
     );
 }
+
+/// A run SIGKILLed at any point of its start leaves a state that names every pin it has made
+/// (each is recorded before, or for a map right after, it is made): `detach` then removes the
+/// links, the pins, the directory and the state, and the veth runs no program. Killed as soon
+/// as the pin dir shows the marker (the program still loading), the program, the maps, the
+/// XDP link and the TC fallback's link.
+#[test]
+fn a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove() {
+    skip_unless_root!(
+        "netns_pin::a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove"
+    );
+    let bin = lwm2m_xdp_bin();
+    let pair = NetnsPair::new("pinkill").expect("netns pair");
+    let scratch = ScratchDir::new("pinkill").expect("scratch dir");
+    let cfg = scratch
+        .write("lwm2m-xdp.toml", &tc_config(&pair.server_if, URI_A, "tc"))
+        .unwrap();
+    let (xdp_link, tc_link) = (link_pin(&pair), tc_pin(&pair));
+    let has = |names: &[String], name: &str| names.iter().any(|n| n == name);
+    let moments: [(&str, &dyn Fn(&[String]) -> bool); 5] = [
+        ("the marker", &|e| has(e, pins::OWNER)),
+        ("the program", &|e| has(e, pins::PROGRAM)),
+        ("a map", &|e| has(e, "COUNTERS")),
+        ("the XDP link", &|e| has(e, &xdp_link)),
+        ("the TC link", &|e| has(e, &tc_link)),
+    ];
+    for (what, made) in moments {
+        let pins = PinDir::new("pinkill");
+        let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, pins.arg()));
+        // Read as fast as the directory allows: the kill lands right after the pin appears.
+        let seen = wait_until(START_LIMIT, Duration::from_micros(100), || {
+            made(&entries(pins.path())) || run.try_wait().unwrap().is_some()
+        });
+        kill(&mut run, libc::SIGKILL);
+        assert!(seen && made(&entries(pins.path())), "{what} never pinned");
+        let out = cli(&pair, &["detach", "--pin-dir", pins.arg()]);
+        let said = text(&out.stderr);
+        assert!(out.status.success(), "killed after {what}: detach: {said}");
+        assert!(
+            !pins.path().exists(),
+            "killed after {what}: left in the pin dir {:?}; detach said: {said}",
+            entries(pins.path())
+        );
+        let instance = pins.instance();
+        let left: Vec<String> = entries(Path::new("/run/lwm2m-xdp"))
+            .into_iter()
+            .filter(|n| n.starts_with(&format!("{instance}.")))
+            .collect();
+        assert!(left.is_empty(), "killed after {what}: left {left:?}");
+        assert_eq!(xdp_prog_id(&pair), None, "killed after {what}: XDP left");
+        assert!(
+            tcx_programs(&pair).is_empty(),
+            "killed after {what}: TC left"
+        );
+    }
+}

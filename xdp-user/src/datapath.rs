@@ -86,6 +86,22 @@ impl Datapath {
         &mut self.ebpf
     }
 
+    /// The kernel IDs of the maps the two programs use, by the name the kernel keeps (the
+    /// object's name cut to 15 octets): known before a map is pinned, where aya gives a
+    /// `Map`'s ID only through a pin.
+    pub fn map_ids(&mut self) -> Result<std::collections::HashMap<String, u32>> {
+        let mut ids = self.program().info()?.map_ids()?.unwrap_or_default();
+        ids.extend(self.tc_program().info()?.map_ids()?.unwrap_or_default());
+        let mut named = std::collections::HashMap::new();
+        for id in ids {
+            let info = aya::maps::MapInfo::from_id(id)?;
+            if let Some(name) = info.name_as_str() {
+                named.insert(name.to_string(), id);
+            }
+        }
+        Ok(named)
+    }
+
     fn map_mut(&mut self, name: &str) -> Result<&mut aya::maps::Map> {
         self.ebpf
             .map_mut(name)

@@ -34,6 +34,7 @@ pub fn detach(name: &str) -> Result<()> {
             }
             let stale = instance::state_path(name);
             if !stale.exists() {
+                instance::remove_state(name);
                 eprintln!("lwm2m-xdp: instance {name:?} is not running; nothing else to remove");
                 return Ok(());
             }
@@ -63,6 +64,11 @@ fn remove_pins(name: &str, state: &State) -> Result<()> {
             "lwm2m-xdp: instance {name:?}: its pin dir {} is gone already",
             dir.display()
         );
+        return Ok(());
+    }
+    // Made but not yet marked (killed in between): empty, and named by this state.
+    if std::fs::remove_dir(dir).is_ok() {
+        eprintln!("lwm2m-xdp: removed the empty {}", dir.display());
         return Ok(());
     }
     let pins = PinDir::open(dir, name)?;

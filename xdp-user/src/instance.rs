@@ -143,7 +143,7 @@ impl Drop for Lock {
 pub fn write_state(name: &str, state: &State) -> Result<()> {
     ensure_state_dir()?;
     let path = state_path(name);
-    let tmp = path.with_extension("json.tmp");
+    let tmp = state_tmp_path(name);
     fs::write(&tmp, serde_json::to_vec_pretty(state)?)
         .with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
@@ -162,8 +162,15 @@ pub fn read_state(name: &str) -> Result<State> {
         .with_context(|| format!("{} is not an lwm2m-xdp state file", path.display()))
 }
 
+/// Where `write_state` writes before it renames: left behind by a run killed mid-write.
+fn state_tmp_path(name: &str) -> PathBuf {
+    state_path(name).with_extension("json.tmp")
+}
+
+/// Removes the state file, and a half-written one.
 pub fn remove_state(name: &str) {
     let _ = fs::remove_file(state_path(name));
+    let _ = fs::remove_file(state_tmp_path(name));
 }
 
 #[cfg(test)]

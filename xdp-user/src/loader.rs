@@ -2,12 +2,14 @@
 //! interfaces are followed as they are deleted, re-created and readdressed (`relink.rs`).
 
 mod attach;
+mod journal;
 mod relink;
 
 use attach::{
     attach, attach_fallback, detach_attached, detach_fallback, join_group, mode_name, xdp_mode,
     Attached, Hook, LinkPin, TcHook,
 };
+use journal::{Journal, Pinning};
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -178,9 +180,10 @@ impl Daemon {
                 self.refit_fallback(&iface.name, iface.fallback);
                 continue;
             }
+            let journal = self.journal(&added);
             match attach(
                 &mut self.dp,
-                self.pins.as_ref(),
+                Pinning::of(self.pins.as_ref(), &journal),
                 &iface.name,
                 iface.mode,
                 iface.fallback,
@@ -223,12 +226,14 @@ impl Daemon {
     /// A reload that changes `fallback` of an attached interface attaches or detaches the
     /// TC fallback at once (XDP's link stays as it is).
     fn refit_fallback(&mut self, name: &str, fallback: Fallback) {
+        let journal = self.journal(&[]);
+        let pinning = Pinning::of(self.pins.as_ref(), &journal);
         let Some(a) = self.attached.get_mut(name) else {
             return;
         };
         match (a.fallback.take(), fallback) {
             (None, Fallback::Tc) => {
-                a.fallback = attach_fallback(&mut self.dp, self.pins.as_ref(), name, fallback)
+                a.fallback = attach_fallback(&mut self.dp, pinning, name, fallback)
             }
             (Some(hook), Fallback::None) => {
                 match detach_fallback(&mut self.dp, self.pins.as_ref(), hook) {
@@ -274,6 +279,10 @@ impl Daemon {
                 Ok(text)
             }
             Err(e) => {
+                // What a failed apply attached (and recorded) was detached again.
+                if let Err(e) = self.write_state() {
+                    warn!("{e:#}");
+                }
                 let text = format!(
                     "reload of {file} failed, generation {} stays in force: {e:#}",
                     self.generation
@@ -285,6 +294,25 @@ impl Daemon {
     }
 
     fn state(&self) -> State {
+        self.state_with(&[])
+    }
+
+    /// The state with `added` (attached by an `apply` under way) counted as attached.
+    fn state_with(&self, added: &[(String, Attached)]) -> State {
+        let attached = || {
+            self.attached
+                .iter()
+                .chain(added.iter().map(|(n, a)| (n, a)))
+        };
+        let mut pins = self.object_pins.clone();
+        for (_, a) in attached() {
+            if let Hook::Pinned(link) = &a.hook {
+                pins.push(link.record());
+            }
+            if let Some(TcHook::Pinned(link)) = &a.fallback {
+                pins.push(link.record());
+            }
+        }
         State {
             pid: std::process::id(),
             config: self.opts.config.clone(),
@@ -292,32 +320,22 @@ impl Daemon {
             counters_map_id: self.counters_map_id,
             interfaces: self.cfg.interfaces.iter().map(|i| i.name.clone()).collect(),
             pin_dir: self.opts.pin_dir.clone(),
-            pins: self.all_pins(),
-            link_modes: self
-                .attached
-                .iter()
+            pins,
+            link_modes: attached()
                 .filter(|(_, a)| matches!(a.hook, Hook::Pinned(_)))
                 .map(|(n, a)| (n.clone(), mode_name(a.mode).to_string()))
                 .collect(),
         }
     }
 
-    /// The marker, program and map pins, and one pin per pinned link (XDP and TC).
-    fn all_pins(&self) -> Vec<pins::Pin> {
-        let mut all = self.object_pins.clone();
-        for a in self.attached.values() {
-            if let Hook::Pinned(link) = &a.hook {
-                all.push(link.record());
-            }
-            if let Some(TcHook::Pinned(link)) = &a.fallback {
-                all.push(link.record());
-            }
-        }
-        all
-    }
-
     fn write_state(&self) -> Result<()> {
         instance::write_state(&self.opts.instance, &self.state())
+    }
+
+    /// The journal an attach records its pins in (journal.rs), from the state with `added`
+    /// (what the `apply` under way has attached so far).
+    fn journal(&self, added: &[(String, Attached)]) -> Journal {
+        Journal::new(&self.opts.instance, self.state_with(added))
     }
 
     fn status(&mut self) -> Value {
@@ -453,20 +471,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut watch = Watch::start().context("subscribing to netlink link and address events")?;
     // Read before this run rewrites it: the modes of the links it may adopt.
     let earlier = instance::read_state(&opts.instance).ok();
-    let pins = opts
-        .pin_dir
-        .as_deref()
-        .map(|dir| PinDir::claim(dir, &opts.instance))
-        .transpose()?;
-    let mut dp = match Datapath::load() {
-        Ok(dp) => dp,
-        Err(e) => {
-            if let Some(pins) = pins.filter(|p| p.created) {
-                let _ = pins.close();
-            }
-            return Err(e);
-        }
-    };
+    let mut dp = Datapath::load()?;
     let program_id = dp.program().info()?.id();
     let relay = crate::relay::Relay::new();
     let source = Arc::new(stats::Source::new(&mut dp, &relay)?);
@@ -485,9 +490,10 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         compiled: compiled.clone(),
         installed: Vec::new(),
         links: relink::Links::default(),
-        pins,
+        pins: None,
         object_pins: Vec::new(),
     };
+    daemon.claim_pin_dir()?;
     if let Err(e) = daemon.start(&cfg, &compiled, earlier) {
         daemon.abandon();
         return Err(e);
@@ -564,6 +570,32 @@ impl Daemon {
     /// The first config in force: with a pin dir, the maps are written first and the pinned
     /// links of configured interfaces switched to this run's program ([`Self::adopt`]); then
     /// the rest is attached as usual, the program and maps pinned and the state written.
+    /// Claims the pin dir (pins.rs). One that this run makes is named in the state first
+    /// (journal.rs): a state with the directory and no pins is what `detach` needs to remove
+    /// the directory and its marker. An existing one keeps the earlier run's state until the
+    /// journal rewrites it.
+    fn claim_pin_dir(&mut self) -> Result<()> {
+        let Some(dir) = self.opts.pin_dir.clone() else {
+            return Ok(());
+        };
+        let fresh = std::fs::symlink_metadata(&dir).is_err();
+        if fresh {
+            self.write_state()?;
+        }
+        match PinDir::claim(&dir, &self.opts.instance) {
+            Ok(pins) => {
+                self.pins = Some(pins);
+                Ok(())
+            }
+            Err(e) => {
+                if fresh {
+                    instance::remove_state(&self.opts.instance);
+                }
+                Err(e)
+            }
+        }
+    }
+
     fn start(&mut self, cfg: &Config, compiled: &Compiled, earlier: Option<State>) -> Result<()> {
         if self.pins.is_some() {
             install(&mut self.dp, cfg, compiled)
@@ -571,10 +603,12 @@ impl Daemon {
             self.adopt(earlier.map(|s| s.link_modes).unwrap_or_default())?;
             self.adopt_fallbacks()?;
         }
-        self.apply(cfg, compiled)?;
-        if let Some(pins) = &self.pins {
-            pin_objects(&mut self.dp, pins, &mut self.object_pins)?;
+        // Pinned before any new link exists, each recorded as it is made (journal.rs).
+        let journal = self.journal(&[]);
+        if let Some(pinning) = Pinning::of(self.pins.as_ref(), &journal) {
+            journal::pin_objects(&mut self.dp, pinning, &mut self.object_pins)?;
         }
+        self.apply(cfg, compiled)?;
         self.write_state()
     }
 
@@ -707,6 +741,7 @@ impl Daemon {
         if self.pins.as_ref().is_some_and(|p| p.created) {
             self.detach_all();
             self.unpin_objects();
+            instance::remove_state(&self.opts.instance);
         } else {
             self.attached.clear();
         }
@@ -747,36 +782,4 @@ fn adopt_fallback(dp: &mut Datapath, path: &Path) -> Result<u32> {
     let id = program.attach_to_link(link)?;
     let link = FdLink::try_from(program.take_link(id)?)?;
     Ok(link.info()?.id())
-}
-
-/// Pins the program and the maps (bpffs refuses the object's `.rodata`/`.bss` names), each
-/// replacing an earlier run's pin of the same name; records them, and the marker, in `made`
-/// as they are made (so a failure part-way still knows what to remove).
-fn pin_objects(dp: &mut Datapath, pins: &PinDir, made: &mut Vec<pins::Pin>) -> Result<()> {
-    made.push(pins.owner_pin()?);
-    pins.remove(pins::PROGRAM)?;
-    let path = pins.join(pins::PROGRAM);
-    dp.program()
-        .pin(&path)
-        .with_context(|| format!("pinning the program at {}", path.display()))?;
-    made.push(pins::Pin {
-        name: pins::PROGRAM.to_string(),
-        kind: pins::Kind::Program,
-        id: pins.id(pins::PROGRAM, pins::Kind::Program)?,
-    });
-    for (name, map) in dp.ebpf().maps() {
-        if name.starts_with('.') {
-            continue;
-        }
-        pins.remove(name)?;
-        let path = pins.join(name);
-        map.pin(&path)
-            .with_context(|| format!("pinning {name} at {}", path.display()))?;
-        made.push(pins::Pin {
-            name: name.to_string(),
-            kind: pins::Kind::Map,
-            id: pins.id(name, pins::Kind::Map)?,
-        });
-    }
-    Ok(())
 }

@@ -18,6 +18,7 @@ use aya::programs::{
 use log::{info, warn};
 use xdp_common::wire::ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
 
+use super::journal::Pinning;
 use crate::{
     config::{AttachMode, Fallback},
     datapath::Datapath,
@@ -34,10 +35,16 @@ pub(super) struct LinkPin {
 }
 
 impl LinkPin {
-    /// Pins `link` as `pin` and holds it through the pin from then on (`link` is closed).
-    fn pin(pins: &PinDir, pin: String, link: FdLink) -> Result<LinkPin> {
-        let path = pins.join(&pin);
+    /// Pins `link` as `pin`, named in the state file first (`journal.rs`), and holds it
+    /// through the pin from then on (`link` is closed).
+    fn pin(pinning: Pinning, pin: String, link: FdLink) -> Result<LinkPin> {
+        let path = pinning.dir.join(&pin);
         let id = link.info()?.id();
+        pinning.journal.record(pins::Pin {
+            name: pin.clone(),
+            kind: pins::Kind::Link,
+            id,
+        })?;
         drop(
             link.pin(&path)
                 .with_context(|| format!("pinning the link at {}", path.display()))?,
@@ -111,7 +118,7 @@ const VETH_NATIVE: &str =
 
 pub(super) fn attach(
     dp: &mut Datapath,
-    pins: Option<&PinDir>,
+    pins: Option<Pinning>,
     name: &str,
     requested: AttachMode,
     fallback: Fallback,
@@ -163,7 +170,7 @@ pub(super) fn attach(
 /// is pinned as `tc_<name>`.
 pub(super) fn attach_fallback(
     dp: &mut Datapath,
-    pins: Option<&PinDir>,
+    pins: Option<Pinning>,
     name: &str,
     fallback: Fallback,
 ) -> Option<TcHook> {
@@ -212,7 +219,7 @@ fn attach_tc(
 /// dropped, and so detached: XDP answers alone, with a warning.
 fn pin_fallback(
     dp: &mut Datapath,
-    pins: &PinDir,
+    pins: Pinning,
     name: &str,
     id: SchedClassifierLinkId,
 ) -> Option<TcHook> {
@@ -263,7 +270,7 @@ pub(super) fn join_group(name: &str, ifindex: u32) -> Option<UdpSocket> {
 
 /// Takes the link from the program and pins it as `link_<name>`; on failure the link is
 /// dropped, and so detached.
-fn pin_link(dp: &mut Datapath, pins: &PinDir, name: &str, link: XdpLinkId) -> Result<Hook> {
+fn pin_link(dp: &mut Datapath, pins: Pinning, name: &str, link: XdpLinkId) -> Result<Hook> {
     let link = FdLink::try_from(dp.program().take_link(link)?).with_context(|| {
         format!("{name}: attached through netlink, not bpf_link: the link cannot be pinned")
     })?;

@@ -15,7 +15,9 @@ use xdp_common::maps::{IfaceConfig, IfaceKey};
 
 use super::{
     attach::{attach, detach_attached, mode_name},
-    install, interface_entries, Daemon,
+    install, interface_entries,
+    journal::Pinning,
+    Daemon,
 };
 use crate::{
     config::Config,
@@ -190,7 +192,9 @@ impl Daemon {
             else {
                 continue;
             };
-            match attach(&mut self.dp, self.pins.as_ref(), &name, mode, fallback) {
+            let journal = self.journal(&[]);
+            let pinning = Pinning::of(self.pins.as_ref(), &journal);
+            match attach(&mut self.dp, pinning, &name, mode, fallback) {
                 Ok(a) => {
                     let gap = self.links.came_back(&name).unwrap_or_default();
                     info!(
