@@ -7,7 +7,7 @@ use lwm2m_xdp::{client, ifaces};
 use lwm2m_xdp_test_support::frame::{self, Ethernet};
 use xdp_common::wire::{dhcpv4, dhcpv6, ipv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS};
 
-use crate::topo::End;
+use crate::topo::LinkEnd;
 
 pub const V4_CODES: [u8; 2] = [
     dhcpv4::DEFAULT_URI_OPTION,
@@ -39,7 +39,7 @@ impl Family {
 }
 
 /// DHCPINFORM: ciaddr = the client's address, PRL 224 + 225, option 57 = 1500.
-pub fn inform_payload(xid: u32, client: &End) -> Vec<u8> {
+pub fn inform_payload(xid: u32, client: &LinkEnd) -> Vec<u8> {
     client::build_inform(
         xid,
         client.mac,
@@ -56,7 +56,7 @@ pub fn transaction_id(xid: u32) -> [u8; 3] {
 }
 
 /// INFORMATION-REQUEST: DUID-LL, ORO 65001 + 65002, Elapsed Time, Vendor Class padding.
-pub fn information_request_payload(xid: u32, client: &End) -> Vec<u8> {
+pub fn information_request_payload(xid: u32, client: &LinkEnd) -> Vec<u8> {
     let mut msg = client::build_information_request(
         transaction_id(xid),
         &ifaces::duid_ll(client.mac),
@@ -67,7 +67,7 @@ pub fn information_request_payload(xid: u32, client: &End) -> Vec<u8> {
 }
 
 /// The whole DHCPINFORM frame: broadcast, from the client's MAC and address, both checksums.
-pub fn inform_frame(xid: u32, client: &End) -> Vec<u8> {
+pub fn inform_frame(xid: u32, client: &LinkEnd) -> Vec<u8> {
     frame::ipv4_udp_frame(
         &Ethernet {
             dst: Ethernet::BROADCAST,
@@ -82,7 +82,7 @@ pub fn inform_frame(xid: u32, client: &End) -> Vec<u8> {
 }
 
 /// The whole INFORMATION-REQUEST frame: from the client's link-local address to ff02::1:2.
-pub fn information_request_frame(xid: u32, client: &End) -> Vec<u8> {
+pub fn information_request_frame(xid: u32, client: &LinkEnd) -> Vec<u8> {
     frame::ipv6_udp_frame(
         &Ethernet {
             dst: Ethernet::ipv6_multicast(ALL_DHCP_SERVERS),
@@ -97,7 +97,7 @@ pub fn information_request_frame(xid: u32, client: &End) -> Vec<u8> {
     )
 }
 
-pub fn frame(family: Family, xid: u32, client: &End) -> Vec<u8> {
+pub fn frame(family: Family, xid: u32, client: &LinkEnd) -> Vec<u8> {
     match family {
         Family::V4 => inform_frame(xid, client),
         Family::V6 => information_request_frame(xid, client),

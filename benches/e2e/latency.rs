@@ -21,7 +21,7 @@ use xdp_common::wire::{dhcpv4, dhcpv6};
 
 use crate::{
     frames::{self, Family, V4_CODES, V6_CODES},
-    topo::{pin_thread, End, InNetns, CLIENT_IF},
+    topo::{pin_thread, InNetns, LinkEnd, CLIENT_IF},
 };
 
 /// What every reply must carry.
@@ -101,7 +101,7 @@ pub fn open(ns: &str, family: Family) -> Result<UdpSocket> {
     Ok(sock)
 }
 
-fn destination(family: Family, client: &End) -> SocketAddr {
+fn destination(family: Family, client: &LinkEnd) -> SocketAddr {
     match family {
         Family::V4 => SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT)),
         Family::V6 => SocketAddr::V6(SocketAddrV6::new(
@@ -113,7 +113,7 @@ fn destination(family: Family, client: &End) -> SocketAddr {
     }
 }
 
-fn payload(family: Family, xid: u32, client: &End) -> Vec<u8> {
+fn payload(family: Family, xid: u32, client: &LinkEnd) -> Vec<u8> {
     match family {
         Family::V4 => frames::inform_payload(xid, client),
         Family::V6 => frames::information_request_payload(xid, client),
@@ -200,7 +200,7 @@ pub struct Pace {
 pub fn measure(
     ns: &str,
     family: Family,
-    client: &End,
+    client: &LinkEnd,
     pace: &Pace,
     expect: &Expect,
     stop: &AtomicBool,
@@ -322,7 +322,7 @@ const POLLER_LIMIT: Duration = Duration::from_secs(120);
 
 impl Poller {
     /// Starts the poller on `cpu` (away from the server's CPU).
-    pub fn start(ns: &str, client: End, format: WireFormat, cpu: usize) -> Result<Poller> {
+    pub fn start(ns: &str, client: LinkEnd, format: WireFormat, cpu: usize) -> Result<Poller> {
         let sock = open(ns, Family::V4)?;
         sock.set_read_timeout(Some(Duration::from_millis(5)))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -408,7 +408,7 @@ impl Drop for Poller {
 pub fn wait_for_answer(
     ns: &str,
     family: Family,
-    client: &End,
+    client: &LinkEnd,
     expect: &Expect,
     limit: Duration,
 ) -> Result<Duration> {

@@ -1,4 +1,4 @@
-//! End to end over veth (`cargo xtask bench` runs this after the kernel bench).
+//! LinkEnd to end over veth (`cargo xtask bench` runs this after the kernel bench).
 //!
 //! client ns [bench-cli] <------ veth ------> [bench-srv] server ns
 //! 198.18.100.2, fe80::                           198.18.100.1, fe80::

@@ -3,13 +3,10 @@
 //! fe80::/64. Everything is removed on drop (also when a step fails or panics), and
 //! namespaces that a killed run left are removed at start (`NetnsPair`'s cleanup).
 
-use std::{
-    net::{Ipv4Addr, Ipv6Addr},
-    time::Duration,
-};
+use std::{net::Ipv4Addr, time::Duration};
 
 use anyhow::{bail, Context as _, Result};
-pub use lwm2m_xdp_test_support::InNetns;
+pub use lwm2m_xdp_test_support::{InNetns, LinkEnd};
 use lwm2m_xdp_test_support::{NetnsPair, Side};
 
 pub const SERVER_IF: &str = "bench-srv";
@@ -21,19 +18,11 @@ pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, SUBNET as u8, 2);
 /// `ip` and `ethtool` answer in milliseconds; the bound only catches a hang.
 const CMD_LIMIT: Duration = Duration::from_secs(10);
 
-/// One veth end as the kernel made it.
-#[derive(Clone, Copy, Debug)]
-pub struct End {
-    pub ifindex: u32,
-    pub mac: [u8; 6],
-    pub link_local: Ipv6Addr,
-}
-
 pub struct Topology {
     pub server_ns: String,
     pub client_ns: String,
-    pub server: End,
-    pub client: End,
+    pub server: LinkEnd,
+    pub client: LinkEnd,
     /// Removes both namespaces when the topology is dropped.
     pair: NetnsPair,
 }
@@ -46,16 +35,11 @@ impl Topology {
             (pair.ipv4(Side::Server), pair.ipv4(Side::Client)),
             (SERVER_V4, CLIENT_V4)
         );
-        let end = |side| End {
-            ifindex: pair.ifindex(side),
-            mac: pair.mac(side),
-            link_local: pair.ipv6_link_local(side),
-        };
         let topo = Topology {
             server_ns: pair.server_ns.clone(),
             client_ns: pair.client_ns.clone(),
-            server: end(Side::Server),
-            client: end(Side::Client),
+            server: pair.end(Side::Server),
+            client: pair.end(Side::Client),
             pair,
         };
         topo.tune().context("setting up the bench namespaces")?;

@@ -10,10 +10,12 @@ pub mod bench;
 pub mod bounded;
 pub mod files;
 pub mod frame;
+pub mod link_end;
 pub mod netns;
 pub mod privilege;
 
 pub use bounded::{bounded, wait_child, wait_until};
 pub use files::{PinDir, ScratchDir};
+pub use link_end::LinkEnd;
 pub use netns::{cleanup_stale, InNetns, NetnsPair, Side};
 pub use privilege::{require_root, require_tool};

@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bounded::{bounded, run_checked, wait_until};
 use crate::files::{cleanup_stale_dirs, owner_is_dead, sanitize, PREFIX};
+use crate::link_end::LinkEnd;
 use crate::privilege::{ensure_bpffs, BPFFS};
 
 /// A second mount of the host's bpffs outside /sys, which `ip netns exec` leaves visible; one
@@ -35,8 +36,6 @@ fn host_bpffs_bind() -> &'static str {
 const IP_LIMIT: Duration = Duration::from_secs(10);
 /// Default bound for [`NetnsPair::exec`].
 const EXEC_LIMIT: Duration = Duration::from_secs(60);
-/// Link-local addresses appear when the link gets carrier (DAD is off, see `build`).
-const LINK_LOCAL_LIMIT: Duration = Duration::from_secs(5);
 /// 198.18.0.0/15 holds 512 /24 subnets: one per pair, for readable captures.
 const SUBNETS: u32 = 512;
 
@@ -61,24 +60,8 @@ pub struct NetnsPair {
     pub server_if: String,
     /// Which /24 of 198.18.0.0/15 and which 2001:db8:<subnet>::/64 this pair uses.
     pub subnet: u16,
-    client: Link,
-    server: Link,
-}
-
-/// What the kernel chose for one veth end, read once the pair is up.
-#[derive(Debug, Clone, Copy)]
-struct Link {
-    ifindex: u32,
-    mac: [u8; 6],
-    link_local: Ipv6Addr,
-}
-
-impl Link {
-    const UNKNOWN: Link = Link {
-        ifindex: 0,
-        mac: [0; 6],
-        link_local: Ipv6Addr::UNSPECIFIED,
-    };
+    client: LinkEnd,
+    server: LinkEnd,
 }
 
 impl NetnsPair {
@@ -128,8 +111,8 @@ impl NetnsPair {
             client_if,
             server_if,
             subnet,
-            client: Link::UNKNOWN,
-            server: Link::UNKNOWN,
+            client: LinkEnd::UNKNOWN,
+            server: LinkEnd::UNKNOWN,
         };
         // From here on a failure returns early and Drop removes what was made.
         pair.build()
@@ -181,34 +164,9 @@ impl NetnsPair {
             Side::Client,
             &["ethtool", "-K", &self.client_if, "gro", "on"],
         )?;
-        self.server = self.read_link(Side::Server)?;
-        self.client = self.read_link(Side::Client)?;
+        self.server = LinkEnd::read(&self.server_ns, &self.server_if)?;
+        self.client = LinkEnd::read(&self.client_ns, &self.client_if)?;
         Ok(())
-    }
-
-    /// Index, MAC and (once no longer tentative) link-local address of one end.
-    fn read_link(&self, side: Side) -> Result<Link> {
-        let (ns, ifname) = (self.ns(side), self.ifname(side));
-        let mut link_local = None;
-        let ready = wait_until(LINK_LOCAL_LIMIT, Duration::from_millis(20), || {
-            link_local = ip_output(&[
-                "-n", ns, "-6", "-o", "addr", "show", "dev", ifname, "scope", "link",
-            ])
-            .ok()
-            .and_then(|out| parse_link_local(&out));
-            link_local.is_some()
-        });
-        if !ready {
-            bail!("{ifname} in {ns} has no usable link-local address after {LINK_LOCAL_LIMIT:?}");
-        }
-        let shown = ip_output(&["-n", ns, "-o", "link", "show", "dev", ifname])?;
-        let (ifindex, mac) = parse_link_show(&shown)
-            .with_context(|| format!("cannot read index and MAC from `ip link show`: {shown}"))?;
-        Ok(Link {
-            ifindex,
-            mac,
-            link_local: link_local.expect("ready"),
-        })
     }
 
     pub fn ns(&self, side: Side) -> &str {
@@ -247,21 +205,22 @@ impl NetnsPair {
 
     /// The fe80::/64 address the kernel gave the veth end (what DHCPv6 uses).
     pub fn ipv6_link_local(&self, side: Side) -> Ipv6Addr {
-        self.link(side).link_local
+        self.end(side).link_local
     }
 
     pub fn ifindex(&self, side: Side) -> u32 {
-        self.link(side).ifindex
+        self.end(side).ifindex
     }
 
     pub fn mac(&self, side: Side) -> [u8; 6] {
-        self.link(side).mac
+        self.end(side).mac
     }
 
-    fn link(&self, side: Side) -> &Link {
+    /// What the kernel chose for the `side` end.
+    pub fn end(&self, side: Side) -> LinkEnd {
         match side {
-            Side::Client => &self.client,
-            Side::Server => &self.server,
+            Side::Client => self.client,
+            Side::Server => self.server,
         }
     }
 
@@ -535,55 +494,10 @@ fn netns_pids(ns: &str) -> Vec<libc::pid_t> {
         .unwrap_or_default()
 }
 
-/// From `ip -6 -o addr show scope link`: the fe80 address, if it is not tentative.
-fn parse_link_local(out: &str) -> Option<Ipv6Addr> {
-    out.lines()
-        .filter(|l| !l.contains("tentative"))
-        .find_map(|line| {
-            let mut words = line.split_whitespace();
-            words.find(|w| *w == "inet6")?;
-            words.next()?.split('/').next()?.parse().ok()
-        })
-}
-
-/// From `ip -o link show dev IF`: "7: name@if8: <...> ... link/ether aa:bb:cc:dd:ee:ff brd ...".
-fn parse_link_show(out: &str) -> Option<(u32, [u8; 6])> {
-    let ifindex = out.split(':').next()?.trim().parse().ok()?;
-    let mut words = out.split_whitespace();
-    words.find(|w| *w == "link/ether")?;
-    let mut mac = [0u8; 6];
-    let mut octets = words.next()?.split(':');
-    for byte in &mut mac {
-        *byte = u8::from_str_radix(octets.next()?, 16).ok()?;
-    }
-    Some((ifindex, mac))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{skip_unless_root, wait_child};
-
-    #[test]
-    fn parses_ip_output() {
-        let link =
-            "7: lwx1-0s@if8: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP \
-                    mode DEFAULT group default qlen 1000\\    link/ether 5e:0a:11:22:33:ff brd \
-                    ff:ff:ff:ff:ff:ff link-netns lwx-1-0-c-x";
-        assert_eq!(
-            parse_link_show(link),
-            Some((7, [0x5e, 0x0a, 0x11, 0x22, 0x33, 0xff]))
-        );
-        let ll = "7: lwx1-0s    inet6 fe80::5c0a:11ff:fe22:33ff/64 scope link \\       valid_lft forever";
-        assert_eq!(
-            parse_link_local(ll),
-            Some("fe80::5c0a:11ff:fe22:33ff".parse().unwrap())
-        );
-        assert_eq!(
-            parse_link_local(&ll.replace("scope link", "scope link tentative")),
-            None
-        );
-    }
 
     #[test]
     fn link_names_fit_ifnamsiz() {

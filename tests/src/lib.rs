@@ -31,5 +31,5 @@ pub fn text(bytes: &[u8]) -> String {
 }
 pub use lwm2m_xdp_test_support::{
     bounded, cleanup_stale, files, netns, privilege, require_root, require_tool, skip_unless_root,
-    wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
+    wait_child, wait_until, LinkEnd, NetnsPair, PinDir, ScratchDir, Side,
 };

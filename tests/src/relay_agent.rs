@@ -21,30 +21,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
-use serde_json::Value;
 
 use crate::bounded::{run_checked, stop_child, wait_until};
 use crate::files::{sanitize, PREFIX};
 use crate::netns::{remove_netns, NetnsPair, Side};
+use crate::LinkEnd;
 
 /// `ip` and friends answer in milliseconds; a limit only catches a hang.
 const CMD_LIMIT: Duration = Duration::from_secs(10);
-/// Link-local addresses appear when the link gets carrier (DAD is off).
-const LINK_LOCAL_LIMIT: Duration = Duration::from_secs(5);
 /// From SIGTERM to dhcrelay's exit.
 const STOP_LIMIT: Duration = Duration::from_secs(5);
 /// Agents in one chain: one digit in the link names.
 const MAX_AGENTS: usize = 9;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// What the kernel chose for one veth end.
-#[derive(Debug, Clone, Copy)]
-pub struct LinkEnd {
-    pub ifindex: u32,
-    pub mac: [u8; 6],
-    pub link_local: Ipv6Addr,
-}
 
 /// One relay agent's host.
 #[derive(Debug)]
@@ -86,11 +76,7 @@ impl AgentTopology {
             agents: Vec::new(),
             client_ns: String::new(),
             client_if: String::new(),
-            client: LinkEnd {
-                ifindex: 0,
-                mac: [0; 6],
-                link_local: Ipv6Addr::UNSPECIFIED,
-            },
+            client: LinkEnd::UNKNOWN,
             made: Vec::new(),
             pair,
         };
@@ -147,7 +133,7 @@ impl AgentTopology {
             ] {
                 address(ns, ifname, v6)?;
             }
-            let lower = read_link_end(&ns, &lower_if)?;
+            let lower = LinkEnd::read(&ns, &lower_if)?;
             self.agents.push(Agent {
                 ns,
                 upper_if,
@@ -158,7 +144,7 @@ impl AgentTopology {
             });
             (ns, upper_if, upper_ipv6) = (below_ns, below_upper_if, below_ipv6);
         }
-        self.client = read_link_end(&ns, &upper_if)?;
+        self.client = LinkEnd::read(&ns, &upper_if)?;
         self.client_ns = ns;
         self.client_if = upper_if;
         Ok(())
@@ -275,69 +261,4 @@ impl Drop for Dhcrelay {
 
 fn run(args: &[&str]) -> Result<()> {
     run_checked(CMD_LIMIT, "ip", args).map(drop)
-}
-
-/// Index, MAC and (once no longer tentative) link-local address, from `ip -j addr show`.
-fn read_link_end(ns: &str, ifname: &str) -> Result<LinkEnd> {
-    let mut end = None;
-    let ready = wait_until(LINK_LOCAL_LIMIT, Duration::from_millis(20), || {
-        end = run_checked(
-            CMD_LIMIT,
-            "ip",
-            &["-n", ns, "-j", "addr", "show", "dev", ifname],
-        )
-        .ok()
-        .and_then(|out| parse_link_end(&out.stdout));
-        end.is_some()
-    });
-    if !ready {
-        bail!("{ifname} in {ns} has no usable link-local address after {LINK_LOCAL_LIMIT:?}");
-    }
-    Ok(end.expect("ready"))
-}
-
-fn parse_link_end(json: &[u8]) -> Option<LinkEnd> {
-    let shown: Value = serde_json::from_slice(json).ok()?;
-    let link = shown.get(0)?;
-    let ifindex = u32::try_from(link.get("ifindex")?.as_u64()?).ok()?;
-    let mut mac = [0u8; 6];
-    let mut octets = link.get("address")?.as_str()?.split(':');
-    for byte in &mut mac {
-        *byte = u8::from_str_radix(octets.next()?, 16).ok()?;
-    }
-    let link_local = link
-        .get("addr_info")?
-        .as_array()?
-        .iter()
-        .filter(|a| a.get("scope").and_then(Value::as_str) == Some("link"))
-        .filter(|a| a.get("tentative").is_none())
-        .find_map(|a| a.get("local")?.as_str()?.parse().ok())?;
-    Some(LinkEnd {
-        ifindex,
-        mac,
-        link_local,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_ip_json() {
-        let shown = br#"[{"ifindex":5,"ifname":"lwa1-0c","address":"5e:0a:11:22:33:ff",
-            "addr_info":[{"family":"inet6","local":"2001:db8:0:1::2","scope":"global"},
-            {"family":"inet6","local":"fe80::1","scope":"link","tentative":true},
-            {"family":"inet6","local":"fe80::5c0a:11ff:fe22:33ff","scope":"link"}]}]"#;
-        let end = parse_link_end(shown).unwrap();
-        assert_eq!(end.ifindex, 5);
-        assert_eq!(end.mac, [0x5e, 0x0a, 0x11, 0x22, 0x33, 0xff]);
-        assert_eq!(
-            end.link_local,
-            "fe80::5c0a:11ff:fe22:33ff".parse::<Ipv6Addr>().unwrap()
-        );
-        let tentative_only = br#"[{"ifindex":5,"address":"5e:0a:11:22:33:ff",
-            "addr_info":[{"family":"inet6","local":"fe80::1","scope":"link","tentative":true}]}]"#;
-        assert!(parse_link_end(tentative_only).is_none());
-    }
 }

@@ -858,23 +858,23 @@ fn a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove() {
         .write("lwm2m-xdp.toml", &tc_config(&pair.server_if, URI_A, "tc"))
         .unwrap();
     let (xdp_link, tc_link) = (link_pin(&pair), tc_pin(&pair));
-    let has = |names: &[String], name: &str| names.iter().any(|n| n == name);
-    let moments: [(&str, &dyn Fn(&[String]) -> bool); 5] = [
-        ("the marker", &|e| has(e, pins::OWNER)),
-        ("the program", &|e| has(e, pins::PROGRAM)),
-        ("a map", &|e| has(e, "COUNTERS")),
-        ("the XDP link", &|e| has(e, &xdp_link)),
-        ("the TC link", &|e| has(e, &tc_link)),
+    let moments = [
+        ("the marker", pins::OWNER),
+        ("the program", pins::PROGRAM),
+        ("a map", "COUNTERS"),
+        ("the XDP link", &xdp_link),
+        ("the TC link", &tc_link),
     ];
-    for (what, made) in moments {
+    for (what, pin) in moments {
+        let made = |dir: &PinDir| entries(dir.path()).iter().any(|n| n == pin);
         let pins = PinDir::new("pinkill");
         let mut run = pair.spawn(Side::Server, &run_args(&bin, &cfg, pins.arg()));
         // Read as fast as the directory allows: the kill lands right after the pin appears.
         let seen = wait_until(START_LIMIT, Duration::from_micros(100), || {
-            made(&entries(pins.path())) || run.try_wait().unwrap().is_some()
+            made(&pins) || run.try_wait().unwrap().is_some()
         });
         kill(&mut run, libc::SIGKILL);
-        assert!(seen && made(&entries(pins.path())), "{what} never pinned");
+        assert!(seen && made(&pins), "{what} never pinned");
         let out = cli(&pair, &["detach", "--pin-dir", pins.arg()]);
         let said = text(&out.stderr);
         assert!(out.status.success(), "killed after {what}: detach: {said}");
