@@ -413,19 +413,27 @@ fn refresh_v4(p: &mut [u8]) {
     p[ip4::CHECKSUM].fill(0);
     let s = !sum(&[&p[..ihl]]);
     p[ip4::CHECKSUM].copy_from_slice(&s.to_be_bytes());
-    let udp_len = usize::from(be16(p, ihl + u::LENGTH.start));
-    if udp_len < udp::HDR_LEN || p.len() < ihl + udp_len {
+    refresh_udp(p, ihl, |ip, udp_len| {
+        let len = (udp_len as u16).to_be_bytes();
+        let addresses = &ip[ip4::SRC_ADDR.start..ip4::DST_ADDR.end];
+        [addresses, &[0, ipv4::PROTO_UDP], &len].concat()
+    });
+}
+
+/// The UDP checksum of the datagram at `udp_at`, when its length fits the packet: over the
+/// pseudo-header `pseudo` makes from the IP header and the UDP length, and the segment.
+fn refresh_udp(p: &mut [u8], udp_at: usize, pseudo: impl Fn(&[u8], usize) -> Vec<u8>) {
+    let udp_len = usize::from(be16(p, udp_at + u::LENGTH.start));
+    if udp_len < udp::HDR_LEN || p.len() < udp_at + udp_len {
         return;
     }
-    let (head, rest) = p.split_at_mut(ihl);
+    let (head, rest) = p.split_at_mut(udp_at);
     let seg = &mut rest[..udp_len];
     seg[u::CHECKSUM].fill(0);
-    let len = (udp_len as u16).to_be_bytes();
-    let addresses = &head[ip4::SRC_ADDR.start..ip4::DST_ADDR.end];
-    let mut s = !sum(&[addresses, &[0, ipv4::PROTO_UDP], &len, seg]);
-    if s == 0 {
-        s = 0xffff;
-    }
+    let s = match !sum(&[&pseudo(head, udp_len), seg]) {
+        0 => 0xffff,
+        s => s,
+    };
     seg[u::CHECKSUM].copy_from_slice(&s.to_be_bytes());
 }
 
@@ -692,20 +700,11 @@ fn refresh_v6(p: &mut [u8]) {
     if p.len() < udp_at + udp::HDR_LEN {
         return;
     }
-    let udp_len = usize::from(be16(p, udp_at + u::LENGTH.start));
-    if udp_len < udp::HDR_LEN || p.len() < udp_at + udp_len {
-        return;
-    }
-    let (head, rest) = p.split_at_mut(udp_at);
-    let seg = &mut rest[..udp_len];
-    seg[u::CHECKSUM].fill(0);
-    let len = (udp_len as u32).to_be_bytes();
-    let addresses = &head[ip6::SRC_ADDR.start..ip6::DST_ADDR.end];
-    let mut s = !sum(&[addresses, &len, &[0, 0, 0, ipv6::NEXT_HDR_UDP], seg]);
-    if s == 0 {
-        s = 0xffff;
-    }
-    seg[u::CHECKSUM].copy_from_slice(&s.to_be_bytes());
+    refresh_udp(p, udp_at, |ip, udp_len| {
+        let len = (udp_len as u32).to_be_bytes();
+        let addresses = &ip[ip6::SRC_ADDR.start..ip6::DST_ADDR.end];
+        [addresses, &len, &[0, 0, 0, ipv6::NEXT_HDR_UDP]].concat()
+    });
 }
 
 // ---- Mutations -----------------------------------------------------------------------------
