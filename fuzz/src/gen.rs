@@ -649,15 +649,15 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
     match rng.gen_range(0..25) {
         _ if !odd(rng, 10) => {}
         0..=12 => {
-            // Hop-by-Hop (0) with a PadN, then UDP.
+            // Hop-by-Hop with a PadN, then UDP.
             ext = vec![ipv6::NEXT_HDR_UDP, 0, 1, 4, 0, 0, 0, 0];
-            next = 0;
+            next = ipv6::NEXT_HDR_HOP_BY_HOP;
         }
         _ => {
-            // A fragment header (44; first fragment, More Fragments set).
+            // A fragment header (first fragment, More Fragments set).
             ext = vec![ipv6::NEXT_HDR_UDP, 0, 0, 1];
             ext.extend(rng.gen::<[u8; 4]>());
-            next = 44;
+            next = ipv6::NEXT_HDR_FRAGMENT;
         }
     }
     let mut ip = vec![0; ipv6::HDR_LEN];
@@ -688,7 +688,7 @@ pub fn v6_frame(rng: &mut StdRng) -> Vec<u8> {
 /// extension header of 8 octets), as far as its lengths allow.
 fn refresh_v6(p: &mut [u8]) {
     /// The one extension header the generator adds.
-    const EXT_LEN: usize = 8;
+    const EXT_LEN: usize = ipv6::EXT_HDR_MIN_LEN;
     if p.len() < ipv6::HDR_LEN + udp::HDR_LEN {
         return;
     }

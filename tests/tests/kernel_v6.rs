@@ -692,7 +692,7 @@ fn a_longest_server_duid_is_compared_in_every_octet() {
 fn client_identifiers_of_any_length_come_back_unaltered() {
     skip_unless_root!("client_identifiers_of_any_length_come_back_unaltered");
     let mut h = Harness::new(Setup::new(WireFormat::Rfc3396, 300));
-    for len in [1usize, 2, 3, 127, 128, 255] {
+    for len in [1, 2, 3, 127, 128, dhcp::MAX_ECHOED_CLIENT_ID_LEN] {
         let id: Vec<u8> = (0..len)
             .map(|i| (i as u8).wrapping_mul(29) ^ 0xa5)
             .collect();
@@ -820,7 +820,7 @@ fn discard_rules_pass_the_request() {
     let hop_by_hop = InfoRequest::standard().frame_with_packet(|p| {
         // Next header UDP, PadN.
         p.splice(UDP_AT..UDP_AT, [ipv6::NEXT_HDR_UDP, 0, 1, 4, 0, 0, 0, 0]);
-        p[ipv6::field::NXT_HDR] = 0; // Hop-by-Hop Options
+        p[ipv6::field::NXT_HDR] = ipv6::NEXT_HDR_HOP_BY_HOP;
         let plen = (p.len() - ipv6::HDR_LEN) as u16;
         set_be16(p, ipv6::field::LENGTH, plen);
     });

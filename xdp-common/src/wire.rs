@@ -110,6 +110,12 @@ pub mod ipv6 {
     /// Version 6, traffic class 0, flow label 0.
     pub const VER_TC_FLOW_DEFAULT: [u8; 4] = [0x60, 0, 0, 0];
     pub const NEXT_HDR_UDP: u8 = 17;
+    /// Extension headers (RFC 8200 §4), which the fast path never looks into: a request
+    /// with one is passed.
+    pub const NEXT_HDR_HOP_BY_HOP: u8 = 0;
+    pub const NEXT_HDR_FRAGMENT: u8 = 44;
+    /// The smallest extension header: next header, length, six octets (a PadN fills them).
+    pub const EXT_HDR_MIN_LEN: usize = 8;
     pub const HOP_LIMIT: u8 = 64;
     /// ff02::1:2, All_DHCP_Relay_Agents_and_Servers (RFC 8415 §7.1).
     pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: [u8; 16] =
@@ -416,6 +422,9 @@ pub mod dhcpv6 {
     pub const MIN_INFORMATION_REFRESH_TIME: u32 = 600;
     /// RFC 8415 §11.1: a DUID is at most 128 octets.
     pub const MAX_DUID_LEN: usize = 128;
+    /// The longest Client Identifier data the fast path echoes: a longer one (no DUID is) is
+    /// the normal server's, passed as unservable.
+    pub const MAX_ECHOED_CLIENT_ID_LEN: usize = 255;
 
     /// Codes a config may not take (protocol.md, "Option codes").
     pub const RESERVED_CODES: [u16; 10] = [

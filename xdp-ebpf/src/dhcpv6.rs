@@ -405,7 +405,11 @@ fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
     let o = &mut w.opts;
     let (status, bit) = match code {
         dhcp::OPT_IA_NA | dhcp::OPT_IA_TA | dhcp::OPT_IA_PD => (NOT_FOR_US, 0),
-        dhcp::OPT_CLIENTID if seen & SEEN_CLIENT_ID != 0 || opt_len > 255 => (UNSERVABLE, 0),
+        dhcp::OPT_CLIENTID
+            if seen & SEEN_CLIENT_ID != 0 || opt_len > dhcp::MAX_ECHOED_CLIENT_ID_LEN =>
+        {
+            (UNSERVABLE, 0)
+        }
         dhcp::OPT_CLIENTID => {
             o.client_id_off = i;
             o.client_id_len = opt_len + dhcp::OPT_HDR_LEN;

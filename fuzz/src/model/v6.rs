@@ -327,7 +327,7 @@ fn walk(msg: &[u8]) -> Result<Options, &'static str> {
                 return Err("IA option: not information-only")
             }
             // The program's limit on the Client Identifier it echoes (protocol.md).
-            dhcp::OPT_CLIENTID if o.client_id.is_some() || len > 255 => {
+            dhcp::OPT_CLIENTID if o.client_id.is_some() || len > dhcp::MAX_ECHOED_CLIENT_ID_LEN => {
                 return Err("Client Identifier twice / long")
             }
             dhcp::OPT_CLIENTID => o.client_id = Some(opt.whole.to_vec()),
