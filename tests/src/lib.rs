@@ -25,6 +25,13 @@ pub fn example_certificate(octets: usize) -> std::path::PathBuf {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// A namespace pair and a scratch directory, both named after `tag` and removed on drop:
+/// what a namespace test starts with.
+pub fn pair_and_scratch(tag: &str) -> (NetnsPair, ScratchDir) {
+    let pair = NetnsPair::new(tag).expect("netns pair");
+    (pair, ScratchDir::new(tag).expect("scratch dir"))
+}
+
 /// A command's output as text, trimmed: what the tests compare and print.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim().to_owned()

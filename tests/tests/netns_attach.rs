@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use lwm2m_xdp_tests::{
-    config_file::ConfigFile, lwm2m_xdp_bin, running::Running, skip_unless_root, text, NetnsPair,
-    ScratchDir, Side,
+    config_file::ConfigFile, lwm2m_xdp_bin, pair_and_scratch, running::Running, skip_unless_root,
+    text, Side,
 };
 use serde_json::Value;
 
@@ -27,8 +27,7 @@ fn counter(stats: &Value, name: &str) -> u64 {
 fn run_counts_udp_and_detaches_on_sigint() {
     skip_unless_root!("netns_attach::run_counts_udp_and_detaches_on_sigint");
     let bin = &lwm2m_xdp_bin();
-    let pair = NetnsPair::new("attach").expect("netns pair");
-    let scratch = ScratchDir::new("attach").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("attach");
     let config_file = scratch
         .write(
             "lwm2m-xdp.toml",

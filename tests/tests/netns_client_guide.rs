@@ -19,7 +19,9 @@ use lwm2m_xdp::client;
 use lwm2m_xdp::config::{Config, WireFormat};
 use lwm2m_xdp_tests::peers;
 use lwm2m_xdp_tests::running::{count, Running};
-use lwm2m_xdp_tests::{example_certificate, skip_unless_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{
+    example_certificate, pair_and_scratch, skip_unless_root, NetnsPair, ScratchDir, Side,
+};
 use sha2::{Digest, Sha256};
 
 /// dhcpcd's own timeout and the hard limit around any client run.
@@ -142,8 +144,7 @@ fn dhcpcd(pair: &NetnsPair, conf: &Path, family: &str) -> Output {
 #[test]
 fn dhcpcd_snippets_decode_every_format() {
     skip_unless_root!("netns_client_guide::dhcpcd_snippets_decode_every_format");
-    let pair = NetnsPair::new("guide-dhcpcd").expect("netns pair");
-    let scratch = ScratchDir::new("guide-dhcpcd").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("guide-dhcpcd");
     let (responder, expected) = setup(&pair, &scratch, "guide-dhcpcd");
     let der = std::fs::read(example_certificate(1000)).unwrap();
     for format in WireFormat::ALL {
@@ -259,8 +260,7 @@ fn dhclient_octets(value: &str) -> Vec<u8> {
 #[test]
 fn dhclient6_snippet_decodes_every_format() {
     skip_unless_root!("netns_client_guide::dhclient6_snippet_decodes_every_format");
-    let pair = NetnsPair::new("guide-dhclient").expect("netns pair");
-    let scratch = ScratchDir::new("guide-dhclient").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("guide-dhclient");
     let (responder, expected) = setup(&pair, &scratch, "guide-dhclient");
     let env = scratch.path().join("dhclient.env");
     let script = scratch
@@ -333,8 +333,7 @@ fn dhclient6_snippet_decodes_every_format() {
 #[test]
 fn scapy_snippet_decodes_every_format() {
     skip_unless_root!("netns_client_guide::scapy_snippet_decodes_every_format");
-    let pair = NetnsPair::new("guide-scapy").expect("netns pair");
-    let scratch = ScratchDir::new("guide-scapy").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("guide-scapy");
     let (responder, expected) = setup(&pair, &scratch, "guide-scapy");
     let script = scratch
         .write("lwm2m-inform.py", &snippet("scapy-inform"))

@@ -15,9 +15,10 @@ use std::time::Duration;
 use lwm2m_xdp::client;
 use lwm2m_xdp_tests::{
     config_file::ConfigFile,
+    pair_and_scratch,
     peers::{self, client_v4_broadcast, client_v6_multicast, ClientXdpPass, RawSocket},
     running::{count, Running},
-    skip_unless_root, NetnsPair, ScratchDir, Side,
+    skip_unless_root, NetnsPair, Side,
 };
 use serde_json::Value;
 use xdp_common::wire::{dhcpv4, dhcpv6};
@@ -212,8 +213,7 @@ fn config(pair: &NetnsPair, mode: &str, certificate: usize) -> String {
 fn native_veth_answers_by_growing_the_head() {
     skip_unless_root!("netns_head::native_veth_answers_by_growing_the_head");
     let tag = "head-native";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let _pass = ClientXdpPass::attach(&pair).expect("XDP_PASS on the client end");
     let cfg = scratch
         .write("lwm2m-xdp.toml", &config(&pair, "native", 300))
@@ -240,8 +240,7 @@ fn native_veth_answers_by_growing_the_head() {
 fn generic_veth_answers_large_certificates_by_growing_the_head() {
     skip_unless_root!("netns_head::generic_veth_answers_large_certificates_by_growing_the_head");
     let tag = "head-generic";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     pair.set_mtu(2000).expect("MTU 2000 on both ends");
     let cases = [
         (

@@ -12,7 +12,7 @@ use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::http::{self, sample};
 use lwm2m_xdp_tests::peers::in_netns;
 use lwm2m_xdp_tests::running::{top, Running};
-use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, skip_unless_root, NetnsPair, ScratchDir, Side};
+use lwm2m_xdp_tests::{bounded, lwm2m_xdp_bin, pair_and_scratch, skip_unless_root, Side};
 
 /// UDP datagrams the client sends; the scrape must count at least this many.
 const DATAGRAMS: u64 = 10;
@@ -53,8 +53,7 @@ fn promtool_check(text: &str) -> (bool, String) {
 fn a_scrape_succeeds_while_another_connection_sits_idle() {
     const TEST: &str = "netns_metrics::a_scrape_succeeds_while_another_connection_sits_idle";
     skip_unless_root!(TEST, tool "promtool" from "prometheus");
-    let pair = NetnsPair::new("metrics").expect("netns pair");
-    let scratch = ScratchDir::new("metrics").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("metrics");
     let file = scratch
         .write("lwm2m-xdp.toml", &config(&pair.server_if))
         .unwrap();
@@ -129,8 +128,7 @@ fn a_scrape_succeeds_while_another_connection_sits_idle() {
 fn a_busy_metrics_port_fails_run() {
     const TEST: &str = "netns_metrics::a_busy_metrics_port_fails_run";
     skip_unless_root!(TEST);
-    let pair = NetnsPair::new("metricsbusy").expect("netns pair");
-    let scratch = ScratchDir::new("metricsbusy").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("metricsbusy");
     let file = scratch
         .write("lwm2m-xdp.toml", &config(&pair.server_if))
         .unwrap();

@@ -16,7 +16,7 @@ use aya::programs::{SchedClassifier, TcAttachType};
 use lwm2m_xdp::{client, config::Config, pins, system};
 use lwm2m_xdp_tests::{
     config_file::ConfigFile,
-    lwm2m_xdp_bin,
+    lwm2m_xdp_bin, pair_and_scratch,
     peers::{self, in_netns},
     running, skip_unless_root, text, wait_child, wait_until, NetnsPair, PinDir, ScratchDir, Side,
 };
@@ -852,8 +852,7 @@ fn a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove() {
         "netns_pin::a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove"
     );
     let bin = lwm2m_xdp_bin();
-    let pair = NetnsPair::new("pinkill").expect("netns pair");
-    let scratch = ScratchDir::new("pinkill").expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch("pinkill");
     let cfg = scratch
         .write("lwm2m-xdp.toml", &tc_config(&pair.server_if, URI_A, "tc"))
         .unwrap();

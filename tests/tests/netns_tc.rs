@@ -13,7 +13,7 @@ use lwm2m_xdp::client;
 use lwm2m_xdp_test_support::frame::{ipv6_udp_frame, Ethernet};
 use lwm2m_xdp_tests::config_file::ConfigFile;
 use lwm2m_xdp_tests::{
-    example_certificate, lwm2m_xdp_bin,
+    example_certificate, lwm2m_xdp_bin, pair_and_scratch,
     peers::{client_tx_checksums_off, ClientXdpPass, RawSocket},
     running::{self, count, Running},
     skip_unless_root, text, NetnsPair, ScratchDir, Side,
@@ -122,8 +122,7 @@ fn start_config<'a>(
 fn generic_veth_bare_information_request_is_answered_by_tc() {
     skip_unless_root!("netns_tc::generic_veth_bare_information_request_is_answered_by_tc");
     let tag = "tc-generic";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let bin = lwm2m_xdp_bin();
     let run = start(&pair, &scratch, tag, "tc", "");
     assert_eq!(
@@ -164,8 +163,7 @@ fn generic_veth_bare_information_request_is_answered_by_tc() {
 fn native_veth_answers_both_families_by_xdp_or_tc() {
     skip_unless_root!("netns_tc::native_veth_answers_both_families_by_xdp_or_tc");
     let tag = "tc-native";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let bin = lwm2m_xdp_bin();
     let _pass = ClientXdpPass::attach(&pair).expect("XDP_PASS on the client end");
     let run = start_in(&pair, &scratch, tag, "native", "tc", "");
@@ -201,8 +199,7 @@ fn native_veth_answers_both_families_by_xdp_or_tc() {
 fn a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc() {
     skip_unless_root!("netns_tc::a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc");
     let tag = "tc-1400";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let bin = lwm2m_xdp_bin();
     pair.set_mtu(2000).expect("MTU 2000 on both ends");
     let cfg = config_with(
@@ -233,8 +230,7 @@ fn a_1400_octet_certificate_beyond_xdp_room_is_answered_by_tc() {
 fn without_the_fallback_the_bare_request_goes_unanswered() {
     skip_unless_root!("netns_tc::without_the_fallback_the_bare_request_goes_unanswered");
     let tag = "tc-none";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let bin = lwm2m_xdp_bin();
     let run = start(&pair, &scratch, tag, "none", "");
     assert_eq!(
@@ -259,8 +255,7 @@ fn without_the_fallback_the_bare_request_goes_unanswered() {
 fn a_tagged_request_answered_by_tc_keeps_its_tag() {
     skip_unless_root!("netns_tc::a_tagged_request_answered_by_tc_keeps_its_tag");
     let tag = "tc-vlan";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let run = start(&pair, &scratch, tag, "tc", "");
     let socket = RawSocket::open(&pair.client_ns, pair.ifindex(Side::Client)).expect("raw socket");
     let xid = [0x42, 0x7c, 0x01];
@@ -318,8 +313,7 @@ fn a_tagged_request_answered_by_tc_keeps_its_tag() {
 fn an_answer_by_tc_costs_one_rate_limit_credit() {
     skip_unless_root!("netns_tc::an_answer_by_tc_costs_one_rate_limit_credit");
     let tag = "tc-rate";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let bin = lwm2m_xdp_bin();
     let limit = "[rate_limit]\nper_client_rate = 1\nburst = 1\n";
     let run = start(&pair, &scratch, tag, "tc", limit);
@@ -349,8 +343,7 @@ fn an_answer_by_tc_costs_one_rate_limit_credit() {
 fn auto_mode_attaches_a_veth_in_generic_mode() {
     skip_unless_root!("netns_tc::auto_mode_attaches_a_veth_in_generic_mode");
     let tag = "tc-auto";
-    let pair = NetnsPair::new(tag).expect("netns pair");
-    let scratch = ScratchDir::new(tag).expect("scratch dir");
+    let (pair, scratch) = pair_and_scratch(tag);
     let bin = lwm2m_xdp_bin();
     let run = start_in(&pair, &scratch, tag, "auto", "tc", "");
     let status = interface_status(&pair, &bin, &run);
