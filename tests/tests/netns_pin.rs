@@ -895,3 +895,64 @@ fn a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove() {
         );
     }
 }
+
+/// A run of an instance whose earlier run was killed with its pins in place, but that would
+/// not pin there (no --pin-dir), is refused before it loads anything: its state file would
+/// forget those pins. `detach` removes them; then the run starts.
+#[test]
+fn a_run_that_would_forget_a_killed_runs_pins_is_refused() {
+    skip_unless_root!("netns_pin::a_run_that_would_forget_a_killed_runs_pins_is_refused");
+    let bin = lwm2m_xdp_bin();
+    let (pair, scratch) = pair_and_scratch("pinleft");
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    let server_ip = pair.ipv4(Side::Server).to_string();
+    let cfg = scratch
+        .write(
+            "lwm2m-xdp.toml",
+            &config(&pair.server_if, &server_ip, URI_A),
+        )
+        .unwrap();
+    let pins = PinDir::new("pinleft");
+    let instance = pins.instance();
+    let mut run = start_answering(&pair, &bin, &cfg, &pins, || {
+        probe_uri(&pair, &cfg).as_deref() == Some(URI_A)
+    });
+    kill(&mut run, libc::SIGKILL);
+    let unpinned = [
+        bin.as_str(),
+        "run",
+        "--config",
+        cfg.to_str().expect("UTF-8 path"),
+        "--instance",
+        &instance,
+    ];
+    let out = pair.exec_within(Side::Server, START_LIMIT, &unpinned);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "run without --pin-dir: {err}");
+    assert!(
+        err.contains("left pins in") && err.contains(pins.arg()) && err.contains("detach"),
+        "the refusal does not name the pin dir and the way out: {err}"
+    );
+    assert!(
+        entries(pins.path()).contains(&link_pin(&pair)),
+        "the refused run touched the pins: {:?}",
+        entries(pins.path())
+    );
+    assert_eq!(
+        probe_uri(&pair, &cfg).as_deref(),
+        Some(URI_A),
+        "still answered"
+    );
+    let out = cli(&pair, &["detach", "--instance", &instance]);
+    assert!(out.status.success(), "detach: {}", text(&out.stderr));
+    assert!(!pins.path().exists(), "pin dir left after detach");
+    let mut run = pair.spawn(Side::Server, &unpinned);
+    let started = wait_until(START_LIMIT, Duration::from_millis(100), || {
+        assert!(run.try_wait().unwrap().is_none(), "run exited early");
+        cli(&pair, &["status", "--instance", &instance])
+            .status
+            .success()
+    });
+    assert!(started, "run without --pin-dir never started after detach");
+    kill(&mut run, libc::SIGTERM);
+}

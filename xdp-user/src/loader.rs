@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use aya::programs::{
     links::{FdLink, PinnedLink},
     tc::SchedClassifierLink,
@@ -455,6 +455,25 @@ fn install_served(
     Ok(install(dp, served, compiled)?.0)
 }
 
+/// A state file is left only by a run that did not stop (the lock keeps a second run out):
+/// one whose pins are still there, in another directory than this run's (or with this run
+/// pinning nothing), would be forgotten once this run rewrites the state. Refused instead,
+/// with the way out.
+fn refuse_left_pins(opts: &RunOptions, earlier: Option<&State>) -> Result<()> {
+    let Some(left) = earlier.and_then(|s| s.pin_dir.as_deref()) else {
+        return Ok(());
+    };
+    if opts.pin_dir.as_deref() == Some(left) || !left.exists() {
+        return Ok(());
+    }
+    let name = &opts.instance;
+    bail!(
+        "instance {name:?} left pins in {} (a run that did not stop; its state file says so), and this run would forget them: `lwm2m-xdp detach --instance {name}` removes them, or run again with --pin-dir {} to take them over",
+        left.display(),
+        left.display()
+    )
+}
+
 fn attach_mode_name(mode: AttachMode) -> &'static str {
     match mode {
         AttachMode::Auto => "auto",
@@ -471,6 +490,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut watch = Watch::start().context("subscribing to netlink link and address events")?;
     // Read before this run rewrites it: the modes of the links it may adopt.
     let earlier = instance::read_state(&opts.instance).ok();
+    refuse_left_pins(&opts, earlier.as_ref())?;
     let mut dp = Datapath::load()?;
     let program_id = dp.program().info()?.id();
     let relay = crate::relay::Relay::new();
