@@ -587,9 +587,6 @@ pub async fn run(opts: RunOptions) -> Result<()> {
 /// Start-up with a pin dir: adopt what an earlier run of the instance pinned, pin what this
 /// run loaded. Kept apart from the run loop.
 impl Daemon {
-    /// The first config in force: with a pin dir, the maps are written first and the pinned
-    /// links of configured interfaces switched to this run's program ([`Self::adopt`]); then
-    /// the rest is attached as usual, the program and maps pinned and the state written.
     /// Claims the pin dir (pins.rs). One that this run makes is named in the state first
     /// (journal.rs): a state with the directory and no pins is what `detach` needs to remove
     /// the directory and its marker. An existing one keeps the earlier run's state until the
@@ -616,6 +613,9 @@ impl Daemon {
         }
     }
 
+    /// The first config in force: with a pin dir, the maps are written first and the pinned
+    /// links of configured interfaces switched to this run's program ([`Self::adopt`]), then
+    /// the program and maps pinned; then the rest is attached as usual and the state written.
     fn start(&mut self, cfg: &Config, compiled: &Compiled, earlier: Option<State>) -> Result<()> {
         if self.pins.is_some() {
             install(&mut self.dp, cfg, compiled)
