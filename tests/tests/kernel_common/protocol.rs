@@ -1,6 +1,6 @@
 //! What kernel_v4.rs and kernel_v6.rs test the same way, given a family's `Protocol`: a
 //! request answered and its answer checked, a request passed, the checker's own teeth, every
-//! truncation of a request, and the two mutation properties.
+//! truncation of a request, frames of VLANs not configured, and the two mutation properties.
 
 use std::{cell::Cell, cell::RefCell, ops::Range};
 
@@ -8,7 +8,11 @@ use proptest::{
     prelude::*,
     test_runner::{Config as ProptestConfig, TestCaseError, TestRunner},
 };
-use xdp_common::{counters::Reason, maps::Family, wire::eth};
+use xdp_common::{
+    counters::{Reason, Seen},
+    maps::Family,
+    wire::eth,
+};
 
 use super::{hex, parse_l2, Harness, Tag, L2, XDP_PASS};
 
@@ -59,6 +63,44 @@ pub trait Request: Sized {
         *l2 = l2.clone().tagged(tags);
         self
     }
+}
+
+/// Requests (`request()`, untagged, one the harness answers) tagged for VLANs the harness's
+/// config does not name are passed as not for us: a tag alone, QinQ without its inner tag or
+/// with an unknown one, the configured pair reversed. Three tags are more than the program
+/// looks through: passed before IP, counted as other.
+pub fn unconfigured_vlans_are_passed<R: Request>(h: &mut Harness, request: impl Fn() -> R) {
+    let cases: [(&str, Vec<Tag>); 4] = [
+        ("802.1Q 43", vec![(eth::ETHERTYPE_VLAN, 43)]),
+        (
+            "802.1Q 100 without the inner tag",
+            vec![(eth::ETHERTYPE_QINQ, 100)],
+        ),
+        (
+            "QinQ 100/43",
+            vec![(eth::ETHERTYPE_QINQ, 100), (eth::ETHERTYPE_VLAN, 43)],
+        ),
+        (
+            "QinQ 42/100 (reversed)",
+            vec![(eth::ETHERTYPE_QINQ, 42), (eth::ETHERTYPE_VLAN, 100)],
+        ),
+    ];
+    for (what, tags) in cases {
+        let frame = request().tagged(&tags).frame();
+        expect_pass::<R::Protocol>(h, &frame, Reason::NotForUs, what);
+    }
+    let three = request()
+        .tagged(&[
+            (eth::ETHERTYPE_QINQ, 100),
+            (eth::ETHERTYPE_VLAN, 42),
+            (eth::ETHERTYPE_VLAN, 42),
+        ])
+        .frame();
+    let run = h.run(&three);
+    run.assert_passed_unchanged(&three, "three tags");
+    assert_eq!(run.seen(Seen::Other), 1, "three tags counted as other");
+    let family = R::Protocol::FAMILY;
+    assert_eq!(run.reason(family, Reason::Received), 0, "three tags");
 }
 
 /// Run `frame`, expect it answered and the answer correct, and return the reply frame.
