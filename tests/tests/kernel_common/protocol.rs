@@ -1,6 +1,7 @@
 //! What kernel_v4.rs and kernel_v6.rs test the same way, given a family's `Protocol`: a
 //! request answered and its answer checked, a request passed, the checker's own teeth, every
-//! truncation of a request, frames of VLANs not configured, and the two mutation properties.
+//! truncation of a request, frames of VLANs not configured, group source MACs, and the two
+//! mutation properties.
 
 use std::{cell::Cell, cell::RefCell, ops::Range};
 
@@ -101,6 +102,32 @@ pub fn unconfigured_vlans_are_passed<R: Request>(h: &mut Harness, request: impl 
     assert_eq!(run.seen(Seen::Other), 1, "three tags counted as other");
     let family = R::Protocol::FAMILY;
     assert_eq!(run.reason(family, Reason::Received), 0, "three tags");
+}
+
+/// Ethernet sources that are no client (protocol.md, "Who may be answered"): broadcast, IPv4
+/// and IPv6 multicast, all-zero.
+pub const NOT_UNICAST_MACS: [[u8; 6]; 4] = [
+    [0xff; 6],
+    [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01],
+    [0x33, 0x33, 0x00, 0x01, 0x00, 0x02],
+    [0; 6],
+];
+
+/// Each of `requests()` (ones the harness answers) from a group or all-zero source MAC is
+/// passed and counted; from a locally administered unicast MAC, answered like any other.
+pub fn group_source_macs_are_passed<R: Request>(h: &mut Harness, requests: impl Fn() -> Vec<R>) {
+    for mac in NOT_UNICAST_MACS {
+        for mut request in requests() {
+            request.l2_mut().src = mac;
+            let what = format!("source MAC {}", hex(&mac));
+            expect_pass::<R::Protocol>(h, &request.frame(), Reason::GroupSource, &what);
+        }
+    }
+    for mut request in requests() {
+        request.l2_mut().src = [0x06, 0, 0, 0, 0, 1];
+        let what = "locally administered unicast source";
+        expect_answer::<R::Protocol>(h, &request.frame(), what);
+    }
 }
 
 /// Run `frame`, expect it answered and the answer correct, and return the reply frame.
