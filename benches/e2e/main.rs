@@ -26,6 +26,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
+use aya::programs::XdpMode;
 use frames::Family;
 use latency::{Expect, Latency};
 use lwm2m_xdp::{config::Config, instance, stats};
@@ -70,11 +71,14 @@ fn check_stop() -> Result<()> {
 enum Target {
     Reflector {
         prog_id: u32,
+        /// Native XDP (the native pair), else generic.
+        native: bool,
     },
     Run {
         prog_id: u32,
         counters_map_id: u32,
         pid: u32,
+        native: bool,
     },
     Kea {
         pid: u32,
@@ -84,15 +88,17 @@ enum Target {
 impl Target {
     fn name(&self) -> &'static str {
         match self {
-            Target::Reflector { .. } => "reflector",
-            Target::Run { .. } => "lwm2m-xdp",
+            Target::Reflector { native: false, .. } => "reflector",
+            Target::Reflector { native: true, .. } => "reflector (native)",
+            Target::Run { native: false, .. } => "lwm2m-xdp",
+            Target::Run { native: true, .. } => "lwm2m-xdp (native)",
             Target::Kea { .. } => "kea",
         }
     }
 
     fn prog_id(&self) -> Option<u32> {
         match self {
-            Target::Reflector { prog_id } | Target::Run { prog_id, .. } => Some(*prog_id),
+            Target::Reflector { prog_id, .. } | Target::Run { prog_id, .. } => Some(*prog_id),
             Target::Kea { .. } => None,
         }
     }
@@ -397,8 +403,8 @@ impl Inputs {
             .context("workspace root")?
             .to_path_buf();
         let scratch = servers::Scratch::new()?;
-        let text_a = servers::config_text(&root, URI_A)?;
-        let text_b = servers::config_text(&root, URI_B)?;
+        let text_a = servers::config_text(&root, URI_A, "generic")?;
+        let text_b = servers::config_text(&root, URI_B, "generic")?;
         let cfg_path = scratch.path("lwm2m-xdp.toml");
         std::fs::write(&cfg_path, &text_a)?;
         let cfg_a = Config::parse(&text_a, &cfg_path)?;
@@ -501,6 +507,7 @@ fn main() -> Result<()> {
     };
     reflector_floor(&mut stream, &topo, &mut results)?;
     responder(&mut stream, &topo, &inputs, &mut results)?;
+    native_pair(&mut stream, &topo, &inputs, &mut results)?;
     direct_switches(&topo, &inputs, &mut results)?;
     kea(&mut stream, &topo, &inputs, &mut results)?;
     drop(stream);
@@ -513,9 +520,10 @@ fn reflector_floor(stream: &mut Stream, topo: &Topology, results: &mut Results) 
     println!("e2e: reflector (generic XDP, MAC swap) ...");
     stream
         .traffic
-        .attach_reflector(&topo.server_ns, SERVER_IF)?;
+        .attach_reflector(&topo.server_ns, SERVER_IF, XdpMode::Skb)?;
     let reflector = Target::Reflector {
         prog_id: stream.traffic.program_id("bench_reflector")?,
+        native: false,
     };
     for family in [Family::V4, Family::V6] {
         results.rates.push(stream.rate(topo, &reflector, family)?);
@@ -526,6 +534,60 @@ fn reflector_floor(stream: &mut Stream, topo: &Topology, results: &mut Results) 
             "the reflector sent nothing back ({}): the generator's frames do not reach the server end (XDP_TX on a veth reaches its peer only when the peer runs NAPI: `ethtool -K {SERVER_IF} gro on`)",
             r.family.name()
         );
+    }
+    Ok(())
+}
+
+/// 2b. The same two in native mode (veth's own XDP): no skb on the way in or out, as on a
+/// NIC's driver. Not the aim's pair (`run` attaches a veth in generic mode), but what shows
+/// the program's own share of a reply where the path around it costs little.
+fn native_pair(
+    stream: &mut Stream,
+    topo: &Topology,
+    inputs: &Inputs,
+    results: &mut Results,
+) -> Result<()> {
+    println!("e2e: reflector and lwm2m-xdp run in native XDP ...");
+    stream
+        .traffic
+        .attach_reflector(&topo.server_ns, SERVER_IF, XdpMode::Driver)?;
+    let reflector = Target::Reflector {
+        prog_id: stream.traffic.program_id("bench_reflector")?,
+        native: true,
+    };
+    for family in [Family::V4, Family::V6] {
+        results.rates.push(stream.rate(topo, &reflector, family)?);
+    }
+    stream.traffic.detach_reflector()?;
+    let cfg = inputs.scratch.path("lwm2m-xdp-native.toml");
+    std::fs::write(&cfg, servers::config_text(&inputs.root, URI_A, "native")?)?;
+    let instance_name = format!("lwm2m-bench-native-{}", std::process::id());
+    let run = servers::start_run(
+        &topo.server_ns,
+        server_cpu(),
+        &cfg,
+        &instance_name,
+        inputs.scratch.path("run-native.log"),
+    )?;
+    for family in [Family::V4, Family::V6] {
+        latency::wait_for_answer(
+            &topo.client_ns,
+            family,
+            &topo.client,
+            &inputs.expect,
+            Duration::from_secs(15),
+        )
+        .with_context(|| format!("lwm2m-xdp run (native): {}", run.log_tail()))?;
+    }
+    let state = instance::read_state(&instance_name)?;
+    let target = Target::Run {
+        prog_id: state.program_id,
+        counters_map_id: state.counters_map_id,
+        pid: run.pid(),
+        native: true,
+    };
+    for family in [Family::V4, Family::V6] {
+        results.rates.push(stream.rate(topo, &target, family)?);
     }
     Ok(())
 }
@@ -561,6 +623,7 @@ fn responder(
         prog_id: state.program_id,
         counters_map_id: state.counters_map_id,
         pid: run.pid(),
+        native: false,
     };
     for family in [Family::V4, Family::V6] {
         results.rates.push(stream.rate(topo, &target, family)?);

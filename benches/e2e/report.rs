@@ -42,7 +42,7 @@ fn print_tables(results: &Results, derived: &mut Derived) {
         traffic::BATCH
     );
     println!(
-        "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11} {:>6} {:>12} {:>12} {:>10}",
+        "{:<18} {:<3} {:>10} {:>10} {:>10} {:>11} {:>6} {:>12} {:>12} {:>10}",
         "server",
         "fam",
         "sent",
@@ -58,7 +58,7 @@ fn print_tables(results: &Results, derived: &mut Derived) {
         let bpf_per_1000 = r.bpf_server_ns.map(|ns| ns * 1e-6);
         let bpf_ns = r.bpf_server_ns;
         println!(
-            "{:<10} {:<3} {:>10} {:>10} {:>10} {:>11.0} {:>6.0} {:>12} {:>12} {:>10}",
+            "{:<18} {:<3} {:>10} {:>10} {:>10} {:>11.0} {:>6.0} {:>12} {:>12} {:>10}",
             r.server,
             r.family.name(),
             r.sent,

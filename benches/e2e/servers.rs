@@ -40,10 +40,11 @@ impl Drop for Scratch {
 }
 
 /// The example config (examples/lwm2m-xdp.toml) adapted to the bench: the server veth in
-/// generic mode with the bench's address as server id, an absolute certificate path, no
-/// rate limit, no VLANs, `wire_format` rfc3396 (the one format Kea can serve completely:
-/// draft-00's per-fragment sequence numbers are not something Kea can send) and `uri`.
-pub fn config_text(root: &Path, uri: &str) -> Result<String> {
+/// `mode` ("generic", or "native" for the native pair) with the bench's address as server id,
+/// an absolute certificate path, no rate limit, no VLANs, `wire_format` rfc3396 (the one
+/// format Kea can serve completely: draft-00's per-fragment sequence numbers are not
+/// something Kea can send) and `uri`.
+pub fn config_text(root: &Path, uri: &str, mode: &str) -> Result<String> {
     let example = root.join("examples/lwm2m-xdp.toml");
     let text = std::fs::read_to_string(&example)
         .with_context(|| format!("reading {}", example.display()))?;
@@ -62,7 +63,7 @@ pub fn config_text(root: &Path, uri: &str) -> Result<String> {
     lwm2m.insert("bootstrap_uri".into(), uri.into());
     let mut iface = toml::Table::new();
     iface.insert("name".into(), SERVER_IF.into());
-    iface.insert("mode".into(), "generic".into());
+    iface.insert("mode".into(), mode.into());
     iface.insert("server_id".into(), SERVER_V4.to_string().into());
     doc.insert(
         "interface".into(),

@@ -93,12 +93,12 @@ impl Traffic {
         Ok(())
     }
 
-    /// The reflector on the server end, generic mode like `run`.
-    pub fn attach_reflector(&mut self, ns: &str, ifname: &str) -> Result<()> {
+    /// The reflector on the server end, in `mode` (generic like `run` on veth, or native).
+    pub fn attach_reflector(&mut self, ns: &str, ifname: &str, mode: XdpMode) -> Result<()> {
         let _ns = InNetns::enter(ns)?;
         let link = self
             .program("bench_reflector")?
-            .attach(ifname, XdpMode::Skb)
+            .attach(ifname, mode)
             .context("attaching the reflector")?;
         self.reflector = Some(link);
         Ok(())
