@@ -31,7 +31,7 @@ fn color_of(server: &str, light: bool) -> RGBColor {
     match (server, light) {
         ("kea", false) => KEA,
         ("kea", true) => KEA_LIGHT,
-        ("reflector", _) => REFLECTOR,
+        (s, _) if s.starts_with("reflector") => REFLECTOR,
         (_, false) => OURS,
         (_, true) => OURS_LIGHT,
     }
