@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use aya::programs::{
     links::{FdLink, PinnedLink},
     tc::SchedClassifierLink,
@@ -455,25 +455,6 @@ fn install_served(
     Ok(install(dp, served, compiled)?.0)
 }
 
-/// A state file is left only by a run that did not stop (the lock keeps a second run out):
-/// one whose pins are still there, in another directory than this run's (or with this run
-/// pinning nothing), would be forgotten once this run rewrites the state. Refused instead,
-/// with the way out.
-fn refuse_left_pins(opts: &RunOptions, earlier: Option<&State>) -> Result<()> {
-    let Some(left) = earlier.and_then(|s| s.pin_dir.as_deref()) else {
-        return Ok(());
-    };
-    if opts.pin_dir.as_deref() == Some(left) || !left.exists() {
-        return Ok(());
-    }
-    let name = &opts.instance;
-    bail!(
-        "instance {name:?} left pins in {} (a run that did not stop; its state file says so), and this run would forget them: `lwm2m-xdp detach --instance {name}` removes them, or run again with --pin-dir {} to take them over",
-        left.display(),
-        left.display()
-    )
-}
-
 fn attach_mode_name(mode: AttachMode) -> &'static str {
     match mode {
         AttachMode::Auto => "auto",
@@ -490,7 +471,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut watch = Watch::start().context("subscribing to netlink link and address events")?;
     // Read before this run rewrites it: the modes of the links it may adopt.
     let earlier = instance::read_state(&opts.instance).ok();
-    refuse_left_pins(&opts, earlier.as_ref())?;
+    journal::refuse_left_pins(&opts, earlier.as_ref())?;
     let mut dp = Datapath::load()?;
     let program_id = dp.program().info()?.id();
     let relay = crate::relay::Relay::new();
@@ -587,32 +568,6 @@ pub async fn run(opts: RunOptions) -> Result<()> {
 /// Start-up with a pin dir: adopt what an earlier run of the instance pinned, pin what this
 /// run loaded. Kept apart from the run loop.
 impl Daemon {
-    /// Claims the pin dir (pins.rs). One that this run makes is named in the state first
-    /// (journal.rs): a state with the directory and no pins is what `detach` needs to remove
-    /// the directory and its marker. An existing one keeps the earlier run's state until the
-    /// journal rewrites it.
-    fn claim_pin_dir(&mut self) -> Result<()> {
-        let Some(dir) = self.opts.pin_dir.clone() else {
-            return Ok(());
-        };
-        let fresh = std::fs::symlink_metadata(&dir).is_err();
-        if fresh {
-            self.write_state()?;
-        }
-        match PinDir::claim(&dir, &self.opts.instance) {
-            Ok(pins) => {
-                self.pins = Some(pins);
-                Ok(())
-            }
-            Err(e) => {
-                if fresh {
-                    instance::remove_state(&self.opts.instance);
-                }
-                Err(e)
-            }
-        }
-    }
-
     /// The first config in force: with a pin dir, the maps are written first and the pinned
     /// links of configured interfaces switched to this run's program ([`Self::adopt`]), then
     /// the program and maps pinned; then the rest is attached as usual and the state written.

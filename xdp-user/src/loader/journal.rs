@@ -6,8 +6,9 @@
 
 use std::cell::RefCell;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 
+use super::{Daemon, RunOptions};
 use crate::{
     datapath::Datapath,
     instance::{self, State},
@@ -107,4 +108,51 @@ pub(super) fn pin_objects(
 fn kernel_name(name: &str) -> &str {
     const KEPT: usize = 15;
     name.get(..KEPT).unwrap_or(name)
+}
+
+/// A state file is left only by a run that did not stop (the lock keeps a second run out):
+/// one whose pins are still there, in another directory than this run's (or with this run
+/// pinning nothing), would be forgotten once this run rewrites the state. Refused instead,
+/// with the way out.
+pub(super) fn refuse_left_pins(opts: &RunOptions, earlier: Option<&State>) -> Result<()> {
+    let Some(left) = earlier.and_then(|s| s.pin_dir.as_deref()) else {
+        return Ok(());
+    };
+    if opts.pin_dir.as_deref() == Some(left) || !left.exists() {
+        return Ok(());
+    }
+    let name = &opts.instance;
+    bail!(
+        "instance {name:?} left pins in {} (a run that did not stop; its state file says so), and this run would forget them: `lwm2m-xdp detach --instance {name}` removes them, or run again with --pin-dir {} to take them over",
+        left.display(),
+        left.display()
+    )
+}
+
+impl Daemon {
+    /// Claims the pin dir (pins.rs). One that this run makes is named in the state first
+    /// (journal.rs): a state with the directory and no pins is what `detach` needs to remove
+    /// the directory and its marker. An existing one keeps the earlier run's state until the
+    /// journal rewrites it.
+    pub(super) fn claim_pin_dir(&mut self) -> Result<()> {
+        let Some(dir) = self.opts.pin_dir.clone() else {
+            return Ok(());
+        };
+        let fresh = std::fs::symlink_metadata(&dir).is_err();
+        if fresh {
+            self.write_state()?;
+        }
+        match PinDir::claim(&dir, &self.opts.instance) {
+            Ok(pins) => {
+                self.pins = Some(pins);
+                Ok(())
+            }
+            Err(e) => {
+                if fresh {
+                    instance::remove_state(&self.opts.instance);
+                }
+                Err(e)
+            }
+        }
+    }
 }
