@@ -518,17 +518,7 @@ fn main() -> Result<()> {
 /// 1. The floor of this path: a MAC-swap reflector in generic mode on the server end.
 fn reflector_floor(stream: &mut Stream, topo: &Topology, results: &mut Results) -> Result<()> {
     println!("e2e: reflector (generic XDP, MAC swap) ...");
-    stream
-        .traffic
-        .attach_reflector(&topo.server_ns, SERVER_IF, XdpMode::Skb)?;
-    let reflector = Target::Reflector {
-        prog_id: stream.traffic.program_id("bench_reflector")?,
-        native: false,
-    };
-    for family in [Family::V4, Family::V6] {
-        results.rates.push(stream.rate(topo, &reflector, family)?);
-    }
-    stream.traffic.detach_reflector()?;
+    reflector_rates(stream, topo, results, XdpMode::Skb)?;
     if let Some(r) = results.rates.iter().find(|r| r.replies == 0) {
         bail!(
             "the reflector sent nothing back ({}): the generator's frames do not reach the server end (XDP_TX on a veth reaches its peer only when the peer runs NAPI: `ethtool -K {SERVER_IF} gro on`)",
@@ -536,6 +526,62 @@ fn reflector_floor(stream: &mut Stream, topo: &Topology, results: &mut Results) 
         );
     }
     Ok(())
+}
+
+/// The reflector's rate in `mode` (generic or native), both families.
+fn reflector_rates(
+    stream: &mut Stream,
+    topo: &Topology,
+    results: &mut Results,
+    mode: XdpMode,
+) -> Result<()> {
+    stream
+        .traffic
+        .attach_reflector(&topo.server_ns, SERVER_IF, mode)?;
+    let reflector = Target::Reflector {
+        prog_id: stream.traffic.program_id("bench_reflector")?,
+        native: mode == XdpMode::Driver,
+    };
+    for family in [Family::V4, Family::V6] {
+        results.rates.push(stream.rate(topo, &reflector, family)?);
+    }
+    stream.traffic.detach_reflector()
+}
+
+/// `lwm2m-xdp run --config cfg` (`mode`: the config's attach mode, "generic" or "native") on
+/// the server end, once it answers both families: the process and the target it is.
+fn start_run(
+    topo: &Topology,
+    inputs: &Inputs,
+    cfg: &std::path::Path,
+    mode: &str,
+) -> Result<(servers::Server, Target)> {
+    let instance_name = format!("lwm2m-bench-{mode}-{}", std::process::id());
+    let run = servers::start_run(
+        &topo.server_ns,
+        server_cpu(),
+        cfg,
+        &instance_name,
+        inputs.scratch.path(&format!("run-{mode}.log")),
+    )?;
+    for family in [Family::V4, Family::V6] {
+        latency::wait_for_answer(
+            &topo.client_ns,
+            family,
+            &topo.client,
+            &inputs.expect,
+            Duration::from_secs(15),
+        )
+        .with_context(|| format!("lwm2m-xdp run ({mode}): {}", run.log_tail()))?;
+    }
+    let state = instance::read_state(&instance_name)?;
+    let target = Target::Run {
+        prog_id: state.program_id,
+        counters_map_id: state.counters_map_id,
+        pid: run.pid(),
+        native: mode == "native",
+    };
+    Ok((run, target))
 }
 
 /// 2b. The same two in native mode (veth's own XDP): no skb on the way in or out, as on a
@@ -548,44 +594,10 @@ fn native_pair(
     results: &mut Results,
 ) -> Result<()> {
     println!("e2e: reflector and lwm2m-xdp run in native XDP ...");
-    stream
-        .traffic
-        .attach_reflector(&topo.server_ns, SERVER_IF, XdpMode::Driver)?;
-    let reflector = Target::Reflector {
-        prog_id: stream.traffic.program_id("bench_reflector")?,
-        native: true,
-    };
-    for family in [Family::V4, Family::V6] {
-        results.rates.push(stream.rate(topo, &reflector, family)?);
-    }
-    stream.traffic.detach_reflector()?;
+    reflector_rates(stream, topo, results, XdpMode::Driver)?;
     let cfg = inputs.scratch.path("lwm2m-xdp-native.toml");
     std::fs::write(&cfg, servers::config_text(&inputs.root, URI_A, "native")?)?;
-    let instance_name = format!("lwm2m-bench-native-{}", std::process::id());
-    let run = servers::start_run(
-        &topo.server_ns,
-        server_cpu(),
-        &cfg,
-        &instance_name,
-        inputs.scratch.path("run-native.log"),
-    )?;
-    for family in [Family::V4, Family::V6] {
-        latency::wait_for_answer(
-            &topo.client_ns,
-            family,
-            &topo.client,
-            &inputs.expect,
-            Duration::from_secs(15),
-        )
-        .with_context(|| format!("lwm2m-xdp run (native): {}", run.log_tail()))?;
-    }
-    let state = instance::read_state(&instance_name)?;
-    let target = Target::Run {
-        prog_id: state.program_id,
-        counters_map_id: state.counters_map_id,
-        pid: run.pid(),
-        native: true,
-    };
+    let (_run, target) = start_run(topo, inputs, &cfg, "native")?;
     for family in [Family::V4, Family::V6] {
         results.rates.push(stream.rate(topo, &target, family)?);
     }
@@ -600,31 +612,8 @@ fn responder(
     results: &mut Results,
 ) -> Result<()> {
     println!("e2e: lwm2m-xdp run (generic XDP) ...");
-    let instance_name = format!("lwm2m-bench-{}", std::process::id());
-    let mut run = servers::start_run(
-        &topo.server_ns,
-        server_cpu(),
-        &inputs.cfg_path,
-        &instance_name,
-        inputs.scratch.path("run.log"),
-    )?;
-    for family in [Family::V4, Family::V6] {
-        latency::wait_for_answer(
-            &topo.client_ns,
-            family,
-            &topo.client,
-            &inputs.expect,
-            Duration::from_secs(15),
-        )
-        .with_context(|| format!("lwm2m-xdp run: {}", run.log_tail()))?;
-    }
-    let state = instance::read_state(&instance_name)?;
-    let target = Target::Run {
-        prog_id: state.program_id,
-        counters_map_id: state.counters_map_id,
-        pid: run.pid(),
-        native: false,
-    };
+    let (mut run, target) = start_run(topo, inputs, &inputs.cfg_path, "generic")?;
+    let prog_id = target.prog_id().context("run's program ID")?;
     for family in [Family::V4, Family::V6] {
         results.rates.push(stream.rate(topo, &target, family)?);
     }
@@ -646,7 +635,7 @@ fn responder(
         &STOP,
     )?);
     let (rss, hwm) = cpu::rss_kib(run.pid())?;
-    let pm = cpu::program_memory(state.program_id)?;
+    let pm = cpu::program_memory(prog_id)?;
     results.maps_total = pm.maps.iter().map(|(_, b)| b).sum();
     results.program_memlock = pm.program_memlock;
     let memory = &mut results.memory;

@@ -6,7 +6,7 @@
 //! run swaps its program in (same link), and `detach` removes it.
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -47,6 +47,22 @@ const PROBE_MOST: u32 = 400;
 
 fn config(server_if: &str, server_ip: &str, uri: &str) -> String {
     ConfigFile::v4_lwm2m_only(uri, server_if, server_ip).text()
+}
+
+/// A pair whose client's UDP checksums are complete (the probe's sockets: the fast path
+/// verifies them) and a scratch directory, both named after `tag`.
+fn setup(tag: &str) -> (NetnsPair, ScratchDir) {
+    let (pair, scratch) = pair_and_scratch(tag);
+    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
+    (pair, scratch)
+}
+
+/// The DHCPv4 config answering with `uri` from the server's address, written as `name`.
+fn write_config(pair: &NetnsPair, scratch: &ScratchDir, name: &str, uri: &str) -> PathBuf {
+    let server_ip = pair.ipv4(Side::Server).to_string();
+    scratch
+        .write(name, &config(&pair.server_if, &server_ip, uri))
+        .unwrap()
 }
 
 fn run_args<'a>(bin: &'a str, config: &'a Path, pins: &'a str) -> [&'a str; 6] {
@@ -305,16 +321,8 @@ impl Drop for AbortOnPanic<'_> {
 fn a_pin_dir_not_made_by_the_instance_is_refused_and_untouched() {
     skip_unless_root!("netns_pin::a_pin_dir_not_made_by_the_instance_is_refused_and_untouched");
     let bin = lwm2m_xdp_bin();
-    let pair = NetnsPair::new("pinref").expect("netns pair");
-    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
-    let scratch = ScratchDir::new("pinref").expect("scratch dir");
-    let server_ip = pair.ipv4(Side::Server).to_string();
-    let cfg = scratch
-        .write(
-            "lwm2m-xdp.toml",
-            &config(&pair.server_if, &server_ip, URI_A),
-        )
-        .unwrap();
+    let (pair, scratch) = setup("pinref");
+    let cfg = write_config(&pair, &scratch, "lwm2m-xdp.toml", URI_A);
 
     // A plain directory (tmpfs or ext4) with a file in it, and one that does not exist there.
     let plain = scratch.path().join("pins");
@@ -407,16 +415,9 @@ fn pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request() {
         "netns_pin::pinned_links_survive_sigkill_and_are_taken_over_without_a_lost_request"
     );
     let bin = lwm2m_xdp_bin();
-    let pair = NetnsPair::new("pin").expect("netns pair");
-    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
-    let scratch = ScratchDir::new("pin").expect("scratch dir");
-    let server_ip = pair.ipv4(Side::Server).to_string();
-    let cfg_a = scratch
-        .write("a.toml", &config(&pair.server_if, &server_ip, URI_A))
-        .unwrap();
-    let cfg_b = scratch
-        .write("b.toml", &config(&pair.server_if, &server_ip, URI_B))
-        .unwrap();
+    let (pair, scratch) = setup("pin");
+    let cfg_a = write_config(&pair, &scratch, "a.toml", URI_A);
+    let cfg_b = write_config(&pair, &scratch, "b.toml", URI_B);
     let pins = PinDir::new("pin");
     let instance = pins.instance();
 
@@ -678,10 +679,8 @@ fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
         "netns_pin::the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached"
     );
     let bin = lwm2m_xdp_bin();
-    let pair = NetnsPair::new("pintc").expect("netns pair");
     // The probe sends from UDP sockets: full checksums, which TC verifies as XDP does.
-    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
-    let scratch = ScratchDir::new("pintc").expect("scratch dir");
+    let (pair, scratch) = setup("pintc");
     let cfg_a = scratch
         .write("a.toml", &tc_config(&pair.server_if, URI_A, "tc"))
         .unwrap();
@@ -783,9 +782,7 @@ fn the_pinned_tc_fallback_answers_after_sigkill_is_taken_over_and_detached() {
 fn a_pinned_tc_link_is_detached_by_a_run_with_fallback_none() {
     skip_unless_root!("netns_pin::a_pinned_tc_link_is_detached_by_a_run_with_fallback_none");
     let bin = lwm2m_xdp_bin();
-    let pair = NetnsPair::new("pintcnone").expect("netns pair");
-    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
-    let scratch = ScratchDir::new("pintcnone").expect("scratch dir");
+    let (pair, scratch) = setup("pintcnone");
     let cfg_tc = scratch
         .write("tc.toml", &tc_config(&pair.server_if, URI_A, "tc"))
         .unwrap();
@@ -903,15 +900,8 @@ fn a_run_killed_anywhere_in_its_start_leaves_nothing_detach_cannot_remove() {
 fn a_run_that_would_forget_a_killed_runs_pins_is_refused() {
     skip_unless_root!("netns_pin::a_run_that_would_forget_a_killed_runs_pins_is_refused");
     let bin = lwm2m_xdp_bin();
-    let (pair, scratch) = pair_and_scratch("pinleft");
-    peers::client_tx_checksums_off(&pair).expect("client checksums in software");
-    let server_ip = pair.ipv4(Side::Server).to_string();
-    let cfg = scratch
-        .write(
-            "lwm2m-xdp.toml",
-            &config(&pair.server_if, &server_ip, URI_A),
-        )
-        .unwrap();
+    let (pair, scratch) = setup("pinleft");
+    let cfg = write_config(&pair, &scratch, "lwm2m-xdp.toml", URI_A);
     let pins = PinDir::new("pinleft");
     let instance = pins.instance();
     let mut run = start_answering(&pair, &bin, &cfg, &pins, || {
