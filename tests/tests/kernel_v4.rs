@@ -169,6 +169,14 @@ impl Inform {
 impl Request for Inform {
     type Protocol = V4;
 
+    fn from_client(mac: [u8; 6]) -> Inform {
+        Inform {
+            l2: L2::new(eth::BROADCAST, mac),
+            bootp: client::build_inform(XID, mac, CLIENT_V4, &PRL, Some(1500)),
+            ..Inform::standard()
+        }
+    }
+
     fn l2(&self) -> &L2 {
         &self.l2
     }
@@ -1595,29 +1603,7 @@ fn random_mutations_with_checksums_fixed_are_passed_untouched_or_answered_correc
 #[test]
 fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
     skip_unless_root!("the_rate_limit_drops_a_flooding_client_and_only_that_client");
-    // 1 answer per second, burst 3: a client sending 10 at once gets 3 answers; the other 7
-    // are dropped and counted (the only drop the fast path makes, protocol.md §8).
-    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 3));
-    let flood = Inform::standard().frame();
-    let verdicts: Vec<u32> = (0..10).map(|_| h.run(&flood).verdict).collect();
-    assert_eq!(
-        verdicts.iter().filter(|&&v| v == XDP_TX).count(),
-        3,
-        "answers within the burst: {verdicts:?}"
-    );
-    assert!(
-        verdicts[3..].iter().all(|&v| v == XDP_DROP),
-        "after the burst every request is dropped: {verdicts:?}"
-    );
-    // Another client (its own MAC) is not affected.
-    let mut other = Inform::standard();
-    other.l2 = L2::new(eth::BROADCAST, [0x02, 0x99, 0, 0, 0, 1]);
-    other.bootp = client::build_inform(XID, [0x02, 0x99, 0, 0, 0, 1], CLIENT_V4, &PRL, Some(1500));
-    assert_eq!(
-        h.run(&other.frame()).verdict,
-        XDP_TX,
-        "a second client is answered"
-    );
+    a_flooding_client_is_limited_alone::<Inform>();
 }
 
 /// A relayed INFORM from `giaddr` for the client `chaddr`, through the one relay MAC.
@@ -1688,43 +1674,5 @@ fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
 #[test]
 fn per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients() {
     skip_unless_root!("per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients");
-    // Each client may have 100 at once; the interface 3 a second, in all.
-    for (over_limit, verdict) in [("drop", XDP_DROP), ("pass", XDP_PASS)] {
-        let keys = if over_limit == "drop" {
-            "per_interface_rate = 3\nover_limit = \"drop\""
-        } else {
-            "per_interface_rate = 3\nover_limit = \"pass\""
-        };
-        let setup = Setup::new(WireFormat::Draft00, 300)
-            .rate_limit(100, 100)
-            .rate_limit_keys(keys);
-        let mut h = Harness::new(setup);
-        let verdicts: Vec<u32> = (0..6u8)
-            .map(|i| {
-                let mac = [0x02, 0x70, 0, 0, 0, i];
-                let mut inform = Inform::standard();
-                inform.l2 = L2::new(eth::BROADCAST, mac);
-                inform.bootp = client::build_inform(XID, mac, CLIENT_V4, &PRL, Some(1500));
-                let run = h.run(&inform.frame());
-                if run.verdict != XDP_TX {
-                    let reason = if over_limit == "drop" {
-                        Reason::RateLimited
-                    } else {
-                        Reason::PassedRateLimited
-                    };
-                    assert_eq!(
-                        run.reason(Family::V4, reason),
-                        1,
-                        "{over_limit}: counted {reason:?}"
-                    );
-                }
-                run.verdict
-            })
-            .collect();
-        assert_eq!(
-            verdicts,
-            [XDP_TX, XDP_TX, XDP_TX, verdict, verdict, verdict],
-            "{over_limit}"
-        );
-    }
+    the_interface_rate_bounds_all_clients::<Inform>();
 }

@@ -159,6 +159,14 @@ impl InfoRequest {
 impl Request for InfoRequest {
     type Protocol = V6;
 
+    fn from_client(mac: [u8; 6]) -> InfoRequest {
+        InfoRequest {
+            l2: L2::new(MULTICAST_MAC, mac),
+            msg: client::build_information_request(XID, &duid_ll(mac), &ORO),
+            ..InfoRequest::standard()
+        }
+    }
+
     fn l2(&self) -> &L2 {
         &self.l2
     }
@@ -1124,13 +1132,15 @@ fn random_mutations_with_checksum_fixed_are_passed_untouched_or_answered_correct
 // ---- Rate limit -------------------------------------------------------------------------
 
 #[test]
-fn the_rate_limit_drops_a_flooding_client() {
-    skip_unless_root!("the_rate_limit_drops_a_flooding_client");
-    // Burst 2 at 1 answer per second: the third of three back-to-back requests is dropped.
-    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 2));
-    let frame = InfoRequest::standard().frame();
-    let verdicts: Vec<u32> = (0..3).map(|_| h.run(&frame).verdict).collect();
-    assert_eq!(verdicts, [XDP_TX, XDP_TX, XDP_DROP]);
+fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
+    skip_unless_root!("the_rate_limit_drops_a_flooding_client_and_only_that_client");
+    a_flooding_client_is_limited_alone::<InfoRequest>();
+}
+
+#[test]
+fn per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients() {
+    skip_unless_root!("per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients");
+    the_interface_rate_bounds_all_clients::<InfoRequest>();
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What kernel_v4.rs and kernel_v6.rs test the same way, given a family's `Protocol`: a
 //! request answered and its answer checked, a request passed, the checker's own teeth, every
-//! truncation of a request, frames of VLANs not configured, group source MACs, and the two
-//! mutation properties.
+//! truncation of a request, frames of VLANs not configured, group source MACs, the rate
+//! limits, and the two mutation properties.
 
 use std::{cell::Cell, cell::RefCell, ops::Range};
 
@@ -15,7 +15,9 @@ use xdp_common::{
     wire::eth,
 };
 
-use super::{hex, parse_l2, Harness, Tag, L2, XDP_PASS};
+use lwm2m_xdp::config::WireFormat;
+
+use super::{hex, parse_l2, Harness, Setup, Tag, L2, XDP_DROP, XDP_PASS, XDP_TX};
 
 /// A family's rules, as its test file writes them apart from the program.
 pub trait Protocol {
@@ -57,6 +59,10 @@ pub trait Request: Sized {
         edit(&mut packet);
         self.l2().frame(Self::Protocol::ETHERTYPE, &packet)
     }
+
+    /// The family's standard request, sent by the client whose MAC is `mac` (and, where the
+    /// message names its client, naming that one).
+    fn from_client(mac: [u8; 6]) -> Self;
 
     /// The same request with these VLAN tags, outermost first.
     fn tagged(mut self, tags: &[Tag]) -> Self {
@@ -127,6 +133,63 @@ pub fn group_source_macs_are_passed<R: Request>(h: &mut Harness, requests: impl 
         request.l2_mut().src = [0x06, 0, 0, 0, 0, 1];
         let what = "locally administered unicast source";
         expect_answer::<R::Protocol>(h, &request.frame(), what);
+    }
+}
+
+/// At 1 answer a second with a burst of 3, a client sending 10 at once gets 3 answers and
+/// the other 7 are dropped (the only drop the fast path makes, protocol.md), each counted;
+/// another client, with its own bucket, is answered.
+pub fn a_flooding_client_is_limited_alone<R: Request>() {
+    let mut h = Harness::new(Setup::new(WireFormat::Draft00, 300).rate_limit(1, 3));
+    let flood = R::from_client([0x02, 0x98, 0, 0, 0, 1]).frame();
+    let verdicts: Vec<u32> = (0..10).map(|_| h.run(&flood).verdict).collect();
+    assert_eq!(
+        verdicts.iter().filter(|&&v| v == XDP_TX).count(),
+        3,
+        "answers within the burst: {verdicts:?}"
+    );
+    assert!(
+        verdicts[3..].iter().all(|&v| v == XDP_DROP),
+        "after the burst every request is dropped: {verdicts:?}"
+    );
+    let family = R::Protocol::FAMILY;
+    let other = h.run(&R::from_client([0x02, 0x99, 0, 0, 0, 1]).frame());
+    assert_eq!(other.verdict, XDP_TX, "a second client is answered");
+    other.assert_answered(family, "a second client");
+}
+
+/// `per_interface_rate = 3` with clients allowed 100 each: of six clients asking once each,
+/// three are answered, the rest dropped (`over_limit = "drop"`) or passed (`"pass"`), each
+/// counted as such.
+pub fn the_interface_rate_bounds_all_clients<R: Request>() {
+    let family = R::Protocol::FAMILY;
+    for (over_limit, verdict, reason) in [
+        ("drop", XDP_DROP, Reason::RateLimited),
+        ("pass", XDP_PASS, Reason::PassedRateLimited),
+    ] {
+        let keys = match over_limit {
+            "drop" => "per_interface_rate = 3\nover_limit = \"drop\"",
+            _ => "per_interface_rate = 3\nover_limit = \"pass\"",
+        };
+        let setup = Setup::new(WireFormat::Draft00, 300)
+            .rate_limit(100, 100)
+            .rate_limit_keys(keys);
+        let mut h = Harness::new(setup);
+        let verdicts: Vec<u32> = (0..6u8)
+            .map(|i| {
+                let run = h.run(&R::from_client([0x02, 0x70, 0, 0, 0, i]).frame());
+                if run.verdict != XDP_TX {
+                    let counted = run.reason(family, reason);
+                    assert_eq!(counted, 1, "{over_limit}: counted {reason:?}");
+                }
+                run.verdict
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [XDP_TX, XDP_TX, XDP_TX, verdict, verdict, verdict],
+            "{over_limit}"
+        );
     }
 }
 
