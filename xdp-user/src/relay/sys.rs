@@ -138,10 +138,6 @@ pub struct Iface {
     pub ipv6_global: Option<Ipv6Addr>,
 }
 
-fn is_global_unicast(a: &Ipv6Addr) -> bool {
-    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_unicast_link_local())
-}
-
 /// Reads `name`'s index and addresses (netlink).
 pub fn iface(name: &str) -> Result<Iface> {
     let ifindex = system::ifindex(name)?;
@@ -150,7 +146,7 @@ pub fn iface(name: &str) -> Result<Iface> {
         name: name.to_owned(),
         ifindex,
         ipv4: system::first_ipv4(&addresses),
-        ipv6_global: system::first_ipv6(&addresses, is_global_unicast),
+        ipv6_global: system::first_ipv6(&addresses, system::is_beyond_link_unicast),
     })
 }
 
@@ -169,7 +165,8 @@ mod tests {
             ("::1", false),
             ("::", false),
         ] {
-            assert_eq!(is_global_unicast(&addr.parse().unwrap()), global, "{addr}");
+            let addr: Ipv6Addr = addr.parse().unwrap();
+            assert_eq!(system::is_beyond_link_unicast(&addr), global, "{addr}");
         }
     }
 }
