@@ -516,7 +516,7 @@ pub fn decimal_octets(value: &str) -> Result<Vec<u8>> {
 
 /// Lower-case hex, as dhcpcd prints `binhex` values and DUIDs.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// An XDP_PASS program (the bench object's `bench_empty`) in native mode on the client end

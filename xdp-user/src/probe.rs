@@ -133,7 +133,7 @@ pub fn probe_v6(opts: &ProbeOptions) -> Result<ProbeResult> {
     receive_answer(&socket, opts.timeout, |bytes| {
         let (info, bootstrap) = client::decode_v6_reply(opts.format, uri, cert, bytes, xid)?;
         Ok(ProbeResult {
-            server: hex(&info.server_duid),
+            server: hex::encode(&info.server_duid),
             bootstrap,
         })
     })
@@ -156,10 +156,6 @@ fn receive_answer(
     })
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The lines `probe` prints.
 pub fn describe(result: &ProbeResult, v6: bool) -> String {
     let mut out = format!(
@@ -179,7 +175,7 @@ pub fn describe(result: &ProbeResult, v6: bool) -> String {
                 .unwrap_or_else(|e| format!("(unparsable: {e})"));
             out += &format!("certificate:      {} octets DER\n", der.len());
             out += &format!("  subject:        {subject}\n");
-            out += &format!("  SHA-256:        {}\n", hex(&Sha256::digest(der)));
+            out += &format!("  SHA-256:        {}\n", hex::encode(Sha256::digest(der)));
         }
         None => out += "certificate:      (not sent)\n",
     }

@@ -48,10 +48,6 @@ fn not_served(out: &mut String, name: &str, code: u16) {
     let _ = writeln!(out, "  {name} (code {code}): not configured, not served");
 }
 
-fn fmt_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Compiled {
     /// What one instance of `option` holds, for `annotated_hex`.
     fn describe(
@@ -79,7 +75,7 @@ impl Compiled {
             (Family::V4, NAME_URI, WireFormat::Draft00) => {
                 format!(
                     "reserved 0x{}, URI of {} octets",
-                    fmt_hex(&data[..2]),
+                    hex::encode(&data[..2]),
                     data.len() - 2
                 )
             }
@@ -193,7 +189,7 @@ impl Compiled {
                         out,
                         "  {NAME_CERTIFICATE} (code {}): subject {subject:?}, {der_len} octets DER, sha256 {}, {}",
                         o.code,
-                        fmt_hex(sha256),
+                        hex::encode(sha256),
                         self.size_note(family, o)
                     );
                 }

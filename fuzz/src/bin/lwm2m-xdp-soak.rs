@@ -53,7 +53,7 @@ struct Served {
 
 impl Served {
     fn toml(&self, server_if: &str) -> String {
-        let duid: String = self.duid.iter().map(|b| format!("{b:02x}")).collect();
+        let duid = hex::encode(&self.duid);
         format!(
             r#"[lwm2m]
 bootstrap_uri = "{uri}"

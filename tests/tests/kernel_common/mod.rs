@@ -367,8 +367,9 @@ impl Harness {
     }
 }
 
+/// Lower-case hex, for messages.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 // ---- Frames ---------------------------------------------------------------------------------

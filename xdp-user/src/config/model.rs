@@ -51,7 +51,7 @@ impl fmt::Debug for Certificate {
             .field("path", &self.path)
             .field("subject", &self.subject)
             .field("der_len", &self.der.len())
-            .field("sha256", &hex(&self.sha256))
+            .field("sha256", &hex::encode(self.sha256))
             .finish()
     }
 }
@@ -202,8 +202,4 @@ pub enum OverLimit {
     Drop,
     /// Handed to the normal server.
     Pass,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
