@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 
+use lwm2m_xdp::instance;
+
 use crate::privilege::BPFFS;
 
 pub const PREFIX: &str = "lwx-";
@@ -90,9 +92,18 @@ impl PinDir {
 }
 
 impl Drop for PinDir {
+    /// Also the instance's files in /run/lwm2m-xdp (state, a half-written state, socket,
+    /// lock): a test that failed before its `detach` leaves them otherwise.
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        remove_instance_files(&self.instance());
     }
+}
+
+fn remove_instance_files(instance: &str) {
+    instance::remove_state(instance);
+    let _ = std::fs::remove_file(instance::socket_path(instance));
+    let _ = std::fs::remove_file(instance::lock_path(instance));
 }
 
 /// True for `lwx-<pid>-...` names whose pid is gone; false for anything else.
@@ -106,6 +117,15 @@ pub(crate) fn owner_is_dead(name: &str) -> bool {
 
 /// Removes scratch and pin directories whose owning process is gone.
 pub(crate) fn cleanup_stale_dirs() {
+    // Instance files of pin-dir tests of a dead process: `<instance>.<extension>`.
+    if let Ok(entries) = std::fs::read_dir(instance::STATE_DIR) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if owner_is_dead(&name) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     for parent in [std::env::temp_dir(), PathBuf::from(BPFFS)] {
         let Ok(entries) = std::fs::read_dir(&parent) else {
             continue;

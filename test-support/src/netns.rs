@@ -592,9 +592,19 @@ mod tests {
         let stale = "lwx-999999999-0-c-stale";
         ip(&["netns", "add", stale]).unwrap();
         let live = NetnsPair::new("live").unwrap();
+        // Instance files of pin-dir tests: a dead process's go, this one's stay.
+        let run_dir = std::path::Path::new(lwm2m_xdp::instance::STATE_DIR);
+        std::fs::create_dir_all(run_dir).unwrap();
+        let stale_state = run_dir.join("lwx-999999999-0-stale.json");
+        let live_state = run_dir.join(format!("lwx-{}-0-live.json", std::process::id()));
+        std::fs::write(&stale_state, "{}").unwrap();
+        std::fs::write(&live_state, "{}").unwrap();
         cleanup_stale();
         let left = netns_names();
         assert!(!left.iter().any(|n| n == stale), "stale namespace survived");
         assert!(left.contains(&live.server_ns), "a live pair was removed");
+        assert!(!stale_state.exists(), "a dead run's state file survived");
+        assert!(live_state.exists(), "a live run's state file was removed");
+        std::fs::remove_file(&live_state).unwrap();
     }
 }
