@@ -1654,21 +1654,7 @@ fn the_rate_limit_keys_relayed_requests_by_giaddr_and_chaddr_and_direct_ones_by_
 #[test]
 fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
     skip_unless_root!("over_limit_pass_hands_the_request_on_untouched_and_counts_it");
-    let setup = Setup::new(WireFormat::Draft00, 300)
-        .rate_limit(1, 1)
-        .rate_limit_keys("over_limit = \"pass\"");
-    let mut h = Harness::new(setup);
-    let frame = Inform::standard().frame();
-    h.run(&frame)
-        .assert_answered(Family::V4, "within the burst");
-    for _ in 0..3 {
-        expect_pass::<V4>(
-            &mut h,
-            &frame,
-            Reason::PassedRateLimited,
-            "over the limit, pass",
-        );
-    }
+    over_limit_pass_hands_requests_on::<Inform>();
 }
 
 #[test]

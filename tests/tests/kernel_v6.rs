@@ -1138,6 +1138,12 @@ fn the_rate_limit_drops_a_flooding_client_and_only_that_client() {
 }
 
 #[test]
+fn over_limit_pass_hands_the_request_on_untouched_and_counts_it() {
+    skip_unless_root!("over_limit_pass_hands_the_request_on_untouched_and_counts_it");
+    over_limit_pass_hands_requests_on::<InfoRequest>();
+}
+
+#[test]
 fn per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients() {
     skip_unless_root!("per_interface_rate_bounds_the_answers_of_an_interface_whatever_the_clients");
     the_interface_rate_bounds_all_clients::<InfoRequest>();

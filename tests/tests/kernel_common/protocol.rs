@@ -158,6 +158,22 @@ pub fn a_flooding_client_is_limited_alone<R: Request>() {
     other.assert_answered(family, "a second client");
 }
 
+/// `over_limit = "pass"` at 1 a second, burst 1: the first request is answered, the next
+/// three are passed untouched to the normal server and counted as passed over the limit.
+pub fn over_limit_pass_hands_requests_on<R: Request>() {
+    let setup = Setup::new(WireFormat::Draft00, 300)
+        .rate_limit(1, 1)
+        .rate_limit_keys("over_limit = \"pass\"");
+    let mut h = Harness::new(setup);
+    let frame = R::from_client([0x02, 0x97, 0, 0, 0, 1]).frame();
+    h.run(&frame)
+        .assert_answered(R::Protocol::FAMILY, "within the burst");
+    for _ in 0..3 {
+        let what = "over the limit, pass";
+        expect_pass::<R::Protocol>(&mut h, &frame, Reason::PassedRateLimited, what);
+    }
+}
+
 /// `per_interface_rate = 3` with clients allowed 100 each: of six clients asking once each,
 /// three are answered, the rest dropped (`over_limit = "drop"`) or passed (`"pass"`), each
 /// counted as such.
