@@ -341,13 +341,11 @@ fn verify_checksums(ctx: &impl Frame, ip_off: usize, payload_len: usize) -> Resu
     Ok(())
 }
 
-/// Options seen by the walker (bits of `Walk::seen`).
+/// Options whose second instance the walker refuses (bits of `Walk::seen`).
 const SEEN_MSG_TYPE: u64 = 1;
 const SEEN_PRL: u64 = 2;
-const SEEN_MAX_SIZE: u64 = 4;
-const SEEN_CLIENT_ID: u64 = 8;
-const SEEN_RELAY: u64 = 16;
-const SEEN_SERVER_ID: u64 = 32;
+const SEEN_CLIENT_ID: u64 = 4;
+const SEEN_RELAY: u64 = 8;
 
 /// BOOTP options (RFC 2132 §2) of the saved request, STEPS_PER_CALL a call: the walk
 /// of a request with more options than `OPTIONS_IN_FRAME`, from where that stopped.
@@ -407,7 +405,7 @@ fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
         dhcp::OPT_MAX_MESSAGE_SIZE => match req.be16(data) {
             Some(size) => {
                 o.max_message_size = size as usize;
-                (WALKING, SEEN_MAX_SIZE)
+                (WALKING, 0)
             }
             None => (MALFORMED, 0),
         },
@@ -433,7 +431,7 @@ fn walk_option(req: &impl Octets, w: &mut Walk) -> i64 {
             (Some(a), Some(b), Some(c), Some(d)) => {
                 o.has_server_id = 1;
                 o.server_id = [a, b, c, d];
-                (WALKING, SEEN_SERVER_ID)
+                (WALKING, 0)
             }
             _ => (MALFORMED, 0),
         },

@@ -371,6 +371,7 @@ fn verify_checksum(msg_len: usize) -> Result<(), Stop> {
     Ok(())
 }
 
+/// Options whose second instance the walker refuses (bits of `Walk::seen`).
 const SEEN_CLIENT_ID: u64 = 1;
 const SEEN_SERVER_ID: u64 = 2;
 const SEEN_ORO: u64 = 4;

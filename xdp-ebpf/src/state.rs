@@ -22,9 +22,10 @@ pub mod status {
     pub const TOO_DEEP: u64 = 5;
 }
 
-/// An option walker's state, of either family's `Options`. `opts` fields are valid only where
-/// `seen` says so: the walk starts by writing four words, not by zeroing the whole struct
-/// (LLVM turns that into a byte-loop memset call, a sizeable share of a reply's cost).
+/// An option walker's state, of either family's `Options`. `seen` holds a bit for each
+/// option whose second instance the walk refuses. Each `opts` field the walk may leave unset
+/// is zeroed by its own store before the walk (`parse_options`), not by zeroing the whole
+/// struct (LLVM turns that into a byte-loop memset call, a sizeable share of a reply's cost).
 #[repr(C)]
 pub struct Walk<O> {
     pub i: usize,
