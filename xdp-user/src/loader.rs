@@ -183,7 +183,7 @@ impl Daemon {
             let journal = self.journal(&added);
             match attach(
                 &mut self.dp,
-                Pinning::of(self.pins.as_ref(), &journal),
+                Pinning::of(self.pins.as_ref(), journal.as_ref()),
                 &iface.name,
                 iface.mode,
                 iface.fallback,
@@ -227,7 +227,7 @@ impl Daemon {
     /// TC fallback at once (XDP's link stays as it is).
     fn refit_fallback(&mut self, name: &str, fallback: Fallback) {
         let journal = self.journal(&[]);
-        let pinning = Pinning::of(self.pins.as_ref(), &journal);
+        let pinning = Pinning::of(self.pins.as_ref(), journal.as_ref());
         let Some(a) = self.attached.get_mut(name) else {
             return;
         };
@@ -333,9 +333,10 @@ impl Daemon {
     }
 
     /// The journal an attach records its pins in (journal.rs), from the state with `added`
-    /// (what the `apply` under way has attached so far).
-    fn journal(&self, added: &[(String, Attached)]) -> Journal {
-        Journal::new(&self.opts.instance, self.state_with(added))
+    /// (what the `apply` under way has attached so far); none without a pin dir.
+    fn journal(&self, added: &[(String, Attached)]) -> Option<Journal> {
+        self.pins.as_ref()?;
+        Some(Journal::new(&self.opts.instance, self.state_with(added)))
     }
 
     fn status(&mut self) -> Value {
@@ -580,7 +581,7 @@ impl Daemon {
         }
         // Pinned before any new link exists, each recorded as it is made (journal.rs).
         let journal = self.journal(&[]);
-        if let Some(pinning) = Pinning::of(self.pins.as_ref(), &journal) {
+        if let Some(pinning) = Pinning::of(self.pins.as_ref(), journal.as_ref()) {
             journal::pin_objects(&mut self.dp, pinning, &mut self.object_pins)?;
         }
         self.apply(cfg, compiled)?;

@@ -46,9 +46,12 @@ pub(super) struct Pinning<'a> {
 }
 
 impl<'a> Pinning<'a> {
-    /// With a pin dir, pinning in it and recording in `journal`; without, links are owned.
-    pub(super) fn of(dir: Option<&'a PinDir>, journal: &'a Journal) -> Option<Pinning<'a>> {
-        dir.map(|dir| Pinning { dir, journal })
+    /// With a pin dir (and its journal), pinning in it; without, links are owned.
+    pub(super) fn of(dir: Option<&'a PinDir>, journal: Option<&'a Journal>) -> Option<Pinning<'a>> {
+        Some(Pinning {
+            dir: dir?,
+            journal: journal?,
+        })
     }
 }
 

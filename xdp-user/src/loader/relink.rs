@@ -193,7 +193,7 @@ impl Daemon {
                 continue;
             };
             let journal = self.journal(&[]);
-            let pinning = Pinning::of(self.pins.as_ref(), &journal);
+            let pinning = Pinning::of(self.pins.as_ref(), journal.as_ref());
             match attach(&mut self.dp, pinning, &name, mode, fallback) {
                 Ok(a) => {
                     let gap = self.links.came_back(&name).unwrap_or_default();
